@@ -1,0 +1,62 @@
+/**
+ * What a database engine supplies. The Kubernetes plumbing (storage, Services, StatefulSet, RBAC) is the
+ * same for every engine; everything that depends on the database lives behind this interface.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ResolvedArgs } from "../args";
+import { Names } from "../naming";
+import { SettingNamer } from "../validation";
+
+type Container = k8s.types.input.core.v1.Container;
+
+export interface EngineContext {
+    args: ResolvedArgs;
+    names: Names;
+    /** Where the plumbing mounts the pieces the engine's scripts read (see docs/pod-contract.md). */
+    paths: MountPaths;
+}
+
+export interface MountPaths {
+    scripts: string;
+    config: string;
+    secret: string;
+    run: string;
+}
+
+/** The connection details an engine derives from the host names and the application password. */
+export interface Connection {
+    /** A URI for writes through the read-write Service. */
+    writeUri: pulumi.Output<string>;
+    /** A URI for reads through the read-only Service. */
+    readUri: pulumi.Output<string>;
+    /** A multi-host URI over the replicas' pod DNS names that only lands on replicas (libpq style). */
+    readMultiHostUri: pulumi.Output<string>;
+    /** JDBC URLs, where the engine has a JDBC driver that understands the roles. */
+    jdbcWriteUrl: pulumi.Output<string>;
+    jdbcReadUrl: pulumi.Output<string>;
+}
+
+export interface Engine {
+    /** The engine's name, also its `app.kubernetes.io/name` label. */
+    readonly name: string;
+    readonly defaultImage: string;
+    readonly port: number;
+    readonly portName: string;
+    /** Where the data volume is mounted in the database container. */
+    readonly dataMountPath: string;
+    /** The uid/gid the image runs the server as. */
+    readonly uid: number;
+    /** Engine-specific checks of the resolved args (image version, parameters). Throws ArgError. */
+    validate(args: ResolvedArgs, setting: SettingNamer): void;
+    /** The shell scripts the pods run, file name to content; shipped in the scripts ConfigMap. */
+    scripts(): Record<string, string>;
+    /** The server configuration files, file name to content; shipped in the config ConfigMap. */
+    configFiles(ctx: EngineContext): Record<string, string>;
+    /** The database container, without the volume mounts, resources and security context the plumbing adds. */
+    container(ctx: EngineContext): Container;
+    /** Extra scratch directories (emptyDir) the database container needs, name to mount path. */
+    scratchVolumes(): Record<string, string>;
+    /** Connection strings for the application user; `password` is a secret. */
+    connection(ctx: EngineContext, password: pulumi.Output<string>): Connection;
+}

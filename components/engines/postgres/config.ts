@@ -1,0 +1,59 @@
+/** The PostgreSQL server configuration files the component renders into the config ConfigMap. */
+import { ResolvedArgs } from "../../args";
+import { MAX_REPLICAS } from "../../limits";
+import { parseQuantity } from "../../validation";
+
+/**
+ * Senders and slots are sized for the most replicas we support, not for the current count: on a standby
+ * these settings must be at least the primary's, and changing them needs a restart, so sizing them by
+ * `replicas` would restart every pod on each scale-up.
+ */
+const WAL_SENDERS = MAX_REPLICAS + 5;
+
+/** Settings we compute; `args.parameters` may override any of them. */
+export function serverSettings(args: ResolvedArgs): Record<string, string> {
+    const settings: Record<string, string> = {
+        wal_level: "replica",
+        max_wal_senders: String(WAL_SENDERS),
+        max_replication_slots: String(WAL_SENDERS),
+        max_slot_wal_keep_size: args.maxSlotWalKeepSize,
+        // Keeps a little WAL for replicas that reconnect after a short blip, even without their slot.
+        wal_keep_size: "128MB",
+        hot_standby: "on",
+        // Stops the primary from vacuuming rows a replica's running query still reads.
+        hot_standby_feedback: "on",
+        // pg_rewind needs either this or data checksums; initdb turns checksums on, this covers old volumes.
+        wal_log_hints: "on",
+        password_encryption: "scram-sha-256",
+        log_line_prefix: "%m [%p] %q%u@%d ",
+        log_connections: "off",
+    };
+    const limit = args.resources.memoryLimit ? parseQuantity(args.resources.memoryLimit) : undefined;
+    if (limit !== undefined) {
+        // A quarter of the container's memory is PostgreSQL's own advice for shared_buffers.
+        settings.shared_buffers = `${Math.max(16, Math.floor(limit / 4 / 2 ** 20))}MB`;
+    }
+    return { ...settings, ...args.parameters };
+}
+
+export function postgresqlConf(args: ResolvedArgs): string {
+    const lines = Object.entries(serverSettings(args)).map(([k, v]) => `${k} = '${v}'`);
+    return [
+        "# Rendered by the replicated-db component. The entrypoint adds the per-pod settings",
+        "# (listen address, socket directory, primary_conninfo) on the command line.",
+        ...lines,
+        "",
+    ].join("\n");
+}
+
+export function pgHbaConf(args: ResolvedArgs): string {
+    return [
+        "# Rendered by the replicated-db component.",
+        "# The socket lives in a pod-private emptyDir: peer authentication lets the probes and the",
+        "# entrypoint in without a password, and nobody outside the pod can reach it.",
+        "local all all peer",
+        `host replication ${args.replicationUser} all scram-sha-256`,
+        "host all all all scram-sha-256",
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,100 @@
+/**
+ * Names and labels of every object, derived from the resolved args in one place so that they stay stable:
+ * renaming an object replaces it, and for volumes that would orphan data.
+ */
+import { ResolvedArgs } from "./args";
+
+export const PACKAGE = "replicated-db";
+/** The label that the role-labeler sidecar sets on its pod from what the database reports. */
+export const ROLE_LABEL = "replicated-db.io/role";
+export const PRIMARY_ROLE = "primary";
+export const REPLICA_ROLE = "replica";
+/** The name of the StatefulSet's volumeClaimTemplate; claims are `<template>-<statefulset>-<ordinal>`. */
+export const DATA_VOLUME = "data";
+
+/** The Secret keys every engine reads its passwords from. */
+export const SECRET_KEYS = {
+    superuser: "superuser-password",
+    replication: "replication-password",
+    app: "app-password",
+} as const;
+
+export interface Names {
+    statefulSet: string;
+    headlessService: string;
+    readWriteService: string;
+    readOnlyService: string;
+    secret: string;
+    scriptsConfigMap: string;
+    configConfigMap: string;
+    serviceAccount: string;
+    role: string;
+    roleBinding: string;
+    podDisruptionBudget: string;
+    /** The StorageClass to use ("" for the cluster default). */
+    storageClass: string;
+    pod(ordinal: number): string;
+    /** The DNS name of a pod through the headless Service. */
+    podHost(ordinal: number): string;
+    serviceHost(service: string): string;
+    claim(ordinal: number): string;
+    volume(ordinal: number): string;
+}
+
+export function names(args: ResolvedArgs): Names {
+    const c = args.clusterName;
+    const ns = args.namespace;
+    const headless = `${c}-headless`;
+    return {
+        statefulSet: c,
+        headlessService: headless,
+        readWriteService: `${c}-rw`,
+        readOnlyService: `${c}-ro`,
+        secret: args.existingSecretName || `${c}-credentials`,
+        scriptsConfigMap: `${c}-scripts`,
+        configConfigMap: `${c}-config`,
+        serviceAccount: c,
+        role: `${c}-labeler`,
+        roleBinding: `${c}-labeler`,
+        podDisruptionBudget: c,
+        // Cluster-scoped: the namespace keeps two clusters of the same name apart.
+        storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,
+        pod: (i) => `${c}-${i}`,
+        podHost: (i) => `${c}-${i}.${headless}.${ns}.svc.${args.clusterDomain}`,
+        serviceHost: (service) => `${service}.${ns}.svc.${args.clusterDomain}`,
+        claim: (i) => `${DATA_VOLUME}-${c}-${i}`,
+        volume: (i) => `${ns}-${c}-${DATA_VOLUME}-${i}`,
+    };
+}
+
+/** The labels that select this cluster's pods. Immutable on a StatefulSet: never add to them. */
+export function selectorLabels(args: ResolvedArgs, engineName: string): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": engineName,
+        "app.kubernetes.io/instance": args.clusterName,
+    };
+}
+
+/** The recommended labels (app.kubernetes.io/*) that every object carries. */
+export function commonLabels(args: ResolvedArgs, engineName: string, component: string): Record<string, string> {
+    const tag = imageTag(args.image);
+    return {
+        ...selectorLabels(args, engineName),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PACKAGE,
+        "app.kubernetes.io/managed-by": "pulumi",
+        ...(tag ? { "app.kubernetes.io/version": tag } : {}),
+    };
+}
+
+/** The tag of an image reference, if it is a valid label value; digests and odd tags are left out. */
+export function imageTag(image: string): string | undefined {
+    const withoutDigest = image.split("@")[0];
+    const slash = withoutDigest.lastIndexOf("/");
+    const colon = withoutDigest.lastIndexOf(":");
+    if (colon <= slash) {
+        return undefined;
+    }
+    const tag = withoutDigest.slice(colon + 1);
+    return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(tag) ? tag : undefined;
+}

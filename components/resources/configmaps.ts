@@ -1,0 +1,41 @@
+/**
+ * The ConfigMaps the pods read: the engine's scripts (mounted executable) and the server configuration,
+ * plus `pod-count`, which the primary reads live to drop the replication slots of removed pods.
+ */
+import * as crypto from "crypto";
+import * as k8s from "@pulumi/kubernetes";
+import { BuildContext } from "./context";
+
+export interface ConfigMaps {
+    scripts: k8s.core.v1.ConfigMap;
+    config: k8s.core.v1.ConfigMap;
+    /**
+     * A digest of what a running server only picks up on restart (scripts and server configuration, not the
+     * pod count); the pod template carries it so that a change rolls the pods.
+     */
+    checksum: string;
+}
+
+export const POD_COUNT_KEY = "pod-count";
+
+export function createConfigMaps(ctx: BuildContext): ConfigMaps {
+    const { args, names, engine, parent } = ctx;
+    const scriptFiles = engine.scripts();
+    const configFiles = engine.configFiles(ctx);
+    const metadata = (name: string) => ({ name, namespace: args.namespace, labels: ctx.labels("config") });
+    const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
+    const config = new k8s.core.v1.ConfigMap(
+        `${ctx.name}-config`,
+        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(args.replicas + 1) } },
+        { parent },
+    );
+    return { scripts, config, checksum: digest({ ...scriptFiles, ...configFiles }) };
+}
+
+export function digest(files: Record<string, string>): string {
+    const hash = crypto.createHash("sha256");
+    for (const key of Object.keys(files).sort()) {
+        hash.update(key).update("\0").update(files[key]).update("\0");
+    }
+    return hash.digest("hex").slice(0, 16);
+}

@@ -1,0 +1,36 @@
+/** What every resource builder gets: the resolved args, the names, the engine and the parent. */
+import * as pulumi from "@pulumi/pulumi";
+import { ResolvedArgs } from "../args";
+import { Engine, EngineContext } from "../engines";
+import { Names, commonLabels, selectorLabels } from "../naming";
+
+export interface BuildContext extends EngineContext {
+    /** The component's resource name: children are named `${name}-<role>`. */
+    name: string;
+    engine: Engine;
+    parent: pulumi.ComponentResource;
+    /** The recommended labels for an object of the given app.kubernetes.io/component. */
+    labels(component: string): Record<string, string>;
+    selector: Record<string, string>;
+}
+
+/** Where the plumbing mounts the engine's inputs in every container (docs/pod-contract.md). */
+export const MOUNT_PATHS = {
+    scripts: "/etc/replicated-db/scripts",
+    config: "/etc/replicated-db/config",
+    secret: "/etc/replicated-db/secret",
+    run: "/run/replicated-db",
+} as const;
+
+export function buildContext(name: string, args: ResolvedArgs, names: Names, engine: Engine, parent: pulumi.ComponentResource): BuildContext {
+    return {
+        name,
+        args,
+        names,
+        engine,
+        parent,
+        paths: { ...MOUNT_PATHS },
+        labels: (component) => commonLabels(args, engine.name, component),
+        selector: selectorLabels(args, engine.name),
+    };
+}

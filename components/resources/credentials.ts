@@ -1,0 +1,61 @@
+/**
+ * The passwords and the Secret that holds them. Generated with @pulumi/random (secret in state) unless the
+ * user names an existing Secret; either way the pods read them as files from that Secret.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { SECRET_KEYS } from "../naming";
+import { BuildContext } from "./context";
+
+export interface Credentials {
+    /** The Secret we created; undefined when the user brought one. */
+    secret?: k8s.core.v1.Secret;
+    appPassword: pulumi.Output<string>;
+}
+
+export function createCredentials(ctx: BuildContext): Credentials {
+    const { args, names, parent } = ctx;
+    if (args.existingSecretName) {
+        const existing = k8s.core.v1.Secret.get(`${ctx.name}-existing-secret`, `${args.namespace}/${args.existingSecretName}`, { parent });
+        const appPassword = pulumi.secret(
+            existing.data.apply((data) => {
+                const value = data?.[SECRET_KEYS.app];
+                if (!value) {
+                    throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${SECRET_KEYS.app}"`);
+                }
+                return Buffer.from(value, "base64").toString("utf8");
+            }),
+        );
+        return { appPassword };
+    }
+
+    // Bumping passwordVersion changes the keeper, which makes random generate new values.
+    const keepers = { version: String(args.passwordVersion) };
+    const password = (role: string) =>
+        new random.RandomPassword(
+            `${ctx.name}-${role}-password`,
+            // Letters and digits only: the values go into URIs, passfiles and SQL without escaping trouble;
+            // 32 of them still carry about 190 bits.
+            { length: 32, special: false, keepers },
+            { parent, additionalSecretOutputs: ["result"] },
+        ).result;
+    const superuser = password("superuser");
+    const replication = password("replication");
+    const app = password("app");
+
+    const secret = new k8s.core.v1.Secret(
+        `${ctx.name}-secret`,
+        {
+            metadata: { name: names.secret, namespace: args.namespace, labels: ctx.labels("credentials") },
+            type: "Opaque",
+            stringData: {
+                [SECRET_KEYS.superuser]: pulumi.secret(superuser),
+                [SECRET_KEYS.replication]: pulumi.secret(replication),
+                [SECRET_KEYS.app]: pulumi.secret(app),
+            },
+        },
+        { parent, additionalSecretOutputs: ["data", "stringData"] },
+    );
+    return { secret, appPassword: pulumi.secret(app) };
+}
