@@ -1,0 +1,57 @@
+/**
+ * Stack config -> component args. Every key of the `replicated-db` namespace maps to the arg of the same
+ * name (`replicated-db:replicas` -> `replicas`); errors name the config key, so that a user sees what to fix
+ * in Pulumi.<stack>.yaml.
+ */
+import { ReplicatedDatabaseArgs, ResolvedArgs, resolveArgs } from "../components/args";
+import { ArgError, SettingNamer } from "../components/validation";
+
+export const CONFIG_NAMESPACE = "replicated-db";
+/** The program's single component; also the default cluster name (pods `db-0`, `db-1`, ...). */
+export const COMPONENT_NAME = "db";
+
+const NUMBER_KEYS = new Set(["replicas", "passwordVersion"]);
+const BOOLEAN_KEYS = new Set(["createStorageClass", "retainVolumesOnDelete"]);
+const OBJECT_KEYS = new Set(["staticVolumes", "resources", "parameters"]);
+
+export const configKey: SettingNamer = (arg) => `${CONFIG_NAMESPACE}:${arg}`;
+
+/**
+ * Converts the raw config (all namespaces, values as Pulumi hands them to a program: strings, with maps and
+ * lists as JSON) to component args. Keys of other namespaces (kubernetes:context, ...) are left alone.
+ */
+export function argsFromConfig(config: Record<string, string>): ReplicatedDatabaseArgs {
+    const args: Record<string, unknown> = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [key, raw] of Object.entries(config)) {
+        if (!key.startsWith(prefix)) {
+            continue;
+        }
+        const arg = key.slice(prefix.length);
+        args[arg] = parseValue(arg, raw);
+    }
+    return args as ReplicatedDatabaseArgs;
+}
+
+function parseValue(arg: string, raw: string): unknown {
+    if (NUMBER_KEYS.has(arg)) {
+        // Anything that is not plainly a number stays a string, so that the check reports it as written.
+        return /^-?[0-9]+(\.[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    }
+    if (BOOLEAN_KEYS.has(arg)) {
+        return raw === "true" ? true : raw === "false" ? false : raw;
+    }
+    if (OBJECT_KEYS.has(arg)) {
+        try {
+            return JSON.parse(raw);
+        } catch {
+            throw new ArgError(configKey(arg), raw, "a map (write it as YAML under the key, not as a string)");
+        }
+    }
+    return raw;
+}
+
+/** Parses and validates the config; throws an ArgError naming the config key on the first bad value. */
+export function resolveConfig(config: Record<string, string>): ResolvedArgs {
+    return resolveArgs(COMPONENT_NAME, argsFromConfig(config), configKey);
+}

@@ -1,0 +1,55 @@
+/** Turns captured Kubernetes resources into the manifests the provider would apply, and prints them. */
+import { stringify } from "yaml";
+import { CapturedResource } from "./capture";
+
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; [key: string]: any };
+    [key: string]: any;
+}
+
+/** "kubernetes:apps/v1:StatefulSet" -> { apiVersion: "apps/v1", kind: "StatefulSet" }; core has no group. */
+export function apiVersionKind(type: string): { apiVersion: string; kind: string } | undefined {
+    const m = /^kubernetes:([a-z0-9.]+)\/([a-z0-9]+):([A-Za-z]+)$/.exec(type);
+    if (!m) {
+        return undefined;
+    }
+    const [, group, version, kind] = m;
+    return { apiVersion: group === "core" ? version : `${group.replace(/_/g, ".")}/${version}`, kind };
+}
+
+/** The manifests of the Kubernetes objects the program owns (reads of existing objects are left out). */
+export function toManifests(resources: CapturedResource[]): Manifest[] {
+    const out: Manifest[] = [];
+    for (const r of resources) {
+        const gvk = apiVersionKind(r.type);
+        if (!gvk || r.read) {
+            continue;
+        }
+        const { apiVersion: _a, kind: _k, ...rest } = r.inputs;
+        out.push({ ...gvk, ...rest } as Manifest);
+    }
+    return out;
+}
+
+export const MASK = "[secret]";
+
+/** A copy with every Secret's values masked, for printing. */
+export function maskSecrets(manifests: Manifest[]): Manifest[] {
+    return manifests.map((m) => {
+        if (m.kind !== "Secret") {
+            return m;
+        }
+        const mask = (d?: Record<string, string>) => (d ? Object.fromEntries(Object.keys(d).map((k) => [k, MASK])) : undefined);
+        const masked: Manifest = { ...m };
+        if (m.data) masked.data = mask(m.data);
+        if (m.stringData) masked.stringData = mask(m.stringData);
+        return masked;
+    });
+}
+
+/** Multi-document YAML, one document per object, in a stable order. */
+export function toYaml(manifests: Manifest[]): string {
+    return manifests.map((m) => `---\n${stringify(m, { lineWidth: 0 })}`).join("");
+}
