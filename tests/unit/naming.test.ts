@@ -1,0 +1,81 @@
+/**
+ * Names are part of the contract: a renamed Pulumi resource is replaced, and a renamed claim orphans its
+ * data. These tests pin them down; change them only with a migration (aliases) in mind.
+ */
+import * as assert from "assert";
+import { TYPE_TOKEN } from "../../components/replicatedDatabase";
+import { renderComponent } from "../../render/render";
+import { STATIC_ARGS } from "./helpers";
+
+describe("naming stability", () => {
+    it("uses the type token replicated-db:index:ReplicatedDatabase", () => {
+        assert.strictEqual(TYPE_TOKEN, "replicated-db:index:ReplicatedDatabase");
+    });
+
+    it("parents every child to the component and names it <name>-<role>", async () => {
+        const r = await renderComponent("orders", STATIC_ARGS);
+        const children = r.resources.filter((x) => x.type !== TYPE_TOKEN && x.type !== "pulumi:pulumi:Stack");
+        assert.ok(children.length > 10);
+        for (const c of children) {
+            assert.strictEqual(c.options.parent, "orders", `${c.name} is not parented to the component`);
+            assert.ok(c.name.startsWith("orders-"), `${c.name} is not named orders-<role>`);
+        }
+    });
+
+    it("keeps the Pulumi resource names", async () => {
+        const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 1 });
+        const names = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type.split(":").pop()} ${x.name}`);
+        assert.deepStrictEqual(names.sort(), [
+            "ConfigMap db-config",
+            "ConfigMap db-scripts",
+            "PersistentVolume db-pv-0",
+            "PersistentVolume db-pv-1",
+            "PersistentVolumeClaim db-pvc-0",
+            "PersistentVolumeClaim db-pvc-1",
+            "PodDisruptionBudget db-pdb",
+            "RandomPassword db-app-password",
+            "RandomPassword db-replication-password",
+            "RandomPassword db-superuser-password",
+            "ReplicatedDatabase db",
+            "Role db-role",
+            "RoleBinding db-rolebinding",
+            "Secret db-secret",
+            "Service db-headless",
+            "Service db-ro",
+            "Service db-rw",
+            "ServiceAccount db-serviceaccount",
+            "StatefulSet db-statefulset",
+            "StorageClass db-storageclass",
+        ]);
+    });
+
+    it("keeps the Kubernetes object names, the claims' above all", async () => {
+        const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 1, namespace: "shop", clusterName: "pg" });
+        const names = r.manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? "-"}/${m.metadata.name}`);
+        assert.deepStrictEqual(names.sort(), [
+            "ConfigMap shop/pg-config",
+            "ConfigMap shop/pg-scripts",
+            "PersistentVolume -/shop-pg-data-0",
+            "PersistentVolume -/shop-pg-data-1",
+            "PersistentVolumeClaim shop/data-pg-0",
+            "PersistentVolumeClaim shop/data-pg-1",
+            "PodDisruptionBudget shop/pg",
+            "Role shop/pg-labeler",
+            "RoleBinding shop/pg-labeler",
+            "Secret shop/pg-credentials",
+            "Service shop/pg-headless",
+            "Service shop/pg-ro",
+            "Service shop/pg-rw",
+            "ServiceAccount shop/pg",
+            "StatefulSet shop/pg",
+            "StorageClass -/shop-pg",
+        ]);
+    });
+
+    it("keeps the same names when only the sizes and counts change", async () => {
+        const a = await renderComponent("db", { replicas: 2, storageSize: "10Gi" });
+        const b = await renderComponent("db", { replicas: 2, storageSize: "20Gi", resources: { memoryLimit: "4Gi" } });
+        const names = (r: typeof a) => r.resources.map((x) => x.name).sort();
+        assert.deepStrictEqual(names(a), names(b));
+    });
+});

@@ -1,0 +1,105 @@
+/** The StatefulSet and its pods: roles by ordinal, probes, security, scheduling, disruption budget. */
+import * as assert from "assert";
+import { renderComponent } from "../../render/render";
+import { STATIC_ARGS, container, env, find } from "./helpers";
+
+describe("the StatefulSet", () => {
+    it("runs replicas + 1 pods under a fixed name, in parallel, with the headless Service", async () => {
+        const r = await renderComponent("orders", { replicas: 3 });
+        const sts = find(r, "StatefulSet");
+        assert.strictEqual(sts.metadata.name, "orders");
+        assert.strictEqual(sts.spec.replicas, 4);
+        assert.strictEqual(sts.spec.serviceName, "orders-headless");
+        assert.strictEqual(sts.spec.podManagementPolicy, "Parallel");
+        assert.deepStrictEqual(sts.spec.selector.matchLabels, { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "orders" });
+        const labels = sts.spec.template.metadata.labels;
+        for (const [k, v] of Object.entries(sts.spec.selector.matchLabels)) {
+            assert.strictEqual(labels[k], v);
+        }
+    });
+
+    it("names the primary by its pod DNS name, never an IP", async () => {
+        const sts = find(await renderComponent("db", { namespace: "data", clusterDomain: "example.internal" }), "StatefulSet");
+        const pg = container(sts, "postgres");
+        assert.strictEqual(env(pg, "RDB_PRIMARY_HOST").value, "db-0.db-headless.data.svc.example.internal");
+        assert.strictEqual(env(pg, "RDB_PRIMARY_ORDINAL").value, "0");
+        assert.deepStrictEqual(env(pg, "POD_NAME").valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
+    });
+
+    it("runs the ConfigMap's scripts, with role-aware probes for startup, readiness and liveness", async () => {
+        const r = await renderComponent("db");
+        const pg = container(find(r, "StatefulSet"), "postgres");
+        const scripts = find(r, "ConfigMap", "db-scripts").data;
+        assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/entrypoint.sh"]);
+        for (const kind of ["startup", "readiness", "liveness"]) {
+            const probe = pg[`${kind}Probe`];
+            assert.deepStrictEqual(probe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", kind]);
+            assert.ok(probe.periodSeconds > 0 && probe.failureThreshold > 0);
+        }
+        // A clone of a big primary must not be killed by liveness before it is done.
+        assert.ok(pg.startupProbe.periodSeconds * pg.startupProbe.failureThreshold >= 3600);
+        for (const f of ["entrypoint.sh", "probe.sh", "role-labeler.sh", "lib.sh"]) {
+            assert.ok(scripts[f]?.startsWith("#!"), `${f} missing from the scripts ConfigMap`);
+            assert.match(scripts[f], /set -eu/, `${f} does not set -eu`);
+        }
+    });
+
+    it("applies the restricted security context to the pod and every container", async () => {
+        const spec = find(await renderComponent("db"), "StatefulSet").spec.template.spec;
+        assert.strictEqual(spec.securityContext.runAsNonRoot, true);
+        assert.strictEqual(spec.securityContext.runAsUser, 999);
+        assert.strictEqual(spec.securityContext.fsGroup, 999);
+        assert.deepStrictEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+        assert.strictEqual(spec.initContainers, undefined);
+        assert.strictEqual(spec.containers.length, 2);
+        for (const c of spec.containers) {
+            assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, c.name);
+            assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] }, c.name);
+            assert.strictEqual(c.securityContext.runAsNonRoot, true, c.name);
+            assert.deepStrictEqual(c.securityContext.seccompProfile, { type: "RuntimeDefault" }, c.name);
+        }
+    });
+
+    it("hands a hostPath volume to the server's uid with a CHOWN-only init container", async () => {
+        const spec = find(await renderComponent("db", STATIC_ARGS), "StatefulSet").spec.template.spec;
+        assert.strictEqual(spec.initContainers.length, 1);
+        const init = spec.initContainers[0];
+        assert.deepStrictEqual(init.command, ["chown", "999:999", "/var/lib/postgresql/data"]);
+        assert.deepStrictEqual(init.securityContext.capabilities, { drop: ["ALL"], add: ["CHOWN"] });
+        assert.strictEqual(init.securityContext.allowPrivilegeEscalation, false);
+    });
+
+    it("gives the API token to the labeler sidecar only", async () => {
+        const spec = find(await renderComponent("db"), "StatefulSet").spec.template.spec;
+        assert.strictEqual(spec.automountServiceAccountToken, false);
+        assert.strictEqual(spec.serviceAccountName, "db");
+        const mountsOf = (name: string) => spec.containers.find((c: any) => c.name === name).volumeMounts.map((m: any) => m.name);
+        assert.ok(mountsOf("role-labeler").includes("kube-api-access"));
+        assert.ok(!mountsOf("postgres").includes("kube-api-access"));
+    });
+
+    it("sets resources, soft anti-affinity and the config checksum that rolls the pods", async () => {
+        const a = find(await renderComponent("db", { resources: { cpuLimit: "2", memoryLimit: "2Gi" } }), "StatefulSet");
+        const b = find(await renderComponent("db", { parameters: { work_mem: "16MB" } }), "StatefulSet");
+        const pg = container(a, "postgres");
+        assert.deepStrictEqual(pg.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } });
+        const anti = a.spec.template.spec.affinity.podAntiAffinity;
+        assert.strictEqual(anti.requiredDuringSchedulingIgnoredDuringExecution, undefined);
+        assert.strictEqual(anti.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey, "kubernetes.io/hostname");
+        const checksum = (s: any) => s.spec.template.metadata.annotations["replicated-db.io/config-checksum"];
+        assert.match(checksum(a), /^[0-9a-f]{16}$/);
+        assert.notStrictEqual(checksum(a), checksum(b));
+    });
+
+    it("does not roll the pods when only the replica count changes", async () => {
+        const checksum = async (replicas: number) =>
+            find(await renderComponent("db", { replicas }), "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
+        assert.strictEqual(await checksum(1), await checksum(3));
+    });
+
+    it("has a PodDisruptionBudget that lets one pod go at a time", async () => {
+        const pdb = find(await renderComponent("db"), "PodDisruptionBudget");
+        assert.strictEqual(pdb.spec.maxUnavailable, 1);
+        assert.deepStrictEqual(pdb.spec.selector.matchLabels, { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" });
+    });
+});
