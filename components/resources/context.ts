@@ -11,6 +11,11 @@ export interface BuildContext extends EngineContext {
     parent: pulumi.ComponentResource;
     /** The recommended labels for an object of the given app.kubernetes.io/component. */
     labels(component: string): Record<string, string>;
+    /**
+     * The same without `app.kubernetes.io/version`, for what must not change with the image: the
+     * volumeClaimTemplates (immutable, so a new label would replace the StatefulSet) and the volumes.
+     */
+    stableLabels(component: string): Record<string, string>;
     selector: Record<string, string>;
 }
 
@@ -31,6 +36,10 @@ export function buildContext(name: string, args: ResolvedArgs, names: Names, eng
         parent,
         paths: { ...MOUNT_PATHS },
         labels: (component) => commonLabels(args, engine.name, component),
+        stableLabels: (component) => {
+            const { ["app.kubernetes.io/version"]: _version, ...rest } = commonLabels(args, engine.name, component);
+            return rest;
+        },
         selector: selectorLabels(args, engine.name),
     };
 }

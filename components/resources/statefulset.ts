@@ -25,7 +25,15 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
     return new k8s.apps.v1.StatefulSet(
         `${ctx.name}-statefulset`,
         {
-            metadata: { name: names.statefulSet, namespace: args.namespace, labels: ctx.labels("database") },
+            metadata: {
+                name: names.statefulSet,
+                namespace: args.namespace,
+                labels: ctx.labels("database"),
+                // A changed volumeClaimTemplate (a new storageSize) makes Pulumi replace the StatefulSet, as
+                // the API forbids changing it in place. Orphaning leaves the pods running through that; the
+                // new StatefulSet, of the same name and selector, adopts them and their claims.
+                annotations: { [DELETION_POLICY_ANNOTATION]: "orphan" },
+            },
             spec: {
                 serviceName: names.headlessService,
                 replicas: args.replicas + 1,
@@ -47,7 +55,7 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 },
                 volumeClaimTemplates: [
                     {
-                        metadata: { name: DATA_VOLUME, labels: ctx.labels("storage") },
+                        metadata: { name: DATA_VOLUME, labels: ctx.stableLabels("storage") },
                         spec: {
                             accessModes: ["ReadWriteOnce"],
                             ...(names.storageClass ? { storageClassName: names.storageClass } : {}),
@@ -57,9 +65,12 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 ],
             },
         },
-        { parent, dependsOn: inputs.dependsOn },
+        // The name is fixed, so the old object must go before its replacement can be created.
+        { parent, dependsOn: inputs.dependsOn, deleteBeforeReplace: true },
     );
 }
+
+export const DELETION_POLICY_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 
 function podSpec(ctx: BuildContext): PodSpec {
     const { args, names, engine, paths } = ctx;

@@ -19,7 +19,7 @@ export function createStorage(ctx: BuildContext): Storage {
         ? new k8s.storage.v1.StorageClass(
               `${ctx.name}-storageclass`,
               {
-                  metadata: { name: names.storageClass, labels: ctx.labels("storage") },
+                  metadata: { name: names.storageClass, labels: ctx.stableLabels("storage") },
                   provisioner: args.storageProvisioner,
                   // Retain: deleting a claim must never delete the data behind it.
                   reclaimPolicy: "Retain",
@@ -45,7 +45,7 @@ export function createStorage(ctx: BuildContext): Storage {
         const pv = new k8s.core.v1.PersistentVolume(
             `${ctx.name}-pv-${i}`,
             {
-                metadata: { name: names.volume(i), labels: ctx.labels("storage") },
+                metadata: { name: names.volume(i), labels: ctx.stableLabels("storage") },
                 spec: {
                     capacity: { storage: args.storageSize },
                     accessModes: ["ReadWriteOnce"],
@@ -76,7 +76,7 @@ export function createStorage(ctx: BuildContext): Storage {
                     metadata: {
                         name: names.claim(i),
                         namespace: args.namespace,
-                        labels: ctx.labels("storage"),
+                        labels: ctx.stableLabels("storage"),
                         // Pulumi would otherwise wait for a binding that, with WaitForFirstConsumer, only
                         // happens once the StatefulSet's pod exists, which waits on this claim.
                         annotations: { "pulumi.com/skipAwait": "true" },
