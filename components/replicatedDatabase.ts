@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ReplicatedDatabaseArgs, resolveArgs } from "./args";
 import { getEngine } from "./engines";
 import { names as deriveNames } from "./naming";
+import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
 import { buildContext } from "./resources/context";
 import { createCredentials } from "./resources/credentials";
@@ -60,7 +61,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const configMaps = createConfigMaps(ctx);
         const rbac = createRbac(ctx);
         const services = createServices(ctx);
-        createStatefulSet(ctx, {
+        const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
             dependsOn: [
                 ...storage.claims,
@@ -71,6 +72,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 services.headless,
             ],
         });
+        createClaimResizes(ctx, statefulSet);
         createDisruptionBudget(ctx);
 
         const connection = engine.connection(ctx, credentials.appPassword);

@@ -19,12 +19,15 @@ export function apiVersionKind(type: string): { apiVersion: string; kind: string
     return { apiVersion: group === "core" ? version : `${group.replace(/_/g, ".")}/${version}`, kind };
 }
 
-/** The manifests of the Kubernetes objects the program owns (reads of existing objects are left out). */
+/**
+ * The manifests of the Kubernetes objects the program owns. Reads of existing objects are left out, and so
+ * are Patch resources: they are partial changes to objects made by others (claims the StatefulSet creates).
+ */
 export function toManifests(resources: CapturedResource[]): Manifest[] {
     const out: Manifest[] = [];
     for (const r of resources) {
         const gvk = apiVersionKind(r.type);
-        if (!gvk || r.read) {
+        if (!gvk || r.read || gvk.kind.endsWith("Patch")) {
             continue;
         }
         const { apiVersion: _a, kind: _k, ...rest } = r.inputs;
