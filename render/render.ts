@@ -84,8 +84,13 @@ const OUTPUT_NAMES = [
 
 /** Renders one ReplicatedDatabase with the given args. */
 export function renderComponent(name: string, args: ReplicatedDatabaseArgs = {}): Promise<Rendered> {
+    return renderComponentWith(ReplicatedDatabase, name, args);
+}
+
+/** The same with another build of the class (the compiled package, in its tests). */
+export function renderComponentWith(Component: typeof ReplicatedDatabase, name: string, args: ReplicatedDatabaseArgs = {}): Promise<Rendered> {
     return run({}, () => {
-        const db = new ReplicatedDatabase(name, args);
+        const db = new Component(name, args);
         return Object.fromEntries(OUTPUT_NAMES.map((k) => [k, db[k]]));
     });
 }

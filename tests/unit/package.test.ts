@@ -1,0 +1,46 @@
+/** `npm run build` makes a package that another stack can import and that renders what the source does. */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderComponent, renderComponentWith } from "../../render/render";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+describe("the compiled package", () => {
+    let dir: string;
+    let out: string;
+    before(function () {
+        this.timeout(60000);
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "rdb-build-"));
+        out = path.join(dir, "lib");
+        // The compiled code resolves @pulumi/* from here, as it would from a consumer's node_modules.
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js"), out], { stdio: "pipe" });
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("has the files that package.json's main, types and exports name, and the pod scripts", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        for (const file of [pkg.main, pkg.types, pkg.exports["."].default, pkg.exports["."].types]) {
+            assert.ok(fs.existsSync(path.join(dir, file)), `${file} is missing from the build`);
+        }
+        for (const script of ["entrypoint.sh", "probe.sh", "lib.sh", "role-labeler.sh"]) {
+            assert.ok(fs.existsSync(path.join(out, "engines", "postgres", "scripts", script)), script);
+        }
+        const types = fs.readFileSync(path.join(out, "args.d.ts"), "utf8");
+        assert.match(types, /@default 2/, "the JSDoc defaults reach the consumers' editors");
+    });
+
+    it("renders the same objects as the source", async () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const compiled = require(out);
+        const args = { replicas: 1, storageSize: "2Gi" };
+        const fromPackage = await renderComponentWith(compiled.ReplicatedDatabase, "db", args);
+        const fromSource = await renderComponent("db", args);
+        assert.deepStrictEqual(fromPackage.manifests, fromSource.manifests);
+        assert.deepStrictEqual(fromPackage.outputs, fromSource.outputs);
+        assert.throws(() => new compiled.ReplicatedDatabase("db", { replicas: -1 }), /invalid replicas: -1/);
+    });
+});
