@@ -85,7 +85,10 @@ export function fakePassword(name: string, inputs: Record<string, any>): string 
 }
 
 /** Mocks that append every registration to `sink`. */
-export function capturingMocks(sink: CapturedResource[], options: Map<string, RecordedOptions>): pulumi.runtime.Mocks {
+/** Outputs of other stacks, by stack name, for programs that read them through a StackReference. */
+export type StackOutputs = Record<string, Record<string, unknown>>;
+
+export function capturingMocks(sink: CapturedResource[], options: Map<string, RecordedOptions>, stacks: StackOutputs = {}): pulumi.runtime.Mocks {
     const none: RecordedOptions = {
         additionalSecretOutputs: [], retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [],
     };
@@ -103,6 +106,15 @@ export function capturingMocks(sink: CapturedResource[], options: Map<string, Re
                 // A Secret the user brought: stand in for its data so that outputs can be computed.
                 const keys = ["superuser-password", "replication-password", "app-password"];
                 state.data = Object.fromEntries(keys.map((k) => [k, Buffer.from(`existing-${k}`).toString("base64")]));
+            }
+            if (args.type === "pulumi:pulumi:StackReference") {
+                const outputs = stacks[value.name];
+                if (!outputs) {
+                    throw new Error(`no outputs given for the referenced stack ${JSON.stringify(value.name)}`);
+                }
+                // As the service does: every output comes back, the secret ones named as such.
+                state.outputs = outputs;
+                state.secretOutputNames = Object.keys(outputs).filter((k) => /password|connection|url|uri/i.test(k));
             }
             return { id: read ? args.id! : `${args.name}-id`, state };
         },

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicatedDatabase } from "../components/replicatedDatabase";
 import { ReplicatedDatabaseArgs } from "../components/args";
-import { CapturedResource, RecordedOptions, capturingMocks, recordOptions, unwrapSecrets } from "./capture";
+import { CapturedResource, RecordedOptions, StackOutputs, capturingMocks, recordOptions, unwrapSecrets } from "./capture";
 import { Manifest, toManifests } from "./manifests";
 
 export interface Rendered {
@@ -32,7 +32,12 @@ export function registeredBefore(err: unknown): CapturedResource[] | undefined {
     return typeof err === "object" && err !== null ? registeredBeforeFailure.get(err) : undefined;
 }
 
-async function run(config: Record<string, string>, init: () => Record<string, pulumi.Output<any>>): Promise<Rendered> {
+async function run(
+    config: Record<string, string>,
+    init: () => Record<string, pulumi.Output<any>>,
+    stacks: StackOutputs = {},
+    project = "replicated-db",
+): Promise<Rendered> {
     if (busy) {
         throw new Error("renders run one at a time (Pulumi's mocks are process-wide)");
     }
@@ -41,7 +46,7 @@ async function run(config: Record<string, string>, init: () => Record<string, pu
     try {
         const options = new Map<string, RecordedOptions>();
         pulumi.runtime.setAllConfig(config);
-        await pulumi.runtime.setMocks(capturingMocks(resources, options), "replicated-db", "render", false);
+        await pulumi.runtime.setMocks(capturingMocks(resources, options, stacks), project, "render", false);
         let outputs: Record<string, pulumi.Output<any>> = {};
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(recordOptions(options));
@@ -97,15 +102,31 @@ export function renderComponentWith(Component: typeof ReplicatedDatabase, name: 
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
 
+export interface ProgramOptions {
+    /** The program's main module; this project's index.ts by default. */
+    program?: string;
+    /** Outputs of the stacks the program references, by stack name. */
+    stacks?: StackOutputs;
+    /** The Pulumi project name, which `new pulumi.Config()` reads under. @default "replicated-db" */
+    project?: string;
+}
+
 /**
- * Renders the program (index.ts) with the given stack config (`replicated-db:replicas` -> "2", maps as
- * JSON), as `pulumi up` would evaluate it. The outputs are the program's exports.
+ * Renders a program (this project's index.ts unless told otherwise) with the given stack config
+ * (`replicated-db:replicas` -> "2", maps as JSON), as `pulumi up` would evaluate it. The outputs are the
+ * program's exports.
  */
-export function renderProgram(config: Record<string, string>): Promise<Rendered> {
-    return run(config, () => {
-        // A fresh evaluation per render: the program reads the config at load time.
-        delete require.cache[require.resolve(PROGRAM)];
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        return require(PROGRAM);
-    });
+export function renderProgram(config: Record<string, string>, options: ProgramOptions = {}): Promise<Rendered> {
+    const program = require.resolve(options.program ?? PROGRAM);
+    return run(
+        config,
+        () => {
+            // A fresh evaluation per render: the program reads the config at load time.
+            delete require.cache[program];
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            return require(program);
+        },
+        options.stacks,
+        options.project,
+    );
 }

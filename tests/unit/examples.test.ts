@@ -1,0 +1,61 @@
+/** The examples in examples/, evaluated under mocks against the built package, as a consumer would run them. */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { renderProgram } from "../../render/render";
+
+const ROOT = path.join(__dirname, "..", "..");
+const EXAMPLES = path.join(ROOT, "examples");
+
+describe("examples", () => {
+    before(function () {
+        this.timeout(60000);
+        // What `npm install` does in an example: build the package and link it as node_modules/replicated-db.
+        execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js")], { stdio: "pipe" });
+        const modules = path.join(EXAMPLES, "two-databases", "node_modules");
+        fs.mkdirSync(modules, { recursive: true });
+        const link = path.join(modules, "replicated-db");
+        if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, "dir");
+    });
+
+    it("two-databases: two clusters in two namespaces, with their own sizes and secret outputs", async () => {
+        const r = await renderProgram({}, { program: path.join(EXAMPLES, "two-databases", "index.ts"), project: "two-databases" });
+        const sets = r.manifests.filter((m) => m.kind === "StatefulSet");
+        assert.deepStrictEqual(sets.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort(), ["analytics/analytics", "orders/orders"]);
+        const size = (ns: string) => sets.find((s) => s.metadata.namespace === ns)!.spec.volumeClaimTemplates[0].spec.resources.requests.storage;
+        assert.strictEqual(size("orders"), "50Gi");
+        assert.strictEqual(size("analytics"), "200Gi");
+        assert.strictEqual(sets.find((s) => s.metadata.namespace === "analytics")!.spec.replicas, 2);
+        assert.match(r.outputs.ordersWriteUrl, /@orders-rw\.orders\.svc\.cluster\.local:5432\/app$/);
+        assert.deepStrictEqual([...r.secretOutputs].sort(), ["analyticsReadUrl", "analyticsWriteUrl", "ordersReadUrl", "ordersWriteUrl"]);
+        // The two clusters share no object name within a namespace, and no cluster-scoped name.
+        const keys = r.manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? ""}/${m.metadata.name}`);
+        assert.strictEqual(new Set(keys).size, keys.length);
+    });
+
+    it("app-stack: hands the database stack's connection strings to a Deployment as a secret", async () => {
+        const url = "postgresql://app:s3cret@db-rw.default.svc.cluster.local:5432/app";
+        const r = await renderProgram(
+            { "shop-app:databaseStack": "acme/replicated-db/dev" },
+            {
+                program: path.join(EXAMPLES, "app-stack", "index.ts"),
+                project: "shop-app",
+                stacks: {
+                    "acme/replicated-db/dev": {
+                        writeConnectionString: url,
+                        readConnectionString: url.replace("-rw", "-ro"),
+                        primaryHost: "db-rw.default.svc.cluster.local",
+                    },
+                },
+            },
+        );
+        const secret = r.resources.find((x) => x.type === "kubernetes:core/v1:Secret")!;
+        assert.strictEqual(secret.inputs.stringData.DATABASE_URL, url);
+        assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")), "the connection strings must stay secret");
+        const deployment = r.manifests.find((m) => m.kind === "Deployment")!;
+        assert.deepStrictEqual(deployment.spec.template.spec.containers[0].envFrom, [{ secretRef: { name: "app-database" } }]);
+        assert.ok(!JSON.stringify(deployment).includes("s3cret"));
+        assert.strictEqual(r.outputs.databaseHost, "db-rw.default.svc.cluster.local");
+    });
+});
