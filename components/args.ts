@@ -178,7 +178,8 @@ export const DEFAULTS = {
 } as const;
 
 const STATIC_VOLUME_TYPES = ["hostPath", "local"];
-const KNOWN_ARGS = new Set<string>([
+/** Every argument name; an unknown key is refused (a typo must not be silently ignored). */
+export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
     "engine", "clusterName", "namespace", "replicas", "storageSize", "storageClassName", "createStorageClass",
     "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
