@@ -1,0 +1,101 @@
+#!/bin/bash
+# The database container's entrypoint. The pod of ordinal RDB_PRIMARY_ORDINAL is the primary; every other
+# pod clones it and streams from it. Ends by exec'ing the server, so that the kubelet's signals reach the
+# postmaster itself.
+set -eu
+. "$RDB_SCRIPTS_DIR/lib.sh"
+
+mapfile -t FLAGS < <(server_flags)
+
+# Data directories of another major version cannot be opened: say so and stop, touching nothing.
+check_major() {
+    local data server
+    data=$(cat "$PGDATA/PG_VERSION")
+    # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
+    server=$(postgres --version | awk '{ split($3, v, "."); print v[1] }')
+    if [ "$data" != "$server" ]; then
+        die "the data directory is PostgreSQL $data and this image runs PostgreSQL $server; a major upgrade" \
+            "needs a new cluster and a data move (README, Day-2 operations). Nothing was changed."
+    fi
+}
+
+# A directory without PG_VERSION is either empty (fine to use) or something we did not make (refuse).
+clear_empty_pgdata() {
+    if [ -d "$PGDATA" ] && [ ! -e "$PGDATA/PG_VERSION" ]; then
+        rmdir "$PGDATA" 2>/dev/null ||
+            die "$PGDATA holds files but no PG_VERSION; refusing to initialise over them"
+    fi
+}
+
+init_primary() {
+    # initdb writes into a sibling directory that is renamed into place only when complete: a pod killed
+    # half-way leaves no data directory that a later start could mistake for a valid one.
+    local tmp="$PGDATA.init"
+    rm -rf "$tmp"
+    clear_empty_pgdata
+    log "initialising a new primary"
+    initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$RDB_SECRET_DIR/superuser-password" \
+        --auth-local=peer --auth-host=scram-sha-256 --data-checksums -E UTF8 --no-locale >&2
+    mv "$tmp" "$PGDATA"
+}
+
+start_primary() {
+    [ -e "$PGDATA/PG_VERSION" ] || init_primary
+    if [ -e "$PGDATA/standby.signal" ]; then
+        die "this pod is the primary's ordinal but its data directory is a standby's; refusing to start" \
+            "as a second primary"
+    fi
+    check_major
+    # First on the socket alone: the passwords come from the Secret before any remote client can try
+    # an old one (a kept volume with a new Secret must just work).
+    log "applying roles, passwords and replication slots"
+    pg_ctl -D "$PGDATA" -w -t 600 -o "${FLAGS[*]} -c listen_addresses=''" start >&2
+    apply_roles_and_slots
+    pg_ctl -D "$PGDATA" -w -t 600 -m fast stop >&2
+    secret_checksum >"$RDB_RUN_DIR/applied-secret"
+    log "starting as the primary"
+    exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES"
+}
+
+clone_primary() {
+    local slot="$1" tmp="$PGDATA.clone"
+    clear_empty_pgdata
+    # Parallel pod management starts replicas with the primary: wait for it, however long it takes.
+    until pg_isready -q -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -t 5; do
+        log "waiting for the primary at $RDB_PRIMARY_HOST"
+        sleep 2
+    done
+    until {
+        rm -rf "$tmp"
+        log "cloning the primary through slot $slot"
+        pg_basebackup -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w -D "$tmp" \
+            -X stream -S "$slot" -c fast >&2
+    }; do
+        log "clone failed; retrying"
+        sleep 5
+    done
+    # Same as initdb: the directory only becomes PGDATA once the copy is whole.
+    touch "$tmp/standby.signal"
+    mv "$tmp" "$PGDATA"
+}
+
+start_replica() {
+    local slot
+    slot=$(slot_name "$POD_NAME")
+    [ -e "$PGDATA/PG_VERSION" ] || clone_primary "$slot"
+    check_major
+    # A kept volume of a former primary has no standby.signal: it must not come up accepting writes.
+    touch "$PGDATA/standby.signal"
+    log "starting as a replica of $RDB_PRIMARY_HOST"
+    exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES" \
+        -c "primary_conninfo=host=$RDB_PRIMARY_HOST port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot" \
+        -c "primary_slot_name=$slot"
+}
+
+export PGPASSFILE="$RDB_RUN_DIR/pgpass"
+write_pgpass
+if is_primary_ordinal; then
+    start_primary
+else
+    start_replica
+fi

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Helpers shared by entrypoint.sh and probe.sh. Everything they need comes from the pod contract's
+# environment (docs/pod-contract.md); nothing here knows a path or a host name of its own.
+set -eu
+
+log() {
+    printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${POD_NAME:-?}" "$*" >&2
+}
+
+die() {
+    log "FATAL: $*"
+    exit 1
+}
+
+# The ordinal is the suffix of the StatefulSet pod's name.
+ordinal() {
+    printf '%s' "${POD_NAME##*-}"
+}
+
+is_primary_ordinal() {
+    [ "$(ordinal)" = "$RDB_PRIMARY_ORDINAL" ]
+}
+
+# Slot names allow [a-z0-9_] only; pod names are DNS labels.
+slot_name() {
+    printf '%s' "$1" | tr -- '-' '_'
+}
+
+# The number of pods the StatefulSet should run; the kubelet refreshes this file when the ConfigMap changes.
+pod_count() {
+    tr -dc '0-9' <"$RDB_CONFIG_DIR/pod-count"
+}
+
+# Changes when any mounted password changes (the kubelet swaps the Secret's files in place).
+secret_checksum() {
+    cat "$RDB_SECRET_DIR/superuser-password" "$RDB_SECRET_DIR/replication-password" \
+        "$RDB_SECRET_DIR/app-password" | sha256sum | cut -d' ' -f1
+}
+
+# The replication password lives in a libpq passfile in the pod's memory, made from the Secret, never
+# in the data directory: a new Secret reaches the next connection without touching the data.
+write_pgpass() {
+    local password new
+    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/replication-password")
+    new="*:*:*:$RDB_REPLICATION_USER:$password"
+    if [ -f "$RDB_RUN_DIR/pgpass" ] && [ "$(cat "$RDB_RUN_DIR/pgpass")" = "$new" ]; then
+        return 0
+    fi
+    (
+        umask 077
+        printf '%s\n' "$new" >"$RDB_RUN_DIR/pgpass.tmp"
+    )
+    mv -f "$RDB_RUN_DIR/pgpass.tmp" "$RDB_RUN_DIR/pgpass"
+}
+
+# psql over the pod-private socket as the superuser (peer authentication: no password involved).
+local_psql() {
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$RDB_SOCKET_DIR" -p "$PGPORT" -U "$RDB_SUPERUSER" -d postgres "$@"
+}
+
+# The flags every server start shares: our configuration files and the pod's own socket and port.
+server_flags() {
+    printf '%s\n' \
+        -c "config_file=$RDB_CONFIG_DIR/postgresql.conf" \
+        -c "hba_file=$RDB_CONFIG_DIR/pg_hba.conf" \
+        -c "unix_socket_directories=$RDB_SOCKET_DIR" \
+        -c "port=$PGPORT"
+}
+
+# Sets the three roles' passwords from the mounted Secret, creating the roles, the application database
+# and the replicas' slots when missing. The passwords travel on stdin, never on a command line.
+apply_roles_and_slots() {
+    {
+        printf '\\set superuser_pw `cat "%s/superuser-password"`\n' "$RDB_SECRET_DIR"
+        printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
+        printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
+        cat <<'SQL'
+SET log_statement = 'none';
+ALTER ROLE :"superuser" WITH PASSWORD :'superuser_pw';
+SELECT format('CREATE ROLE %I', :'replication_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'replication_user') \gexec
+ALTER ROLE :"replication_user" WITH LOGIN REPLICATION PASSWORD :'replication_pw';
+SELECT format('CREATE ROLE %I', :'app_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_user') \gexec
+ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
+SQL
+        slot_sql
+    } | local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
+        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" >/dev/null
+}
+
+# SQL that creates the missing slot of every replica ordinal, reserving WAL from then on, so that a replica
+# that is still cloning or briefly away finds everything it needs.
+slot_sql() {
+    local count i slot
+    count=$(pod_count)
+    for ((i = 0; i < count; i++)); do
+        [ "$i" = "$RDB_PRIMARY_ORDINAL" ] && continue
+        slot=$(slot_name "$RDB_CLUSTER-$i")
+        printf "SELECT pg_create_physical_replication_slot('%s', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s');\n" "$slot" "$slot"
+    done
+}
+
+# Drops the slots of pods that a scale-down removed, once nothing streams from them, so that they stop
+# holding WAL back on the primary. Their volumes stay; a returning pod gets its slot again.
+drop_removed_slots() {
+    local count prefix
+    count=$(pod_count)
+    prefix=$(slot_name "$RDB_CLUSTER-")
+    local_psql -v prefix="$prefix" -v count="$count" >/dev/null <<'SQL'
+SELECT pg_drop_replication_slot(slot_name)
+  FROM pg_replication_slots
+ WHERE NOT active
+   AND slot_type = 'physical'
+   AND left(slot_name, length(:'prefix')) = :'prefix'
+   AND substr(slot_name, length(:'prefix') + 1) ~ '^[0-9]+$'
+   AND substr(slot_name, length(:'prefix') + 1)::int >= :count;
+SQL
+}

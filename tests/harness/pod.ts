@@ -1,0 +1,171 @@
+/**
+ * One pod of the StatefulSet played on this machine: its container runs as a local process in a private
+ * mount namespace where the rendered mount paths, /etc/hosts included, are bind mounts of per-pod
+ * directories, as the postgres user. The only changes to what Kubernetes would run: the listen address
+ * (the pod's loopback address) and PATH (Debian's PostgreSQL binaries), both env only.
+ *
+ * Debian 12's PostgreSQL 15 stands in for the image's 17: the scripts use nothing that differs between them.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
+
+export const PG_BIN = "/usr/lib/postgresql/15/bin";
+const RUN_AS = ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups", "--"];
+
+export function podAddress(ordinal: number): string {
+    return `127.0.0.${10 + ordinal}`;
+}
+
+export class Pod {
+    readonly root: string;
+    readonly dataDir: string;
+    private proc?: ChildProcess;
+    private exited?: Promise<number | null>;
+    private objects!: PodObjects;
+
+    constructor(
+        readonly name: string,
+        readonly ordinal: number,
+        readonly namespace: string,
+        base: string,
+        private readonly hosts: string,
+    ) {
+        this.root = path.join(base, name);
+        // The PersistentVolume: it survives pod restarts and scale-downs.
+        this.dataDir = path.join(this.root, "volume");
+        fs.mkdirSync(this.dataDir, { recursive: true });
+        chownPostgres(this.dataDir);
+    }
+
+    get address(): string {
+        return podAddress(this.ordinal);
+    }
+
+    get running(): boolean {
+        return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    }
+
+    get pid(): number {
+        if (!this.proc?.pid) throw new Error(`${this.name} is not running`);
+        return this.proc.pid;
+    }
+
+    /** The env and mounts of the database container, from the current render. */
+    private plan(objects: PodObjects) {
+        const c = container(objects, "postgres");
+        const env = {
+            ...resolveEnv(objects, c, this.name, this.namespace),
+            // Test-only: each pod listens on its own loopback address; Debian's binaries stand in for the image's.
+            RDB_LISTEN_ADDRESSES: this.address,
+            PATH: `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+            HOME: "/var/lib/postgresql",
+            LANG: "C.UTF-8",
+        };
+        const mounts: [string, string][] = [];
+        for (const m of c.volumeMounts) {
+            mounts.push([path.join(this.root, "mounts", m.name), m.mountPath]);
+        }
+        return { c, env, mounts };
+    }
+
+    /** Writes the ConfigMap and Secret volumes' files (the kubelet's job, also on updates) and fresh emptyDirs. */
+    materialise(objects: PodObjects, freshScratch: boolean): void {
+        this.objects = objects;
+        const { c } = this.plan(objects);
+        for (const m of c.volumeMounts) {
+            const dir = path.join(this.root, "mounts", m.name);
+            if (m.name === "data") {
+                fs.mkdirSync(path.dirname(dir), { recursive: true });
+                if (!fs.existsSync(dir)) fs.symlinkSync(this.dataDir, dir);
+                continue;
+            }
+            const files = volumeFiles(objects, m.name);
+            if (files === undefined && !freshScratch && fs.existsSync(dir)) continue;
+            if (files === undefined) {
+                fs.rmSync(dir, { recursive: true, force: true });
+                fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+                chownPostgres(dir);
+                continue;
+            }
+            fs.mkdirSync(dir, { recursive: true });
+            for (const [file, content] of Object.entries(files)) {
+                // Atomic like the kubelet's symlink swap: a reader sees the old file or the new one.
+                const tmp = path.join(dir, `.${file}.tmp`);
+                fs.writeFileSync(tmp, content, { mode: m.name === "secret" ? 0o400 : m.name === "scripts" ? 0o555 : 0o444 });
+                chownPostgres(tmp);
+                fs.renameSync(tmp, path.join(dir, file));
+            }
+            chownPostgres(dir);
+        }
+    }
+
+    /** Starts the database container as rendered (command, env, mounts). */
+    start(objects: PodObjects, log: string): void {
+        if (this.running) throw new Error(`${this.name} is already running`);
+        this.materialise(objects, true);
+        const { c, env, mounts } = this.plan(objects);
+        // /etc/hosts first; and the sources live outside every mount target (the pod's /tmp hides the host's).
+        const mountArgs = [[this.hosts, "/etc/hosts"] as [string, string], ...mounts].flat();
+        // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
+        for (let i = 1; i < mountArgs.length; i += 2) {
+            if (!fs.existsSync(mountArgs[i])) fs.mkdirSync(mountArgs[i], { recursive: true });
+        }
+        const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
+        const out = fs.openSync(log, "a");
+        this.proc = spawn(
+            "unshare",
+            ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...RUN_AS, ...c.command, ...(c.args ?? [])],
+            { env, stdio: ["ignore", out, out], detached: true },
+        );
+        fs.closeSync(out);
+        const proc = this.proc;
+        this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+    }
+
+    /** Runs an exec probe of the database container as rendered, inside the pod's mount namespace. */
+    probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): { ok: boolean; output: string } {
+        if (!this.running) return { ok: false, output: "not running" };
+        const { c, env } = this.plan(this.objects);
+        const r = spawnSync("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], {
+            env,
+            encoding: "utf8",
+            timeout: (c[kind].timeoutSeconds ?? 1) * 1000 + 5000,
+        });
+        return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+    }
+
+    /** Sends a signal to the container's main process (what the kubelet does), waiting for it to exit. */
+    async stop(signal: NodeJS.Signals, timeoutMs = 60000): Promise<void> {
+        if (!this.running) return;
+        const pid = this.pid;
+        try {
+            // SIGKILL takes the whole container, as a killed container would; other signals go to its PID 1.
+            process.kill(signal === "SIGKILL" ? -pid : pid, signal);
+        } catch {
+            /* already gone */
+        }
+        const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), timeoutMs));
+        if ((await Promise.race([this.exited, timer])) === "timeout") {
+            throw new Error(`${this.name} did not stop on ${signal} within ${timeoutMs} ms`);
+        }
+        this.killGroup();
+    }
+
+    /** Kills whatever is left of the pod's processes (the kubelet tears the container down). */
+    killGroup(): void {
+        if (this.proc?.pid) {
+            try {
+                process.kill(-this.proc.pid, "SIGKILL");
+            } catch {
+                /* nothing left */
+            }
+        }
+    }
+}
+
+export function chownPostgres(p: string): void {
+    const r = spawnSync("chown", ["-h", "postgres:postgres", p]);
+    if (r.status !== 0) throw new Error(`chown ${p} failed: ${r.stderr}`);
+}
