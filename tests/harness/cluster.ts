@@ -84,9 +84,26 @@ export class Cluster {
         return p;
     }
 
+    private probing?: NodeJS.Timeout;
+
+    /** Runs every running pod's readiness probe every 2 s in the background, as the kubelet does: the
+     * probe is also what keeps roles, passwords and slots current. */
+    startProbing(): void {
+        if (this.probing) return;
+        const busy = new Set<number>();
+        this.probing = setInterval(() => {
+            for (const [i, p] of this.pods) {
+                if (!p.running || busy.has(i)) continue;
+                busy.add(i);
+                p.probeAsync("readinessProbe").finally(() => busy.delete(i));
+            }
+        }, 2000);
+    }
+
     /** Renders and starts every pod at once (podManagementPolicy Parallel). */
     async up(): Promise<void> {
         await this.render();
+        this.startProbing();
         for (let i = 0; i <= this.replicas; i++) this.start(i);
         await Promise.all(Array.from({ length: this.replicas + 1 }, (_, i) => this.waitReady(i)));
     }
@@ -169,6 +186,7 @@ export class Cluster {
 
     /** Stops every pod and removes every file the cluster made. */
     async cleanup(): Promise<void> {
+        if (this.probing) clearInterval(this.probing);
         for (const p of this.pods.values()) {
             try {
                 await p.stop("SIGKILL", 10000);

@@ -136,6 +136,21 @@ export class Pod {
         return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
     }
 
+    /** The same without blocking the event loop (for the background prober). */
+    probeAsync(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<boolean> {
+        if (!this.running) return Promise.resolve(false);
+        const { c, env } = this.plan(this.objects);
+        return new Promise((resolve) => {
+            const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], { env, stdio: "ignore" });
+            const timer = setTimeout(() => child.kill("SIGKILL"), (c[kind].timeoutSeconds ?? 1) * 1000 + 5000);
+            child.on("exit", (code) => {
+                clearTimeout(timer);
+                resolve(code === 0);
+            });
+            child.on("error", () => resolve(false));
+        });
+    }
+
     /** Sends a signal to the container's main process (what the kubelet does), waiting for it to exit. */
     async stop(signal: NodeJS.Signals, timeoutMs = 60000): Promise<void> {
         if (!this.running) return;

@@ -6,6 +6,7 @@ set -eu
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
 mapfile -t FLAGS < <(server_flags)
+trap on_stop TERM INT
 
 # Data directories of another major version cannot be opened: say so and stop, touching nothing.
 check_major() {
@@ -63,20 +64,22 @@ clone_primary() {
     # Parallel pod management starts replicas with the primary: wait for it, however long it takes.
     until pg_isready -q -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -t 5; do
         log "waiting for the primary at $RDB_PRIMARY_HOST"
-        sleep 2
+        interruptible sleep 2
     done
     until {
         rm -rf "$tmp"
         log "cloning the primary through slot $slot"
-        pg_basebackup -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w -D "$tmp" \
-            -X stream -S "$slot" -c fast >&2
+        # The slot appears once the primary has seen the new pod count (its readiness probe).
+        interruptible pg_basebackup -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
+            -D "$tmp" -X stream -S "$slot" -c fast >&2
     }; do
         log "clone failed; retrying"
-        sleep 5
+        interruptible sleep 5
     done
     # Same as initdb: the directory only becomes PGDATA once the copy is whole.
     touch "$tmp/standby.signal"
     mv "$tmp" "$PGDATA"
+    log "clone complete"
 }
 
 start_replica() {

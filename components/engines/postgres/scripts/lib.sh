@@ -12,6 +12,22 @@ die() {
     exit 1
 }
 
+# Runs a command in the background and waits for it: bash defers a trap until the foreground command
+# ends, so a stop signal during a long wait or clone would otherwise go unanswered until SIGKILL.
+interruptible() {
+    "$@" &
+    CHILD=$!
+    wait "$CHILD"
+}
+
+# Stops at once when the kubelet asks (SIGINT, the image's STOPSIGNAL, or SIGTERM), taking any running
+# child with it. Replaced by the server's own handling once the entrypoint execs it.
+on_stop() {
+    log "stop requested"
+    [ -z "${CHILD:-}" ] || kill "$CHILD" 2>/dev/null || true
+    exit 143
+}
+
 # The ordinal is the suffix of the StatefulSet pod's name.
 ordinal() {
     printf '%s' "${POD_NAME##*-}"
@@ -48,9 +64,10 @@ write_pgpass() {
     fi
     (
         umask 077
-        printf '%s\n' "$new" >"$RDB_RUN_DIR/pgpass.tmp"
+        printf '%s\n' "$new" >"$RDB_RUN_DIR/pgpass.$$"
     )
-    mv -f "$RDB_RUN_DIR/pgpass.tmp" "$RDB_RUN_DIR/pgpass"
+    # Renamed into place, so that a connection never reads half a file (probes may overlap).
+    mv -f "$RDB_RUN_DIR/pgpass.$$" "$RDB_RUN_DIR/pgpass"
 }
 
 # psql over the pod-private socket as the superuser (peer authentication: no password involved).

@@ -13,8 +13,8 @@ server_state() {
 }
 
 write_role() {
-    printf '%s\n' "$1" >"$RDB_RUN_DIR/role.tmp"
-    mv -f "$RDB_RUN_DIR/role.tmp" "$RDB_RUN_DIR/role"
+    printf '%s\n' "$1" >"$RDB_RUN_DIR/role.$$"
+    mv -f "$RDB_RUN_DIR/role.$$" "$RDB_RUN_DIR/role"
 }
 
 readiness() {
