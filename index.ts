@@ -4,9 +4,9 @@
  * <stack>` prints the same objects without a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ReplicatedDatabase } from "./components";
+// The package by its name, exactly as another team's stack imports it (npm run build makes lib/).
+import { ReplicatedDatabase, resolveArgs } from "replicated-db";
 import { COMPONENT_NAME, argsFromConfig, configKey } from "./program/config";
-import { resolveArgs } from "./components/args";
 
 const args = argsFromConfig(pulumi.runtime.allConfig());
 // Check with the config keys' names first, so that an error says what to fix in Pulumi.<stack>.yaml.

@@ -2,6 +2,6 @@
 export { ReplicatedDatabase, TYPE_TOKEN } from "./replicatedDatabase";
 export { ReplicatedDatabaseArgs, ResourcesArgs, StaticVolumesArgs, ResolvedArgs, DEFAULTS, resolveArgs } from "./args";
 export { MAX_REPLICAS, MAX_CLUSTER_NAME } from "./limits";
-export { ArgError, parseQuantity } from "./validation";
+export { ArgError, SettingNamer, parseQuantity } from "./validation";
 export { ROLE_LABEL, SECRET_KEYS } from "./naming";
 export { engineNames } from "./engines";

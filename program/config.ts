@@ -3,8 +3,8 @@
  * name (`replicated-db:replicas` -> `replicas`); errors name the config key, so that a user sees what to fix
  * in Pulumi.<stack>.yaml.
  */
-import { ReplicatedDatabaseArgs, ResolvedArgs, resolveArgs } from "../components/args";
-import { ArgError, SettingNamer } from "../components/validation";
+// Through the package, as any consumer's program would (package.json's exports: the compiled lib/).
+import { ArgError, ReplicatedDatabaseArgs, ResolvedArgs, SettingNamer, resolveArgs } from "replicated-db";
 
 export const CONFIG_NAMESPACE = "replicated-db";
 /** The program's single component; also the default cluster name (pods `db-0`, `db-1`, ...). */

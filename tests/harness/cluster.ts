@@ -46,7 +46,7 @@ export class Cluster {
     async render(): Promise<void> {
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
-        this.namespace = this.objects.statefulSet.metadata.namespace;
+        this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         this.writeHosts();
     }
 
