@@ -14,10 +14,14 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
     const superuser = { user: "postgres", database: "postgres" };
     const streaming = () => Number(c.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", superuser));
 
+    const seen = new Set<string>();
+    const remember = () => (["superuser-password", "replication-password", "app-password"] as const).forEach((k) => seen.add(c.secret(k)));
+
     before(async () => {
         await c.up();
         c.sql(0, "CREATE TABLE items (id bigserial PRIMARY KEY, note text NOT NULL)");
         c.sql(0, "INSERT INTO items (note) SELECT 'before' FROM generate_series(1, 100)");
+        remember();
     });
     after(() => c.cleanup());
 
@@ -27,6 +31,7 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
         // A restored or re-created stack: same volumes, new generated passwords.
         await c.apply({ passwordVersion: 2 });
         assert.notStrictEqual(c.secret("app-password"), old.app);
+        remember();
         for (const i of [0, 1, 2]) c.start(i);
         for (const i of [0, 1, 2]) await c.waitReady(i);
         assert.strictEqual(count(0), 100);
@@ -50,6 +55,7 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
             const oldApp = c.secret("app-password");
             // The Secret changes; the kubelet refreshes the mounted files; no pod restarts.
             await c.apply({ passwordVersion: 3 });
+            remember();
             await c.until("the primary to apply the new passwords", () => c.psql(0, "SELECT 1", { user: "app", password: oldApp }).status !== 0);
             // Drop the replication connections: they must come back with the new password from the passfile.
             c.sql(0, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication", superuser);
@@ -66,5 +72,13 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
         const old = c.psql(0, "IDENTIFY_SYSTEM", { user: "replicator", password: oldReplication, replication: true });
         assert.match(old.stderr, /password authentication failed/);
         assert.deepStrictEqual(starts(), startsBefore, "no server was restarted");
+    });
+
+    it("never writes a password into a pod's log", () => {
+        assert.strictEqual(seen.size, 9);
+        for (const i of [0, 1, 2]) {
+            const log = fs.readFileSync(c.logFile(i), "utf8");
+            for (const pw of seen) assert.ok(!log.includes(pw), `db-${i}'s log contains a password`);
+        }
     });
 });

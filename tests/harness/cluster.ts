@@ -9,7 +9,7 @@ import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
 import { PodObjects, podObjects } from "./kubelet";
-import { PG_BIN, Pod, podAddress } from "./pod";
+import { PG_BIN, Pod, createdMountPoints, podAddress } from "./pod";
 
 export interface ClusterOptions {
     name?: string;
@@ -195,6 +195,15 @@ export class Cluster {
             }
         }
         fs.rmSync(this.base, { recursive: true, force: true });
+        // The empty mount points made on the host, deepest first.
+        for (const dir of [...createdMountPoints].sort((a, b) => b.length - a.length)) {
+            try {
+                fs.rmdirSync(dir);
+                createdMountPoints.delete(dir);
+            } catch {
+                /* not empty or in use: leave it */
+            }
+        }
     }
 }
 

@@ -12,6 +12,8 @@ import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
+/** Mount points the harness had to create on the host (empty outside the pods' namespaces). */
+export const createdMountPoints = new Set<string>();
 const RUN_AS = ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups", "--"];
 
 export function podAddress(ordinal: number): string {
@@ -110,7 +112,12 @@ export class Pod {
         const mountArgs = [[this.hosts, "/etc/hosts"] as [string, string], ...mounts].flat();
         // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
         for (let i = 1; i < mountArgs.length; i += 2) {
-            if (!fs.existsSync(mountArgs[i])) fs.mkdirSync(mountArgs[i], { recursive: true });
+            let missing = mountArgs[i];
+            while (!fs.existsSync(path.dirname(missing))) missing = path.dirname(missing);
+            if (!fs.existsSync(mountArgs[i])) {
+                fs.mkdirSync(mountArgs[i], { recursive: true });
+                for (let p = mountArgs[i]; p.length >= missing.length; p = path.dirname(p)) createdMountPoints.add(p);
+            }
         }
         const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
         const out = fs.openSync(log, "a");
@@ -127,6 +134,7 @@ export class Pod {
     /** Runs an exec probe of the database container as rendered, inside the pod's mount namespace. */
     probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): { ok: boolean; output: string } {
         if (!this.running) return { ok: false, output: "not running" };
+        this.recordNamespace();
         const { c, env } = this.plan(this.objects);
         const r = spawnSync("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], {
             env,
@@ -139,6 +147,7 @@ export class Pod {
     /** The same without blocking the event loop (for the background prober). */
     probeAsync(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<boolean> {
         if (!this.running) return Promise.resolve(false);
+        this.recordNamespace();
         const { c, env } = this.plan(this.objects);
         return new Promise((resolve) => {
             const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], { env, stdio: "ignore" });
@@ -154,6 +163,7 @@ export class Pod {
     /** Sends a signal to the container's main process (what the kubelet does), waiting for it to exit. */
     async stop(signal: NodeJS.Signals, timeoutMs = 60000): Promise<void> {
         if (!this.running) return;
+        this.recordNamespace();
         const pid = this.pid;
         try {
             // SIGKILL takes the whole container, as a killed container would; other signals go to its PID 1.
@@ -168,7 +178,8 @@ export class Pod {
         this.killGroup();
     }
 
-    /** Kills whatever is left of the pod's processes (the kubelet tears the container down). */
+    /** Kills whatever is left of the pod's processes, as the kubelet tears a container down: its process
+     * group and anything else in its mount namespace (pg_ctl starts servers in a session of their own). */
     killGroup(): void {
         if (this.proc?.pid) {
             try {
@@ -176,6 +187,27 @@ export class Pod {
             } catch {
                 /* nothing left */
             }
+        }
+        if (this.mountNamespace) {
+            for (const pid of fs.readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
+                try {
+                    if (fs.readlinkSync(`/proc/${pid}/ns/mnt`) === this.mountNamespace) process.kill(Number(pid), "SIGKILL");
+                } catch {
+                    /* gone meanwhile */
+                }
+            }
+        }
+    }
+
+    /** The pod's mount namespace, once its process has entered it. */
+    private mountNamespace?: string;
+
+    private recordNamespace(): void {
+        try {
+            const ns = fs.readlinkSync(`/proc/${this.pid}/ns/mnt`);
+            if (ns !== fs.readlinkSync("/proc/self/ns/mnt")) this.mountNamespace = ns;
+        } catch {
+            /* not started yet */
         }
     }
 }

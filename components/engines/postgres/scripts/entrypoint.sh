@@ -47,12 +47,20 @@ start_primary() {
             "as a second primary"
     fi
     check_major
-    # First on the socket alone: the passwords come from the Secret before any remote client can try
-    # an old one (a kept volume with a new Secret must just work).
+    # First without any listener the probes or clients know of (no TCP, a socket in the pod's scratch
+    # directory): the passwords come from the Secret before any remote client can try an old one (a kept
+    # volume with a new Secret must just work), and no probe runs against this short-lived server.
     log "applying roles, passwords and replication slots"
-    pg_ctl -D "$PGDATA" -w -t 600 -o "${FLAGS[*]} -c listen_addresses=''" start >&2
-    apply_roles_and_slots
+    LOCAL_SOCKET_DIR="$RDB_RUN_DIR/maintenance"
+    mkdir -p "$LOCAL_SOCKET_DIR"
+    pg_ctl -D "$PGDATA" -w -t 600 \
+        -o "${FLAGS[*]} -c listen_addresses='' -c unix_socket_directories=$LOCAL_SOCKET_DIR" start >&2
+    if ! apply_roles_and_slots; then
+        pg_ctl -D "$PGDATA" -w -m fast stop >&2 || true
+        die "could not apply the roles and passwords of the Secret"
+    fi
     pg_ctl -D "$PGDATA" -w -t 600 -m fast stop >&2
+    unset LOCAL_SOCKET_DIR
     secret_checksum >"$RDB_RUN_DIR/applied-secret"
     log "starting as the primary"
     exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES"

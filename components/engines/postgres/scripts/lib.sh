@@ -71,8 +71,10 @@ write_pgpass() {
 }
 
 # psql over the pod-private socket as the superuser (peer authentication: no password involved).
+# LOCAL_SOCKET_DIR points elsewhere while the entrypoint runs its maintenance server.
 local_psql() {
-    psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$RDB_SOCKET_DIR" -p "$PGPORT" -U "$RDB_SUPERUSER" -d postgres "$@"
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -h "${LOCAL_SOCKET_DIR:-$RDB_SOCKET_DIR}" -p "$PGPORT" \
+        -U "$RDB_SUPERUSER" -d postgres "$@"
 }
 
 # The flags every server start shares: our configuration files and the pod's own socket and port.
@@ -92,7 +94,9 @@ apply_roles_and_slots() {
         printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
         printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
         cat <<'SQL'
+-- Neither a logged statement nor a failing one may write a password into the server log.
 SET log_statement = 'none';
+SET log_min_error_statement = 'panic';
 ALTER ROLE :"superuser" WITH PASSWORD :'superuser_pw';
 SELECT format('CREATE ROLE %I', :'replication_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'replication_user') \gexec
