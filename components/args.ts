@@ -131,6 +131,14 @@ export interface ReplicatedDatabaseArgs {
      * @default "1GB"
      */
     maxSlotWalKeepSize?: string;
+    /**
+     * Synchronous replication: a commit returns only once this many replicas (any of them) have it on
+     * disk, so that a committed write survives the loss of the primary. 0 is asynchronous replication:
+     * faster commits, but the last moments of writes can be lost with the primary. At most `replicas`,
+     * and fewer leaves room for a replica to be down without stopping the writes.
+     * @default 0
+     */
+    synchronousReplicas?: number;
     /** Extra server parameters, written to the server's configuration file. @default {} */
     parameters?: { [key: string]: string };
 }
@@ -157,6 +165,7 @@ export interface ResolvedArgs {
     passwordVersion: number;
     clusterDomain: string;
     maxSlotWalKeepSize: string;
+    synchronousReplicas: number;
     parameters: { [key: string]: string };
 }
 
@@ -183,7 +192,7 @@ export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
     "engine", "clusterName", "namespace", "replicas", "storageSize", "storageClassName", "createStorageClass",
     "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
-    "maxSlotWalKeepSize", "parameters",
+    "maxSlotWalKeepSize", "synchronousReplicas", "parameters",
 ]);
 
 /**
@@ -265,13 +274,21 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         }
         return v;
     });
+    const synchronousReplicas = checkInteger(setting("synchronousReplicas"), args.synchronousReplicas ?? 0, 0, MAX_REPLICAS);
+    if (synchronousReplicas > replicas) {
+        throw new ArgError(
+            setting("synchronousReplicas"),
+            synchronousReplicas,
+            `at most ${setting("replicas")} (${replicas}): commits would wait for replicas that do not exist`,
+        );
+    }
     const parameters = resolveParameters(args.parameters ?? {}, setting);
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
-        parameters,
+        synchronousReplicas, parameters,
     };
     getEngine(engine).validate(resolved, setting);
     return resolved;

@@ -45,6 +45,14 @@ describe("Services, RBAC and ConfigMaps", () => {
         assert.match(data["postgresql.conf"], /^shared_buffers = '256MB'$/m);
         assert.match(data["pg_hba.conf"], /^host replication replicator all scram-sha-256$/m);
         assert.doesNotMatch(data["pg_hba.conf"], /trust/);
+        assert.doesNotMatch(data["postgresql.conf"], /synchronous_standby_names/, "asynchronous by default");
+    });
+
+    it("asks for ANY k synchronous standbys, by any name, so that scaling changes nothing", async () => {
+        const conf = async (replicas: number) =>
+            find(await renderComponent("db", { replicas, synchronousReplicas: 1 }), "ConfigMap", "db-config").data["postgresql.conf"];
+        assert.match(await conf(2), /^synchronous_standby_names = 'ANY 1 \(\*\)'$/m);
+        assert.strictEqual(await conf(2), await conf(4));
     });
 
     it("puts the recommended labels on every object", async () => {

@@ -102,6 +102,11 @@ describe("component argument errors", () => {
         rejects({ passwordVersion: 0 }, /^invalid passwordVersion: 0/);
         rejects({ existingSecretName: "Not_A_Name" }, /^invalid existingSecretName: "Not_A_Name"/);
     });
+    it("rejects more synchronous replicas than replicas", () => {
+        rejects({ replicas: 1, synchronousReplicas: 2 }, "invalid synchronousReplicas: 2 (allowed: at most replicas (1): commits would wait for replicas that do not exist)");
+        rejects({ synchronousReplicas: -1 }, "invalid synchronousReplicas: -1 (allowed: a whole number from 0 to 30)");
+        assert.strictEqual(resolveArgs("db", { replicas: 2, synchronousReplicas: 2 }).synchronousReplicas, 2);
+    });
     it("rejects bad server parameters and WAL sizes", () => {
         rejects({ parameters: { "work mem": "4MB" } }, /^invalid parameters.work mem/);
         rejects({ parameters: { work_mem: "4MB'; x" } }, /^invalid parameters.work_mem: "4MB'; x" \(allowed: a string without quotes or line breaks\)$/);

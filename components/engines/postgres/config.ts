@@ -28,6 +28,12 @@ export function serverSettings(args: ResolvedArgs): Record<string, string> {
         log_line_prefix: "%m [%p] %q%u@%d ",
         log_connections: "off",
     };
+    if (args.synchronousReplicas > 0) {
+        // "*": any standby counts, whatever the replica count, so that scaling does not change this file
+        // (and roll every pod). The standbys' names are their slot names.
+        settings.synchronous_standby_names = `ANY ${args.synchronousReplicas} (*)`;
+        settings.synchronous_commit = "on";
+    }
     const limit = args.resources.memoryLimit ? parseQuantity(args.resources.memoryLimit) : undefined;
     if (limit !== undefined) {
         // A quarter of the container's memory is PostgreSQL's own advice for shared_buffers.

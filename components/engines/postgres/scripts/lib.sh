@@ -97,6 +97,8 @@ apply_roles_and_slots() {
 -- Neither a logged statement nor a failing one may write a password into the server log.
 SET log_statement = 'none';
 SET log_min_error_statement = 'panic';
+-- With synchronous replication on, these commits must not wait for replicas: at start none can connect yet.
+SET synchronous_commit = 'local';
 ALTER ROLE :"superuser" WITH PASSWORD :'superuser_pw';
 SELECT format('CREATE ROLE %I', :'replication_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'replication_user') \gexec
