@@ -13,6 +13,7 @@ import { createCredentials } from "./resources/credentials";
 import { createRbac } from "./resources/rbac";
 import { createServices } from "./resources/services";
 import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
+import { createGuard } from "./resources/guard";
 import { createStorage } from "./resources/storage";
 
 export const TYPE_TOKEN = "replicated-db:index:ReplicatedDatabase";
@@ -56,7 +57,9 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const names = deriveNames(resolved);
         const ctx = buildContext(name, resolved, names, engine, this);
 
-        const storage = createStorage(ctx);
+        // Refuses, at preview, a shrink or a major-version change against the last deployment.
+        const guard = createGuard(ctx);
+        const storage = createStorage(ctx, guard);
         const credentials = createCredentials(ctx);
         const configMaps = createConfigMaps(ctx);
         const rbac = createRbac(ctx);
@@ -64,6 +67,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
             dependsOn: [
+                guard,
                 ...storage.claims,
                 ...(credentials.secret ? [credentials.secret] : []),
                 configMaps.scripts,

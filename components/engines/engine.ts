@@ -47,6 +47,8 @@ export interface Engine {
     readonly dataMountPath: string;
     /** The uid/gid the image runs the server as. */
     readonly uid: number;
+    /** The major version of an image (data directories of different majors are incompatible), if known. */
+    majorVersion(image: string): number | undefined;
     /** Engine-specific checks of the resolved args (image version, parameters). Throws ArgError. */
     validate(args: ResolvedArgs, setting: SettingNamer): void;
     /** The shell scripts the pods run, file name to content; shipped in the scripts ConfigMap. */

@@ -13,7 +13,7 @@ export interface Storage {
     claims: k8s.core.v1.PersistentVolumeClaim[];
 }
 
-export function createStorage(ctx: BuildContext): Storage {
+export function createStorage(ctx: BuildContext, guard: pulumi.Resource): Storage {
     const { args, names, parent } = ctx;
     const storageClass = args.createStorageClass
         ? new k8s.storage.v1.StorageClass(
@@ -37,7 +37,11 @@ export function createStorage(ctx: BuildContext): Storage {
         return { storageClass, volumes, claims };
     }
     // Deleting the component must not delete data unless the user asked for it.
-    const keep: pulumi.CustomResourceOptions = { parent, retainOnDelete: args.retainVolumesOnDelete, dependsOn: storageClass ? [storageClass] : [] };
+    const keep: pulumi.CustomResourceOptions = {
+        parent,
+        retainOnDelete: args.retainVolumesOnDelete,
+        dependsOn: storageClass ? [guard, storageClass] : [guard],
+    };
     const sv = args.staticVolumes;
     for (let i = 0; i <= args.replicas; i++) {
         const node = sv.nodeNames.length ? sv.nodeNames[i % sv.nodeNames.length] : undefined;

@@ -26,6 +26,7 @@ describe("naming stability", () => {
         const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 1 });
         const names = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type.split(":").pop()} ${x.name}`);
         assert.deepStrictEqual(names.sort(), [
+            "ChangeGuard db-guard",
             "ConfigMap db-config",
             "ConfigMap db-scripts",
             "PersistentVolume db-pv-0",

@@ -56,6 +56,7 @@ export const postgresql: Engine = {
     portName: "postgresql",
     dataMountPath: DATA_MOUNT,
     uid: 999,
+    majorVersion: imageMajor,
     validate,
     scripts,
     configFiles: (ctx) => ({
