@@ -79,6 +79,16 @@ describe("replication on real PostgreSQL servers", function () {
         });
     }
 
+    it("a replica is ready only while it streams (what holds a rolling update until it is back)", async () => {
+        await c.pod(0).stop("SIGINT");
+        await c.until("replica 1 to turn unready without its primary", () => !c.pod(1).probe("readinessProbe").ok, 30000);
+        assert.ok(c.pod(1).probe("livenessProbe").ok, "but alive: liveness must not restart it");
+        c.start(0);
+        await c.waitReady(0);
+        await c.waitReady(1);
+        await c.waitReady(2);
+    });
+
     it("refuses to open a data directory of another major version, changing nothing", async () => {
         await c.pod(2).stop("SIGINT");
         const versionFile = path.join(c.pod(2).dataDir, "pgdata", "PG_VERSION");
