@@ -56,7 +56,6 @@ async function bootstrap(c: Cluster): Promise<{ clone: number[]; copy: number[];
         await c.apply({ replicas: 0 });
         fs.rmSync(c.pod(1).dataDir, { recursive: true, force: true });
         fs.mkdirSync(c.pod(1).dataDir);
-        spawnSync("chown", ["postgres:postgres", c.pod(1).dataDir]);
         const t0 = Date.now();
         await c.apply({ replicas: 1 });
         await c.waitReady(1, 1800000);

@@ -25,6 +25,9 @@ describe("replication on real PostgreSQL servers", function () {
         assert.strictEqual(c.sql(1, "SELECT pg_is_in_recovery()"), "t");
         assert.strictEqual(c.sql(2, "SELECT pg_is_in_recovery()"), "t");
         assert.deepStrictEqual([0, 1, 2].map(role), ["primary", "replica", "replica"]);
+        // Each server runs as the rendered uid (999, the image's postgres), never as root.
+        const uid = fs.readFileSync(`/proc/${c.pod(0).pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)![1];
+        assert.strictEqual(uid, "999");
         // Each replica streams through its own slot, named after its pod.
         const slots = c.sql(0, "SELECT slot_name || ':' || active FROM pg_replication_slots ORDER BY 1", { user: "postgres", database: "postgres" });
         assert.deepStrictEqual(slots.split("\n"), ["db_1:true", "db_2:true"]);

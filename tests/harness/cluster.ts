@@ -65,10 +65,26 @@ export class Cluster {
         return path.join(this.base, "hosts");
     }
 
+    /** /etc files of every pod: the DNS names, and users and groups as in the image, whose postgres is 999. */
+    get etc(): Record<string, string> {
+        const uid = this.objects.statefulSet.spec.template.spec.securityContext.runAsUser;
+        const write = (file: string, line: string) => {
+            const target = path.join(this.base, file);
+            const host = fs.readFileSync(`/etc/${file}`, "utf8").split("\n").filter((l) => l && !l.startsWith("postgres:"));
+            fs.writeFileSync(target, [...host, line].join("\n") + "\n", { mode: 0o644 });
+            return target;
+        };
+        return {
+            hosts: this.hostsFile,
+            passwd: write("passwd", `postgres:x:${uid}:${uid}:PostgreSQL administrator:/var/lib/postgresql:/bin/bash`),
+            group: write("group", `postgres:x:${uid}:`),
+        };
+    }
+
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.hostsFile);
+            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc);
             this.pods.set(ordinal, p);
         }
         return p;

@@ -1,8 +1,10 @@
 /**
- * One pod of the StatefulSet played on this machine: its container runs as a local process in a private
- * mount namespace where the rendered mount paths, /etc/hosts included, are bind mounts of per-pod
- * directories, as the postgres user. The only changes to what Kubernetes would run: the listen address
- * (the pod's loopback address) and PATH (Debian's PostgreSQL binaries), both env only.
+ * One pod of the StatefulSet played on this machine: its init containers, then its database container, run
+ * as local processes in a private mount namespace where the rendered mount paths, /etc/hosts included, are
+ * bind mounts of per-pod directories, under the rendered uid, gid and fsGroup (999, with an /etc/passwd
+ * that names it postgres, as the image's does), with the kubelet's file modes and ownership. The only
+ * changes to what Kubernetes would run: the listen address (the pod's loopback address) and PATH
+ * (Debian's PostgreSQL binaries), both env only.
  *
  * Debian 12's PostgreSQL 15 stands in for the image's 17: the scripts use nothing that differs between them.
  */
@@ -14,7 +16,28 @@ import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** Mount points the harness had to create on the host (empty outside the pods' namespaces). */
 export const createdMountPoints = new Set<string>();
-const RUN_AS = ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups", "--"];
+
+/** The uid, gid and supplementary group a container runs with, from the rendered security contexts. */
+export interface Identity {
+    uid: number;
+    gid: number;
+    fsGroup: number;
+}
+
+export function identity(objects: PodObjects, c: any): Identity {
+    const pod = objects.statefulSet.spec.template.spec.securityContext ?? {};
+    const own = c.securityContext ?? {};
+    return { uid: own.runAsUser ?? pod.runAsUser ?? 0, gid: own.runAsGroup ?? pod.runAsGroup ?? 0, fsGroup: pod.fsGroup ?? 0 };
+}
+
+function runAs(id: Identity): string[] {
+    return ["setpriv", `--reuid=${id.uid}`, `--regid=${id.gid}`, `--groups=${id.fsGroup}`, "--"];
+}
+
+function own(p: string, uid: number, gid: number, mode: number): void {
+    fs.chownSync(p, uid, gid);
+    fs.chmodSync(p, mode);
+}
 
 export function podAddress(ordinal: number): string {
     return `127.0.0.${10 + ordinal}`;
@@ -32,13 +55,13 @@ export class Pod {
         readonly ordinal: number,
         readonly namespace: string,
         base: string,
-        private readonly hosts: string,
+        /** Files the cluster mounts over /etc in every pod: hosts, passwd, group. */
+        private readonly etc: Record<string, string>,
     ) {
         this.root = path.join(base, name);
         // The PersistentVolume: it survives pod restarts and scale-downs.
         this.dataDir = path.join(this.root, "volume");
         fs.mkdirSync(this.dataDir, { recursive: true });
-        chownPostgres(this.dataDir);
     }
 
     get address(): string {
@@ -54,9 +77,9 @@ export class Pod {
         return this.proc.pid;
     }
 
-    /** The env and mounts of the database container, from the current render. */
-    private plan(objects: PodObjects) {
-        const c = container(objects, "postgres");
+    /** The env, mounts and identity of a container (the database one by default), from the current render. */
+    private plan(objects: PodObjects, name = "postgres") {
+        const c = container(objects, name);
         const env = {
             ...resolveEnv(objects, c, this.name, this.namespace),
             // Test-only: each pod listens on its own loopback address; Debian's binaries stand in for the image's.
@@ -65,51 +88,66 @@ export class Pod {
             HOME: "/var/lib/postgresql",
             LANG: "C.UTF-8",
         };
-        const mounts: [string, string][] = [];
+        const mounts: [string, string][] = Object.entries(this.etc).map(([file, source]) => [source, `/etc/${file}`]);
         for (const m of c.volumeMounts) {
             mounts.push([path.join(this.root, "mounts", m.name), m.mountPath]);
         }
-        return { c, env, mounts };
+        return { c, env, mounts, id: identity(objects, c) };
     }
 
-    /** Writes the ConfigMap and Secret volumes' files (the kubelet's job, also on updates) and fresh emptyDirs. */
+    /** Writes the ConfigMap and Secret volumes' files (the kubelet's job, also on updates) and fresh emptyDirs,
+     * with the kubelet's ownership: root, the fsGroup as group, the volume's defaultMode. */
     materialise(objects: PodObjects, freshScratch: boolean): void {
         this.objects = objects;
-        const { c } = this.plan(objects);
-        for (const m of c.volumeMounts) {
-            const dir = path.join(this.root, "mounts", m.name);
-            if (m.name === "data") {
-                fs.mkdirSync(path.dirname(dir), { recursive: true });
-                if (!fs.existsSync(dir)) fs.symlinkSync(this.dataDir, dir);
-                continue;
-            }
-            const files = volumeFiles(objects, m.name);
-            if (files === undefined && !freshScratch && fs.existsSync(dir)) continue;
+        const spec = objects.statefulSet.spec.template.spec;
+        const fsGroup = spec.securityContext?.fsGroup ?? 0;
+        for (const v of spec.volumes) {
+            const dir = path.join(this.root, "mounts", v.name);
+            const files = volumeFiles(objects, v.name);
+            if (v.projected) continue;
             if (files === undefined) {
+                if (!freshScratch && fs.existsSync(dir)) continue;
                 fs.rmSync(dir, { recursive: true, force: true });
-                fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-                chownPostgres(dir);
+                fs.mkdirSync(dir, { recursive: true });
+                // emptyDir: world-writable, group fsGroup with setgid, as the kubelet makes it.
+                own(dir, 0, fsGroup, 0o2777);
                 continue;
             }
             fs.mkdirSync(dir, { recursive: true });
+            own(dir, 0, fsGroup, 0o755);
+            const mode = (v.configMap ?? v.secret).defaultMode ?? 0o644;
             for (const [file, content] of Object.entries(files)) {
                 // Atomic like the kubelet's symlink swap: a reader sees the old file or the new one.
                 const tmp = path.join(dir, `.${file}.tmp`);
-                fs.writeFileSync(tmp, content, { mode: m.name === "secret" ? 0o400 : m.name === "scripts" ? 0o555 : 0o444 });
-                chownPostgres(tmp);
+                fs.writeFileSync(tmp, content);
+                own(tmp, 0, fsGroup, mode);
                 fs.renameSync(tmp, path.join(dir, file));
             }
-            chownPostgres(dir);
+        }
+        // The claim: a new volume gets the fsGroup like any volume the kubelet manages; a hostPath one is
+        // created root-owned (DirectoryOrCreate) and left to the init container, exactly as on a node.
+        const data = path.join(this.root, "mounts", "data");
+        if (!fs.existsSync(data)) fs.symlinkSync(this.dataDir, data);
+        if (fs.readdirSync(this.dataDir).length === 0) {
+            const hostPath = (spec.initContainers ?? []).length > 0;
+            own(this.dataDir, 0, hostPath ? 0 : fsGroup, hostPath ? 0o755 : 0o2770);
         }
     }
 
-    /** Starts the database container as rendered (command, env, mounts). */
-    start(objects: PodObjects, log: string): void {
-        if (this.running) throw new Error(`${this.name} is already running`);
-        this.materialise(objects, true);
-        const { c, env, mounts } = this.plan(objects);
-        // /etc/hosts first; and the sources live outside every mount target (the pod's /tmp hides the host's).
-        const mountArgs = [[this.hosts, "/etc/hosts"] as [string, string], ...mounts].flat();
+    /** Runs the init containers to completion, each in a namespace of its own, as the kubelet does. */
+    private runInitContainers(objects: PodObjects, log: string): void {
+        for (const init of objects.statefulSet.spec.template.spec.initContainers ?? []) {
+            const { c, env, mounts, id } = this.plan(objects, init.name);
+            const out = fs.openSync(log, "a");
+            const r = spawnSync("unshare", this.launch(mounts, [...runAs(id), ...c.command, ...(c.args ?? [])]), { env, stdio: ["ignore", out, out] });
+            fs.closeSync(out);
+            if (r.status !== 0) throw new Error(`${this.name}: init container ${init.name} failed (${r.status})`);
+        }
+    }
+
+    /** unshare's arguments: a private mount namespace, the bind mounts, then exec the command. */
+    private launch(mounts: [string, string][], command: string[]): string[] {
+        const mountArgs = mounts.flat();
         // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
         for (let i = 1; i < mountArgs.length; i += 2) {
             let missing = mountArgs[i];
@@ -120,12 +158,21 @@ export class Pod {
             }
         }
         const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
+        return ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...command];
+    }
+
+    /** Starts the pod: init containers, then the database container as rendered (command, env, mounts). */
+    start(objects: PodObjects, log: string): void {
+        if (this.running) throw new Error(`${this.name} is already running`);
+        this.materialise(objects, true);
+        this.runInitContainers(objects, log);
+        const { c, env, mounts, id } = this.plan(objects);
         const out = fs.openSync(log, "a");
-        this.proc = spawn(
-            "unshare",
-            ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...RUN_AS, ...c.command, ...(c.args ?? [])],
-            { env, stdio: ["ignore", out, out], detached: true },
-        );
+        this.proc = spawn("unshare", this.launch(mounts, [...runAs(id), ...c.command, ...(c.args ?? [])]), {
+            env,
+            stdio: ["ignore", out, out],
+            detached: true,
+        });
         fs.closeSync(out);
         const proc = this.proc;
         this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
@@ -135,8 +182,8 @@ export class Pod {
     probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): { ok: boolean; output: string } {
         if (!this.running) return { ok: false, output: "not running" };
         this.recordNamespace();
-        const { c, env } = this.plan(this.objects);
-        const r = spawnSync("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], {
+        const { c, env, id } = this.plan(this.objects);
+        const r = spawnSync("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command], {
             env,
             encoding: "utf8",
             timeout: (c[kind].timeoutSeconds ?? 1) * 1000 + 5000,
@@ -148,9 +195,9 @@ export class Pod {
     probeAsync(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<boolean> {
         if (!this.running) return Promise.resolve(false);
         this.recordNamespace();
-        const { c, env } = this.plan(this.objects);
+        const { c, env, id } = this.plan(this.objects);
         return new Promise((resolve) => {
-            const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...RUN_AS, ...c[kind].exec.command], { env, stdio: "ignore" });
+            const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command], { env, stdio: "ignore" });
             const timer = setTimeout(() => child.kill("SIGKILL"), (c[kind].timeoutSeconds ?? 1) * 1000 + 5000);
             child.on("exit", (code) => {
                 clearTimeout(timer);
@@ -210,9 +257,4 @@ export class Pod {
             /* not started yet */
         }
     }
-}
-
-export function chownPostgres(p: string): void {
-    const r = spawnSync("chown", ["-h", "postgres:postgres", p]);
-    if (r.status !== 0) throw new Error(`chown ${p} failed: ${r.stderr}`);
 }
