@@ -103,6 +103,14 @@ export interface ReplicatedDatabaseArgs {
      * @default true
      */
     retainVolumesOnDelete?: boolean;
+    /**
+     * Opt into the documented major-version upgrade (README, Day-2 operations): with a new major in `image`,
+     * each pod sets its old data directory aside on its volume (renamed, never deleted) and starts fresh:
+     * the primary initialises an empty cluster, to be restored from a dump taken before; replicas clone it.
+     * Without it, a major-version change is refused before anything changes. Unset it after the upgrade.
+     * @default false
+     */
+    allowMajorVersionChange?: boolean;
     /** The database image; its tag's major version must be supported by the engine. @default "docker.io/library/postgres:17.6-bookworm" */
     image?: string;
     /** The image of the sidecar that labels each pod with its role. @default "docker.io/curlimages/curl:8.11.1" */
@@ -156,6 +164,7 @@ export interface ResolvedArgs {
     staticVolumes: Required<StaticVolumesArgs> | undefined;
     retainVolumesOnDelete: boolean;
     image: string;
+    allowMajorVersionChange: boolean;
     labelerImage: string;
     resources: Required<ResourcesArgs>;
     appUser: string;
@@ -190,7 +199,7 @@ const STATIC_VOLUME_TYPES = ["hostPath", "local"];
 /** Every argument name; an unknown key is refused (a typo must not be silently ignored). */
 export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
     "engine", "clusterName", "namespace", "replicas", "storageSize", "storageClassName", "createStorageClass",
-    "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "labelerImage", "resources",
+    "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "allowMajorVersionChange", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
     "maxSlotWalKeepSize", "synchronousReplicas", "parameters",
 ]);
@@ -249,6 +258,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const retainVolumesOnDelete = withDefault(args.retainVolumesOnDelete, true, (v) => checkBoolean(setting("retainVolumesOnDelete"), v));
 
     const image = checkToken(setting("image"), args.image ?? getEngine(engine).defaultImage, "an image reference such as \"postgres:17.6\"");
+    const allowMajorVersionChange = withDefault(args.allowMajorVersionChange, false, (v) => checkBoolean(setting("allowMajorVersionChange"), v));
     const labelerImage = checkToken(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, "an image reference with a shell and curl");
     const resources = resolveResources(args.resources ?? {}, setting);
 
@@ -286,7 +296,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, storageSize, storageClassName, createStorageClass,
-        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, labelerImage, resources, appUser,
+        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
         synchronousReplicas, parameters,
     };

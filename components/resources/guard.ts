@@ -12,6 +12,8 @@ export interface GuardState {
     storageSize: string;
     /** The engine's major version of the image, or -1 when the tag does not say. */
     major: number;
+    /** The user opted into the documented major-version upgrade. */
+    allowMajorChange: boolean;
 }
 
 export interface GuardFailure {
@@ -43,12 +45,12 @@ export function checkChange(olds: Partial<GuardState>, news: GuardState): GuardF
             });
         }
     }
-    if (olds.major !== undefined && olds.major >= 0 && news.major >= 0 && olds.major !== news.major) {
+    if (!news.allowMajorChange && olds.major !== undefined && olds.major >= 0 && news.major >= 0 && olds.major !== news.major) {
         failures.push({
             property: "image",
             reason:
                 `invalid image: major version ${news.major} (allowed: the deployed major version ${olds.major}; a server cannot open ` +
-                "another major's data directory: deploy a second cluster on the new major and move the data, see the README's Day-2 operations)",
+                "another major's data directory: dump the data, then set allowMajorVersionChange and restore it, or deploy a second cluster; see the README's Day-2 operations)",
         });
     }
     return failures;
@@ -59,7 +61,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { inputs: news, failures: checkChange(olds ?? {}, news) };
     },
     async diff(_id: string, olds: any, news: any) {
-        return { changes: olds.storageSize !== news.storageSize || olds.major !== news.major };
+        return { changes: olds.storageSize !== news.storageSize || olds.major !== news.major || olds.allowMajorChange !== news.allowMajorChange };
     },
     async create(inputs: any) {
         return { id: "guard", outs: inputs };
@@ -76,6 +78,10 @@ class ChangeGuard extends pulumi.dynamic.Resource {
 }
 
 export function createGuard(ctx: BuildContext): pulumi.Resource {
-    const state: GuardState = { storageSize: ctx.args.storageSize, major: ctx.engine.majorVersion(ctx.args.image) ?? -1 };
+    const state: GuardState = {
+        storageSize: ctx.args.storageSize,
+        major: ctx.engine.majorVersion(ctx.args.image) ?? -1,
+        allowMajorChange: ctx.args.allowMajorVersionChange,
+    };
     return new ChangeGuard(`${ctx.name}-guard`, state, { parent: ctx.parent });
 }

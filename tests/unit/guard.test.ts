@@ -13,22 +13,28 @@ import { STATIC_ARGS, resource } from "./helpers";
 
 describe("the change guard", () => {
     it("lets a first deployment, a growth and an unchanged size through", () => {
-        assert.deepStrictEqual(checkChange({}, { storageSize: "10Gi", major: 17 }), []);
-        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17 }, { storageSize: "20Gi", major: 17 }), []);
-        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17 }, { storageSize: "10240Mi", major: 17 }), []);
+        assert.deepStrictEqual(checkChange({}, { storageSize: "10Gi", major: 17, allowMajorChange: false }), []);
+        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "20Gi", major: 17, allowMajorChange: false }), []);
+        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "10240Mi", major: 17, allowMajorChange: false }), []);
     });
 
     it("refuses a shrink, naming both sizes", () => {
-        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17 }, { storageSize: "5Gi", major: 17 }), [
+        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "5Gi", major: 17, allowMajorChange: false }), [
             { property: "storageSize", reason: 'invalid storageSize: "5Gi" (allowed: at least the deployed "10Gi": volumes grow in place but never shrink)' },
         ]);
     });
 
     it("refuses a major-version change and explains the way to upgrade", () => {
-        const [failure] = checkChange({ storageSize: "10Gi", major: 16 }, { storageSize: "10Gi", major: 17 });
+        const [failure] = checkChange({ storageSize: "10Gi", major: 16, allowMajorChange: false }, { storageSize: "10Gi", major: 17, allowMajorChange: false });
         assert.strictEqual(failure.property, "image");
-        assert.match(failure.reason, /^invalid image: major version 17 \(allowed: the deployed major version 16; .*deploy a second cluster on the new major and move the data/);
-        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17 }, { storageSize: "10Gi", major: 17 }), []);
+        assert.match(failure.reason, /^invalid image: major version 17 \(allowed: the deployed major version 16; .*dump the data, then set allowMajorVersionChange and restore it, or deploy a second cluster/);
+        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "10Gi", major: 17, allowMajorChange: false }), []);
+    });
+
+    it("lets a major-version change through when the user opted into the documented upgrade", () => {
+        assert.deepStrictEqual(checkChange({ storageSize: "10Gi", major: 16, allowMajorChange: false }, { storageSize: "10Gi", major: 17, allowMajorChange: true }), []);
+        // The opt-in never excuses a shrink.
+        assert.strictEqual(checkChange({ storageSize: "10Gi", major: 16, allowMajorChange: false }, { storageSize: "5Gi", major: 17, allowMajorChange: true }).length, 1);
     });
 
     it("stands before the claims and the StatefulSet, with the size and major of the render", async () => {
@@ -37,6 +43,7 @@ describe("the change guard", () => {
         assert.match(guard.type, /ChangeGuard$/);
         assert.strictEqual(guard.inputs.storageSize, "1Gi");
         assert.strictEqual(guard.inputs.major, 16);
+        assert.strictEqual(guard.inputs.allowMajorChange, false);
         assert.ok(resource(r, "db-statefulset").options.dependsOn.includes("db-guard"));
         assert.ok(resource(r, "db-pv-0").options.dependsOn.includes("db-guard"));
         assert.ok(resource(r, "db-pvc-0").options.dependsOn.includes("db-pv-0"), "the claim waits for its volume, hence for the guard");
@@ -53,10 +60,10 @@ describe("the change guard", () => {
             fs.writeFileSync(file, serialized);
             // eslint-disable-next-line @typescript-eslint/no-var-requires
             const provider = require(file).handler();
-            const refused = await provider.check({ storageSize: "10Gi", major: 17 }, { storageSize: "5Gi", major: 17 });
+            const refused = await provider.check({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "5Gi", major: 17, allowMajorChange: false });
             assert.strictEqual(refused.failures.length, 1);
             assert.strictEqual(refused.failures[0].property, "storageSize");
-            const allowed = await provider.check({ storageSize: "10Gi", major: 17 }, { storageSize: "20Gi", major: 17 });
+            const allowed = await provider.check({ storageSize: "10Gi", major: 17, allowMajorChange: false }, { storageSize: "20Gi", major: 17, allowMajorChange: false });
             assert.deepStrictEqual(allowed.failures, []);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

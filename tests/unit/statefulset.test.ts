@@ -24,6 +24,7 @@ describe("the StatefulSet", () => {
         assert.strictEqual(env(pg, "RDB_PRIMARY_HOST").value, "db-0.db-headless.data.svc.example.internal");
         assert.strictEqual(env(pg, "RDB_PRIMARY_ORDINAL").value, "0");
         assert.deepStrictEqual(env(pg, "POD_NAME").valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
+        assert.strictEqual(env(pg, "RDB_ALLOW_MAJOR_CHANGE").value, "false");
     });
 
     it("runs the ConfigMap's scripts, with role-aware probes for startup, readiness and liveness", async () => {

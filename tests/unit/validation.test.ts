@@ -107,6 +107,9 @@ describe("component argument errors", () => {
         rejects({ synchronousReplicas: -1 }, "invalid synchronousReplicas: -1 (allowed: a whole number from 0 to 30)");
         assert.strictEqual(resolveArgs("db", { replicas: 2, synchronousReplicas: 2 }).synchronousReplicas, 2);
     });
+    it("rejects a non-boolean major-version opt-in", () => {
+        rejects({ allowMajorVersionChange: "yes" }, 'invalid allowMajorVersionChange: "yes" (allowed: true or false)');
+    });
     it("rejects bad server parameters and WAL sizes", () => {
         rejects({ parameters: { "work mem": "4MB" } }, /^invalid parameters.work mem/);
         rejects({ parameters: { work_mem: "4MB'; x" } }, /^invalid parameters.work_mem: "4MB'; x" \(allowed: a string without quotes or line breaks\)$/);

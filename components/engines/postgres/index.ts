@@ -86,6 +86,7 @@ export const postgresql: Engine = {
                 { name: "RDB_PRIMARY_ORDINAL", value: "0" },
                 { name: "RDB_PRIMARY_HOST", value: names.podHost(0) },
                 { name: "RDB_LISTEN_ADDRESSES", value: "*" },
+                { name: "RDB_ALLOW_MAJOR_CHANGE", value: String(args.allowMajorVersionChange) },
                 { name: "RDB_SUPERUSER", value: "postgres" },
                 { name: "RDB_REPLICATION_USER", value: args.replicationUser },
                 { name: "RDB_APP_USER", value: args.appUser },

@@ -8,16 +8,27 @@ set -eu
 mapfile -t FLAGS < <(server_flags)
 trap on_stop TERM INT
 
-# Data directories of another major version cannot be opened: say so and stop, touching nothing.
-check_major() {
-    local data server
-    data=$(cat "$PGDATA/PG_VERSION")
+server_major() {
     # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
-    server=$(postgres --version | awk '{ split($3, v, "."); print v[1] }')
-    if [ "$data" != "$server" ]; then
+    postgres --version | awk '{ split($3, v, "."); print v[1] }'
+}
+
+# Data directories of another major version cannot be opened. Without the user's opt-in: say so and stop,
+# touching nothing. With it (allowMajorVersionChange, the documented dump-and-restore upgrade): rename the
+# old directory aside on the same volume, never delete it, and start fresh.
+check_major() {
+    local data server aside
+    [ -e "$PGDATA/PG_VERSION" ] || return 0
+    data=$(cat "$PGDATA/PG_VERSION")
+    server=$(server_major)
+    [ "$data" != "$server" ] || return 0
+    if [ "$RDB_ALLOW_MAJOR_CHANGE" != true ]; then
         die "the data directory is PostgreSQL $data and this image runs PostgreSQL $server; a major upgrade" \
-            "needs a new cluster and a data move (README, Day-2 operations). Nothing was changed."
+            "needs a dump and allowMajorVersionChange, or a new cluster (README, Day-2 operations). Nothing was changed."
     fi
+    aside="$PGDATA.pg$data.$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$PGDATA" "$aside"
+    log "allowMajorVersionChange: the PostgreSQL $data data directory is kept as $aside; starting fresh on $server"
 }
 
 # A directory without PG_VERSION is either empty (fine to use) or something we did not make (refuse).
@@ -41,12 +52,12 @@ init_primary() {
 }
 
 start_primary() {
+    check_major
     [ -e "$PGDATA/PG_VERSION" ] || init_primary
     if [ -e "$PGDATA/standby.signal" ]; then
         die "this pod is the primary's ordinal but its data directory is a standby's; refusing to start" \
             "as a second primary"
     fi
-    check_major
     # First without any listener the probes or clients know of (no TCP, a socket in the pod's scratch
     # directory): the passwords come from the Secret before any remote client can try an old one (a kept
     # volume with a new Secret must just work), and no probe runs against this short-lived server.
@@ -93,8 +104,18 @@ clone_primary() {
 start_replica() {
     local slot
     slot=$(slot_name "$POD_NAME")
-    [ -e "$PGDATA/PG_VERSION" ] || clone_primary "$slot"
     check_major
+    if [ ! -e "$PGDATA/PG_VERSION" ]; then
+        clone_primary "$slot"
+        # A primary still on the old major yields a clone this server cannot open; it is only our own fresh
+        # copy, so it goes, and the pod waits (restarting) until the primary runs this major too.
+        local cloned
+        cloned=$(cat "$PGDATA/PG_VERSION")
+        if [ "$cloned" != "$(server_major)" ]; then
+            rm -rf "$PGDATA"
+            die "the primary runs PostgreSQL $cloned; upgrade it first (README, Day-2 operations)"
+        fi
+    fi
     # A kept volume of a former primary has no standby.signal: it must not come up accepting writes.
     touch "$PGDATA/standby.signal"
     log "starting as a replica of $RDB_PRIMARY_HOST"
