@@ -72,6 +72,14 @@ export interface ReplicatedDatabaseArgs {
     namespace?: string;
     /** The number of read replicas; the StatefulSet runs `replicas + 1` pods. @default 2 */
     replicas?: number;
+    /**
+     * The ordinal of the pod that is the primary. Changing it on a running cluster is a switchover (or,
+     * with the primary's pod gone, a failover): the pods read it live from their ConfigMap, the old primary
+     * stops taking writes and rejoins as a replica (pg_rewind), the chosen replica promotes once no other pod
+     * accepts writes, the others follow it. See README, "Switchover and failover".
+     * @default 0
+     */
+    primaryOrdinal?: number;
     /** The volume size of every pod, a Kubernetes quantity. @default "10Gi" */
     storageSize?: string;
     /**
@@ -157,6 +165,7 @@ export interface ResolvedArgs {
     clusterName: string;
     namespace: string;
     replicas: number;
+    primaryOrdinal: number;
     storageSize: string;
     storageClassName: string;
     createStorageClass: boolean;
@@ -198,7 +207,7 @@ export const DEFAULTS = {
 const STATIC_VOLUME_TYPES = ["hostPath", "local"];
 /** Every argument name; an unknown key is refused (a typo must not be silently ignored). */
 export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
-    "engine", "clusterName", "namespace", "replicas", "storageSize", "storageClassName", "createStorageClass",
+    "engine", "clusterName", "namespace", "replicas", "primaryOrdinal", "storageSize", "storageClassName", "createStorageClass",
     "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "allowMajorVersionChange", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
     "maxSlotWalKeepSize", "synchronousReplicas", "parameters",
@@ -224,6 +233,12 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const clusterName = checkDnsLabel(setting("clusterName"), args.clusterName ?? name, MAX_CLUSTER_NAME);
     const namespace = checkDnsLabel(setting("namespace"), args.namespace ?? DEFAULTS.namespace);
     const replicas = checkInteger(setting("replicas"), args.replicas ?? DEFAULTS.replicas, 0, MAX_REPLICAS);
+    const primaryOrdinal = withDefault(args.primaryOrdinal, 0, (v) => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > replicas) {
+            throw new ArgError(setting("primaryOrdinal"), v, `a pod ordinal from 0 to ${setting("replicas")} (${replicas})`);
+        }
+        return v;
+    });
     const storageSize = checkQuantity(setting("storageSize"), args.storageSize ?? DEFAULTS.storageSize, "1Gi", "the volume size per pod");
 
     const storageClassName = withDefault(args.storageClassName, "", (v) => (v === "" ? v : checkDnsSubdomain(setting("storageClassName"), v)));
@@ -295,7 +310,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const parameters = resolveParameters(args.parameters ?? {}, setting);
 
     const resolved: ResolvedArgs = {
-        engine, clusterName, namespace, replicas, storageSize, storageClassName, createStorageClass,
+        engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
         synchronousReplicas, parameters,

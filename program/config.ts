@@ -10,7 +10,7 @@ export const CONFIG_NAMESPACE = "replicated-db";
 /** The program's single component; also the default cluster name (pods `db-0`, `db-1`, ...). */
 export const COMPONENT_NAME = "db";
 
-const NUMBER_KEYS = new Set(["replicas", "passwordVersion", "synchronousReplicas"]);
+const NUMBER_KEYS = new Set(["replicas", "primaryOrdinal", "passwordVersion", "synchronousReplicas"]);
 const BOOLEAN_KEYS = new Set(["createStorageClass", "retainVolumesOnDelete", "allowMajorVersionChange"]);
 const OBJECT_KEYS = new Set(["staticVolumes", "resources", "parameters"]);
 

@@ -1,6 +1,7 @@
 /**
  * The ConfigMaps the pods read: the engine's scripts (mounted executable) and the server configuration,
- * plus `pod-count`, which the primary reads live to drop the replication slots of removed pods.
+ * plus `pod-count` (the primary drops the slots of removed pods) and `primary-ordinal` (which pod is the
+ * primary), both read live by the pods.
  */
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
@@ -17,6 +18,8 @@ export interface ConfigMaps {
 }
 
 export const POD_COUNT_KEY = "pod-count";
+/** Read live by the pods (no restart): a change is a switchover. */
+export const PRIMARY_ORDINAL_KEY = "primary-ordinal";
 
 export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     const { args, names, engine, parent } = ctx;
@@ -26,7 +29,7 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(
         `${ctx.name}-config`,
-        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(args.replicas + 1) } },
+        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(args.replicas + 1), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal) } },
         { parent },
     );
     return { scripts, config, checksum: digest({ ...scriptFiles, ...configFiles }) };

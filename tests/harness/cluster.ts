@@ -14,6 +14,8 @@ import { PG_BIN, Pod, createdMountPoints, podAddress } from "./pod";
 export interface ClusterOptions {
     name?: string;
     args?: ReplicatedDatabaseArgs;
+    /** Restart a container that exits on its own, as the kubelet's restartPolicy Always does. @default false */
+    restartExited?: boolean;
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -29,8 +31,12 @@ export class Cluster {
     args: ReplicatedDatabaseArgs;
     objects!: PodObjects;
     private namespace = "default";
+    private readonly restartExited: boolean;
+    /** Ordinals the test wants running (started and not stopped by the test). */
+    private readonly wanted = new Set<number>();
 
     constructor(options: ClusterOptions = {}) {
+        this.restartExited = options.restartExited ?? false;
         this.name = options.name ?? "db";
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
@@ -95,6 +101,7 @@ export class Cluster {
     }
 
     start(ordinal: number): Pod {
+        this.wanted.add(ordinal);
         const p = this.pod(ordinal);
         p.start(this.objects, this.logFile(ordinal));
         return p;
@@ -109,6 +116,10 @@ export class Cluster {
         const busy = new Set<number>();
         this.probing = setInterval(() => {
             for (const [i, p] of this.pods) {
+                if (this.restartExited && this.wanted.has(i) && !p.running) {
+                    this.start(i);
+                    continue;
+                }
                 if (!p.running || busy.has(i)) continue;
                 busy.add(i);
                 p.probeAsync("readinessProbe").finally(() => busy.delete(i));
@@ -139,6 +150,12 @@ export class Cluster {
         throw new Error(`${p.name} not ready after ${timeoutMs} ms (last probe: ${last.trim()})\n${this.tail(ordinal)}`);
     }
 
+    /** Stops a pod as the test asks (it stays down, whatever the restart policy). */
+    async stop(ordinal: number, signal: NodeJS.Signals): Promise<void> {
+        this.wanted.delete(ordinal);
+        await this.pod(ordinal).stop(signal);
+    }
+
     async restart(ordinal: number, signal: NodeJS.Signals): Promise<void> {
         await this.pod(ordinal).stop(signal);
         this.start(ordinal);
@@ -153,7 +170,7 @@ export class Cluster {
         for (const [i, p] of this.pods) {
             if (p.running && i <= this.replicas) p.materialise(this.objects, false);
         }
-        for (let i = this.replicas + 1; i <= before; i++) await this.pod(i).stop("SIGINT");
+        for (let i = this.replicas + 1; i <= before; i++) await this.stop(i, "SIGINT");
         for (let i = before + 1; i <= this.replicas; i++) this.start(i);
     }
 
@@ -203,6 +220,7 @@ export class Cluster {
     /** Stops every pod and removes every file the cluster made. */
     async cleanup(): Promise<void> {
         if (this.probing) clearInterval(this.probing);
+        this.wanted.clear();
         for (const p of this.pods.values()) {
             try {
                 await p.stop("SIGKILL", 10000);

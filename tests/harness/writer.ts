@@ -20,3 +20,33 @@ export class Writer {
         await this.done;
     }
 }
+
+/**
+ * A writer that follows the primary as clients of the read-write Service do (libpq multi-host with
+ * target_session_attrs=read-write over every pod) and records each acknowledged commit's id in a file.
+ */
+export class AckedWriter {
+    private proc: ChildProcess;
+    private done: Promise<void>;
+
+    constructor(ordinals: number[], password: string, table: string, readonly acksFile: string) {
+        const hosts = ordinals.map(podAddress).join(",");
+        const conninfo = `host=${hosts} port=5432 user=app dbname=app connect_timeout=2 target_session_attrs=read-write`;
+        const script = `i=0; while :; do i=$((i+1)); if "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (id, note) VALUES ($i, 'load')" "${conninfo}" >/dev/null 2>&1; then echo $i >>"$ACKS"; else sleep 0.2; fi; done`;
+        this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH, ACKS: acksFile }, stdio: "ignore" });
+        this.done = new Promise((resolve) => this.proc.on("exit", () => resolve()));
+    }
+
+    acked(): number[] {
+        try {
+            return require("fs").readFileSync(this.acksFile, "utf8").split("\n").filter(Boolean).map(Number);
+        } catch {
+            return [];
+        }
+    }
+
+    async stop(): Promise<void> {
+        this.proc.kill("SIGTERM");
+        await this.done;
+    }
+}

@@ -91,6 +91,8 @@ describe("secrets", () => {
         assert.match(o.readMultiHostConnectionString, /@db-1\.db-headless\.default\.svc\.cluster\.local:5432,db-2\.db-headless\.default\.svc\.cluster\.local:5432\/app\?target_session_attrs=standby$/);
         assert.match(o.jdbcReadUrl, /^jdbc:postgresql:\/\/db-1\..*,db-2\..*\/app\?targetServerType=secondary&loadBalanceHosts=true&user=app&password=/);
         assert.match(o.jdbcWriteUrl, /^jdbc:postgresql:\/\/db-rw\.default\.svc\.cluster\.local:5432\/app\?user=app&password=/);
+        const moved = await renderComponent("db", { replicas: 2, primaryOrdinal: 1 });
+        assert.match(moved.outputs.readMultiHostConnectionString, /@db-0\..*:5432,db-2\..*:5432\/app\?target_session_attrs=standby$/);
         const alone = await renderComponent("db", { replicas: 0 });
         assert.match(alone.outputs.readMultiHostConnectionString, /@db-0\..*\?target_session_attrs=prefer-standby$/);
     });

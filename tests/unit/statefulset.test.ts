@@ -21,8 +21,8 @@ describe("the StatefulSet", () => {
     it("names the primary by its pod DNS name, never an IP", async () => {
         const sts = find(await renderComponent("db", { namespace: "data", clusterDomain: "example.internal" }), "StatefulSet");
         const pg = container(sts, "postgres");
-        assert.strictEqual(env(pg, "RDB_PRIMARY_HOST").value, "db-0.db-headless.data.svc.example.internal");
-        assert.strictEqual(env(pg, "RDB_PRIMARY_ORDINAL").value, "0");
+        assert.strictEqual(env(pg, "RDB_CLUSTER").value + "-0" + env(pg, "RDB_POD_DNS_SUFFIX").value, "db-0.db-headless.data.svc.example.internal");
+        assert.ok(!JSON.stringify(pg.env).match(/\b\d+\.\d+\.\d+\.\d+\b/), "no IP address anywhere in the env");
         assert.deepStrictEqual(env(pg, "POD_NAME").valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
         assert.strictEqual(env(pg, "RDB_ALLOW_MAJOR_CHANGE").value, "false");
     });
@@ -92,10 +92,16 @@ describe("the StatefulSet", () => {
         assert.notStrictEqual(checksum(a), checksum(b));
     });
 
-    it("does not roll the pods when only the replica count changes", async () => {
-        const checksum = async (replicas: number) =>
-            find(await renderComponent("db", { replicas }), "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
-        assert.strictEqual(await checksum(1), await checksum(3));
+    it("does not roll the pods when only the replica count or the primary changes (both are read live)", async () => {
+        const render = async (replicas: number, primaryOrdinal: number) => {
+            const r = await renderComponent("db", { replicas, primaryOrdinal });
+            return { sts: find(r, "StatefulSet"), config: find(r, "ConfigMap", "db-config").data };
+        };
+        const a = await render(1, 0);
+        const b = await render(3, 2);
+        assert.deepStrictEqual(a.sts.spec.template, { ...b.sts.spec.template });
+        assert.strictEqual(b.config["primary-ordinal"], "2");
+        assert.strictEqual(b.config["pod-count"], "4");
     });
 
     it("has a PodDisruptionBudget that lets one pod go at a time", async () => {

@@ -107,6 +107,11 @@ describe("component argument errors", () => {
         rejects({ synchronousReplicas: -1 }, "invalid synchronousReplicas: -1 (allowed: a whole number from 0 to 30)");
         assert.strictEqual(resolveArgs("db", { replicas: 2, synchronousReplicas: 2 }).synchronousReplicas, 2);
     });
+    it("rejects a primary ordinal outside the pods", () => {
+        rejects({ replicas: 2, primaryOrdinal: 3 }, "invalid primaryOrdinal: 3 (allowed: a pod ordinal from 0 to replicas (2))");
+        rejects({ primaryOrdinal: -1 }, "invalid primaryOrdinal: -1 (allowed: a pod ordinal from 0 to replicas (2))");
+        assert.strictEqual(resolveArgs("db", { primaryOrdinal: 2 }).primaryOrdinal, 2);
+    });
     it("rejects a non-boolean major-version opt-in", () => {
         rejects({ allowMajorVersionChange: "yes" }, 'invalid allowMajorVersionChange: "yes" (allowed: true or false)');
     });

@@ -10,7 +10,7 @@ export function connection(ctx: EngineContext, password: pulumi.Output<string>):
     const db = args.appDatabase;
     const rw = `${names.serviceHost(names.readWriteService)}:${PORT}`;
     const ro = `${names.serviceHost(names.readOnlyService)}:${PORT}`;
-    const replicaOrdinals = Array.from({ length: args.replicas }, (_, i) => i + 1);
+    const replicaOrdinals = Array.from({ length: args.replicas + 1 }, (_, i) => i).filter((i) => i !== args.primaryOrdinal);
     // With no replica there is no standby to land on: fall back to the primary rather than fail.
     const readHosts = (replicaOrdinals.length ? replicaOrdinals : [0]).map((i) => `${names.podHost(i)}:${PORT}`).join(",");
     const libpqTarget = replicaOrdinals.length ? "standby" : "prefer-standby";

@@ -83,8 +83,9 @@ export const postgresql: Engine = {
                 { name: "RDB_RUN_DIR", value: paths.run },
                 { name: "RDB_SOCKET_DIR", value: SOCKET_DIR },
                 { name: "RDB_CLUSTER", value: names.statefulSet },
-                { name: "RDB_PRIMARY_ORDINAL", value: "0" },
-                { name: "RDB_PRIMARY_HOST", value: names.podHost(0) },
+                // Pod DNS names are "<cluster>-<ordinal>" + this: the scripts reach the primary (whose ordinal
+                // they read from the config volume) by name through the headless Service, never by IP.
+                { name: "RDB_POD_DNS_SUFFIX", value: names.podHost(0).slice(`${names.pod(0)}`.length) },
                 { name: "RDB_LISTEN_ADDRESSES", value: "*" },
                 { name: "RDB_ALLOW_MAJOR_CHANGE", value: String(args.allowMajorVersionChange) },
                 { name: "RDB_SUPERUSER", value: "postgres" },

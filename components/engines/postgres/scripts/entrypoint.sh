@@ -1,5 +1,6 @@
 #!/bin/bash
-# The database container's entrypoint. The pod of ordinal RDB_PRIMARY_ORDINAL is the primary; every other
+# The database container's entrypoint. The pod whose ordinal is in the config's primary-ordinal is the
+# primary; every other
 # pod clones it and streams from it. Ends by exec'ing the server, so that the kubelet's signals reach the
 # postmaster itself.
 set -eu
@@ -55,8 +56,10 @@ start_primary() {
     check_major
     [ -e "$PGDATA/PG_VERSION" ] || init_primary
     if [ -e "$PGDATA/standby.signal" ]; then
-        die "this pod is the primary's ordinal but its data directory is a standby's; refusing to start" \
-            "as a second primary"
+        # Chosen as the new primary while still a standby: start as a standby (never writable) and let the
+        # readiness probe promote it once no other pod accepts writes.
+        log "chosen as the primary; starting as a standby until the probe promotes it"
+        exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES"
     fi
     # First without any listener the probes or clients know of (no TCP, a socket in the pod's scratch
     # directory): the passwords come from the Secret before any remote client can try an old one (a kept
@@ -81,15 +84,15 @@ clone_primary() {
     local slot="$1" tmp="$PGDATA.clone"
     clear_empty_pgdata
     # Parallel pod management starts replicas with the primary: wait for it, however long it takes.
-    until pg_isready -q -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -t 5; do
-        log "waiting for the primary at $RDB_PRIMARY_HOST"
+    until pg_isready -q -h "$(primary_host)" -p "$PGPORT" -t 5; do
+        log "waiting for the primary at $(primary_host)"
         interruptible sleep 2
     done
     until {
         rm -rf "$tmp"
         log "cloning the primary through slot $slot"
         # The slot appears once the primary has seen the new pod count (its readiness probe).
-        interruptible pg_basebackup -h "$RDB_PRIMARY_HOST" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
+        interruptible pg_basebackup -h "$(primary_host)" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
             -D "$tmp" -X stream -S "$slot" -c fast >&2
     }; do
         log "clone failed; retrying"
@@ -99,6 +102,28 @@ clone_primary() {
     touch "$tmp/standby.signal"
     mv "$tmp" "$PGDATA"
     log "clone complete"
+}
+
+# The old primary after a switchover or failover: wait for the new primary, then pg_rewind onto its
+# timeline (checksums and wal_log_hints make that possible); when rewinding cannot work, set the data
+# aside on the volume (kept, never deleted) and clone afresh. Never starts writable.
+rejoin_former_primary() {
+    local slot="$1" host aside
+    write_superpass
+    host=$(primary_host)
+    until [ "$(accepts_writes "$host")" = t ]; do
+        log "former primary: waiting for the new primary at $host"
+        interruptible sleep 2
+    done
+    if pg_rewind --target-pgdata="$PGDATA" \
+        --source-server="host=$host port=$PGPORT user=$RDB_SUPERUSER dbname=postgres passfile=$RDB_RUN_DIR/superpass" >&2; then
+        log "former primary rewound onto $host"
+        return 0
+    fi
+    aside="$PGDATA.diverged.$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$PGDATA" "$aside"
+    log "pg_rewind failed: data kept as $aside; cloning the new primary"
+    clone_primary "$slot"
 }
 
 start_replica() {
@@ -116,11 +141,12 @@ start_replica() {
             die "the primary runs PostgreSQL $cloned; upgrade it first (README, Day-2 operations)"
         fi
     fi
-    # A kept volume of a former primary has no standby.signal: it must not come up accepting writes.
+    # A former primary (no standby.signal) may hold WAL the new primary never got: rewind it first.
+    [ -e "$PGDATA/standby.signal" ] || rejoin_former_primary "$slot"
     touch "$PGDATA/standby.signal"
-    log "starting as a replica of $RDB_PRIMARY_HOST"
+    log "starting as a replica of $(primary_host)"
     exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES" \
-        -c "primary_conninfo=host=$RDB_PRIMARY_HOST port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot" \
+        -c "primary_conninfo=host=$(primary_host) port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot" \
         -c "primary_slot_name=$slot"
 }
 

@@ -33,8 +33,41 @@ ordinal() {
     printf '%s' "${POD_NAME##*-}"
 }
 
+# Which pod is the primary: read live from the config volume, so that a switchover needs no restart of
+# the pods' definition (the kubelet refreshes the file when the ConfigMap changes).
+primary_ordinal() {
+    tr -dc '0-9' <"$RDB_CONFIG_DIR/primary-ordinal"
+}
+
+pod_host() {
+    printf '%s' "$RDB_CLUSTER-$1$RDB_POD_DNS_SUFFIX"
+}
+
+primary_host() {
+    pod_host "$(primary_ordinal)"
+}
+
 is_primary_ordinal() {
-    [ "$(ordinal)" = "$RDB_PRIMARY_ORDINAL" ]
+    [ "$(ordinal)" = "$(primary_ordinal)" ]
+}
+
+# Prints "t" when the server at host $1 answers and accepts writes (asked as the replication user, whose
+# password the pod has anyway).
+accepts_writes() {
+    psql -X -A -t -c 'SELECT NOT pg_is_in_recovery()' \
+        "host=$1 port=$PGPORT user=$RDB_REPLICATION_USER dbname=postgres passfile=$RDB_RUN_DIR/pgpass connect_timeout=3" \
+        2>/dev/null || true
+}
+
+# The superuser's passfile, for pg_rewind against the new primary; pod memory only, like pgpass.
+write_superpass() {
+    local password
+    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/superuser-password")
+    (
+        umask 077
+        printf '*:*:*:%s:%s\n' "$RDB_SUPERUSER" "$password" >"$RDB_RUN_DIR/superpass.$$"
+    )
+    mv -f "$RDB_RUN_DIR/superpass.$$" "$RDB_RUN_DIR/superpass"
 }
 
 # Slot names allow [a-z0-9_] only; pod names are DNS labels.
@@ -117,10 +150,11 @@ SQL
 # SQL that creates the missing slot of every replica ordinal, reserving WAL from then on, so that a replica
 # that is still cloning or briefly away finds everything it needs.
 slot_sql() {
-    local count i slot
+    local count i slot primary
     count=$(pod_count)
+    primary=$(primary_ordinal)
     for ((i = 0; i < count; i++)); do
-        [ "$i" = "$RDB_PRIMARY_ORDINAL" ] && continue
+        [ "$i" = "$primary" ] && continue
         slot=$(slot_name "$RDB_CLUSTER-$i")
         printf "SELECT pg_create_physical_replication_slot('%s', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s');\n" "$slot" "$slot"
     done
