@@ -1,5 +1,6 @@
 /**
- * The StatefulSet (primary at ordinal 0, replicas after it) and its PodDisruptionBudget.
+ * The StatefulSet (the primary at ordinal `primaryOrdinal`, 0 by default; replicas on the others) and its
+ * PodDisruptionBudget.
  *
  * Its `metadata.name` is fixed: volumeClaimTemplates, serviceName and selector cannot change in place, and a
  * replaced StatefulSet of the same name adopts the same claims, so the data survives a replacement.
@@ -40,7 +41,7 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 // Replicas start alongside the primary and wait for it; OrderedReady would also make a
                 // replica that cannot stream block the creation of every pod after it.
                 podManagementPolicy: "Parallel",
-                // The highest ordinal first, the primary (ordinal 0) last: replicas take a new image or
+                // The highest ordinal first, ordinal 0 (the primary by default) last: replicas take a new image or
                 // configuration before the primary does.
                 updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
                 // Claims outlive the StatefulSet and scale-downs: data goes only when a person deletes it.
