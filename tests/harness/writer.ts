@@ -2,6 +2,16 @@
 import { ChildProcess, spawn } from "child_process";
 import { PG_BIN, podAddress } from "./pod";
 
+/**
+ * A load process must not outlive the test run: left behind, it would keep writing into the next run's
+ * servers, which listen on the same addresses with the same (deterministic) passwords.
+ */
+function killOnExit(proc: ChildProcess): void {
+    const kill = () => proc.kill("SIGKILL");
+    process.once("exit", kill);
+    proc.once("exit", () => process.removeListener("exit", kill));
+}
+
 export class Writer {
     private proc: ChildProcess;
     private done: Promise<void>;
@@ -13,6 +23,7 @@ export class Writer {
         const script = `while [ ! -e "$STOP" ]; do "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (note) VALUES ('load')" "${conninfo}" >/dev/null 2>&1 || sleep 0.2; done`;
         this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH, STOP: `/proc/${process.pid}/nonexistent` }, stdio: "ignore" });
         this.done = new Promise((resolve) => this.proc.on("exit", () => resolve()));
+        killOnExit(this.proc);
     }
 
     async stop(): Promise<void> {
@@ -35,6 +46,7 @@ export class AckedWriter {
         const script = `i=0; while :; do i=$((i+1)); if "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (id, note) VALUES ($i, 'load')" "${conninfo}" >/dev/null 2>&1; then echo $i >>"$ACKS"; else sleep 0.2; fi; done`;
         this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH, ACKS: acksFile }, stdio: "ignore" });
         this.done = new Promise((resolve) => this.proc.on("exit", () => resolve()));
+        killOnExit(this.proc);
     }
 
     acked(): number[] {
