@@ -39,6 +39,8 @@ function own(p: string, uid: number, gid: number, mode: number): void {
     fs.chmodSync(p, mode);
 }
 
+export type ProbeKind = "startupProbe" | "readinessProbe" | "livenessProbe";
+
 export function podAddress(ordinal: number): string {
     return `127.0.0.${10 + ordinal}`;
 }
@@ -178,27 +180,32 @@ export class Pod {
         this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
     }
 
-    /** Runs an exec probe of the database container as rendered, inside the pod's mount namespace. */
-    probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): { ok: boolean; output: string } {
-        if (!this.running) return { ok: false, output: "not running" };
+    /** The rendered exec probe, run inside the pod's mount namespace as the container's user. */
+    private probeCommand(kind: ProbeKind): { args: string[]; env: Record<string, string>; timeoutMs: number } {
         this.recordNamespace();
         const { c, env, id } = this.plan(this.objects);
-        const r = spawnSync("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command], {
+        return {
+            args: ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command],
             env,
-            encoding: "utf8",
-            timeout: (c[kind].timeoutSeconds ?? 1) * 1000 + 5000,
-        });
+            timeoutMs: (c[kind].timeoutSeconds ?? 1) * 1000 + 5000,
+        };
+    }
+
+    /** Runs an exec probe of the database container as rendered. */
+    probe(kind: ProbeKind): { ok: boolean; output: string } {
+        if (!this.running) return { ok: false, output: "not running" };
+        const { args, env, timeoutMs } = this.probeCommand(kind);
+        const r = spawnSync("nsenter", args, { env, encoding: "utf8", timeout: timeoutMs });
         return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
     }
 
     /** The same without blocking the event loop (for the background prober). */
-    probeAsync(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<boolean> {
+    probeAsync(kind: ProbeKind): Promise<boolean> {
         if (!this.running) return Promise.resolve(false);
-        this.recordNamespace();
-        const { c, env, id } = this.plan(this.objects);
+        const { args, env, timeoutMs } = this.probeCommand(kind);
         return new Promise((resolve) => {
-            const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command], { env, stdio: "ignore" });
-            const timer = setTimeout(() => child.kill("SIGKILL"), (c[kind].timeoutSeconds ?? 1) * 1000 + 5000);
+            const child = spawn("nsenter", args, { env, stdio: "ignore" });
+            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
             child.on("exit", (code) => {
                 clearTimeout(timer);
                 resolve(code === 0);

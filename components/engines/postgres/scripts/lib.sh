@@ -61,13 +61,7 @@ accepts_writes() {
 
 # The superuser's passfile, for pg_rewind against the new primary; pod memory only, like pgpass.
 write_superpass() {
-    local password
-    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/superuser-password")
-    (
-        umask 077
-        printf '*:*:*:%s:%s\n' "$RDB_SUPERUSER" "$password" >"$RDB_RUN_DIR/superpass.$$"
-    )
-    mv -f "$RDB_RUN_DIR/superpass.$$" "$RDB_RUN_DIR/superpass"
+    write_passfile "$RDB_SUPERUSER" superuser-password superpass
 }
 
 # Slot names allow [a-z0-9_] only; pod names are DNS labels.
@@ -89,18 +83,24 @@ secret_checksum() {
 # The replication password lives in a libpq passfile in the pod's memory, made from the Secret, never
 # in the data directory: a new Secret reaches the next connection without touching the data.
 write_pgpass() {
-    local password new
-    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/replication-password")
-    new="*:*:*:$RDB_REPLICATION_USER:$password"
-    if [ -f "$RDB_RUN_DIR/pgpass" ] && [ "$(cat "$RDB_RUN_DIR/pgpass")" = "$new" ]; then
+    write_passfile "$RDB_REPLICATION_USER" replication-password pgpass
+}
+
+# write_passfile ROLE SECRET-KEY FILE: a libpq passfile in RDB_RUN_DIR for ROLE from the mounted Secret,
+# rewritten only when it changes, and renamed into place so that a connection never reads half a file
+# (probes may overlap).
+write_passfile() {
+    local password new target="$RDB_RUN_DIR/$3"
+    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/$2")
+    new="*:*:*:$1:$password"
+    if [ -f "$target" ] && [ "$(cat "$target")" = "$new" ]; then
         return 0
     fi
     (
         umask 077
-        printf '%s\n' "$new" >"$RDB_RUN_DIR/pgpass.$$"
+        printf '%s\n' "$new" >"$target.$$"
     )
-    # Renamed into place, so that a connection never reads half a file (probes may overlap).
-    mv -f "$RDB_RUN_DIR/pgpass.$$" "$RDB_RUN_DIR/pgpass"
+    mv -f "$target.$$" "$target"
 }
 
 # psql over the pod-private socket as the superuser (peer authentication: no password involved).
