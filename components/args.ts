@@ -157,6 +157,15 @@ export interface ReplicatedDatabaseArgs {
     synchronousReplicas?: number;
     /** Extra server parameters, written to the server's configuration file. @default {} */
     parameters?: { [key: string]: string };
+    /**
+     * Automated failover: Patroni runs in every pod, elects the primary through the Kubernetes API, promotes
+     * the most advanced healthy replica when the primary is gone, rewinds a returning old primary and
+     * labels the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/patroni/Dockerfile
+     * builds one from the official image); `primaryOrdinal` then stays 0, as Patroni decides the primary
+     * (switch over with `patronictl switchover`). See README, "Automated failover".
+     * @default false (the primary is chosen by `primaryOrdinal`)
+     */
+    automatedFailover?: boolean;
 }
 
 /** The arguments with every default filled in and every value checked. */
@@ -185,6 +194,7 @@ export interface ResolvedArgs {
     maxSlotWalKeepSize: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
+    automatedFailover: boolean;
 }
 
 export const DEFAULTS = {
@@ -210,7 +220,7 @@ export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
     "engine", "clusterName", "namespace", "replicas", "primaryOrdinal", "storageSize", "storageClassName", "createStorageClass",
     "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "allowMajorVersionChange", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
-    "maxSlotWalKeepSize", "synchronousReplicas", "parameters",
+    "maxSlotWalKeepSize", "synchronousReplicas", "parameters", "automatedFailover",
 ]);
 
 /**
@@ -308,15 +318,37 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         );
     }
     const parameters = resolveParameters(args.parameters ?? {}, setting);
+    const automatedFailover = resolveAutomatedFailover(args, primaryOrdinal, setting);
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
-        synchronousReplicas, parameters,
+        synchronousReplicas, parameters, automatedFailover,
     };
     getEngine(engine).validate(resolved, setting);
     return resolved;
+}
+
+/** Patroni needs an image that ships it, and it (not primaryOrdinal) chooses the primary. */
+function resolveAutomatedFailover(args: ReplicatedDatabaseArgs, primaryOrdinal: number, setting: SettingNamer): boolean {
+    const on = withDefault(args.automatedFailover, false, (v) => checkBoolean(setting("automatedFailover"), v));
+    if (on && args.image === undefined) {
+        throw new ArgError(
+            setting("image"),
+            "(unset)",
+            `an image with Patroni 3.3 or newer when ${setting("automatedFailover")} is true: the default image has no Patroni ` +
+                "(images/patroni/Dockerfile builds one from it)",
+        );
+    }
+    if (on && primaryOrdinal !== 0) {
+        throw new ArgError(
+            setting("primaryOrdinal"),
+            primaryOrdinal,
+            `0 (unset) when ${setting("automatedFailover")} is true: Patroni elects the primary; switch over with patronictl`,
+        );
+    }
+    return on;
 }
 
 function resolveStaticVolumes(v: StaticVolumesArgs, setting: SettingNamer): Required<StaticVolumesArgs> {

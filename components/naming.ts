@@ -54,8 +54,9 @@ export function names(args: ResolvedArgs): Names {
         scriptsConfigMap: `${c}-scripts`,
         configConfigMap: `${c}-config`,
         serviceAccount: c,
-        role: `${c}-labeler`,
-        roleBinding: `${c}-labeler`,
+        // What the pods' ServiceAccount may do differs by mode, and so does the name that says it.
+        role: args.automatedFailover ? `${c}-patroni` : `${c}-labeler`,
+        roleBinding: args.automatedFailover ? `${c}-patroni` : `${c}-labeler`,
         podDisruptionBudget: c,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,

@@ -11,7 +11,7 @@ export const CONFIG_NAMESPACE = "replicated-db";
 export const COMPONENT_NAME = "db";
 
 const NUMBER_KEYS = new Set(["replicas", "primaryOrdinal", "passwordVersion", "synchronousReplicas"]);
-const BOOLEAN_KEYS = new Set(["createStorageClass", "retainVolumesOnDelete", "allowMajorVersionChange"]);
+const BOOLEAN_KEYS = new Set(["createStorageClass", "retainVolumesOnDelete", "allowMajorVersionChange", "automatedFailover"]);
 const OBJECT_KEYS = new Set(["staticVolumes", "resources", "parameters"]);
 
 export const configKey: SettingNamer = (arg) => `${CONFIG_NAMESPACE}:${arg}`;

@@ -8,7 +8,8 @@ import { ResolvedArgs } from "../args";
 import { Names } from "../naming";
 import { SettingNamer } from "../validation";
 
-type Container = k8s.types.input.core.v1.Container;
+export type Container = k8s.types.input.core.v1.Container;
+export type EnvVar = k8s.types.input.core.v1.EnvVar;
 
 export interface EngineContext {
     args: ResolvedArgs;

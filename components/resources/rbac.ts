@@ -1,6 +1,8 @@
 /**
- * The identity of the pods: a ServiceAccount whose only right is to read and label the pods of this
- * StatefulSet, which the role-labeler sidecar needs. The database container gets no token at all.
+ * The identity of the pods. Script-driven mode: a ServiceAccount whose only right is to read and label the
+ * pods of this StatefulSet, which the role-labeler sidecar needs; the database container gets no token.
+ * Automated failover: what Patroni needs for its leader lock (ConfigMaps) and for labelling and watching
+ * the members (pods), in this namespace only.
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildContext } from "./context";
@@ -25,7 +27,9 @@ export function createRbac(ctx: BuildContext): Rbac {
         `${ctx.name}-role`,
         {
             metadata: metadata(names.role),
-            rules: [{ apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get", "patch"] }],
+            rules: args.automatedFailover
+                ? patroniRules()
+                : [{ apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get", "patch"] }],
         },
         { parent },
     );
@@ -39,4 +43,16 @@ export function createRbac(ctx: BuildContext): Rbac {
         { parent, dependsOn: [role, serviceAccount] },
     );
     return { serviceAccount, role, roleBinding };
+}
+
+/**
+ * Patroni with `use_endpoints: false`: the leader lock, the cluster config and the failover/sync keys are
+ * ConfigMaps named after the cluster (created on first start, hence no resourceNames: create and list
+ * cannot be limited by name); the members are the pods, which Patroni lists, watches and labels.
+ */
+export function patroniRules(): k8s.types.input.rbac.v1.PolicyRule[] {
+    return [
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "get", "list", "patch", "update", "watch", "delete"] },
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "patch", "update", "watch"] },
+    ];
 }

@@ -84,7 +84,6 @@ function podSpec(ctx: BuildContext): PodSpec {
             ...(args.resources.cpuLimit ? { cpu: args.resources.cpuLimit } : {}),
         },
     };
-    const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
     return {
         serviceAccountName: names.serviceAccount,
         automountServiceAccountToken: false,
@@ -120,28 +119,11 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "secret", mountPath: paths.secret, readOnly: true },
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
+                    // Patroni talks to the Kubernetes API itself; without it only the sidecar holds a token.
+                    ...(args.automatedFailover ? [{ name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true }] : []),
                 ],
             },
-            {
-                name: LABELER_CONTAINER,
-                image: args.labelerImage,
-                command: ["/bin/sh", `${paths.scripts}/role-labeler.sh`],
-                env: [
-                    { name: "POD_NAME", ...field("metadata.name") },
-                    { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-                    { name: "RDB_RUN_DIR", value: paths.run },
-                    { name: "RDB_ROLE_LABEL", value: ROLE_LABEL },
-                    { name: "RDB_LABEL_INTERVAL", value: "5" },
-                    { name: "RDB_SERVICEACCOUNT_DIR", value: SERVICEACCOUNT_DIR },
-                ],
-                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-                securityContext: restrictedContainer(),
-                volumeMounts: [
-                    { name: "scripts", mountPath: paths.scripts, readOnly: true },
-                    { name: "run", mountPath: paths.run, readOnly: true },
-                    { name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true },
-                ],
-            },
+            ...(args.automatedFailover ? [] : [labeler(ctx)]),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -168,6 +150,32 @@ function podSpec(ctx: BuildContext): PodSpec {
                     ],
                 },
             },
+        ],
+    };
+}
+
+/** The sidecar that labels its pod with the role its database reports (script-driven mode only). */
+function labeler(ctx: BuildContext): k8s.types.input.core.v1.Container {
+    const { args, paths } = ctx;
+    const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+    return {
+        name: LABELER_CONTAINER,
+        image: args.labelerImage,
+        command: ["/bin/sh", `${paths.scripts}/role-labeler.sh`],
+        env: [
+            { name: "POD_NAME", ...field("metadata.name") },
+            { name: "POD_NAMESPACE", ...field("metadata.namespace") },
+            { name: "RDB_RUN_DIR", value: paths.run },
+            { name: "RDB_ROLE_LABEL", value: ROLE_LABEL },
+            { name: "RDB_LABEL_INTERVAL", value: "5" },
+            { name: "RDB_SERVICEACCOUNT_DIR", value: SERVICEACCOUNT_DIR },
+        ],
+        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+        securityContext: restrictedContainer(),
+        volumeMounts: [
+            { name: "scripts", mountPath: paths.scripts, readOnly: true },
+            { name: "run", mountPath: paths.run, readOnly: true },
+            { name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true },
         ],
     };
 }

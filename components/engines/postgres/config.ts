@@ -52,14 +52,21 @@ export function postgresqlConf(args: ResolvedArgs): string {
     ].join("\n");
 }
 
+/** The access rules, shared by both modes (Patroni writes them into its own pg_hba.conf). */
+export function pgHbaLines(args: ResolvedArgs): string[] {
+    return [
+        "local all all peer",
+        `host replication ${args.replicationUser} all scram-sha-256`,
+        "host all all all scram-sha-256",
+    ];
+}
+
 export function pgHbaConf(args: ResolvedArgs): string {
     return [
         "# Rendered by the replicated-db component.",
         "# The socket lives in a pod-private emptyDir: peer authentication lets the probes and the",
         "# entrypoint in without a password, and nobody outside the pod can reach it.",
-        "local all all peer",
-        `host replication ${args.replicationUser} all scram-sha-256`,
-        "host all all all scram-sha-256",
+        ...pgHbaLines(args),
         "",
     ].join("\n");
 }

@@ -119,14 +119,13 @@ server_flags() {
         -c "port=$PGPORT"
 }
 
-# Sets the three roles' passwords from the mounted Secret, creating the roles, the application database
-# and the replicas' slots when missing. The passwords travel on stdin, never on a command line.
-apply_roles_and_slots() {
-    {
-        printf '\\set superuser_pw `cat "%s/superuser-password"`\n' "$RDB_SECRET_DIR"
-        printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
-        printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
-        cat <<'SQL'
+# SQL that sets the three roles' passwords from the mounted Secret, creating the roles and the application
+# database when missing. The passwords travel on stdin, never on a command line.
+roles_sql() {
+    printf '\\set superuser_pw `cat "%s/superuser-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
+    cat <<'SQL'
 -- Neither a logged statement nor a failing one may write a password into the server log.
 SET log_statement = 'none';
 SET log_min_error_statement = 'panic';
@@ -142,9 +141,17 @@ ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
 SQL
-        slot_sql
-    } | local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
+}
+
+# local_psql with the role and database names that roles_sql uses.
+roles_psql() {
+    local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
         -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" >/dev/null
+}
+
+# The roles, and the replicas' slots when missing (script-driven mode; Patroni keeps its own slots).
+apply_roles_and_slots() {
+    { roles_sql; slot_sql; } | roles_psql
 }
 
 # SQL that creates the missing slot of every replica ordinal, reserving WAL from then on, so that a replica
