@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
+import { Etcd, withEtcdStore } from "./etcd";
 import { PodObjects, podObjects } from "./kubelet";
 import { PG_BIN, Pod, createdMountPoints, podAddress } from "./pod";
 
@@ -52,8 +53,24 @@ export class Cluster {
     async render(): Promise<void> {
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
+        await this.useEtcdForPatroni();
         this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         this.writeHosts();
+    }
+
+    /** The cluster's etcd, started when the render runs Patroni. */
+    etcd?: Etcd;
+
+    /** With automatedFailover, Patroni's store: etcd on loopback instead of the Kubernetes API. */
+    private async useEtcdForPatroni(): Promise<void> {
+        for (const data of this.objects.configMaps.values()) {
+            if (!data["patroni.yml"]) continue;
+            if (!this.etcd) {
+                this.etcd = new Etcd(this.base);
+                await this.etcd.start(path.join(this.base, "etcd.log"));
+            }
+            data["patroni.yml"] = withEtcdStore(data["patroni.yml"], this.etcd.endpoint);
+        }
     }
 
     /** Pod DNS names (and the Services, for completeness) resolve to the pods' loopback addresses. */
@@ -228,6 +245,7 @@ export class Cluster {
                 p.killGroup();
             }
         }
+        await this.etcd?.stop();
         fs.rmSync(this.base, { recursive: true, force: true });
         // The empty mount points made on the host, deepest first.
         for (const dir of [...createdMountPoints].sort((a, b) => b.length - a.length)) {

@@ -41,6 +41,22 @@ function own(p: string, uid: number, gid: number, mode: number): void {
 
 export type ProbeKind = "startupProbe" | "readinessProbe" | "livenessProbe";
 
+/** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0. */
+function patroniListen(c: any, address: string): Record<string, string> {
+    const ports: any[] = c.ports ?? [];
+    const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
+    if (port("patroni") === undefined) return {};
+    return { PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`, PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}` };
+}
+
+/** The URL an httpGet probe asks, from the node to the pod's address (named ports resolved), as the kubelet does. */
+export function httpProbeUrl(c: any, probe: any, address: string): string {
+    const get = probe.httpGet;
+    const port = typeof get.port === "number" ? get.port : (c.ports ?? []).find((p: any) => p.name === get.port)?.containerPort;
+    if (port === undefined) throw new Error(`probe port ${get.port} is not a port of ${c.name}`);
+    return `${(get.scheme ?? "HTTP").toLowerCase()}://${address}:${port}${get.path ?? "/"}`;
+}
+
 export function podAddress(ordinal: number): string {
     return `127.0.0.${10 + ordinal}`;
 }
@@ -84,8 +100,10 @@ export class Pod {
         const c = container(objects, name);
         const env = {
             ...resolveEnv(objects, c, this.name, this.namespace),
-            // Test-only: each pod listens on its own loopback address; Debian's binaries stand in for the image's.
+            // Test-only: each pod listens on its own loopback address (Patroni's server and REST API too);
+            // Debian's binaries stand in for the image's.
             RDB_LISTEN_ADDRESSES: this.address,
+            ...patroniListen(c, this.address),
             PATH: `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: "/var/lib/postgresql",
             LANG: "C.UTF-8",
@@ -106,7 +124,17 @@ export class Pod {
         for (const v of spec.volumes) {
             const dir = path.join(this.root, "mounts", v.name);
             const files = volumeFiles(objects, v.name);
-            if (v.projected) continue;
+            if (v.projected) {
+                // The ServiceAccount token volume: what the kubelet projects, with a token no API server
+                // accepts (no API server runs here; Patroni's store is etcd in the tests).
+                fs.mkdirSync(dir, { recursive: true });
+                const projected: Record<string, string> = { token: "harness-token", namespace: this.namespace, "ca.crt": "" };
+                for (const [file, content] of Object.entries(projected)) {
+                    fs.writeFileSync(path.join(dir, file), content);
+                    own(path.join(dir, file), 0, fsGroup, v.projected.defaultMode ?? 0o644);
+                }
+                continue;
+            }
             if (files === undefined) {
                 if (!freshScratch && fs.existsSync(dir)) continue;
                 fs.rmSync(dir, { recursive: true, force: true });
@@ -191,9 +219,25 @@ export class Pod {
         };
     }
 
-    /** Runs an exec probe of the database container as rendered. */
+    /** An httpGet probe, as curl from the node; undefined for an exec probe. */
+    private httpProbe(kind: ProbeKind): { args: string[]; timeoutMs: number } | undefined {
+        const c = container(this.objects, "postgres");
+        const probe = c[kind];
+        if (!probe?.httpGet) return undefined;
+        const seconds = probe.timeoutSeconds ?? 1;
+        // Like the kubelet: any status from 200 to 399 passes.
+        return { args: ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", String(seconds), httpProbeUrl(c, probe, this.address)], timeoutMs: seconds * 1000 + 5000 };
+    }
+
+    /** Runs a probe of the database container as rendered. */
     probe(kind: ProbeKind): { ok: boolean; output: string } {
         if (!this.running) return { ok: false, output: "not running" };
+        const http = this.httpProbe(kind);
+        if (http) {
+            const r = spawnSync("curl", http.args, { encoding: "utf8", timeout: http.timeoutMs });
+            const code = Number(r.stdout);
+            return { ok: code >= 200 && code < 400, output: `HTTP ${r.stdout}` };
+        }
         const { args, env, timeoutMs } = this.probeCommand(kind);
         const r = spawnSync("nsenter", args, { env, encoding: "utf8", timeout: timeoutMs });
         return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
@@ -202,6 +246,8 @@ export class Pod {
     /** The same without blocking the event loop (for the background prober). */
     probeAsync(kind: ProbeKind): Promise<boolean> {
         if (!this.running) return Promise.resolve(false);
+        // Patroni's probes only read its state; nothing in the pod depends on them being run.
+        if (this.httpProbe(kind)) return Promise.resolve(this.probe(kind).ok);
         const { args, env, timeoutMs } = this.probeCommand(kind);
         return new Promise((resolve) => {
             const child = spawn("nsenter", args, { env, stdio: "ignore" });

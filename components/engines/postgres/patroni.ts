@@ -88,6 +88,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
                 rewind: { username: "postgres" },
             },
             pg_hba: pgHbaLines(args),
+            // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
+            basebackup: [{ checkpoint: "fast" }],
             parameters: { ...parameters(args), unix_socket_directories: socketDir },
             // The Secret is the truth on every start and after every promotion (a kept volume with a new
             // Secret must not lock anyone out): the callback sets the roles' passwords on the primary.

@@ -9,6 +9,17 @@ set -eu
 action=${1:-}
 role=${2:-}
 
+# Patroni calls on_role_change as soon as it has asked for the promotion, before the server has left
+# recovery, when ALTER ROLE would still be refused as a read-only transaction.
+wait_writable() {
+    local tries=0
+    until [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 240 ] || die "$action as $role: still in recovery after 2 minutes; passwords not set"
+        sleep 0.5
+    done
+}
+
 case "$action" in
 post_bootstrap)
     # Patroni waits for this before it lets clients in: the application role and database exist first.
@@ -18,6 +29,7 @@ post_bootstrap)
 on_start | on_role_change)
     case "$role" in
     master | primary | promoted)
+        wait_writable
         roles_sql | roles_psql
         log "$action as $role: passwords set from the Secret"
         ;;

@@ -1,0 +1,127 @@
+/**
+ * Automated failover (automatedFailover: true) on real servers: the component's rendered Patroni
+ * configuration, scripts and probes, run by Debian's Patroni with etcd standing in for the Kubernetes API
+ * as its store (the one change to the rendered configuration; see tests/harness/etcd.ts).
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Cluster, sleep } from "../harness/cluster";
+import { AckedWriter } from "../harness/writer";
+import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
+
+/** The bound the README states: the dead leader's lock expires within ttl, a replica acts within a loop. */
+export const AUTOMATED_FAILOVER_BOUND_MS = (PATRONI_TIMING.ttl + 2 * PATRONI_TIMING.loop_wait) * 1000;
+/** Stands for an image built from images/patroni/Dockerfile; the harness runs Debian's binaries. */
+export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
+
+describe("automated failover with Patroni on real PostgreSQL servers", function () {
+    this.timeout(300000);
+    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, automatedFailover: true, image: PATRONI_IMAGE } });
+    const superuser = { user: "postgres", database: "postgres" };
+    const ordinals = [0, 1, 2];
+    const writable = () => ordinals.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");
+    const streamingFrom = (primary: number) =>
+        c.sql(primary, "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'", superuser);
+    let primary = -1;
+
+    before(async () => {
+        await c.up();
+        await c.until("one primary and two streaming replicas", () => {
+            const w = writable();
+            return w.length === 1 && streamingFrom(w[0]).split(",").length === 2;
+        });
+        primary = writable()[0];
+        c.sql(primary, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
+    });
+    after(() => c.cleanup());
+
+    it("elects one primary; the replicas stream from it by pod DNS name, one synchronously, and refuse writes", () => {
+        const others = ordinals.filter((i) => i !== primary);
+        assert.strictEqual(streamingFrom(primary), others.map((i) => `db-${i}`).join(","));
+        const conninfo = c.sql(others[0], "SELECT conninfo FROM pg_stat_wal_receiver", superuser);
+        assert.match(conninfo, new RegExp(`host=db-${primary}\\.db-headless\\.default\\.svc\\.cluster\\.local`));
+        assert.strictEqual(c.sql(primary, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'", superuser), "1");
+        const r = c.psql(others[0], "INSERT INTO items (id, note) VALUES (0, 'on a replica')");
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /read-only transaction/);
+    });
+
+    it("4. the primary killed: a replica is promoted with nobody acting, no acknowledged row is lost, the old one rejoins", async () => {
+        const writer = new AckedWriter(ordinals, c.secret("app-password"), "items", path.join(c.base, "acks-patroni"));
+        const old = primary;
+        let promotedAfterMs = -1;
+        let most = 0;
+        try {
+            await c.until("the writer to get going", () => writer.acked().length > 30);
+            await c.stop(old, "SIGKILL");
+            const killedAt = Date.now();
+            const ackedAtKill = writer.acked().length;
+            await c.until(
+                "a replica to take writes",
+                () => {
+                    const w = writable();
+                    most = Math.max(most, w.length);
+                    if (w.length !== 1 || writer.acked().length <= ackedAtKill) return false;
+                    promotedAfterMs = Date.now() - killedAt;
+                    primary = w[0];
+                    return true;
+                },
+                AUTOMATED_FAILOVER_BOUND_MS,
+            );
+            const at = writer.acked().length;
+            await c.until("writes to go on through the new primary", () => writer.acked().length > at + 20);
+        } finally {
+            await writer.stop();
+        }
+        assert.notStrictEqual(primary, old);
+        assert.ok(promotedAfterMs > 0 && most <= 1, `promoted after ${promotedAfterMs} ms; at most ${most} writable at once`);
+        // Synchronous mode (1 of 2): Patroni promotes only the synchronous standby, which holds every
+        // acknowledged commit.
+        const acked = writer.acked();
+        const missing = c.sql(primary, `SELECT count(*) FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = a)`);
+        assert.strictEqual(missing, "0", `${missing} of ${acked.length} acknowledged rows are missing`);
+
+        // The old primary's node returns: Patroni rewinds it onto the new timeline as a replica.
+        c.start(old);
+        const twoWritable: number[][] = [];
+        await c.until(
+            "the old primary to rejoin as a replica",
+            () => {
+                const w = writable();
+                if (w.length > 1) twoWritable.push(w);
+                return streamingFrom(primary).split(",").includes(`db-${old}`);
+            },
+            120000,
+        );
+        assert.deepStrictEqual(twoWritable, [], "two pods accepted writes at once");
+        c.sql(primary, "INSERT INTO items (id, note) VALUES (-1, 'after the rejoin')");
+        await c.until("the old primary to replay the new row", () => c.sql(old, "SELECT count(*) FROM items WHERE id = -1") === "1");
+        assert.strictEqual(c.sql(old, "SELECT pg_is_in_recovery()", superuser), "t");
+    });
+
+    it("a restart with a new Secret over the kept volumes: the new passwords work everywhere", async () => {
+        const oldApp = c.secret("app-password");
+        for (const i of ordinals) await c.stop(i, "SIGINT");
+        await c.apply({ passwordVersion: 2 });
+        assert.notStrictEqual(c.secret("app-password"), oldApp);
+        for (const i of ordinals) c.start(i);
+        await c.until("a primary with two replicas streaming on the new replication password", () => {
+            const w = writable();
+            if (w.length !== 1) return false;
+            primary = w[0];
+            return streamingFrom(primary).split(",").length === 2;
+        }, 120000);
+        assert.ok(Number(c.sql(primary, "SELECT count(*) FROM items")) > 30, "the app logs in with the new password and sees its rows");
+        assert.notStrictEqual(c.psql(primary, "SELECT 1", { password: oldApp }).status, 0, "the old app password is refused");
+    });
+
+    it("never writes a password into a pod's log", async () => {
+        await sleep(100);
+        const secrets = (["superuser-password", "replication-password", "app-password"] as const).map((k) => c.secret(k));
+        for (const i of ordinals) {
+            const log = fs.readFileSync(c.logFile(i), "utf8");
+            for (const s of secrets) assert.ok(!log.includes(s), `a password is in db-${i}'s log`);
+        }
+    });
+});

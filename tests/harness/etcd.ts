@@ -1,0 +1,79 @@
+/**
+ * etcd from Debian, standing in for the Kubernetes API as Patroni's store in the tests: Patroni's leader
+ * election, member keys and failover logic are the same over either store; what only the Kubernetes store
+ * does (ConfigMap leader lock, pod role labels, RBAC) is checked in the render, not here.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export const ETCD_ADDRESS = "127.0.0.9";
+export const ETCD_CLIENT_PORT = 2379;
+
+export class Etcd {
+    private proc?: ChildProcess;
+    private exited?: Promise<void>;
+    readonly dataDir: string;
+
+    constructor(base: string) {
+        this.dataDir = path.join(base, "etcd");
+    }
+
+    get endpoint(): string {
+        return `${ETCD_ADDRESS}:${ETCD_CLIENT_PORT}`;
+    }
+
+    async start(log: string): Promise<void> {
+        fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+        const out = fs.openSync(log, "a");
+        const client = `http://${this.endpoint}`;
+        const peer = `http://${ETCD_ADDRESS}:${ETCD_CLIENT_PORT + 1}`;
+        this.proc = spawn(
+            "etcd",
+            [
+                "--name", "test", "--data-dir", this.dataDir,
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", `test=${peer}`, "--enable-v2=false",
+            ],
+            { stdio: ["ignore", out, out] },
+        );
+        fs.closeSync(out);
+        const proc = this.proc;
+        this.exited = new Promise((resolve) => proc.on("exit", () => resolve()));
+        // Dies with the test run, like the load processes: a leftover store would serve a later run's Patroni.
+        const kill = () => proc.kill("SIGKILL");
+        process.once("exit", kill);
+        proc.once("exit", () => process.removeListener("exit", kill));
+        const deadline = Date.now() + 30000;
+        while (Date.now() < deadline) {
+            if (proc.exitCode !== null) throw new Error(`etcd exited (${proc.exitCode}); see ${log}`);
+            try {
+                const r = await fetch(`${client}/health`);
+                if (r.ok) return;
+            } catch {
+                /* not listening yet */
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error(`etcd did not become healthy within 30 s; see ${log}`);
+    }
+
+    async stop(): Promise<void> {
+        if (!this.proc || this.proc.exitCode !== null) return;
+        this.proc.kill("SIGKILL");
+        await this.exited;
+    }
+}
+
+/**
+ * The rendered Patroni configuration with its Kubernetes store swapped for etcd: the one change the
+ * tests make to what the pods run (besides the listen addresses), named in the README.
+ */
+export function withEtcdStore(patroniYml: string, endpoint: string): string {
+    const config = JSON.parse(patroniYml);
+    if (!config.kubernetes) throw new Error("the rendered Patroni configuration has no kubernetes store");
+    delete config.kubernetes;
+    config.etcd3 = { hosts: [endpoint] };
+    return JSON.stringify(config, null, 2) + "\n";
+}
