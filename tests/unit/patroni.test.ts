@@ -1,0 +1,108 @@
+/** automatedFailover: the arguments it needs, and what the component renders for Patroni. */
+import * as assert from "assert";
+import { resolveArgs } from "../../components/args";
+import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
+import { renderComponent } from "../../render/render";
+import { LABELER_CONTAINER } from "../../components/resources/statefulset";
+import { container, env, find } from "./helpers";
+
+const IMAGE = "registry.example.com/postgres-patroni:17.6";
+const PATRONI = { automatedFailover: true, image: IMAGE };
+
+describe("automated failover (Patroni)", () => {
+    it("needs an image with Patroni, named by the setting it is missing", () => {
+        assert.throws(() => resolveArgs("db", { automatedFailover: true }), /invalid image: "\(unset\)" \(allowed: an image with Patroni 3\.3 or newer when automatedFailover is true/);
+        assert.strictEqual(resolveArgs("db", PATRONI).automatedFailover, true);
+        assert.strictEqual(resolveArgs("db").automatedFailover, false);
+    });
+
+    it("refuses a primaryOrdinal (Patroni elects the primary) and a non-boolean switch", () => {
+        assert.throws(() => resolveArgs("db", { ...PATRONI, primaryOrdinal: 1 }), /invalid primaryOrdinal: 1 \(allowed: 0 \(unset\) when automatedFailover is true: Patroni elects the primary/);
+        assert.throws(() => resolveArgs("db", { automatedFailover: "yes" as unknown as boolean, image: IMAGE }), /invalid automatedFailover: "yes"/);
+    });
+
+    it("runs Patroni in the database container, probed through its REST API, with no labeler sidecar", async () => {
+        const sts = find(await renderComponent("db", PATRONI), "StatefulSet");
+        const names = sts.spec.template.spec.containers.map((c: any) => c.name);
+        assert.deepStrictEqual(names, ["postgres"]);
+        assert.ok(!names.includes(LABELER_CONTAINER));
+        const pg = container(sts, "postgres");
+        assert.strictEqual(pg.image, IMAGE);
+        assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
+        assert.deepStrictEqual(pg.ports.map((p: any) => [p.name, p.containerPort]), [["postgresql", 5432], ["patroni", 8008]]);
+        assert.deepStrictEqual(pg.readinessProbe.httpGet, { path: "/readiness", port: "patroni", scheme: "HTTP" });
+        assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
+        assert.strictEqual(pg.startupProbe, undefined);
+        assert.strictEqual(env(pg, "RDB_PATRONI_PORT").value, "8008");
+        // Patroni talks to the API itself: the token is mounted into this container, still not automounted.
+        assert.ok(pg.volumeMounts.some((m: any) => m.name === "kube-api-access" && m.readOnly));
+        assert.strictEqual(sts.spec.template.spec.automountServiceAccountToken, false);
+        // No password in the pod's definition: patroni.sh reads them from the mounted Secret.
+        assert.ok(!pg.env.some((e: any) => /PASSWORD/.test(e.name)));
+    });
+
+    it("grants Patroni its ConfigMaps and the pods, in the namespace only", async () => {
+        const r = await renderComponent("db", PATRONI);
+        const role = find(r, "Role", "db-patroni");
+        assert.deepStrictEqual(
+            role.rules.map((x: any) => [x.resources.join(), x.resourceNames]),
+            [["configmaps", undefined], ["pods", undefined]],
+        );
+        assert.ok(role.rules.every((x: any) => !x.verbs.includes("*") && x.apiGroups.join() === ""));
+        assert.deepStrictEqual(find(r, "RoleBinding", "db-patroni").roleRef.name, "db-patroni");
+        assert.strictEqual(r.manifests.filter((m) => m.kind === "ClusterRole").length, 0);
+    });
+
+    it("renders Patroni's configuration: members are the StatefulSet's pods, the role label drives the Services", async () => {
+        const r = await renderComponent("db", { ...PATRONI, namespace: "shop", replicas: 3, parameters: { work_mem: "16MB" } });
+        const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+        const sts = find(r, "StatefulSet");
+        const podLabels = sts.spec.template.metadata.labels;
+        assert.strictEqual(config.scope, "db");
+        const k8s = config.kubernetes;
+        assert.strictEqual(k8s.namespace, "shop");
+        assert.strictEqual(k8s.use_endpoints, false);
+        // Patroni's member selector (labels + scope_label=scope) matches exactly the StatefulSet's pods.
+        for (const [k, v] of Object.entries({ ...k8s.labels, [k8s.scope_label]: config.scope })) assert.strictEqual(podLabels[k], v, k);
+        assert.strictEqual(k8s.role_label, ROLE_LABEL);
+        assert.strictEqual(k8s.leader_label_value, PRIMARY_ROLE);
+        assert.strictEqual(find(r, "Service", "db-rw").spec.selector[ROLE_LABEL], PRIMARY_ROLE);
+        assert.strictEqual(find(r, "Service", "db-ro").spec.selector[ROLE_LABEL], REPLICA_ROLE);
+        const pg = config.postgresql;
+        assert.strictEqual(pg.data_dir, env(container(sts, "postgres"), "PGDATA").value);
+        assert.strictEqual(pg.use_unix_socket, true);
+        assert.strictEqual(pg.parameters.work_mem, "16MB");
+        assert.strictEqual(pg.parameters.wal_log_hints, "on");
+        assert.strictEqual(config.bootstrap.dcs.postgresql.use_pg_rewind, true);
+        assert.ok(config.bootstrap.initdb.includes("data-checksums"));
+        assert.deepStrictEqual([pg.remove_data_directory_on_rewind_failure, pg.remove_data_directory_on_diverged_timelines], [false, false]);
+        assert.deepStrictEqual(pg.authentication.replication, { username: "replicator" });
+        assert.ok(pg.pgpass.startsWith("/run/replicated-db/"));
+        assert.deepStrictEqual(config.bootstrap.dcs.synchronous_mode, false);
+    });
+
+    it("turns synchronousReplicas into Patroni's strict synchronous mode and leaves the standby names to it", async () => {
+        const r = await renderComponent("db", { ...PATRONI, replicas: 3, synchronousReplicas: 2 });
+        const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+        const dcs = config.bootstrap.dcs;
+        assert.deepStrictEqual([dcs.synchronous_mode, dcs.synchronous_mode_strict, dcs.synchronous_node_count], [true, true, 2]);
+        for (const params of [dcs.postgresql.parameters, config.postgresql.parameters]) {
+            assert.ok(!("synchronous_standby_names" in params));
+        }
+    });
+
+    it("ships the Patroni scripts, rolls the pods when Patroni's configuration changes, and holds no password", async () => {
+        const a = await renderComponent("db", PATRONI);
+        const b = await renderComponent("db", { ...PATRONI, parameters: { work_mem: "16MB" } });
+        const scripts = find(a, "ConfigMap", "db-scripts").data;
+        assert.ok(scripts["patroni.sh"].includes("exec patroni"));
+        assert.ok(scripts["patroni-callback.sh"].includes("on_role_change"));
+        const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
+        assert.notStrictEqual(checksum(a), checksum(b));
+        const yml = find(a, "ConfigMap", "db-config").data["patroni.yml"];
+        const secret = find(a, "Secret");
+        for (const v of Object.values<string>({ ...(secret.stringData ?? {}), ...(secret.data ?? {}) })) {
+            assert.ok(!yml.includes(v) && !yml.includes(Buffer.from(v, "base64").toString()), "a password is in patroni.yml");
+        }
+    });
+});
