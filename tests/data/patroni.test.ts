@@ -8,12 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
-import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
-
-/** The bound the README states: the dead leader's lock expires within ttl, a replica acts within a loop. */
-export const AUTOMATED_FAILOVER_BOUND_MS = (PATRONI_TIMING.ttl + 2 * PATRONI_TIMING.loop_wait) * 1000;
-/** Stands for an image built from images/patroni/Dockerfile; the harness runs Debian's binaries. */
-export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
+import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
 
 describe("automated failover with Patroni on real PostgreSQL servers", function () {
     this.timeout(300000);

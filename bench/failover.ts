@@ -1,0 +1,143 @@
+/**
+ * Benchmark: failover on real servers (the data-plane harness), manual and automated, async and sync.
+ * Prints, per mode, the time from the primary's SIGKILL to the first write a client gets acknowledged by
+ * the new primary, and the acknowledged rows the new primary does not have.
+ *
+ *   npx ts-node --transpile-only bench/failover.ts      (as root; BENCH_RUNS=3)
+ *
+ * Each run is a fresh cluster of a primary and two replicas with a client that follows the primary (libpq
+ * multi-host, target_session_attrs=read-write, as through the read-write Service) and inserts one row
+ * per transaction, recording each acknowledged id.
+ * - manual: the operator step is done at once by the script: pick the replica that received most WAL
+ *   (what bin/replicated-db-status prints) and apply primaryOrdinal. On a cluster, add the operator's
+ *   reaction and the kubelet's ConfigMap refresh (up to about a minute) to the figure.
+ * - automated: Patroni (etcd as its store, as in tests/data/patroni.test.ts); nobody acts.
+ */
+import * as path from "path";
+import { ReplicatedDatabaseArgs } from "../components/args";
+import { Cluster, sleep } from "../tests/harness/cluster";
+import { AckedWriter } from "../tests/harness/writer";
+import { PATRONI_IMAGE } from "../tests/harness/patroni";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ORDINALS = [0, 1, 2];
+const superuser = { user: "postgres", database: "postgres" };
+
+interface Run {
+    /** From the SIGKILL to the first acknowledged write on the new primary. */
+    toFirstWriteMs: number;
+    /** From the config change (manual only) to the first acknowledged write. */
+    fromChangeMs?: number;
+    acked: number;
+    lost: number;
+}
+
+interface Mode {
+    name: string;
+    automated: boolean;
+    synchronousReplicas: number;
+}
+
+const MODES: Mode[] = [
+    { name: "manual (primaryOrdinal), async", automated: false, synchronousReplicas: 0 },
+    { name: "manual (primaryOrdinal), sync ANY 1", automated: false, synchronousReplicas: 1 },
+    { name: "automated (Patroni), async", automated: true, synchronousReplicas: 0 },
+    { name: "automated (Patroni), sync 1", automated: true, synchronousReplicas: 1 },
+];
+
+function writable(c: Cluster): number[] {
+    return ORDINALS.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");
+}
+
+/** The replica that received most WAL: the operator's choice before a manual failover. */
+function mostAdvanced(c: Cluster, candidates: number[]): number {
+    const received = (i: number) => BigInt(c.sql(i, "SELECT pg_last_wal_receive_lsn() - '0/0'", superuser));
+    return candidates.reduce((best, i) => (received(i) > received(best) ? i : best));
+}
+
+async function once(mode: Mode, run: number): Promise<Run> {
+    const args: ReplicatedDatabaseArgs = { replicas: 2, synchronousReplicas: mode.synchronousReplicas };
+    if (mode.automated) Object.assign(args, { automatedFailover: true, image: PATRONI_IMAGE });
+    const c = new Cluster({ args, restartExited: !mode.automated });
+    try {
+        await c.up();
+        await c.until("one writable pod", () => writable(c).length === 1, 120000);
+        const primary = writable(c)[0];
+        await c.until("both replicas streaming", () => c.sql(primary, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", superuser) === "2", 120000);
+        c.sql(primary, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
+        const writer = new AckedWriter(ORDINALS, c.secret("app-password"), "items", path.join(c.base, `acks-${run}`));
+        let result: Run;
+        try {
+            await c.until("the writer to get going", () => writer.acked().length > 100);
+            await c.stop(primary, "SIGKILL");
+            const killedAt = Date.now();
+            const ackedAtKill = writer.acked().length;
+            let changedAt: number | undefined;
+            if (!mode.automated) {
+                const survivors = ORDINALS.filter((i) => i !== primary);
+                const chosen = mostAdvanced(c, survivors);
+                changedAt = Date.now();
+                await c.apply({ primaryOrdinal: chosen });
+            }
+            let firstAt = 0;
+            const deadline = Date.now() + 180000;
+            while (!firstAt) {
+                if (writer.acked().length > ackedAtKill) firstAt = Date.now();
+                else if (Date.now() > deadline) throw new Error(`${mode.name}: no write acknowledged within 180 s of the kill`);
+                else await sleep(50);
+            }
+            await sleep(500);
+            const now = writable(c);
+            if (now.length !== 1) throw new Error(`${mode.name}: ${now.length} writable pods after the failover`);
+            const acked = writer.acked();
+            await writer.stop();
+            const lost = Number(
+                c.sql(now[0], `SELECT count(*) FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM items WHERE id = a)`),
+            );
+            result = {
+                toFirstWriteMs: firstAt - killedAt,
+                fromChangeMs: changedAt === undefined ? undefined : firstAt - changedAt,
+                acked: acked.length,
+                lost,
+            };
+        } finally {
+            await writer.stop();
+        }
+        return result;
+    } finally {
+        await c.cleanup();
+    }
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+const seconds = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} (${(Math.min(...xs) / 1000).toFixed(1)}-${(Math.max(...xs) / 1000).toFixed(1)})`;
+
+async function main(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new Error("run as root: the harness gives each pod a mount namespace");
+    const rows: string[] = [];
+    for (const mode of MODES) {
+        const runs: Run[] = [];
+        for (let run = 0; run < RUNS; run++) {
+            const r = await once(mode, run);
+            process.stderr.write(`${mode.name}, run ${run + 1}: ${JSON.stringify(r)}\n`);
+            runs.push(r);
+        }
+        const fromChange = runs.map((r) => r.fromChangeMs).filter((x): x is number => x !== undefined);
+        rows.push(
+            `| ${mode.name} | ${seconds(runs.map((r) => r.toFirstWriteMs))} | ${fromChange.length ? seconds(fromChange) : "n/a"} | ` +
+                `${runs.map((r) => r.lost).join(", ")} of ${runs.map((r) => r.acked).join(", ")} |`,
+        );
+    }
+    console.log(`Failover on ${RUNS} fresh clusters per mode (primary + 2 replicas, SIGKILL of the primary under a one-row-per-commit client):\n`);
+    console.log("| mode | kill to first acknowledged write, s: median (min-max) | config change to first write, s | acknowledged rows lost, per run |");
+    console.log("|---|---|---|---|");
+    for (const row of rows) console.log(row);
+}
+
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});

@@ -1,0 +1,52 @@
+/**
+ * automatedFailover: a password rotation while the pods run (a new Secret, as the kubelet swaps its
+ * files), under writes, with no restart: the primary sets the new passwords, every member reloads
+ * Patroni, replication goes on with the new replication password.
+ */
+import * as assert from "assert";
+import { Cluster } from "../harness/cluster";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { Writer } from "../harness/writer";
+
+describe("automated failover: passwords rotate without a restart", function () {
+    this.timeout(300000);
+    const c = new Cluster({ args: { replicas: 2, automatedFailover: true, image: PATRONI_IMAGE } });
+    const superuser = { user: "postgres", database: "postgres" };
+    const ordinals = [0, 1, 2];
+    const primary = () => ordinals.find((i) => c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");
+    const streaming = (p: number) => Number(c.sql(p, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", superuser));
+
+    before(async () => {
+        await c.up();
+        await c.until("a primary with two streaming replicas", () => {
+            const p = primary();
+            return p !== undefined && streaming(p) === 2;
+        });
+        c.sql(primary()!, "CREATE TABLE items (id bigserial PRIMARY KEY, note text NOT NULL)");
+    });
+    after(() => c.cleanup());
+
+    it("a new Secret reaches the running pods: new passwords work, old ones are refused, nothing restarts", async () => {
+        const p = primary()!;
+        const pids = ordinals.map((i) => c.pod(i).pid);
+        const old = { app: c.secret("app-password"), replication: c.secret("replication-password") };
+        const writer = new Writer(p, old.app, "items");
+        try {
+            await c.apply({ passwordVersion: 2 });
+            const fresh = c.secret("app-password");
+            assert.notStrictEqual(fresh, old.app);
+            await c.until("the new app password to work", () => c.psql(p, "SELECT 1", { password: fresh }).status === 0, 60000);
+        } finally {
+            await writer.stop();
+        }
+        assert.notStrictEqual(c.psql(p, "SELECT 1", { password: old.app }).status, 0, "the old app password still works");
+        const r = c.psql(p, "SELECT 1", { user: "replicator", password: old.replication, database: "postgres", replication: true });
+        assert.notStrictEqual(r.status, 0, "the old replication password still works");
+        // The replicas reconnect with the new replication password: a fresh connection of theirs must be
+        // made with it, so restart their WAL receivers and see them stream again.
+        c.sql(p, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication", superuser);
+        await c.until("both replicas streaming again after their connections were cut", () => streaming(p) === 2, 60000);
+        assert.deepStrictEqual(ordinals.map((i) => c.pod(i).pid), pids, "a pod restarted");
+        assert.strictEqual(primary(), p);
+    });
+});
