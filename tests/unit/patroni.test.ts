@@ -95,7 +95,7 @@ describe("automated failover (Patroni)", () => {
         const a = await renderComponent("db", PATRONI);
         const b = await renderComponent("db", { ...PATRONI, parameters: { work_mem: "16MB" } });
         const scripts = find(a, "ConfigMap", "db-scripts").data;
-        assert.ok(scripts["patroni.sh"].includes("exec patroni"));
+        assert.ok(scripts["patroni.sh"].includes("patroni \"$CONF_DIR\" &"));
         assert.ok(scripts["patroni-callback.sh"].includes("on_role_change"));
         const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.notStrictEqual(checksum(a), checksum(b));
