@@ -200,6 +200,9 @@ export class Pod {
         const out = fs.openSync(log, "a");
         this.proc = spawn("unshare", this.launch(mounts, [...runAs(id), ...c.command, ...(c.args ?? [])]), {
             env,
+            // A container starts in its image's directory, not in the test's: a checkout under /tmp would be
+            // hidden by the pod's own /tmp mount.
+            cwd: "/",
             stdio: ["ignore", out, out],
             detached: true,
         });
