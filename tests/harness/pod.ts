@@ -3,8 +3,8 @@
  * as local processes in a private mount namespace where the rendered mount paths, /etc/hosts included, are
  * bind mounts of per-pod directories, under the rendered uid, gid and fsGroup (999, with an /etc/passwd
  * that names it postgres, as the image's does), with the kubelet's file modes and ownership. The only
- * changes to what Kubernetes would run: the listen address (the pod's loopback address) and PATH
- * (Debian's PostgreSQL binaries), both env only.
+ * changes to what Kubernetes would run: the listen addresses (the pod's loopback address, Patroni's too)
+ * and PATH (Debian's PostgreSQL binaries), env only; Patroni's store is swapped in cluster.ts.
  *
  * Debian 12's PostgreSQL 15 stands in for the image's 17: the scripts use nothing that differs between them.
  */

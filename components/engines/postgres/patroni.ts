@@ -20,18 +20,15 @@ export const PATRONI_CONFIG_FILE = "patroni.yml";
  * and a replica notices within one `loop_wait`. README, "Automated failover", states the resulting bound. */
 export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
 
-/**
- * Settings Patroni manages itself: it writes synchronous_standby_names from its synchronous mode, and the
- * socket and port come from the pod's own Patroni settings.
- */
+/** Settings Patroni manages itself: it writes synchronous_standby_names from its synchronous mode. */
 const PATRONI_MANAGED = new Set(["synchronous_standby_names", "synchronous_commit"]);
 
 function parameters(args: ResolvedArgs): Record<string, string> {
     return Object.fromEntries(Object.entries(serverSettings(args)).filter(([k]) => !PATRONI_MANAGED.has(k)));
 }
 
-/** Patroni's configuration for every pod; the per-pod values (name, addresses, passwords) come from the
- * environment that patroni.sh sets (docs/pod-contract.md). */
+/** Patroni's configuration for every pod; patroni.sh adds the per-pod values (name and addresses in the
+ * environment, passwords in a second file in pod memory; docs/pod-contract.md). */
 export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: string): Record<string, unknown> {
     const { args, names, paths } = ctx;
     const scripts = paths.scripts;
