@@ -14,6 +14,8 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 export const LABELER_CONTAINER = "role-labeler";
 const SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** The ServiceAccount token, mounted only into the one container that talks to the API. */
+const TOKEN_MOUNT = { name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true };
 
 export interface StatefulSetInputs {
     /** Rolls the pods when the scripts or the server configuration change. */
@@ -120,7 +122,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
                     // Patroni talks to the Kubernetes API itself; without it only the sidecar holds a token.
-                    ...(args.automatedFailover ? [{ name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true }] : []),
+                    ...(args.automatedFailover ? [TOKEN_MOUNT] : []),
                 ],
             },
             ...(args.automatedFailover ? [] : [labeler(ctx)]),
@@ -175,7 +177,7 @@ function labeler(ctx: BuildContext): k8s.types.input.core.v1.Container {
         volumeMounts: [
             { name: "scripts", mountPath: paths.scripts, readOnly: true },
             { name: "run", mountPath: paths.run, readOnly: true },
-            { name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true },
+            TOKEN_MOUNT,
         ],
     };
 }
