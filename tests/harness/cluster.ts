@@ -10,7 +10,7 @@ import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
 import { Etcd, withEtcdStore } from "./etcd";
 import { PodObjects, podObjects } from "./kubelet";
-import { PG_BIN, Pod, createdMountPoints, podAddress } from "./pod";
+import { PG_BIN, Pod, podAddress } from "./pod";
 
 export interface ClusterOptions {
     name?: string;
@@ -247,15 +247,8 @@ export class Cluster {
         }
         await this.etcd?.stop();
         fs.rmSync(this.base, { recursive: true, force: true });
-        // The empty mount points made on the host, deepest first.
-        for (const dir of [...createdMountPoints].sort((a, b) => b.length - a.length)) {
-            try {
-                fs.rmdirSync(dir);
-                createdMountPoints.delete(dir);
-            } catch {
-                /* not empty or in use: leave it */
-            }
-        }
+        // The mount points made on the host stay: removing one detaches that mount in every other mount
+        // namespace, including the pods of another run on this machine.
     }
 }
 

@@ -14,8 +14,6 @@ import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
-/** Mount points the harness had to create on the host (empty outside the pods' namespaces). */
-export const createdMountPoints = new Set<string>();
 
 /** The uid, gid and supplementary group a container runs with, from the rendered security contexts. */
 export interface Identity {
@@ -180,12 +178,7 @@ export class Pod {
         const mountArgs = mounts.flat();
         // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
         for (let i = 1; i < mountArgs.length; i += 2) {
-            let missing = mountArgs[i];
-            while (!fs.existsSync(path.dirname(missing))) missing = path.dirname(missing);
-            if (!fs.existsSync(mountArgs[i])) {
-                fs.mkdirSync(mountArgs[i], { recursive: true });
-                for (let p = mountArgs[i]; p.length >= missing.length; p = path.dirname(p)) createdMountPoints.add(p);
-            }
+            if (!fs.existsSync(mountArgs[i])) fs.mkdirSync(mountArgs[i], { recursive: true });
         }
         const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
         return ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...command];

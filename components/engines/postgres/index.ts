@@ -42,9 +42,15 @@ function validate(args: ResolvedArgs, setting: SettingNamer): void {
     }
 }
 
+/** The scripts of one folder of SCRIPTS_DIR, shipped flat (ConfigMap keys cannot hold a "/"). */
+function folderScripts(folder: string): Record<string, string> {
+    const dir = path.join(SCRIPTS_DIR, folder);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sh")).sort();
+    return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+}
+
 function scripts(): Record<string, string> {
-    const files = fs.readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh")).sort();
-    return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(SCRIPTS_DIR, f), "utf8")]));
+    return { ...folderScripts("common"), ...folderScripts("manual"), ...folderScripts("patroni") };
 }
 
 function probe(kind: string, ctx: EngineContext) {
