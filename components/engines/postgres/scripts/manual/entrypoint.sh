@@ -1,159 +1,292 @@
 #!/bin/bash
-# The database container's entrypoint. The pod whose ordinal is in the config's primary-ordinal is the
-# primary; every other
-# pod clones it and streams from it. Ends by exec'ing the server, so that the kubelet's signals reach the
-# postmaster itself.
-set -eu
+# The database container's process in the manual failover mode: a supervisor that runs the server as its
+# child and, once a second, compares what the config volume wants (primary-ordinal, pod-count, the Secret)
+# with what the server is, and takes one step towards it: initialise, clone, start, promote, step down,
+# rewind, gate clients, keep slots and passwords. It writes what it sees into $RDB_RUN_DIR/state for the
+# probes, which only read. Every wait returns to the loop, so a changed config is seen on the next tick.
+#
+# The rules that keep data whole:
+# - a pod takes writes only if the config names it AND no other pod takes writes, is shutting down or
+#   cannot be asked (a failed question is never read as "not writable");
+# - the chosen replica promotes only once every other pod that answers is a standby holding no more WAL than
+#   it has (it first streams what it lacks from the most advanced one), so a switchover never forks history;
+# - a primary that the config no longer names marks itself a standby, then shuts down completely;
+# - a replica that is not streaming refuses application connections (all paths, not only the Services).
+set -euo pipefail
+# shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
+# shellcheck source=state.sh
+. "$RDB_SCRIPTS_DIR/state.sh"
+# shellcheck source=config.sh
+. "$RDB_SCRIPTS_DIR/config.sh"
+# shellcheck source=peers.sh
+. "$RDB_SCRIPTS_DIR/peers.sh"
+# shellcheck source=server.sh
+. "$RDB_SCRIPTS_DIR/server.sh"
 
-mapfile -t FLAGS < <(server_flags)
+TICK_SECONDS=${RDB_TICK_SECONDS:-1}
+# A replica that has not streamed for this long refuses application connections.
+GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}
+# A replica that has not streamed for this long while the primary takes writes checks whether its history
+# forked off the primary's (pg_rewind decides), at most once per REWIND_RETRY_SECONDS.
+REWIND_AFTER_SECONDS=${RDB_REWIND_AFTER_SECONDS:-20}
+REWIND_RETRY_SECONDS=300
+
+S_ROLE=none S_READY=no S_PHASE=starting S_REASON="starting"
+# set_state ROLE READY PHASE REASON: what the probes and the role-labeler see.
+set_state() {
+    if [ "$4" != "$S_REASON" ] && [ "$3" != running ]; then log "$4"; fi
+    S_ROLE=$1 S_READY=$2 S_PHASE=$3 S_REASON=$4
+    beat
+    if [ "$1" != none ] && [ "$(cat "$RDB_RUN_DIR/role" 2>/dev/null)" != "$1" ]; then
+        printf '%s\n' "$1" >"$RDB_RUN_DIR/role.tmp" && mv -f "$RDB_RUN_DIR/role.tmp" "$RDB_RUN_DIR/role"
+    fi
+}
+beat() {
+    write_state "$S_ROLE" "$S_READY" "$S_PHASE" "$S_REASON"
+}
+
+on_stop() {
+    log "stop requested"
+    [ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null || true
+    stop_server
+    exit 0
+}
 trap on_stop TERM INT
 
-server_major() {
-    # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
-    postgres --version | awk '{ split($3, v, "."); print v[1] }'
-}
-
-# Data directories of another major version cannot be opened. Without the user's opt-in: say so and stop,
-# touching nothing. With it (allowMajorVersionChange, the documented dump-and-restore upgrade): rename the
-# old directory aside on the same volume, never delete it, and start fresh.
-check_major() {
-    local data server aside
-    [ -e "$PGDATA/PG_VERSION" ] || return 0
-    data=$(cat "$PGDATA/PG_VERSION")
-    server=$(server_major)
-    [ "$data" != "$server" ] || return 0
-    if [ "$RDB_ALLOW_MAJOR_CHANGE" != true ]; then
-        die "the data directory is PostgreSQL $data and this image runs PostgreSQL $server; a major upgrade" \
-            "needs a dump and allowMajorVersionChange, or a new cluster (README, Day-2 operations). Nothing was changed."
+# Passfiles follow the Secret, but only a usable one: an empty or missing key keeps the last good files.
+SECRET_STATE=""
+refresh_passfiles() {
+    local problem
+    if problem=$(secret_problem); then
+        if [ "$SECRET_STATE" != "bad:$problem" ]; then
+            SECRET_STATE="bad:$problem"
+            log "ERROR: the Secret's $problem: refused, keeping the last good passwords (set a non-empty value)"
+        fi
+        return 1
     fi
-    aside="$PGDATA.pg$data.$(date -u +%Y%m%dT%H%M%SZ)"
-    mv "$PGDATA" "$aside"
-    log "allowMajorVersionChange: the PostgreSQL $data data directory is kept as $aside; starting fresh on $server"
+    write_pgpass && write_superpass || return 1
+    SECRET_STATE=good
 }
 
-# A directory without PG_VERSION is either empty (fine to use) or something we did not make (refuse).
-clear_empty_pgdata() {
-    if [ -d "$PGDATA" ] && [ ! -e "$PGDATA/PG_VERSION" ]; then
-        rmdir "$PGDATA" 2>/dev/null ||
-            die "$PGDATA holds files but no PG_VERSION; refusing to initialise over them"
-    fi
+# Any pod other than this one that takes writes, or may (busy, unknown): printed as "db-N is STATE".
+writable_peer() {
+    local count="$1" me i s
+    me=$(ordinal)
+    for ((i = 0; i < count; i++)); do
+        [ "$i" = "$me" ] && continue
+        s=$(peer_state "$i")
+        case "$s" in
+        primary | busy | unknown) printf '%s is %s' "$RDB_CLUSTER-$i" "$s" && return 0 ;;
+        esac
+    done
+    return 1
 }
 
-init_primary() {
-    # initdb writes into a sibling directory that is renamed into place only when complete: a pod killed
-    # half-way leaves no data directory that a later start could mistake for a valid one.
-    local tmp="$PGDATA.init"
-    rm -rf "$tmp"
-    clear_empty_pgdata
-    log "initialising a new primary"
-    initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$RDB_SECRET_DIR/superuser-password" \
-        --auth-local=peer --auth-host=scram-sha-256 --data-checksums -E UTF8 --no-locale >&2
-    mv "$tmp" "$PGDATA"
-}
-
-start_primary() {
+# The server is down: bring it up in the role the config gives this pod, one step per tick.
+start_for_role() {
+    local desired="$1" count="$2" me blocker
+    me=$(ordinal)
     check_major
-    [ -e "$PGDATA/PG_VERSION" ] || init_primary
-    if [ -e "$PGDATA/standby.signal" ]; then
-        # Chosen as the new primary while still a standby: start as a standby (never writable) and let the
-        # readiness probe promote it once no other pod accepts writes.
-        log "chosen as the primary; starting as a standby until the probe promotes it"
-        exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES"
-    fi
-    # First without any listener the probes or clients know of (no TCP, a socket in the pod's scratch
-    # directory): the passwords come from the Secret before any remote client can try an old one (a kept
-    # volume with a new Secret must just work), and no probe runs against this short-lived server.
-    log "applying roles, passwords and replication slots"
-    LOCAL_SOCKET_DIR="$RDB_RUN_DIR/maintenance"
-    mkdir -p "$LOCAL_SOCKET_DIR"
-    pg_ctl -D "$PGDATA" -w -t 600 \
-        -o "${FLAGS[*]} -c listen_addresses='' -c unix_socket_directories=$LOCAL_SOCKET_DIR" start >&2
-    if ! apply_roles_and_slots; then
-        pg_ctl -D "$PGDATA" -w -m fast stop >&2 || true
-        die "could not apply the roles and passwords of the Secret"
-    fi
-    pg_ctl -D "$PGDATA" -w -t 600 -m fast stop >&2
-    unset LOCAL_SOCKET_DIR
-    secret_checksum >"$RDB_RUN_DIR/applied-secret"
-    log "starting as the primary"
-    exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES"
-}
-
-clone_primary() {
-    local slot="$1" tmp="$PGDATA.clone"
-    clear_empty_pgdata
-    # Parallel pod management starts replicas with the primary: wait for it, however long it takes.
-    until pg_isready -q -h "$(primary_host)" -p "$PGPORT" -t 5; do
-        log "waiting for the primary at $(primary_host)"
-        interruptible sleep 2
-    done
-    until {
-        rm -rf "$tmp"
-        log "cloning the primary through slot $slot"
-        # The slot appears once the primary has seen the new pod count (its readiness probe).
-        interruptible pg_basebackup -h "$(primary_host)" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
-            -D "$tmp" -X stream -S "$slot" -c fast >&2
-    }; do
-        log "clone failed; retrying"
-        interruptible sleep 5
-    done
-    # Same as initdb: the directory only becomes PGDATA once the copy is whole.
-    touch "$tmp/standby.signal"
-    mv "$tmp" "$PGDATA"
-    log "clone complete"
-}
-
-# The old primary after a switchover or failover: wait for the new primary, then pg_rewind onto its
-# timeline (checksums and wal_log_hints make that possible); when rewinding cannot work, set the data
-# aside on the volume (kept, never deleted) and clone afresh. Never starts writable.
-rejoin_former_primary() {
-    local slot="$1" host aside
-    write_superpass
-    host=$(primary_host)
-    until [ "$(accepts_writes "$host")" = t ]; do
-        log "former primary: waiting for the new primary at $host"
-        interruptible sleep 2
-    done
-    if pg_rewind --target-pgdata="$PGDATA" \
-        --source-server="host=$host port=$PGPORT user=$RDB_SUPERUSER dbname=postgres passfile=$RDB_RUN_DIR/superpass" >&2; then
-        log "former primary rewound onto $host"
+    if [ "$desired" = "$me" ]; then
+        if blocker=$(writable_peer "$count"); then
+            set_state none no waiting "named the primary, but $blocker: waiting before taking writes"
+            return 0
+        fi
+        if [ "$SECRET_STATE" != good ]; then
+            set_state none no waiting "named the primary, but the Secret is not usable: its passwords would be set from it"
+            return 0
+        fi
+        if [ ! -e "$PGDATA/PG_VERSION" ]; then
+            set_state none no initialising "initialising a new primary"
+            init_primary || die "initdb failed"
+        fi
+        if [ -e "$PGDATA/standby.signal" ]; then
+            set_state replica no starting "named the primary: starting as a standby, promoting once it is safe"
+            start_standby "" || return 0
+        else
+            set_state none no starting "starting as the primary"
+            start_primary "$count" || return 0
+        fi
         return 0
     fi
-    aside="$PGDATA.diverged.$(date -u +%Y%m%dT%H%M%SZ)"
-    mv "$PGDATA" "$aside"
-    log "pg_rewind failed: data kept as $aside; cloning the new primary"
-    clone_primary "$slot"
+    local primary
+    primary=$(pod_host "$desired")
+    if [ ! -e "$PGDATA/PG_VERSION" ]; then
+        if ! peer_is_primary "$desired"; then
+            set_state none no waiting "waiting for the primary $primary to take writes before cloning it"
+            return 0
+        fi
+        set_state none no cloning "cloning $primary"
+        clone_from "$primary" || { sleep 2; return 0; }
+    elif [ ! -e "$PGDATA/standby.signal" ]; then
+        # A former primary that did not step down cleanly (killed): it may hold WAL the new primary never got.
+        if ! peer_is_primary "$desired"; then
+            set_state none no waiting "former primary: waiting for the new primary $primary to take writes"
+            return 0
+        fi
+        set_state none no rewinding "former primary: rewinding onto $primary"
+        rewind_onto "$primary" || { sleep 2; return 0; }
+    fi
+    set_state replica no starting "starting as a replica of $primary"
+    start_standby "$primary" || return 0
 }
 
-start_replica() {
-    local slot
-    slot=$(slot_name "$POD_NAME")
-    check_major
-    if [ ! -e "$PGDATA/PG_VERSION" ]; then
-        clone_primary "$slot"
-        # A primary still on the old major yields a clone this server cannot open; it is only our own fresh
-        # copy, so it goes, and the pod waits (restarting) until the primary runs this major too.
-        local cloned
-        cloned=$(cat "$PGDATA/PG_VERSION")
-        if [ "$cloned" != "$(server_major)" ]; then
-            rm -rf "$PGDATA"
-            die "the primary runs PostgreSQL $cloned; upgrade it first (README, Day-2 operations)"
+# The server takes writes.
+primary_tick() {
+    local desired="$1" count="$2" me sum
+    me=$(ordinal)
+    if [ "$desired" != "$me" ]; then
+        # Marked a standby first: if anything stops this pod half-way, it never comes back writable.
+        set_state primary no demoting "the config names $RDB_CLUSTER-$desired as the primary: stepping down"
+        touch "$PGDATA/standby.signal"
+        stop_server
+        log "stepped down; rejoining as a replica of $(pod_host "$desired")"
+        return 0
+    fi
+    [ -z "$GATED" ] || gate off "this pod is the primary"
+    if [ "$SECRET_STATE" = good ] && sum=$(secret_checksum) &&
+        [ "$(cat "$RDB_RUN_DIR/applied-secret" 2>/dev/null || true)" != "$sum" ]; then
+        if roles_sql | roles_psql; then
+            printf '%s\n' "$sum" >"$RDB_RUN_DIR/applied-secret"
+            log "applied the passwords of the current Secret"
+        else
+            log "could not apply the passwords of the current Secret; retrying"
         fi
     fi
-    # A former primary (no standby.signal) may hold WAL the new primary never got: rewind it first.
-    [ -e "$PGDATA/standby.signal" ] || rejoin_former_primary "$slot"
-    touch "$PGDATA/standby.signal"
-    log "starting as a replica of $(primary_host)"
-    exec postgres "${FLAGS[@]}" -c "listen_addresses=$RDB_LISTEN_ADDRESSES" \
-        -c "primary_conninfo=host=$(primary_host) port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot" \
-        -c "primary_slot_name=$slot"
+    # Slots for pods a scale-up added; those of removed pods go.
+    slot_sql "$count" | local_psql >/dev/null || log "could not create the replicas' slots; retrying"
+    drop_slots_from "$count" || log "could not drop the slots of removed pods; retrying"
+    set_state primary yes running "primary"
+}
+
+NOT_STREAMING_SINCE=""
+LAST_REWIND_CHECK=0
+
+# The server is a standby.
+standby_tick() {
+    local desired="$1" count="$2" me status now
+    me=$(ordinal)
+    now=$(date +%s)
+    if ! status=$(local_psql -c "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null); then
+        set_state replica no running "the server does not answer yet"
+        return 0
+    fi
+    if [ "$status" = streaming ]; then
+        NOT_STREAMING_SINCE=""
+        [ -z "$GATED" ] || gate off "streaming again"
+    else
+        NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
+        if [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then
+            gate on "not streaming for $((now - NOT_STREAMING_SINCE)) s (wal receiver: $status)"
+        fi
+    fi
+    if [ "$desired" = "$me" ]; then
+        slot_sql "$count" | local_psql >/dev/null || true
+        promote_when_safe "$count"
+        return 0
+    fi
+    if [ "$(follow "$(pod_host "$desired")")" = changed ]; then
+        reload_server || true
+        log "now following $(pod_host "$desired")"
+    fi
+    drop_slots_from 0 || true
+    if [ "$status" = streaming ]; then
+        set_state replica yes running "streaming from $(pod_host "$desired")"
+        return 0
+    fi
+    set_state replica no running "not streaming from $(pod_host "$desired") (wal receiver: $status)"
+    if [ $((now - NOT_STREAMING_SINCE)) -ge "$REWIND_AFTER_SECONDS" ] &&
+        [ $((now - LAST_REWIND_CHECK)) -ge "$REWIND_RETRY_SECONDS" ] && peer_is_primary "$desired"; then
+        # Most often this replica held WAL the new primary never got (it was ahead of it when the old
+        # primary died): pg_rewind finds out, and says so when nothing needs rewinding.
+        LAST_REWIND_CHECK=$now
+        set_state replica no rewinding "not streaming for $((now - NOT_STREAMING_SINCE)) s: checking whether this replica's history forked"
+        stop_server
+        rewind_onto "$(pod_host "$desired")" || true
+        NOT_STREAMING_SINCE=""
+    fi
+}
+
+# The chosen replica promotes only when that cannot fork history: see the rules at the top.
+promote_when_safe() {
+    local count="$1" me i s mine lsn ahead="" ahead_lsn=""
+    me=$(ordinal)
+    mine=$(local_psql -c "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())") || return 0
+    for ((i = 0; i < count; i++)); do
+        [ "$i" = "$me" ] && continue
+        s=$(peer_state "$i")
+        case "$s" in
+        gone) ;;
+        'standby '*)
+            lsn=${s#standby }
+            if ! lsn_ge "$mine" "$lsn" && { [ -z "$ahead" ] || ! lsn_ge "$ahead_lsn" "$lsn"; }; then
+                ahead=$i ahead_lsn=$lsn
+            fi
+            ;;
+        *)
+            set_state replica "$S_READY" promoting "named the primary, but $RDB_CLUSTER-$i is $s: waiting before promoting"
+            return 0
+            ;;
+        esac
+    done
+    if [ -n "$ahead" ]; then
+        if [ "$(follow "$(pod_host "$ahead")")" = changed ]; then reload_server || true; fi
+        set_state replica "$S_READY" promoting "named the primary: first streaming what $RDB_CLUSTER-$ahead has ($ahead_lsn, here $mine)"
+        return 0
+    fi
+    set_state replica no promoting "promoting to primary at $mine"
+    if ! local_psql -c 'SELECT pg_promote(true, 60)' >/dev/null; then
+        log "promotion did not finish; retrying"
+        return 0
+    fi
+    # pg_rewind on the other pods reads the timeline from this server's control file, which a checkpoint
+    # updates.
+    local_psql -c CHECKPOINT >/dev/null || true
+    follow "" >/dev/null
+    reload_server || true
+    log "promoted"
+}
+
+tick() {
+    local desired count
+    if ! count=$(pod_count) || ! desired=$(primary_ordinal); then
+        set_state "$S_ROLE" no waiting "the config's pod-count or primary-ordinal is not valid and there is no last good value"
+        return 0
+    fi
+    refresh_passfiles || true
+    if ! server_running; then
+        if [ -n "$SERVER_PID" ]; then
+            local rc=0
+            wait "$SERVER_PID" || rc=$?
+            die "the server exited unexpectedly (status $rc)"
+        fi
+        start_for_role "$desired" "$count"
+        return 0
+    fi
+    local in_recovery
+    if ! in_recovery=$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null); then
+        set_state "$S_ROLE" no running "the server does not answer"
+        return 0
+    fi
+    if [ "$in_recovery" = f ]; then
+        primary_tick "$desired" "$count"
+    else
+        standby_tick "$desired" "$count"
+    fi
 }
 
 export PGPASSFILE="$RDB_RUN_DIR/pgpass"
-write_pgpass
-if is_primary_ordinal; then
-    start_primary
-else
-    start_replica
-fi
+export PGCONNECT_TIMEOUT=5
+# A container restart keeps the pod's memory volume, and with it the last good passfiles.
+refresh_passfiles || [ -f "$RDB_RUN_DIR/pgpass" ] || die "the Secret is not usable and there are no earlier passwords to keep"
+write_server_config
+[ -f "$SERVER_HBA" ] || write_hba gated
+set_state none no starting "supervisor started"
+while :; do
+    # A failure inside a tick is reported and the next tick starts afresh (bash does not apply errexit to
+    # a function whose status is tested); every step that matters checks its own status.
+    tick || log "tick failed (status $?); retrying"
+    sleep "$TICK_SECONDS" &
+    wait $! || true
+done

@@ -1,0 +1,289 @@
+#!/bin/bash
+# The supervisor's hands on its own server: configuration files in pod memory, start, stop, promotion,
+# client gating, slots, and the long operations that make a data directory (initdb, clone, rewind).
+# Sourced by entrypoint.sh after lib.sh, state.sh, config.sh and peers.sh; sets no shell option.
+
+SERVER_PID=""
+CHILD=""
+# The server reads its settings through a file in pod memory that includes the rendered configuration and
+# then the per-pod settings (whom to stream from), which the supervisor rewrites and reloads: a switchover
+# needs no restart of a replica.
+SERVER_CONF="$RDB_RUN_DIR/postgresql.conf"
+FOLLOW_CONF="$RDB_RUN_DIR/follow.conf"
+SERVER_HBA="$RDB_RUN_DIR/pg_hba.conf"
+GATED=""
+
+server_flags() {
+    printf '%s\n' -D "$PGDATA" \
+        -c "config_file=$SERVER_CONF" \
+        -c "hba_file=$SERVER_HBA" \
+        -c "unix_socket_directories=$RDB_SOCKET_DIR" \
+        -c "port=$PGPORT"
+}
+
+write_server_config() {
+    printf "include '%s'\ninclude_if_exists '%s'\n" "$RDB_CONFIG_DIR/postgresql.conf" "$FOLLOW_CONF" >"$SERVER_CONF"
+    [ -f "$FOLLOW_CONF" ] || : >"$FOLLOW_CONF"
+}
+
+# follow HOST: stream from HOST through this pod's slot ("" for nobody). Prints "changed" when the file
+# changed, so that a running server reloads.
+follow() {
+    local slot new=""
+    slot=$(slot_name "$POD_NAME")
+    if [ -n "$1" ]; then
+        new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5'
+primary_slot_name = '$slot'"
+    fi
+    [ "$(cat "$FOLLOW_CONF" 2>/dev/null)" != "$new" ] || return 0
+    printf '%s\n' "$new" >"$FOLLOW_CONF.tmp" && mv -f "$FOLLOW_CONF.tmp" "$FOLLOW_CONF"
+    printf 'changed'
+}
+
+reload_server() {
+    local_psql -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# Access rules: "open" is the rendered pg_hba.conf. "gated" (a replica that is not streaming) lets in only
+# what replication and the other pods' supervisors need (streaming, their questions, pg_rewind), and refuses
+# every application connection: every path to the data (Services, pod names, multi-host strings) gets the
+# same answer, not only the one that honours readiness.
+write_hba() {
+    local mode="$1" tmp="$SERVER_HBA.tmp"
+    if [ "$mode" = open ]; then
+        cp "$RDB_CONFIG_DIR/pg_hba.conf" "$tmp" || return 1
+    else
+        {
+            echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
+            grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
+            echo "host postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
+            echo "host all all all reject"
+        } >"$tmp" || return 1
+    fi
+    mv -f "$tmp" "$SERVER_HBA"
+}
+
+# gate on|off REASON: switch the access rules of a running server; on closes the application's sessions too.
+gate() {
+    local want="$1" reason="$2"
+    [ "$want" = on ] && [ -n "$GATED" ] && return 0
+    [ "$want" = off ] && [ -z "$GATED" ] && return 0
+    if [ "$want" = on ]; then
+        write_hba gated && reload_server || return 1
+        local_psql -v superuser="$RDB_SUPERUSER" -v repl="$RDB_REPLICATION_USER" >/dev/null <<'SQL' || true
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename NOT IN (:'superuser', :'repl');
+SQL
+        GATED=1
+        log "refusing application connections: $reason"
+    else
+        write_hba open && reload_server || return 1
+        GATED=""
+        log "accepting application connections again: $reason"
+    fi
+}
+
+server_running() {
+    [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null
+}
+
+# supervised COMMAND...: runs a long command in the background, beating the heartbeat while it runs, so that
+# liveness sees a working supervisor and a stop request can interrupt it. Returns the command's status.
+supervised() {
+    "$@" &
+    CHILD=$!
+    while kill -0 "$CHILD" 2>/dev/null; do
+        beat
+        sleep 1 &
+        wait $! || true
+    done
+    local rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    return "$rc"
+}
+
+# start_server LISTEN: the server as the supervisor's child, then wait until it answers on the socket.
+start_server() {
+    # shellcheck disable=SC2046 # server_flags prints one word a line, none with spaces.
+    postgres $(server_flags) -c "listen_addresses=$1" &
+    SERVER_PID=$!
+    until pg_isready -q -h "$RDB_SOCKET_DIR" -p "$PGPORT" -t 1; do
+        if ! server_running; then
+            local rc=0
+            wait "$SERVER_PID" || rc=$?
+            SERVER_PID=""
+            log "the server exited during start-up (status $rc)"
+            return 1
+        fi
+        beat
+        sleep 0.5
+    done
+}
+
+# Fast shutdown, waiting until the server is completely gone: a shutting-down primary still sends its last
+# WAL, and nothing may promote before that is over.
+stop_server() {
+    server_running || return 0
+    pg_ctl -D "$PGDATA" -m fast -w -t 600 stop >&2 || kill -INT "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+server_major() {
+    # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
+    postgres --version | awk '{ split($3, v, "."); print v[1] }'
+}
+
+# Data directories of another major version cannot be opened. Without the user's opt-in: say so and stop,
+# touching nothing. With it (allowMajorVersionChange, the documented dump-and-restore upgrade): rename the
+# old directory aside on the same volume, never delete it, and start fresh.
+check_major() {
+    local data server aside
+    [ -e "$PGDATA/PG_VERSION" ] || return 0
+    data=$(cat "$PGDATA/PG_VERSION")
+    server=$(server_major)
+    [ "$data" != "$server" ] || return 0
+    if [ "$RDB_ALLOW_MAJOR_CHANGE" != true ]; then
+        die "the data directory is PostgreSQL $data and this image runs PostgreSQL $server; a major upgrade" \
+            "needs a dump and allowMajorVersionChange, or a new cluster (README, Day-2 operations). Nothing was changed."
+    fi
+    aside="$PGDATA.pg$data.$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$PGDATA" "$aside"
+    log "allowMajorVersionChange: the PostgreSQL $data data directory is kept as $aside; starting fresh on $server"
+}
+
+# A directory without PG_VERSION is either empty (fine to use) or something we did not make (refuse).
+clear_empty_pgdata() {
+    if [ -d "$PGDATA" ] && [ ! -e "$PGDATA/PG_VERSION" ]; then
+        rmdir "$PGDATA" 2>/dev/null ||
+            die "$PGDATA holds files but no PG_VERSION; refusing to initialise over them"
+    fi
+}
+
+# initdb writes into a sibling directory that is renamed into place only when complete: a pod killed
+# half-way leaves no data directory that a later start could mistake for a valid one.
+init_primary() {
+    local tmp="$PGDATA.init"
+    rm -rf "$tmp"
+    clear_empty_pgdata
+    log "initialising a new primary"
+    initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$RDB_SECRET_DIR/superuser-password" \
+        --auth-local=peer --auth-host=scram-sha-256 --data-checksums -E UTF8 --no-locale >&2 || return 1
+    mv "$tmp" "$PGDATA"
+}
+
+# SQL that creates the missing slot of every other ordinal, reserving WAL from then on, so that a replica
+# that is still cloning or briefly away finds everything it needs.
+slot_sql() {
+    local count="$1" me i slot
+    me=$(ordinal)
+    for ((i = 0; i < count; i++)); do
+        [ "$i" = "$me" ] && continue
+        slot=$(slot_name "$RDB_CLUSTER-$i")
+        printf "SELECT pg_create_physical_replication_slot('%s', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s');\n" "$slot" "$slot"
+    done
+}
+
+# drop_slots_from ORDINAL: drops this cluster's inactive slots of ordinals from ORDINAL up (pods that a
+# scale-down removed) and this pod's own, so that they stop holding WAL back. 0 drops every inactive one,
+# as a replica does: it serves no slot unless a pod streams from it right now.
+drop_slots_from() {
+    local prefix
+    prefix=$(slot_name "$RDB_CLUSTER-")
+    local_psql -v prefix="$prefix" -v from="$1" -v own="$(slot_name "$POD_NAME")" >/dev/null <<'SQL'
+SELECT pg_drop_replication_slot(slot_name)
+  FROM pg_replication_slots
+ WHERE NOT active
+   AND slot_type = 'physical'
+   AND left(slot_name, length(:'prefix')) = :'prefix'
+   AND substr(slot_name, length(:'prefix') + 1) ~ '^[0-9]+$'
+   AND (substr(slot_name, length(:'prefix') + 1)::int >= :from OR slot_name = :'own');
+SQL
+}
+
+# The primary's start: first on a private socket and no TCP, so that the passwords come from the Secret
+# before any remote client can try an old one (a kept volume with a new Secret must just work).
+start_primary() {
+    local count="$1"
+    LOCAL_SOCKET_DIR="$RDB_RUN_DIR/maintenance"
+    mkdir -p "$LOCAL_SOCKET_DIR"
+    log "applying roles, passwords and replication slots"
+    # shellcheck disable=SC2046
+    if ! pg_ctl -D "$PGDATA" -w -t 600 -o "$(server_flags | tail -n +3 | tr '\n' ' ') -c listen_addresses='' -c unix_socket_directories=$LOCAL_SOCKET_DIR" start >&2; then
+        unset LOCAL_SOCKET_DIR
+        return 1
+    fi
+    local ok=0
+    { roles_sql; slot_sql "$count"; } | roles_psql || ok=$?
+    pg_ctl -D "$PGDATA" -w -t 600 -m fast stop >&2 || true
+    unset LOCAL_SOCKET_DIR
+    [ "$ok" = 0 ] || { log "could not apply the roles and passwords of the Secret"; return 1; }
+    secret_checksum >"$RDB_RUN_DIR/applied-secret"
+    follow "" >/dev/null
+    write_hba open
+    GATED=""
+    log "starting as the primary"
+    start_server "$RDB_LISTEN_ADDRESSES"
+}
+
+# A standby starts gated: until it streams, its data may be old.
+start_standby() {
+    local host="$1"
+    touch "$PGDATA/standby.signal"
+    follow "$host" >/dev/null
+    write_hba gated
+    GATED=1
+    log "starting as a replica${host:+ of $host}"
+    start_server "$RDB_LISTEN_ADDRESSES"
+}
+
+# clone HOST: pg_basebackup through this pod's slot into a sibling directory, renamed into place only when
+# whole.
+clone_from() {
+    local host="$1" tmp="$PGDATA.clone" slot
+    slot=$(slot_name "$POD_NAME")
+    clear_empty_pgdata
+    rm -rf "$tmp"
+    log "cloning $host through slot $slot"
+    if ! supervised pg_basebackup -h "$host" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
+        -D "$tmp" -X stream -S "$slot" -c fast; then
+        log "clone failed; retrying"
+        return 1
+    fi
+    touch "$tmp/standby.signal"
+    mv "$tmp" "$PGDATA"
+    log "clone complete"
+    # A primary still on the old major yields a clone this server cannot open; it is only our own fresh
+    # copy, so it goes, and the pod waits (restarting) until the primary runs this major too.
+    local cloned
+    cloned=$(cat "$PGDATA/PG_VERSION")
+    if [ "$cloned" != "$(server_major)" ]; then
+        rm -rf "$PGDATA"
+        die "the primary runs PostgreSQL $cloned; upgrade it first (README, Day-2 operations)"
+    fi
+}
+
+# rewind_onto HOST: makes a stopped data directory a standby of HOST's timeline. pg_rewind decides from the
+# source's control file, which shows a new timeline only after a checkpoint: without one it answers "no
+# rewind required" and the server then refuses to follow ("forked off ... before current recovery point").
+# The rendered configuration is handed over, so that a crash recovery it runs uses the same settings as the
+# server. When rewinding cannot work, the data is set aside on the volume (kept, never deleted) and cloned.
+rewind_onto() {
+    local host="$1" source aside
+    source="host=$host port=$PGPORT user=$RDB_SUPERUSER dbname=postgres passfile=$RDB_RUN_DIR/superpass connect_timeout=5"
+    if ! psql -X -q -c CHECKPOINT "$source" >/dev/null; then
+        log "could not ask $host for a checkpoint; retrying"
+        return 1
+    fi
+    log "rewinding onto $host"
+    if supervised pg_rewind --target-pgdata="$PGDATA" --source-server="$source" --config-file="$SERVER_CONF" >&2; then
+        touch "$PGDATA/standby.signal"
+        log "rewound onto $host"
+        return 0
+    fi
+    aside="$PGDATA.diverged.$(date -u +%Y%m%dT%H%M%SZ)"
+    mv "$PGDATA" "$aside"
+    log "pg_rewind failed: data kept as $aside; cloning $host"
+    return 1
+}
