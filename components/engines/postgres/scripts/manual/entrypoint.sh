@@ -117,7 +117,7 @@ start_for_role() {
             set_state none no waiting "waiting for the primary $primary to take writes before cloning it"
             return 0
         fi
-        set_state none no cloning "cloning $primary"
+        set_state none no cloning "cloning $primary through slot $(slot_name "$POD_NAME")"
         clone_from "$primary" || { sleep 2; return 0; }
     elif [ ! -e "$PGDATA/standby.signal" ]; then
         # A former primary that did not step down cleanly (killed): it may hold WAL the new primary never got.

@@ -167,7 +167,6 @@ init_primary() {
     local tmp="$PGDATA.init"
     rm -rf "$tmp"
     clear_empty_pgdata
-    log "initialising a new primary"
     initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$RDB_SECRET_DIR/superuser-password" \
         --auth-local=peer --auth-host=scram-sha-256 --data-checksums -E UTF8 --no-locale >&2 || return 1
     mv "$tmp" "$PGDATA"
@@ -223,7 +222,6 @@ start_primary() {
     follow "" >/dev/null
     write_hba open
     GATED=""
-    log "starting as the primary"
     start_server "$RDB_LISTEN_ADDRESSES"
 }
 
@@ -234,7 +232,6 @@ start_standby() {
     follow "$host" >/dev/null
     write_hba gated
     GATED=1
-    log "starting as a replica${host:+ of $host}"
     start_server "$RDB_LISTEN_ADDRESSES"
 }
 
@@ -245,7 +242,6 @@ clone_from() {
     slot=$(slot_name "$POD_NAME")
     clear_empty_pgdata
     rm -rf "$tmp"
-    log "cloning $host through slot $slot"
     if ! supervised pg_basebackup -h "$host" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
         -D "$tmp" -X stream -S "$slot" -c fast; then
         log "clone failed; retrying"
@@ -276,7 +272,6 @@ rewind_onto() {
         log "could not ask $host for a checkpoint; retrying"
         return 1
     fi
-    log "rewinding onto $host"
     if supervised pg_rewind --target-pgdata="$PGDATA" --source-server="$source" --config-file="$SERVER_CONF" >&2; then
         touch "$PGDATA/standby.signal"
         log "rewound onto $host"

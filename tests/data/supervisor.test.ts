@@ -1,0 +1,119 @@
+/**
+ * The manual mode's supervisor on real servers, for what goes wrong around it: a bad value written into
+ * the ConfigMap by hand, an empty password rotated into the Secret, a replica that stops streaming, a new
+ * target chosen while the old primary is still waiting to rejoin, and probes that are killed at any moment.
+ */
+import * as assert from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import { Cluster, sleep } from "../harness/cluster";
+
+describe("the manual mode's supervisor on real PostgreSQL servers", function () {
+    this.timeout(300000);
+    const c = new Cluster({ args: { replicas: 2 }, restartExited: true });
+    const superuser = { user: "postgres", database: "postgres" };
+    const writable = () => [0, 1, 2].filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");
+    const followers = (primary: number) =>
+        c.sql(primary, "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'", superuser);
+    const log = (i: number) => fs.readFileSync(c.logFile(i), "utf8");
+    const state = (i: number) => fs.readFileSync(`${c.pod(i).root}/mounts/run/state`, "utf8");
+
+    /** Writes one file of a ConfigMap or Secret into the running pods, as a hand edit and the kubelet would. */
+    const handEdit = (kind: "configMaps" | "secrets", name: string, key: string, value: string) => {
+        c.objects[kind].get(name)![key] = value;
+        for (const p of c.pods.values()) if (p.running) p.materialise(c.objects, false);
+    };
+
+    before(async () => {
+        await c.up();
+        c.sql(0, "CREATE TABLE items (id bigserial PRIMARY KEY, note text NOT NULL)");
+    });
+    after(() => c.cleanup());
+
+    it("refuses an out-of-range primary-ordinal in the container log, keeps every server, and takes the corrected value", async () => {
+        handEdit("configMaps", "db-config", "primary-ordinal", "7");
+        await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /config primary-ordinal is "7": not a whole number from 0 to 2/.test(log(i))));
+        await sleep(3000);
+        assert.deepStrictEqual(writable(), [0], "the primary keeps taking writes");
+        assert.strictEqual(followers(0), "db_1,db_2", "the replicas keep streaming");
+        for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
+        handEdit("configMaps", "db-config", "primary-ordinal", "1");
+        await c.until("db-1 to be the primary and the others to follow it", () => writable().join() === "1" && followers(1) === "db_0,db_2", 120000);
+    });
+
+    it("a new target chosen while the old primary waits to rejoin: it follows the newest choice", async () => {
+        // The issue's sequence: switch over to t1, t1 dies before the old primary has rejoined it, the
+        // operator picks t2. The old primary must follow t2, not wait for t1 for ever.
+        const p = writable()[0];
+        const [t1, t2] = [(p + 1) % 3, (p + 2) % 3];
+        c.sql(p, "INSERT INTO items (note) VALUES ('before the switch')");
+        await c.apply({ primaryOrdinal: t1 });
+        await c.stop(t1, "SIGKILL");
+        await c.apply({ primaryOrdinal: t2 });
+        await c.until(`db-${t2} to promote and db-${p} to follow it`, () => writable().join() === String(t2) && followers(t2) === `db_${p}`, 120000);
+        assert.strictEqual(c.sql(t2, "SELECT count(*) FROM items WHERE note = 'before the switch'"), "1");
+        c.start(t1);
+        await c.until(`db-${t1} to rejoin db-${t2}`, () => followers(t2) === [`db_${p}`, `db_${t1}`].sort().join(","), 120000);
+        assert.deepStrictEqual(writable(), [t2]);
+    });
+
+    it("refuses an empty password in the Secret loudly and keeps the last good one", async () => {
+        const before = c.secret("app-password");
+        const primary = writable()[0];
+        handEdit("secrets", "db-credentials", "app-password", "");
+        await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
+        await sleep(2000);
+        assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app still logs in with its last good password");
+        for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
+        handEdit("secrets", "db-credentials", "app-password", before);
+    });
+
+    it("a replica that stops streaming refuses application connections on every path, and serves again once it streams", async () => {
+        const primary = writable()[0];
+        const replica = [0, 1, 2].find((i) => i !== primary)!;
+        // Take the replica's stream away by stopping the primary (its pod stays down for the test's purpose).
+        await c.stop(primary, "SIGINT");
+        await c.until(`db-${replica} to refuse the app`, () => /pg_hba.conf rejects connection/.test(c.psql(replica, "SELECT 1").stderr), 30000);
+        assert.match(state(replica), /ready=no/);
+        assert.ok(!c.pod(replica).probe("readinessProbe").ok);
+        // The superuser (the other pods' pg_rewind) and the replication user still get in.
+        assert.strictEqual(c.sql(replica, "SELECT 1", superuser), "1");
+        assert.match(log(replica), /refusing application connections: not streaming/);
+        c.start(primary);
+        await c.until(`db-${replica} to serve the app again`, () => c.psql(replica, "SELECT 1").status === 0, 120000);
+        assert.match(log(replica), /accepting application connections again: streaming again/);
+    });
+
+    it("probes only read: killed at any moment during a switchover, they change nothing", async () => {
+        const primary = writable()[0];
+        const target = (primary + 1) % 3;
+        const killer = setInterval(() => {
+            for (const p of c.pods.values()) {
+                if (!p.running) continue;
+                for (const kind of ["readiness", "liveness", "startup"]) {
+                    const child = spawn("nsenter", ["-t", String(p.pid), "-m", "--", "setpriv", "--reuid=999", "--regid=999", "--groups=999", "--",
+                        "/bin/bash", "/etc/replicated-db/scripts/probe.sh", kind], { stdio: "ignore" });
+                    setTimeout(() => child.kill("SIGKILL"), Math.floor(Math.random() * 30));
+                }
+            }
+        }, 200);
+        try {
+            await c.apply({ primaryOrdinal: target });
+            const others = [0, 1, 2].filter((i) => i !== target).map((i) => `db_${i}`).join(",");
+            await c.until(`db-${target} to be the primary with both replicas streaming`, () => writable().join() === String(target) && followers(target) === others, 120000);
+        } finally {
+            clearInterval(killer);
+        }
+        // The probe script runs no server tool at all: with nothing but sed and date on PATH it still answers.
+        const bin = `${c.base}/probe-bin`;
+        fs.mkdirSync(bin);
+        for (const tool of ["sed", "date"]) fs.symlinkSync(`/usr/bin/${tool}`, `${bin}/${tool}`);
+        const p = c.pod(target);
+        const r = spawn("/usr/bin/nsenter", ["-t", String(p.pid), "-m", "--", "/usr/bin/setpriv", "--reuid=999", "--regid=999", "--groups=999", "--", "/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"], {
+            env: { PATH: bin, RDB_SCRIPTS_DIR: "/etc/replicated-db/scripts", RDB_RUN_DIR: "/run/replicated-db" },
+            stdio: "ignore",
+        });
+        const code = await new Promise<number | null>((resolve) => r.on("exit", resolve));
+        assert.strictEqual(code, 0, "the readiness probe passes with no server tool on PATH");
+    });
+});
