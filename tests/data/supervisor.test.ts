@@ -37,6 +37,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         assert.deepStrictEqual(writable(), [0], "the primary keeps taking writes");
         assert.strictEqual(followers(0), "db_1,db_2", "the replicas keep streaming");
         for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
+        for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/config primary-ordinal is "7"/g)!.length, 1, `db-${i} says it once, not every second`);
         handEdit("configMaps", "db-config", "primary-ordinal", "1");
         await c.until("db-1 to be the primary and the others to follow it", () => writable().join() === "1" && followers(1) === "db_0,db_2", 120000);
     });
@@ -63,6 +64,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         handEdit("secrets", "db-credentials", "app-password", "");
         await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
         await sleep(2000);
+        for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/key app-password is empty/g)!.length, 1, `db-${i} says it once`);
         assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app still logs in with its last good password");
         for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
         handEdit("secrets", "db-credentials", "app-password", before);

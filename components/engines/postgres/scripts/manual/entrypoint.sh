@@ -69,15 +69,27 @@ refresh_passfiles() {
     SECRET_STATE=good
 }
 
-# Any pod other than this one that takes writes, or may (busy, unknown): printed as "db-N is STATE".
+# Any pod other than this one that takes writes, or may: set in BLOCKER as "db-N is STATE" (a global, not
+# printed: the busy timers must outlive the call). A pod that answers
+# "starting up" or "shutting down" counts for BUSY_GRACE_SECONDS only: a standby that needs this pod's WAL to
+# become consistent says "starting up" until this pod runs, and must not hold it off for ever.
+BUSY_GRACE_SECONDS=60
+declare -A BUSY_SINCE=()
 writable_peer() {
-    local count="$1" me i s
+    local count="$1" me i s now
     me=$(ordinal)
+    now=$(date +%s)
     for ((i = 0; i < count; i++)); do
         [ "$i" = "$me" ] && continue
         s=$(peer_state "$i")
+        if [ "$s" != busy ]; then
+            unset 'BUSY_SINCE[$i]'
+        else
+            BUSY_SINCE[$i]=${BUSY_SINCE[$i]:-$now}
+            [ $((now - BUSY_SINCE[$i])) -lt "$BUSY_GRACE_SECONDS" ] || continue
+        fi
         case "$s" in
-        primary | busy | unknown) printf '%s is %s' "$RDB_CLUSTER-$i" "$s" && return 0 ;;
+        primary | busy | unknown) BLOCKER="$RDB_CLUSTER-$i is $s" && return 0 ;;
         esac
     done
     return 1
@@ -85,12 +97,12 @@ writable_peer() {
 
 # The server is down: bring it up in the role the config gives this pod, one step per tick.
 start_for_role() {
-    local desired="$1" count="$2" me blocker
+    local desired="$1" count="$2" me
     me=$(ordinal)
     check_major
     if [ "$desired" = "$me" ]; then
-        if blocker=$(writable_peer "$count"); then
-            set_state none no waiting "named the primary, but $blocker: waiting before taking writes"
+        if writable_peer "$count"; then
+            set_state none no waiting "named the primary, but $BLOCKER: waiting before taking writes"
             return 0
         fi
         if [ "$SECRET_STATE" != good ]; then
@@ -250,10 +262,11 @@ promote_when_safe() {
 
 tick() {
     local desired count
-    if ! count=$(pod_count) || ! desired=$(primary_ordinal); then
+    if ! read_config; then
         set_state "$S_ROLE" no waiting "the config's pod-count or primary-ordinal is not valid and there is no last good value"
         return 0
     fi
+    desired=$DESIRED count=$COUNT
     refresh_passfiles || true
     if ! server_running; then
         if [ -n "$SERVER_PID" ]; then
