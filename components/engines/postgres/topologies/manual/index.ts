@@ -12,8 +12,14 @@ import { CONTAINER_NAME, baseEnv } from "../../pod";
 import { scriptsOf } from "../../scriptFolders";
 import { labeler } from "./labeler";
 
+/**
+ * Probes only observe: they read a state file that a long-running process in the container keeps up to
+ * date, so 2 s is ample, and a probe that takes longer is the symptom of a stuck pod.
+ */
+const PROBE_TIMEOUT_SECONDS = 2;
+
 function probe(kind: string, ctx: EngineContext) {
-    return { exec: { command: ["/bin/bash", `${ctx.paths.scripts}/probe.sh`, kind] } };
+    return { exec: { command: ["/bin/bash", `${ctx.paths.scripts}/probe.sh`, kind] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
 }
 
 function container(ctx: EngineContext): Container {
@@ -26,12 +32,14 @@ function container(ctx: EngineContext): Container {
         env: baseEnv(ctx, [
             { name: "RDB_LISTEN_ADDRESSES", value: "*" },
             { name: "RDB_ALLOW_MAJOR_CHANGE", value: String(args.allowMajorVersionChange) },
+            // A replica that is not streaming refuses application connections (docs/pod-contract.md).
+            { name: "RDB_REPLICA_GATE", value: "on" },
         ]),
         // A clone of a large primary takes long: the startup probe holds the other probes off for up
         // to an hour instead of letting liveness kill a pod that is still copying.
-        startupProbe: { ...probe("startup", ctx), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 360 },
-        readinessProbe: { ...probe("readiness", ctx), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { ...probe("liveness", ctx), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+        startupProbe: { ...probe("startup", ctx), periodSeconds: 10, failureThreshold: 360 },
+        readinessProbe: { ...probe("readiness", ctx), periodSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { ...probe("liveness", ctx), periodSeconds: 10, failureThreshold: 6 },
     };
 }
 
