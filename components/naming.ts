@@ -6,7 +6,7 @@ import { ResolvedArgs } from "./args";
 import type { Topology } from "./engines/topology";
 
 export const PACKAGE = "replicated-db";
-/** The label that the role-labeler sidecar sets on its pod from what the database reports. */
+/** The label each pod gets, at run time, from the role its database reports (set as the topology decides). */
 export const ROLE_LABEL = "replicated-db.io/role";
 export const PRIMARY_ROLE = "primary";
 export const REPLICA_ROLE = "replica";
