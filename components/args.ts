@@ -122,7 +122,7 @@ export interface ReplicatedDatabaseArgs {
     allowMajorVersionChange?: boolean;
     /** The database image; its tag's major version must be supported by the engine. @default "docker.io/library/postgres:17.6-bookworm" */
     image?: string;
-    /** The image of the sidecar that labels each pod with its role. @default "docker.io/curlimages/curl:8.11.1" */
+    /** The image of the sidecar that labels each pod with its role (`failover: "manual"` only). @default "docker.io/curlimages/curl:8.11.1" */
     labelerImage?: string;
     /** Compute resources of the database container. @default see {@link ResourcesArgs} */
     resources?: ResourcesArgs;

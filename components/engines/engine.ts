@@ -1,6 +1,6 @@
 /**
  * What a database engine supplies. The Kubernetes plumbing (storage, Services, StatefulSet, RBAC) is the
- * same for every engine; everything that depends on the database lives behind this interface.
+ * same for every engine; everything that depends on the database lives behind this interface and its topologies.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
