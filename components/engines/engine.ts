@@ -1,6 +1,7 @@
 /**
  * What a database engine supplies. The Kubernetes plumbing (storage, Services, StatefulSet, RBAC) is the
- * same for every engine; everything that depends on the database lives behind this interface and its topologies.
+ * same for every engine; everything that depends on the database lives behind this interface and its
+ * topologies (./topology.ts).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
