@@ -59,7 +59,7 @@ function mostAdvanced(c: Cluster, candidates: number[]): number {
 
 async function once(mode: Mode, run: number): Promise<Run> {
     const args: ReplicatedDatabaseArgs = { replicas: 2, synchronousReplicas: mode.synchronousReplicas };
-    if (mode.automated) Object.assign(args, { automatedFailover: true, image: PATRONI_IMAGE });
+    if (mode.automated) Object.assign(args, { failover: "patroni", image: PATRONI_IMAGE });
     const c = new Cluster({ args, restartExited: !mode.automated });
     try {
         await c.up();

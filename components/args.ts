@@ -4,7 +4,8 @@
  * Every member is a plain value (no `pulumi.Input`, no unions, no functions) so that the arguments are
  * known before any resource is created and the component stays consumable from other Pulumi languages.
  */
-import { engineNames, getEngine } from "./engines";
+import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
+import { DEFAULT_FAILOVER, resolveFailover } from "./failover";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
     ArgError,
@@ -121,7 +122,7 @@ export interface ReplicatedDatabaseArgs {
     allowMajorVersionChange?: boolean;
     /** The database image; its tag's major version must be supported by the engine. @default "docker.io/library/postgres:17.6-bookworm" */
     image?: string;
-    /** The image of the sidecar that labels each pod with its role. @default "docker.io/curlimages/curl:8.11.1" */
+    /** The image of the sidecar that labels each pod with its role (`failover: "manual"` only). @default "docker.io/curlimages/curl:8.11.1" */
     labelerImage?: string;
     /** Compute resources of the database container. @default see {@link ResourcesArgs} */
     resources?: ResourcesArgs;
@@ -158,12 +159,22 @@ export interface ReplicatedDatabaseArgs {
     /** Extra server parameters, written to the server's configuration file. @default {} */
     parameters?: { [key: string]: string };
     /**
-     * Automated failover: Patroni runs in every pod, elects the primary through the Kubernetes API, promotes
-     * the most advanced healthy replica when the primary is gone, rewinds a returning old primary and
-     * labels the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/patroni/Dockerfile
-     * builds one from the official image); `primaryOrdinal` then stays 0, as Patroni decides the primary
-     * (switch over with `patronictl switchover`). See README, "Automated failover".
-     * @default false (the primary is chosen by `primaryOrdinal`)
+     * Who decides which pod is the primary. One of:
+     * - "manual": the config does: `primaryOrdinal` names the primary, and changing it is a switchover (or a
+     *   failover, with the primary's pod gone); a role-labeler sidecar labels the pods for the Services.
+     * - "patroni": Patroni runs in every pod, elects the primary through the Kubernetes API, promotes the
+     *   most advanced healthy replica when the primary is gone, rewinds a returning old primary and labels
+     *   the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/patroni/Dockerfile
+     *   builds one from the official image); `primaryOrdinal` then stays 0 (switch over with
+     *   `patronictl switchover`). See README, "Automated failover".
+     * @default "manual"
+     */
+    failover?: string;
+    /**
+     * Deprecated alias of `failover`, removed in the next release: `true` is `failover: "patroni"`, `false`
+     * is `failover: "manual"`. Setting it logs a warning; setting both differently is an error.
+     * @deprecated Use `failover` ("manual" or "patroni").
+     * @default false
      */
     automatedFailover?: boolean;
 }
@@ -194,7 +205,8 @@ export interface ResolvedArgs {
     maxSlotWalKeepSize: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
-    automatedFailover: boolean;
+    /** The engine's topology that decides the primary ("manual" or "patroni" for PostgreSQL). */
+    failover: string;
 }
 
 export const DEFAULTS = {
@@ -212,6 +224,7 @@ export const DEFAULTS = {
     passwordVersion: 1,
     clusterDomain: "cluster.local",
     maxSlotWalKeepSize: "1GB",
+    failover: DEFAULT_FAILOVER,
 } as const;
 
 const STATIC_VOLUME_TYPES = ["hostPath", "local"];
@@ -220,7 +233,7 @@ export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
     "engine", "clusterName", "namespace", "replicas", "primaryOrdinal", "storageSize", "storageClassName", "createStorageClass",
     "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "allowMajorVersionChange", "labelerImage", "resources",
     "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
-    "maxSlotWalKeepSize", "synchronousReplicas", "parameters", "automatedFailover",
+    "maxSlotWalKeepSize", "synchronousReplicas", "parameters", "failover", "automatedFailover",
 ]);
 
 /**
@@ -318,37 +331,17 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         );
     }
     const parameters = resolveParameters(args.parameters ?? {}, setting);
-    const automatedFailover = resolveAutomatedFailover(args, primaryOrdinal, setting);
+    const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, automatedFailover,
+        synchronousReplicas, parameters, failover,
     };
+    getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);
     return resolved;
-}
-
-/** Patroni needs an image that ships it, and it (not primaryOrdinal) chooses the primary. */
-function resolveAutomatedFailover(args: ReplicatedDatabaseArgs, primaryOrdinal: number, setting: SettingNamer): boolean {
-    const on = withDefault(args.automatedFailover, false, (v) => checkBoolean(setting("automatedFailover"), v));
-    if (on && args.image === undefined) {
-        throw new ArgError(
-            setting("image"),
-            "(unset)",
-            `an image with Patroni 3.3 or newer when ${setting("automatedFailover")} is true: the default image has no Patroni ` +
-                "(images/patroni/Dockerfile builds one from it)",
-        );
-    }
-    if (on && primaryOrdinal !== 0) {
-        throw new ArgError(
-            setting("primaryOrdinal"),
-            primaryOrdinal,
-            `0 (unset) when ${setting("automatedFailover")} is true: Patroni elects the primary; switch over with patronictl`,
-        );
-    }
-    return on;
 }
 
 function resolveStaticVolumes(v: StaticVolumesArgs, setting: SettingNamer): Required<StaticVolumesArgs> {

@@ -3,9 +3,10 @@
  * renaming an object replaces it, and for volumes that would orphan data.
  */
 import { ResolvedArgs } from "./args";
+import type { Topology } from "./engines/topology";
 
 export const PACKAGE = "replicated-db";
-/** The label that the role-labeler sidecar sets on its pod from what the database reports. */
+/** The label each pod gets, at run time, from the role its database reports (set as the topology decides). */
 export const ROLE_LABEL = "replicated-db.io/role";
 export const PRIMARY_ROLE = "primary";
 export const REPLICA_ROLE = "replica";
@@ -41,7 +42,8 @@ export interface Names {
     volume(ordinal: number): string;
 }
 
-export function names(args: ResolvedArgs): Names {
+/** `topology` supplies the RBAC objects' suffix: what the pods' ServiceAccount may do differs by topology. */
+export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">): Names {
     const c = args.clusterName;
     const ns = args.namespace;
     const headless = `${c}-headless`;
@@ -54,9 +56,9 @@ export function names(args: ResolvedArgs): Names {
         scriptsConfigMap: `${c}-scripts`,
         configConfigMap: `${c}-config`,
         serviceAccount: c,
-        // What the pods' ServiceAccount may do differs by mode, and so does the name that says it.
-        role: args.automatedFailover ? `${c}-patroni` : `${c}-labeler`,
-        roleBinding: args.automatedFailover ? `${c}-patroni` : `${c}-labeler`,
+        // What the pods' ServiceAccount may do differs by topology, and so does the name that says it.
+        role: `${c}-${topology.rbacSuffix}`,
+        roleBinding: `${c}-${topology.rbacSuffix}`,
         podDisruptionBudget: c,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,

@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicatedDatabaseArgs, resolveArgs } from "./args";
-import { getEngine } from "./engines";
+import { getEngine, getTopology } from "./engines";
+import { failoverDeprecation } from "./failover";
 import { names as deriveNames } from "./naming";
 import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
@@ -52,10 +53,15 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         // Validate before registering anything: a bad argument must not leave half a component behind.
         const resolved = resolveArgs(name, args);
         super(TYPE_TOKEN, name, {}, opts);
+        const deprecation = failoverDeprecation(args);
+        if (deprecation) {
+            pulumi.log.warn(deprecation, this);
+        }
 
         const engine = getEngine(resolved.engine);
-        const names = deriveNames(resolved);
-        const ctx = buildContext(name, resolved, names, engine, this);
+        const topology = getTopology(engine, resolved.failover);
+        const names = deriveNames(resolved, topology);
+        const ctx = buildContext(name, resolved, names, engine, topology, this);
 
         // Refuses, at preview, a shrink or a major-version change against the last deployment.
         const guard = createGuard(ctx);

@@ -1,12 +1,14 @@
 /**
  * What a database engine supplies. The Kubernetes plumbing (storage, Services, StatefulSet, RBAC) is the
- * same for every engine; everything that depends on the database lives behind this interface.
+ * same for every engine; everything that depends on the database lives behind this interface and its
+ * topologies (./topology.ts).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResolvedArgs } from "../args";
 import { Names } from "../naming";
 import { SettingNamer } from "../validation";
+import { Topology } from "./topology";
 
 export type Container = k8s.types.input.core.v1.Container;
 export type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -16,6 +18,8 @@ export interface EngineContext {
     names: Names;
     /** Where the plumbing mounts the pieces the engine's scripts read (see docs/pod-contract.md). */
     paths: MountPaths;
+    /** The labels that select this cluster's pods (the engine's name among them). */
+    selector: Record<string, string>;
 }
 
 export interface MountPaths {
@@ -23,6 +27,8 @@ export interface MountPaths {
     config: string;
     secret: string;
     run: string;
+    /** The ServiceAccount token and CA, in the containers a topology gives them to. */
+    serviceAccount: string;
 }
 
 /** The connection details an engine derives from the host names and the application password. */
@@ -52,12 +58,12 @@ export interface Engine {
     majorVersion(image: string): number | undefined;
     /** Engine-specific checks of the resolved args (image version, parameters). Throws ArgError. */
     validate(args: ResolvedArgs, setting: SettingNamer): void;
-    /** The shell scripts the pods run, file name to content; shipped in the scripts ConfigMap. */
-    scripts(): Record<string, string>;
-    /** The server configuration files, file name to content; shipped in the config ConfigMap. */
-    configFiles(ctx: EngineContext): Record<string, string>;
-    /** The database container, without the volume mounts, resources and security context the plumbing adds. */
-    container(ctx: EngineContext): Container;
+    /**
+     * The topologies this engine offers, by their `failover` name: who decides the primary, and the
+     * container, sidecars, RBAC, configuration and scripts that follow from it. A future engine may offer
+     * only some.
+     */
+    readonly topologies: Readonly<Record<string, Topology>>;
     /** Extra scratch directories (emptyDir) the database container needs, name to mount path. */
     scratchVolumes(): Record<string, string>;
     /** Connection strings for the application user; `password` is a secret. */

@@ -1,5 +1,5 @@
 /**
- * The ConfigMaps the pods read: the engine's scripts (mounted executable) and the server configuration,
+ * The ConfigMaps the pods read: the topology's scripts (mounted executable) and configuration files,
  * plus `pod-count` (the primary drops the slots of removed pods) and `primary-ordinal` (which pod is the
  * primary), both read live by the pods.
  */
@@ -22,9 +22,11 @@ export const POD_COUNT_KEY = "pod-count";
 export const PRIMARY_ORDINAL_KEY = "primary-ordinal";
 
 export function createConfigMaps(ctx: BuildContext): ConfigMaps {
-    const { args, names, engine, parent } = ctx;
-    const scriptFiles = engine.scripts();
-    const configFiles = engine.configFiles(ctx);
+    const { args, names, topology, parent } = ctx;
+    // Only the chosen topology's files are shipped, and only they feed the checksum: editing another
+    // topology's script must not restart these pods.
+    const scriptFiles = topology.scripts();
+    const configFiles = topology.configFiles(ctx);
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: ctx.labels("config") });
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(

@@ -1,13 +1,15 @@
-/** What every resource builder gets: the resolved args, the names, the engine and the parent. */
+/** What every resource builder gets: the resolved args, the names, the engine, its topology and the parent. */
 import * as pulumi from "@pulumi/pulumi";
 import { ResolvedArgs } from "../args";
-import { Engine, EngineContext } from "../engines";
+import { Engine, EngineContext, Topology } from "../engines";
 import { Names, commonLabels, selectorLabels } from "../naming";
 
 export interface BuildContext extends EngineContext {
     /** The component's resource name: children are named `${name}-<role>`. */
     name: string;
     engine: Engine;
+    /** The engine's topology that `failover` chose: who decides the primary. */
+    topology: Topology;
     parent: pulumi.ComponentResource;
     /** The recommended labels for an object of the given app.kubernetes.io/component. */
     labels(component: string): Record<string, string>;
@@ -16,7 +18,6 @@ export interface BuildContext extends EngineContext {
      * volumeClaimTemplates (immutable, so a new label would replace the StatefulSet) and the volumes.
      */
     stableLabels(component: string): Record<string, string>;
-    selector: Record<string, string>;
 }
 
 /** Where the plumbing mounts the engine's inputs in every container (docs/pod-contract.md). */
@@ -25,14 +26,23 @@ export const MOUNT_PATHS = {
     config: "/etc/replicated-db/config",
     secret: "/etc/replicated-db/secret",
     run: "/run/replicated-db",
+    serviceAccount: "/var/run/secrets/kubernetes.io/serviceaccount",
 } as const;
 
-export function buildContext(name: string, args: ResolvedArgs, names: Names, engine: Engine, parent: pulumi.ComponentResource): BuildContext {
+export function buildContext(
+    name: string,
+    args: ResolvedArgs,
+    names: Names,
+    engine: Engine,
+    topology: Topology,
+    parent: pulumi.ComponentResource,
+): BuildContext {
     return {
         name,
         args,
         names,
         engine,
+        topology,
         parent,
         paths: { ...MOUNT_PATHS },
         labels: (component) => commonLabels(args, engine.name, component),

@@ -1,8 +1,6 @@
 /**
- * The identity of the pods. Script-driven mode: a ServiceAccount whose only right is to read and label the
- * pods of this StatefulSet, which the role-labeler sidecar needs; the database container gets no token.
- * Automated failover: what Patroni needs for its leader lock (ConfigMaps) and for labelling and watching
- * the members (pods), in this namespace only.
+ * The identity of the pods: a ServiceAccount and a Role in the namespace with the rules the topology needs
+ * (the topology also decides which containers get the token).
  */
 import * as k8s from "@pulumi/kubernetes";
 import { BuildContext } from "./context";
@@ -18,18 +16,15 @@ export function createRbac(ctx: BuildContext): Rbac {
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: ctx.labels("rbac") });
     const serviceAccount = new k8s.core.v1.ServiceAccount(
         `${ctx.name}-serviceaccount`,
-        // The token is mounted into the sidecar alone (a projected volume), not into every container.
+        // Not automounted: the token goes (a projected volume) only into the containers the topology names.
         { metadata: metadata(names.serviceAccount), automountServiceAccountToken: false },
         { parent },
     );
-    const pods = Array.from({ length: args.replicas + 1 }, (_, i) => names.pod(i));
     const role = new k8s.rbac.v1.Role(
         `${ctx.name}-role`,
         {
             metadata: metadata(names.role),
-            rules: args.automatedFailover
-                ? patroniRules()
-                : [{ apiGroups: [""], resources: ["pods"], resourceNames: pods, verbs: ["get", "patch"] }],
+            rules: ctx.topology.rbacRules(ctx),
         },
         { parent },
     );
@@ -43,16 +38,4 @@ export function createRbac(ctx: BuildContext): Rbac {
         { parent, dependsOn: [role, serviceAccount] },
     );
     return { serviceAccount, role, roleBinding };
-}
-
-/**
- * Patroni with `use_endpoints: false`: the leader lock, the cluster config and the failover/sync keys are
- * ConfigMaps named after the cluster (created on first start, hence no resourceNames: create and list
- * cannot be limited by name); the members are the pods, which Patroni lists, watches and labels.
- */
-export function patroniRules(): k8s.types.input.rbac.v1.PolicyRule[] {
-    return [
-        { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "get", "list", "patch", "update", "watch", "delete"] },
-        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "patch", "update", "watch"] },
-    ];
 }

@@ -2,7 +2,7 @@
  * The three Services:
  * - headless: every pod, ready or not, by its own DNS name (`<pod>.<cluster>-headless`); replicas find the
  *   primary through it before anything is ready, and the StatefulSet needs it for the pod names;
- * - read-write: the pod labelled primary by its role-labeler sidecar, once it is ready;
+ * - read-write: the pod labelled primary (by the topology: a sidecar or the failover manager), once ready;
  * - read-only: the pods labelled replica, once they are ready (streaming).
  * A selector cannot leave out one pod of a StatefulSet (all share the template's labels), so the role
  * label is set at run time from what each database reports; see the README for why.

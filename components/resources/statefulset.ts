@@ -7,15 +7,16 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DATA_VOLUME, ROLE_LABEL, SECRET_KEYS } from "../naming";
+import { Sidecar } from "../engines";
+import { DATA_VOLUME, SECRET_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Container = k8s.types.input.core.v1.Container;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
-export const LABELER_CONTAINER = "role-labeler";
-const SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-/** The ServiceAccount token, mounted only into the one container that talks to the API. */
-const TOKEN_MOUNT = { name: "kube-api-access", mountPath: SERVICEACCOUNT_DIR, readOnly: true };
+/** The projected volume with the ServiceAccount token, mounted only where the topology says. */
+const TOKEN_VOLUME = "kube-api-access";
 
 export interface StatefulSetInputs {
     /** Rolls the pods when the scripts or the server configuration change. */
@@ -76,9 +77,10 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
 export const DELETION_POLICY_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 
 function podSpec(ctx: BuildContext): PodSpec {
-    const { args, names, engine, paths } = ctx;
+    const { args, names, engine, topology, paths } = ctx;
     const scratch = engine.scratchVolumes();
-    const db = engine.container(ctx);
+    const db = topology.container(ctx);
+    const tokenMount: VolumeMount = { name: TOKEN_VOLUME, mountPath: paths.serviceAccount, readOnly: true };
     const resources = {
         requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
         limits: {
@@ -121,11 +123,10 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "secret", mountPath: paths.secret, readOnly: true },
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
-                    // Patroni talks to the Kubernetes API itself; without it only the sidecar holds a token.
-                    ...(args.automatedFailover ? [TOKEN_MOUNT] : []),
+                    ...(topology.databaseApiToken ? [tokenMount] : []),
                 ],
             },
-            ...(args.automatedFailover ? [] : [labeler(ctx)]),
+            ...topology.sidecars(ctx).map((s) => sidecar(ctx, s, tokenMount)),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -138,11 +139,11 @@ function podSpec(ctx: BuildContext): PodSpec {
                     items: Object.values(SECRET_KEYS).map((key) => ({ key, path: key })),
                 },
             },
-            // Shared by both containers: the role file the sidecar reads, the passfile the server uses.
+            // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
             {
-                name: "kube-api-access",
+                name: TOKEN_VOLUME,
                 projected: {
                     defaultMode: 0o444,
                     sources: [
@@ -156,28 +157,14 @@ function podSpec(ctx: BuildContext): PodSpec {
     };
 }
 
-/** The sidecar that labels its pod with the role its database reports (script-driven mode only). */
-function labeler(ctx: BuildContext): k8s.types.input.core.v1.Container {
-    const { args, paths } = ctx;
-    const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+/** A topology's sidecar, with the restricted security context and read-only mounts of the volumes it reads. */
+function sidecar(ctx: BuildContext, s: Sidecar, tokenMount: VolumeMount): Container {
     return {
-        name: LABELER_CONTAINER,
-        image: args.labelerImage,
-        command: ["/bin/sh", `${paths.scripts}/role-labeler.sh`],
-        env: [
-            { name: "POD_NAME", ...field("metadata.name") },
-            { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-            { name: "RDB_RUN_DIR", value: paths.run },
-            { name: "RDB_ROLE_LABEL", value: ROLE_LABEL },
-            { name: "RDB_LABEL_INTERVAL", value: "5" },
-            { name: "RDB_SERVICEACCOUNT_DIR", value: SERVICEACCOUNT_DIR },
-        ],
-        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+        ...s.container,
         securityContext: restrictedContainer(),
         volumeMounts: [
-            { name: "scripts", mountPath: paths.scripts, readOnly: true },
-            { name: "run", mountPath: paths.run, readOnly: true },
-            TOKEN_MOUNT,
+            ...s.reads.map((volume) => ({ name: volume, mountPath: ctx.paths[volume], readOnly: true })),
+            ...(s.apiToken ? [tokenMount] : []),
         ],
     };
 }

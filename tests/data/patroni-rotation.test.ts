@@ -10,7 +10,7 @@ import { Writer } from "../harness/writer";
 
 describe("automated failover: passwords rotate without a restart", function () {
     this.timeout(300000);
-    const c = new Cluster({ args: { replicas: 2, automatedFailover: true, image: PATRONI_IMAGE } });
+    const c = new Cluster({ args: { replicas: 2, failover: "patroni", image: PATRONI_IMAGE } });
     const superuser = { user: "postgres", database: "postgres" };
     const ordinals = [0, 1, 2];
     const primary = () => ordinals.find((i) => c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");

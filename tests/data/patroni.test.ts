@@ -12,7 +12,7 @@ import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
 
 describe("automated failover with Patroni on real PostgreSQL servers", function () {
     this.timeout(300000);
-    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, automatedFailover: true, image: PATRONI_IMAGE } });
+    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE } });
     const superuser = { user: "postgres", database: "postgres" };
     const ordinals = [0, 1, 2];
     const writable = () => ordinals.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");

@@ -11,6 +11,8 @@ describe("stack config to args", () => {
             "replicated-db:createStorageClass": "true",
             "replicated-db:staticVolumes": JSON.stringify({ type: "local", nodeNames: ["n1"] }),
             "replicated-db:passwordVersion": "2",
+            "replicated-db:failover": "patroni",
+            "replicated-db:automatedFailover": "true",
             "kubernetes:context": "kind-kind",
         });
         assert.deepStrictEqual(args, {
@@ -19,6 +21,8 @@ describe("stack config to args", () => {
             createStorageClass: true,
             staticVolumes: { type: "local", nodeNames: ["n1"] },
             passwordVersion: 2,
+            failover: "patroni",
+            automatedFailover: true,
         });
     });
     it("names the config key, the value and what is allowed", () => {
@@ -30,6 +34,8 @@ describe("stack config to args", () => {
             [{ "replicated-db:createStorageClass": "yes" }, 'invalid replicated-db:createStorageClass: "yes" (allowed: true or false)'],
             [{ "replicated-db:namespace": "Prod" }, /^invalid replicated-db:namespace: "Prod" \(allowed: a DNS-1123 label/],
             [{ "replicated-db:engine": "mysql" }, 'invalid replicated-db:engine: "mysql" (allowed: one of "postgresql")'],
+            [{ "replicated-db:failover": "auto" }, 'invalid replicated-db:failover: "auto" (allowed: one of "manual", "patroni")'],
+            [{ "replicated-db:automatedFailover": "yes" }, 'invalid replicated-db:automatedFailover: "yes" (allowed: true or false)'],
             [{ "replicated-db:replica": "3" }, /^invalid replicated-db:replica: "3" \(allowed: one of the known settings/],
             [{ "replicated-db:resources": "{oops" }, /^invalid replicated-db:resources: "\{oops" \(allowed: a map/],
             [

@@ -3,9 +3,16 @@
  * data. These tests pin them down; change them only with a migration (aliases) in mind.
  */
 import * as assert from "assert";
+import { ReplicatedDatabaseArgs } from "../../components/args";
 import { TYPE_TOKEN } from "../../components/replicatedDatabase";
 import { renderComponent } from "../../render/render";
 import { STATIC_ARGS } from "./helpers";
+
+const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
+/** Each failover mode, with what it needs, and the default (manual). */
+const MODES: Record<string, ReplicatedDatabaseArgs> = { default: {}, manual: { failover: "manual" }, patroni: { failover: "patroni", image: PATRONI_IMAGE } };
+/** The Role's and RoleBinding's name suffix per mode: renaming them would replace the objects. */
+const RBAC_SUFFIX: Record<string, string> = { default: "labeler", manual: "labeler", patroni: "patroni" };
 
 describe("naming stability", () => {
     it("uses the type token replicated-db:index:ReplicatedDatabase", () => {
@@ -22,55 +29,18 @@ describe("naming stability", () => {
         }
     });
 
-    it("keeps the Pulumi resource names", async () => {
-        const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 1 });
-        const names = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type.split(":").pop()} ${x.name}`);
-        assert.deepStrictEqual(names.sort(), [
-            "ChangeGuard db-guard",
-            "ConfigMap db-config",
-            "ConfigMap db-scripts",
-            "PersistentVolume db-pv-0",
-            "PersistentVolume db-pv-1",
-            "PersistentVolumeClaim db-pvc-0",
-            "PersistentVolumeClaim db-pvc-1",
-            "PodDisruptionBudget db-pdb",
-            "RandomPassword db-app-password",
-            "RandomPassword db-replication-password",
-            "RandomPassword db-superuser-password",
-            "ReplicatedDatabase db",
-            "Role db-role",
-            "RoleBinding db-rolebinding",
-            "Secret db-secret",
-            "Service db-headless",
-            "Service db-ro",
-            "Service db-rw",
-            "ServiceAccount db-serviceaccount",
-            "StatefulSet db-statefulset",
-            "StorageClass db-storageclass",
-        ]);
-    });
+    for (const [mode, extra] of Object.entries(MODES)) {
+        it(`keeps the Pulumi resource names (failover: ${mode})`, async () => {
+            await assertPulumiNames({ ...STATIC_ARGS, replicas: 1, ...extra });
+        });
+        it(`keeps the Kubernetes object names, the claims' above all (failover: ${mode})`, async () => {
+            await assertKubernetesNames({ ...STATIC_ARGS, replicas: 1, namespace: "shop", clusterName: "pg", ...extra }, RBAC_SUFFIX[mode]);
+        });
+    }
 
-    it("keeps the Kubernetes object names, the claims' above all", async () => {
-        const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 1, namespace: "shop", clusterName: "pg" });
-        const names = r.manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? "-"}/${m.metadata.name}`);
-        assert.deepStrictEqual(names.sort(), [
-            "ConfigMap shop/pg-config",
-            "ConfigMap shop/pg-scripts",
-            "PersistentVolume -/shop-pg-data-0",
-            "PersistentVolume -/shop-pg-data-1",
-            "PersistentVolumeClaim shop/data-pg-0",
-            "PersistentVolumeClaim shop/data-pg-1",
-            "PodDisruptionBudget shop/pg",
-            "Role shop/pg-labeler",
-            "RoleBinding shop/pg-labeler",
-            "Secret shop/pg-credentials",
-            "Service shop/pg-headless",
-            "Service shop/pg-ro",
-            "Service shop/pg-rw",
-            "ServiceAccount shop/pg",
-            "StatefulSet shop/pg",
-            "StorageClass -/shop-pg",
-        ]);
+    it("keeps the names of the deprecated automatedFailover's modes", async () => {
+        await assertKubernetesNames({ ...STATIC_ARGS, replicas: 1, namespace: "shop", clusterName: "pg", automatedFailover: true, image: PATRONI_IMAGE }, "patroni");
+        await assertKubernetesNames({ ...STATIC_ARGS, replicas: 1, namespace: "shop", clusterName: "pg", automatedFailover: false }, "labeler");
     });
 
     it("keeps the same names when only the sizes and counts change", async () => {
@@ -80,3 +50,54 @@ describe("naming stability", () => {
         assert.deepStrictEqual(names(a), names(b));
     });
 });
+
+async function assertPulumiNames(args: ReplicatedDatabaseArgs): Promise<void> {
+    const r = await renderComponent("db", args);
+    const names = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type.split(":").pop()} ${x.name}`);
+    assert.deepStrictEqual(names.sort(), [
+        "ChangeGuard db-guard",
+        "ConfigMap db-config",
+        "ConfigMap db-scripts",
+        "PersistentVolume db-pv-0",
+        "PersistentVolume db-pv-1",
+        "PersistentVolumeClaim db-pvc-0",
+        "PersistentVolumeClaim db-pvc-1",
+        "PodDisruptionBudget db-pdb",
+        "RandomPassword db-app-password",
+        "RandomPassword db-replication-password",
+        "RandomPassword db-superuser-password",
+        "ReplicatedDatabase db",
+        "Role db-role",
+        "RoleBinding db-rolebinding",
+        "Secret db-secret",
+        "Service db-headless",
+        "Service db-ro",
+        "Service db-rw",
+        "ServiceAccount db-serviceaccount",
+        "StatefulSet db-statefulset",
+        "StorageClass db-storageclass",
+    ]);
+}
+
+async function assertKubernetesNames(args: ReplicatedDatabaseArgs, rbacSuffix: string): Promise<void> {
+    const r = await renderComponent("db", args);
+    const names = r.manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? "-"}/${m.metadata.name}`);
+    assert.deepStrictEqual(names.sort(), [
+        "ConfigMap shop/pg-config",
+        "ConfigMap shop/pg-scripts",
+        "PersistentVolume -/shop-pg-data-0",
+        "PersistentVolume -/shop-pg-data-1",
+        "PersistentVolumeClaim shop/data-pg-0",
+        "PersistentVolumeClaim shop/data-pg-1",
+        "PodDisruptionBudget shop/pg",
+        `Role shop/pg-${rbacSuffix}`,
+        `RoleBinding shop/pg-${rbacSuffix}`,
+        "Secret shop/pg-credentials",
+        "Service shop/pg-headless",
+        "Service shop/pg-ro",
+        "Service shop/pg-rw",
+        "ServiceAccount shop/pg",
+        "StatefulSet shop/pg",
+        "StorageClass -/shop-pg",
+    ]);
+}

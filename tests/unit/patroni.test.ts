@@ -1,24 +1,23 @@
-/** automatedFailover: the arguments it needs, and what the component renders for Patroni. */
+/** failover: "patroni": the arguments it needs, and what the component renders for Patroni. */
 import * as assert from "assert";
 import { resolveArgs } from "../../components/args";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
 import { renderComponent } from "../../render/render";
-import { LABELER_CONTAINER } from "../../components/resources/statefulset";
+import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
 import { container, env, find } from "./helpers";
 
 const IMAGE = "registry.example.com/postgres-patroni:17.6";
-const PATRONI = { automatedFailover: true, image: IMAGE };
+const PATRONI = { failover: "patroni", image: IMAGE };
 
 describe("automated failover (Patroni)", () => {
     it("needs an image with Patroni, named by the setting it is missing", () => {
-        assert.throws(() => resolveArgs("db", { automatedFailover: true }), /invalid image: "\(unset\)" \(allowed: an image with Patroni 3\.3 or newer when automatedFailover is true/);
-        assert.strictEqual(resolveArgs("db", PATRONI).automatedFailover, true);
-        assert.strictEqual(resolveArgs("db").automatedFailover, false);
+        assert.throws(() => resolveArgs("db", { failover: "patroni" }), /invalid image: "\(unset\)" \(allowed: an image with Patroni 3\.3 or newer when failover is "patroni"/);
+        assert.strictEqual(resolveArgs("db", PATRONI).failover, "patroni");
+        assert.strictEqual(resolveArgs("db").failover, "manual");
     });
 
-    it("refuses a primaryOrdinal (Patroni elects the primary) and a non-boolean switch", () => {
-        assert.throws(() => resolveArgs("db", { ...PATRONI, primaryOrdinal: 1 }), /invalid primaryOrdinal: 1 \(allowed: 0 \(unset\) when automatedFailover is true: Patroni elects the primary/);
-        assert.throws(() => resolveArgs("db", { automatedFailover: "yes" as unknown as boolean, image: IMAGE }), /invalid automatedFailover: "yes"/);
+    it("refuses a primaryOrdinal (Patroni elects the primary)", () => {
+        assert.throws(() => resolveArgs("db", { ...PATRONI, primaryOrdinal: 1 }), /invalid primaryOrdinal: 1 \(allowed: 0 \(unset\) when failover is "patroni": Patroni elects the primary/);
     });
 
     it("runs Patroni in the database container, probed through its REST API, with no labeler sidecar", async () => {

@@ -39,6 +39,11 @@ describe("the inferred package schema", function () {
             assert.ok(p.type || p.$ref, `${name} has no type`);
         }
         assert.strictEqual(component.inputProperties.replicas.type, "number");
+        // A plain string, not a TypeScript union, with its allowed values in words; the alias says it is deprecated.
+        assert.strictEqual(component.inputProperties.failover.type, "string");
+        assert.match(component.inputProperties.failover.description, /"manual"[^]*"patroni"/);
+        assert.strictEqual(component.inputProperties.automatedFailover.type, "boolean");
+        assert.match(component.inputProperties.automatedFailover.description, /^Deprecated alias of `failover`/);
         assert.deepStrictEqual(component.inputProperties.parameters.additionalProperties.type, "string");
         assert.match(component.inputProperties.staticVolumes.$ref, /StaticVolumesArgs$/);
         const sv = schema.types["replicated-db:index:StaticVolumesArgs"];

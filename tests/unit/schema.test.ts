@@ -29,7 +29,8 @@ describe("Kubernetes schema validation", () => {
         ["static hostPath volumes", () => renderComponent("db", STATIC_ARGS)],
         ["static local volumes", () => renderComponent("db", { ...STATIC_ARGS, staticVolumes: { type: "local", nodeNames: ["n1"] } })],
         ["no replica, an existing Secret", () => renderComponent("db", { replicas: 0, existingSecretName: "mine" })],
-        ["automated failover with Patroni", () => renderComponent("db", { automatedFailover: true, image: "registry.example.com/postgres-patroni:17.6", synchronousReplicas: 1 })],
+        ["failover manual with the primary on ordinal 1", () => renderComponent("db", { failover: "manual", primaryOrdinal: 1, synchronousReplicas: 1 })],
+        ["failover patroni", () => renderComponent("db", { failover: "patroni", image: "registry.example.com/postgres-patroni:17.6", synchronousReplicas: 1 })],
         ["the dev stack", () => renderProgram(readStackConfig("dev"))],
         ["the prod stack", () => renderProgram(readStackConfig("prod"))],
     ];

@@ -25,6 +25,8 @@ describe("the StatefulSet", () => {
         assert.ok(!JSON.stringify(pg.env).match(/\b\d+\.\d+\.\d+\.\d+\b/), "no IP address anywhere in the env");
         assert.deepStrictEqual(env(pg, "POD_NAME").valueFrom, { fieldRef: { fieldPath: "metadata.name" } });
         assert.strictEqual(env(pg, "RDB_ALLOW_MAJOR_CHANGE").value, "false");
+        // A replica that is not streaming refuses application connections (docs/pod-contract.md).
+        assert.strictEqual(env(pg, "RDB_REPLICA_GATE").value, "on");
     });
 
     it("runs the ConfigMap's scripts, with role-aware probes for startup, readiness and liveness", async () => {
@@ -32,10 +34,12 @@ describe("the StatefulSet", () => {
         const pg = container(find(r, "StatefulSet"), "postgres");
         const scripts = find(r, "ConfigMap", "db-scripts").data;
         assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/entrypoint.sh"]);
-        for (const kind of ["startup", "readiness", "liveness"]) {
+        const timing: Record<string, [number, number]> = { startup: [10, 360], readiness: [5, 3], liveness: [10, 6] };
+        for (const [kind, [period, failures]] of Object.entries(timing)) {
             const probe = pg[`${kind}Probe`];
             assert.deepStrictEqual(probe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", kind]);
-            assert.ok(probe.periodSeconds > 0 && probe.failureThreshold > 0);
+            // The probes only read a state file: 2 s is ample; periods and thresholds are unchanged.
+            assert.deepStrictEqual([probe.timeoutSeconds, probe.periodSeconds, probe.failureThreshold], [2, period, failures], kind);
         }
         // A clone of a big primary must not be killed by liveness before it is done.
         assert.ok(pg.startupProbe.periodSeconds * pg.startupProbe.failureThreshold >= 3600);

@@ -25,8 +25,9 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/server.sh"
 
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
-# A replica that has not streamed for this long refuses application connections.
+# A replica that has not streamed for this long refuses application connections (RDB_REPLICA_GATE=on).
 GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}
+REPLICA_GATE=${RDB_REPLICA_GATE:-on}
 # A replica that has not streamed for this long while the primary takes writes checks whether its history
 # forked off the primary's (pg_rewind decides), at most once per REWIND_RETRY_SECONDS.
 REWIND_AFTER_SECONDS=${RDB_REWIND_AFTER_SECONDS:-20}
@@ -189,7 +190,7 @@ standby_tick() {
         [ -z "$GATED" ] || gate off "streaming again"
     else
         NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
-        if [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then
+        if [ "$REPLICA_GATE" = on ] && [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then
             gate on "not streaming for $((now - NOT_STREAMING_SINCE)) s (wal receiver: $status)"
         fi
     fi

@@ -230,8 +230,13 @@ start_standby() {
     local host="$1"
     touch "$PGDATA/standby.signal"
     follow "$host" >/dev/null
-    write_hba gated
-    GATED=1
+    if [ "${RDB_REPLICA_GATE:-on}" = on ]; then
+        write_hba gated
+        GATED=1
+    else
+        write_hba open
+        GATED=""
+    fi
     start_server "$RDB_LISTEN_ADDRESSES"
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The manual topology (`failover: "manual"`, the default): the config chooses the primary. The pod whose
+ * ordinal is in the config ConfigMap's `primary-ordinal` (the `primaryOrdinal` arg) is the primary; our own
+ * entrypoint and probes (scripts `common/` + `manual/`) start, switch over and rejoin the servers, and the
+ * role-labeler sidecar moves the role labels that the Services select on.
+ */
+import { Container, EngineContext } from "../../../engine";
+import { Topology } from "../../../topology";
+import { pgHbaConf, postgresqlConf } from "../../config";
+import { PORT } from "../../connection";
+import { CONTAINER_NAME, baseEnv } from "../../pod";
+import { scriptsOf } from "../../scriptFolders";
+import { labeler } from "./labeler";
+
+/**
+ * Probes only observe: they read a state file that a long-running process in the container keeps up to
+ * date, so 2 s is ample, and a probe that takes longer is the symptom of a stuck pod.
+ */
+const PROBE_TIMEOUT_SECONDS = 2;
+
+function probe(kind: string, ctx: EngineContext) {
+    return { exec: { command: ["/bin/bash", `${ctx.paths.scripts}/probe.sh`, kind] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
+}
+
+function container(ctx: EngineContext): Container {
+    const { args, paths } = ctx;
+    return {
+        name: CONTAINER_NAME,
+        image: args.image,
+        command: ["/bin/bash", `${paths.scripts}/entrypoint.sh`],
+        ports: [{ name: "postgresql", containerPort: PORT, protocol: "TCP" }],
+        env: baseEnv(ctx, [
+            { name: "RDB_LISTEN_ADDRESSES", value: "*" },
+            { name: "RDB_ALLOW_MAJOR_CHANGE", value: String(args.allowMajorVersionChange) },
+            // A replica that is not streaming refuses application connections (docs/pod-contract.md).
+            { name: "RDB_REPLICA_GATE", value: "on" },
+        ]),
+        // A clone of a large primary takes long: the startup probe holds the other probes off for up
+        // to an hour instead of letting liveness kill a pod that is still copying.
+        startupProbe: { ...probe("startup", ctx), periodSeconds: 10, failureThreshold: 360 },
+        readinessProbe: { ...probe("readiness", ctx), periodSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { ...probe("liveness", ctx), periodSeconds: 10, failureThreshold: 6 },
+    };
+}
+
+export const manual: Topology = {
+    name: "manual",
+    rbacSuffix: "labeler",
+    databaseApiToken: false,
+    // primaryOrdinal is checked with the other args (it is within the pods); nothing else is specific.
+    validate: () => undefined,
+    scripts: () => scriptsOf("common", "manual"),
+    configFiles: (ctx) => ({ "postgresql.conf": postgresqlConf(ctx.args), "pg_hba.conf": pgHbaConf(ctx.args) }),
+    container,
+    sidecars: (ctx) => [labeler(ctx)],
+    // The labeler reads and labels its own pod: get and patch on this StatefulSet's pods by name, nothing else.
+    rbacRules: (ctx) => [
+        {
+            apiGroups: [""],
+            resources: ["pods"],
+            resourceNames: Array.from({ length: ctx.args.replicas + 1 }, (_, i) => ctx.names.pod(i)),
+            verbs: ["get", "patch"],
+        },
+    ],
+};

@@ -1,0 +1,37 @@
+/**
+ * The role-labeler sidecar of the manual topology. Services select pods by label, and the pods of a
+ * StatefulSet share their template's labels, so each pod labels itself with the role its own server
+ * reports (`$RDB_RUN_DIR/role`, written by the readiness probe), not with a role derived from its ordinal.
+ */
+import { ROLE_LABEL } from "../../../../naming";
+import { EngineContext } from "../../../engine";
+import { Sidecar } from "../../../topology";
+import { field } from "../../pod";
+
+export const LABELER_CONTAINER = "role-labeler";
+/** How often the sidecar compares the role file with its pod's label, in seconds. */
+const LABEL_INTERVAL = 5;
+
+export function labeler(ctx: EngineContext): Sidecar {
+    const { args, paths } = ctx;
+    return {
+        container: {
+            name: LABELER_CONTAINER,
+            image: args.labelerImage,
+            command: ["/bin/sh", `${paths.scripts}/role-labeler.sh`],
+            env: [
+                { name: "POD_NAME", ...field("metadata.name") },
+                { name: "POD_NAMESPACE", ...field("metadata.namespace") },
+                { name: "RDB_RUN_DIR", value: paths.run },
+                { name: "RDB_ROLE_LABEL", value: ROLE_LABEL },
+                { name: "RDB_LABEL_INTERVAL", value: String(LABEL_INTERVAL) },
+                { name: "RDB_SERVICEACCOUNT_DIR", value: paths.serviceAccount },
+            ],
+            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+        },
+        // The scripts to run, and the role file to read; the sidecar writes nothing of the pod's.
+        reads: ["scripts", "run"],
+        // It alone talks to the API in this topology: the database container gets no token.
+        apiToken: true,
+    };
+}

@@ -1,0 +1,104 @@
+/**
+ * Patroni's configuration (`failover: "patroni"`): Patroni runs in the database container and elects the
+ * primary through the Kubernetes API (leader lock in a ConfigMap), labels each pod with its role for the
+ * Services, promotes the most advanced healthy replica when the primary is gone, and rewinds a returning
+ * old primary. Everything here is Patroni's own configuration, rendered from the same args as the
+ * script-driven mode so that both modes run the same server settings.
+ *
+ * The file is JSON, which is YAML too: Patroni reads it as its configuration file, and the component
+ * needs no YAML library at run time.
+ */
+import { ResolvedArgs } from "../../../../args";
+import { PRIMARY_ROLE, ROLE_LABEL } from "../../../../naming";
+import { EngineContext } from "../../../engine";
+import { pgHbaLines, serverSettings } from "../../config";
+import { PORT } from "../../connection";
+
+export const PATRONI_PORT = 8008;
+export const PATRONI_CONFIG_FILE = "patroni.yml";
+/** Patroni's timings, its own defaults: a dead primary's leader lock expires after at most `ttl` seconds,
+ * and a replica notices within one `loop_wait`. README, "Automated failover", states the resulting bound. */
+export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
+
+/** Settings Patroni manages itself: it writes synchronous_standby_names from its synchronous mode. */
+const PATRONI_MANAGED = new Set(["synchronous_standby_names", "synchronous_commit"]);
+
+function parameters(args: ResolvedArgs): Record<string, string> {
+    return Object.fromEntries(Object.entries(serverSettings(args)).filter(([k]) => !PATRONI_MANAGED.has(k)));
+}
+
+/** Patroni's configuration for every pod; patroni.sh adds the per-pod values (name and addresses in the
+ * environment, passwords in a second file in pod memory; docs/pod-contract.md). */
+export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: string): Record<string, unknown> {
+    const { args, names, paths, selector } = ctx;
+    const scripts = paths.scripts;
+    const callback = `/bin/bash ${scripts}/patroni-callback.sh`;
+    const sync = args.synchronousReplicas > 0;
+    return {
+        scope: names.statefulSet,
+        // The key prefix in a key-value store (the tests' etcd); unused with the Kubernetes API.
+        namespace: "/replicated-db/",
+        restapi: { listen: `0.0.0.0:${PATRONI_PORT}` },
+        kubernetes: {
+            namespace: args.namespace,
+            // Patroni finds the members by these labels plus scope_label=scope: exactly the StatefulSet's pods.
+            labels: { "app.kubernetes.io/name": selector["app.kubernetes.io/name"] },
+            scope_label: "app.kubernetes.io/instance",
+            // The read-write and read-only Services select on this label, as in the script-driven mode.
+            role_label: ROLE_LABEL,
+            leader_label_value: PRIMARY_ROLE,
+            // ConfigMaps hold the leader lock; the Services follow the role label, not Patroni's Endpoints.
+            use_endpoints: false,
+        },
+        bootstrap: {
+            dcs: {
+                ...PATRONI_TIMING,
+                // A replica more than 1 MB behind is never promoted: it would lose what it has not received.
+                maximum_lag_on_failover: 1048576,
+                // Strict: with fewer than the wanted synchronous replicas, commits wait rather than become
+                // asynchronous, so that an acknowledged commit is always on a replica (as without Patroni).
+                synchronous_mode: sync,
+                synchronous_mode_strict: sync,
+                ...(sync ? { synchronous_node_count: args.synchronousReplicas } : {}),
+                postgresql: {
+                    use_pg_rewind: true,
+                    use_slots: true,
+                    parameters: parameters(args),
+                },
+            },
+            initdb: ["data-checksums", { encoding: "UTF8" }, "no-locale", { "auth-local": "peer" }, { "auth-host": "scram-sha-256" }],
+            // Creates the application role and database before the first client can connect.
+            post_bootstrap: `${callback} post_bootstrap`,
+        },
+        postgresql: {
+            listen: `0.0.0.0:${PORT}`,
+            // Patroni's own connections go through the pod-private socket with peer authentication, so a
+            // kept volume with a new Secret cannot lock Patroni out of its own server.
+            use_unix_socket: true,
+            data_dir: dataDir,
+            // The root file system is read-only: the passfile Patroni writes lives in the pod's memory.
+            pgpass: `${paths.run}/patroni.pgpass`,
+            authentication: {
+                superuser: { username: "postgres" },
+                replication: { username: args.replicationUser },
+                rewind: { username: "postgres" },
+            },
+            pg_hba: pgHbaLines(args),
+            // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
+            basebackup: [{ checkpoint: "fast" }],
+            parameters: { ...parameters(args), unix_socket_directories: socketDir },
+            // The Secret is the truth on every start and after every promotion (a kept volume with a new
+            // Secret must not lock anyone out): the callback sets the roles' passwords on the primary.
+            callbacks: { on_start: callback, on_role_change: callback },
+            // Data safety: a member whose rewind fails keeps its data and waits for an operator
+            // (`patronictl reinit`), instead of Patroni deleting the directory.
+            remove_data_directory_on_rewind_failure: false,
+            remove_data_directory_on_diverged_timelines: false,
+        },
+        tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
+    };
+}
+
+export function patroniConfigFile(ctx: EngineContext, dataDir: string, socketDir: string): string {
+    return JSON.stringify(patroniConfig(ctx, dataDir, socketDir), null, 2) + "\n";
+}

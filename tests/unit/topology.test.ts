@@ -1,0 +1,158 @@
+/**
+ * Topologies (who decides the primary) as rendered: each one's database container, sidecars, token, RBAC,
+ * configuration and scripts; the scripts ConfigMap holds only the chosen topology's scripts, and only they
+ * roll its pods.
+ */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { getEngine, getTopology, topologyNames } from "../../components/engines";
+import { Rendered, renderComponent, renderComponentWith } from "../../render/render";
+import { find } from "./helpers";
+
+const ROOT = path.join(__dirname, "..", "..");
+const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
+const IMAGE = "registry.example.com/postgres-patroni:17.6";
+const MANUAL = { failover: "manual" };
+const PATRONI = { failover: "patroni", image: IMAGE };
+
+/** The .sh files of the source folders, file name to content: what a ConfigMap must ship. */
+function sourceScripts(...folders: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const folder of folders) {
+        for (const f of fs.readdirSync(path.join(SCRIPTS, folder)).filter((x) => x.endsWith(".sh"))) {
+            out[f] = fs.readFileSync(path.join(SCRIPTS, folder, f), "utf8");
+        }
+    }
+    return out;
+}
+
+const checksum = (r: Rendered) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
+const podSpec = (r: Rendered) => find(r, "StatefulSet").spec.template.spec;
+
+describe("topologies", () => {
+    it("are what the PostgreSQL engine offers, under their failover names", () => {
+        const pg = getEngine("postgresql");
+        assert.deepStrictEqual(topologyNames(pg), ["manual", "patroni"]);
+        assert.deepStrictEqual(["manual", "patroni"].map((t) => getTopology(pg, t).rbacSuffix), ["labeler", "patroni"]);
+        assert.throws(() => getTopology(pg, "raft"), /engine postgresql has no topology "raft" \(known: manual, patroni\)/);
+    });
+
+    describe("manual", () => {
+        it("runs our entrypoint with the labeler sidecar, which alone holds the API token", async () => {
+            const spec = podSpec(await renderComponent("db", { ...MANUAL, labelerImage: "example.org/curl:1" }));
+            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "role-labeler"]);
+            const pg = spec.containers[0];
+            assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/entrypoint.sh"]);
+            assert.deepStrictEqual(pg.ports.map((p: any) => p.name), ["postgresql"]);
+            assert.ok(!pg.volumeMounts.some((m: any) => m.name === "kube-api-access"));
+            const labeler = spec.containers[1];
+            assert.strictEqual(labeler.image, "example.org/curl:1");
+            assert.deepStrictEqual(labeler.command, ["/bin/sh", "/etc/replicated-db/scripts/role-labeler.sh"]);
+            assert.deepStrictEqual(labeler.volumeMounts, [
+                { name: "scripts", mountPath: "/etc/replicated-db/scripts", readOnly: true },
+                { name: "run", mountPath: "/run/replicated-db", readOnly: true },
+                { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
+            ]);
+            const dir = labeler.env.find((e: any) => e.name === "RDB_SERVICEACCOUNT_DIR").value;
+            assert.strictEqual(dir, "/var/run/secrets/kubernetes.io/serviceaccount");
+            assert.strictEqual(labeler.securityContext.readOnlyRootFilesystem, true);
+            assert.deepStrictEqual(labeler.securityContext.capabilities, { drop: ["ALL"] });
+        });
+
+        it("grants get and patch on this StatefulSet's pods by name, under <cluster>-labeler", async () => {
+            const r = await renderComponent("db", { ...MANUAL, clusterName: "pg", replicas: 2 });
+            const role = find(r, "Role", "pg-labeler");
+            assert.deepStrictEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], resourceNames: ["pg-0", "pg-1", "pg-2"], verbs: ["get", "patch"] }]);
+            assert.strictEqual(find(r, "RoleBinding", "pg-labeler").roleRef.name, "pg-labeler");
+        });
+
+        it("ships postgresql.conf and pg_hba.conf, and exactly the common and manual scripts", async () => {
+            const r = await renderComponent("db", MANUAL);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
+            const shipped = find(r, "ConfigMap", "db-scripts").data;
+            assert.deepStrictEqual(shipped, sourceScripts("common", "manual"));
+            assert.ok("entrypoint.sh" in shipped && "role-labeler.sh" in shipped && "lib.sh" in shipped);
+            for (const f of Object.keys(sourceScripts("patroni"))) assert.ok(!(f in shipped), `${f} shipped in manual mode`);
+        });
+    });
+
+    describe("patroni", () => {
+        it("runs Patroni in the database container, which gets the token; no sidecar", async () => {
+            const spec = podSpec(await renderComponent("db", PATRONI));
+            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres"]);
+            const pg = spec.containers[0];
+            assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
+            assert.deepStrictEqual(pg.volumeMounts.at(-1), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
+            // Patroni's probes keep their timings; only the manual exec probes went to 2 s.
+            assert.deepStrictEqual([pg.readinessProbe.timeoutSeconds, pg.livenessProbe.timeoutSeconds], [5, 5]);
+            assert.ok(!pg.env.some((e: any) => e.name === "RDB_REPLICA_GATE" || e.name === "RDB_LISTEN_ADDRESSES"));
+        });
+
+        it("grants ConfigMaps and pods in the namespace under <cluster>-patroni", async () => {
+            const r = await renderComponent("db", { ...PATRONI, clusterName: "pg" });
+            const role = find(r, "Role", "pg-patroni");
+            assert.deepStrictEqual(role.rules.map((x: any) => x.resources[0]), ["configmaps", "pods"]);
+            assert.strictEqual(find(r, "RoleBinding", "pg-patroni").roleRef.name, "pg-patroni");
+        });
+
+        it("ships patroni.yml, and exactly the common and patroni scripts", async () => {
+            const r = await renderComponent("db", PATRONI);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["patroni.yml", "pod-count", "primary-ordinal"]);
+            const shipped = find(r, "ConfigMap", "db-scripts").data;
+            assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
+            assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);
+            for (const f of Object.keys(sourceScripts("manual"))) assert.ok(!(f in shipped), `${f} shipped in patroni mode`);
+        });
+
+        it("takes the engine's name for Patroni's member labels from the pods' selector", async () => {
+            const r = await renderComponent("db", PATRONI);
+            const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+            assert.deepStrictEqual(config.kubernetes.labels, { "app.kubernetes.io/name": find(r, "StatefulSet").spec.selector.matchLabels["app.kubernetes.io/name"] });
+        });
+    });
+});
+
+describe("the pod-rolling checksum covers only the chosen topology's files", function () {
+    this.timeout(120000);
+    let dir: string;
+    let out: string;
+    let compiled: any;
+    const scriptsDir = () => path.join(out, "engines", "postgres", "scripts");
+    const render = (args: object) => renderComponentWith(compiled.ReplicatedDatabase, "db", args);
+    const both = async () => ({ manual: checksum(await render(MANUAL)), patroni: checksum(await render(PATRONI)) });
+    const edit = (file: string) => fs.appendFileSync(path.join(scriptsDir(), file), "# an edit\n");
+
+    before(() => {
+        // A private build, whose script files this test may edit; the sources are never touched.
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "rdb-topology-"));
+        out = path.join(dir, "lib");
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js"), out], { stdio: "pipe" });
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        compiled = require(out);
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("a patroni/ script change leaves manual clusters alone, and the other way round; common/ rolls both", async () => {
+        const start = await both();
+        assert.notStrictEqual(start.manual, start.patroni);
+
+        edit("patroni/patroni.sh");
+        const afterPatroni = await both();
+        assert.strictEqual(afterPatroni.manual, start.manual, "a patroni/ edit rolled manual-mode pods");
+        assert.notStrictEqual(afterPatroni.patroni, start.patroni, "a patroni/ edit did not roll patroni-mode pods");
+
+        edit("manual/probe.sh");
+        const afterManual = await both();
+        assert.notStrictEqual(afterManual.manual, afterPatroni.manual, "a manual/ edit did not roll manual-mode pods");
+        assert.strictEqual(afterManual.patroni, afterPatroni.patroni, "a manual/ edit rolled patroni-mode pods");
+
+        edit("common/lib.sh");
+        const afterCommon = await both();
+        assert.notStrictEqual(afterCommon.manual, afterManual.manual);
+        assert.notStrictEqual(afterCommon.patroni, afterManual.patroni);
+    });
+});
