@@ -1,6 +1,6 @@
 #!/bin/sh
 # The role-labeler sidecar (busybox sh + curl): keeps its own pod's role label equal to the role the
-# database reports (written by the readiness probe to $RDB_RUN_DIR/role), so that the read-write and
+# database reports (written by the supervisor to $RDB_RUN_DIR/role), so that the read-write and
 # read-only Services select by what each server is, not by its ordinal.
 set -eu
 
