@@ -1,26 +1,11 @@
 /**
- * The component's arguments: their documentation, their defaults and their validation, side by side.
+ * The component's public arguments: their documentation and their `@default`s, as plain interfaces.
  *
  * Every member is a plain value (no `pulumi.Input`, no unions, no functions) so that the arguments are
- * known before any resource is created and the component stays consumable from other Pulumi languages.
+ * known before any resource is created and the component stays consumable from other Pulumi languages
+ * (Pulumi infers their schema from this file). The defaults themselves live in ./argTable.ts, the checks in
+ * ./resolve.ts; tests/unit/arg-table.test.ts holds the `@default`s here to that table.
  */
-import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
-import { DEFAULT_FAILOVER, resolveFailover } from "./failover";
-import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
-import {
-    ArgError,
-    SettingNamer,
-    argName,
-    checkBoolean,
-    checkDnsLabel,
-    checkDnsSubdomain,
-    checkIdentifier,
-    checkInteger,
-    checkQuantity,
-    checkToken,
-    parseQuantity,
-    withDefault,
-} from "./validation";
 
 /** Static PersistentVolumes, for clusters without a dynamic provisioner (kind, minikube, bare metal). */
 export interface StaticVolumesArgs {
@@ -103,7 +88,7 @@ export interface ReplicatedDatabaseArgs {
     /**
      * Create one PersistentVolume and its PersistentVolumeClaim per pod, under the names the StatefulSet's
      * volumeClaimTemplates expect, so that the StatefulSet adopts them. Leave unset with a dynamic provisioner.
-     * @default undefined (no static volumes)
+     * @default unset (no static volumes)
      */
     staticVolumes?: StaticVolumesArgs;
     /**
@@ -124,7 +109,10 @@ export interface ReplicatedDatabaseArgs {
     image?: string;
     /** The image of the sidecar that labels each pod with its role (`failover: "manual"` only). @default "docker.io/curlimages/curl:8.11.1" */
     labelerImage?: string;
-    /** Compute resources of the database container. @default see {@link ResourcesArgs} */
+    /**
+     * Compute resources of the database container; a field left out keeps its default.
+     * @default {"cpuRequest":"250m","memoryRequest":"512Mi","cpuLimit":"","memoryLimit":"1Gi"}
+     */
     resources?: ResourcesArgs;
     /** The application role. @default "app" */
     appUser?: string;
@@ -174,7 +162,7 @@ export interface ReplicatedDatabaseArgs {
      * Deprecated alias of `failover`, removed in the next release: `true` is `failover: "patroni"`, `false`
      * is `failover: "manual"`. Setting it logs a warning; setting both differently is an error.
      * @deprecated Use `failover` ("manual" or "patroni").
-     * @default false
+     * @default unset
      */
     automatedFailover?: boolean;
 }
@@ -207,193 +195,4 @@ export interface ResolvedArgs {
     parameters: { [key: string]: string };
     /** The engine's topology that decides the primary ("manual" or "patroni" for PostgreSQL). */
     failover: string;
-}
-
-export const DEFAULTS = {
-    engine: "postgresql",
-    namespace: "default",
-    replicas: 2,
-    storageSize: "10Gi",
-    storageProvisioner: "kubernetes.io/no-provisioner",
-    labelerImage: "docker.io/curlimages/curl:8.11.1",
-    resources: { cpuRequest: "250m", memoryRequest: "512Mi", cpuLimit: "", memoryLimit: "1Gi" },
-    staticVolumes: { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] as string[] },
-    appUser: "app",
-    appDatabase: "app",
-    replicationUser: "replicator",
-    passwordVersion: 1,
-    clusterDomain: "cluster.local",
-    maxSlotWalKeepSize: "1GB",
-    failover: DEFAULT_FAILOVER,
-} as const;
-
-const STATIC_VOLUME_TYPES = ["hostPath", "local"];
-/** Every argument name; an unknown key is refused (a typo must not be silently ignored). */
-export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>([
-    "engine", "clusterName", "namespace", "replicas", "primaryOrdinal", "storageSize", "storageClassName", "createStorageClass",
-    "storageProvisioner", "staticVolumes", "retainVolumesOnDelete", "image", "allowMajorVersionChange", "labelerImage", "resources",
-    "appUser", "appDatabase", "replicationUser", "existingSecretName", "passwordVersion", "clusterDomain",
-    "maxSlotWalKeepSize", "synchronousReplicas", "parameters", "failover", "automatedFailover",
-]);
-
-/**
- * Fills in the defaults and validates every argument, throwing an {@link ArgError} on the first bad one.
- * Pure: creates nothing. `name` is the component's resource name; `setting` maps arg names to what the user
- * wrote (stack config keys, for the program).
- */
-export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, setting: SettingNamer = argName): ResolvedArgs {
-    for (const key of Object.keys(args)) {
-        if (!KNOWN_ARGS.has(key)) {
-            throw new ArgError(setting(key), (args as Record<string, unknown>)[key], `one of the known settings: ${[...KNOWN_ARGS].join(", ")}`);
-        }
-    }
-    const engine = withDefault(args.engine, DEFAULTS.engine, (v) => {
-        if (!engineNames().includes(v)) {
-            throw new ArgError(setting("engine"), v, `one of ${engineNames().map((e) => `"${e}"`).join(", ")}`);
-        }
-        return v;
-    });
-    const clusterName = checkDnsLabel(setting("clusterName"), args.clusterName ?? name, MAX_CLUSTER_NAME);
-    const namespace = checkDnsLabel(setting("namespace"), args.namespace ?? DEFAULTS.namespace);
-    const replicas = checkInteger(setting("replicas"), args.replicas ?? DEFAULTS.replicas, 0, MAX_REPLICAS);
-    const primaryOrdinal = withDefault(args.primaryOrdinal, 0, (v) => {
-        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > replicas) {
-            throw new ArgError(setting("primaryOrdinal"), v, `a pod ordinal from 0 to ${setting("replicas")} (${replicas})`);
-        }
-        return v;
-    });
-    const storageSize = checkQuantity(setting("storageSize"), args.storageSize ?? DEFAULTS.storageSize, "1Gi", "the volume size per pod");
-
-    const storageClassName = withDefault(args.storageClassName, "", (v) => (v === "" ? v : checkDnsSubdomain(setting("storageClassName"), v)));
-    const createStorageClass = withDefault(args.createStorageClass, false, (v) => checkBoolean(setting("createStorageClass"), v));
-    if (createStorageClass && storageClassName !== "") {
-        throw new ArgError(
-            setting("storageClassName"),
-            storageClassName,
-            `empty when ${setting("createStorageClass")} is true (the component names the class it creates)`,
-        );
-    }
-    const storageProvisioner = checkToken(
-        setting("storageProvisioner"),
-        args.storageProvisioner ?? DEFAULTS.storageProvisioner,
-        "a provisioner name such as \"rancher.io/local-path\"",
-    );
-    const staticVolumes = args.staticVolumes === undefined ? undefined : resolveStaticVolumes(args.staticVolumes, setting);
-    if (staticVolumes && !createStorageClass && storageClassName === "") {
-        throw new ArgError(
-            setting("staticVolumes"),
-            args.staticVolumes,
-            `static volumes only with a named class: set ${setting("createStorageClass")} to true or name ${setting("storageClassName")}`,
-        );
-    }
-    if (createStorageClass && !staticVolumes && storageProvisioner === DEFAULTS.storageProvisioner) {
-        throw new ArgError(
-            setting("storageProvisioner"),
-            storageProvisioner,
-            `a dynamic provisioner, or ${setting("staticVolumes")} set: "kubernetes.io/no-provisioner" creates no volumes by itself`,
-        );
-    }
-    const retainVolumesOnDelete = withDefault(args.retainVolumesOnDelete, true, (v) => checkBoolean(setting("retainVolumesOnDelete"), v));
-
-    const image = checkToken(setting("image"), args.image ?? getEngine(engine).defaultImage, "an image reference such as \"postgres:17.6\"");
-    const allowMajorVersionChange = withDefault(args.allowMajorVersionChange, false, (v) => checkBoolean(setting("allowMajorVersionChange"), v));
-    const labelerImage = checkToken(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, "an image reference with a shell and curl");
-    const resources = resolveResources(args.resources ?? {}, setting);
-
-    const appUser = checkIdentifier(setting("appUser"), args.appUser ?? DEFAULTS.appUser);
-    const appDatabase = checkIdentifier(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
-    const replicationUser = checkIdentifier(setting("replicationUser"), args.replicationUser ?? DEFAULTS.replicationUser);
-    if (replicationUser === appUser) {
-        throw new ArgError(setting("replicationUser"), replicationUser, `a role other than ${setting("appUser")}`);
-    }
-    const existingSecretName = withDefault(args.existingSecretName, "", (v) => (v === "" ? v : checkDnsSubdomain(setting("existingSecretName"), v)));
-    const passwordVersion = checkInteger(setting("passwordVersion"), args.passwordVersion ?? DEFAULTS.passwordVersion, 1, Number.MAX_SAFE_INTEGER);
-    if (existingSecretName !== "" && args.passwordVersion !== undefined) {
-        throw new ArgError(
-            setting("passwordVersion"),
-            args.passwordVersion,
-            `unset when ${setting("existingSecretName")} is set (rotate the passwords in that Secret instead)`,
-        );
-    }
-    const clusterDomain = checkDnsSubdomain(setting("clusterDomain"), args.clusterDomain ?? DEFAULTS.clusterDomain);
-    const maxSlotWalKeepSize = withDefault(args.maxSlotWalKeepSize, DEFAULTS.maxSlotWalKeepSize, (v) => {
-        if (typeof v !== "string" || !/^[1-9][0-9]*(MB|GB|TB)$/.test(v)) {
-            throw new ArgError(setting("maxSlotWalKeepSize"), v, "a PostgreSQL size in MB, GB or TB, such as \"2GB\"");
-        }
-        return v;
-    });
-    const synchronousReplicas = checkInteger(setting("synchronousReplicas"), args.synchronousReplicas ?? 0, 0, MAX_REPLICAS);
-    if (synchronousReplicas > replicas) {
-        throw new ArgError(
-            setting("synchronousReplicas"),
-            synchronousReplicas,
-            `at most ${setting("replicas")} (${replicas}): commits would wait for replicas that do not exist`,
-        );
-    }
-    const parameters = resolveParameters(args.parameters ?? {}, setting);
-    const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
-
-    const resolved: ResolvedArgs = {
-        engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
-        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
-        appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover,
-    };
-    getTopology(getEngine(engine), failover).validate(resolved, args, setting);
-    getEngine(engine).validate(resolved, setting);
-    return resolved;
-}
-
-function resolveStaticVolumes(v: StaticVolumesArgs, setting: SettingNamer): Required<StaticVolumesArgs> {
-    const type = v.type ?? DEFAULTS.staticVolumes.type;
-    if (!STATIC_VOLUME_TYPES.includes(type)) {
-        throw new ArgError(setting("staticVolumes.type"), type, STATIC_VOLUME_TYPES.map((t) => `"${t}"`).join(" or "));
-    }
-    const basePath = v.basePath ?? DEFAULTS.staticVolumes.basePath;
-    if (typeof basePath !== "string" || !/^\/[^\s]*$/.test(basePath) || basePath === "/") {
-        throw new ArgError(setting("staticVolumes.basePath"), basePath, "an absolute directory path other than /, without spaces");
-    }
-    const nodeNames = v.nodeNames ?? [];
-    if (!Array.isArray(nodeNames)) {
-        throw new ArgError(setting("staticVolumes.nodeNames"), nodeNames, "a list of node names");
-    }
-    nodeNames.forEach((n, i) => checkDnsSubdomain(setting(`staticVolumes.nodeNames[${i}]`), n));
-    if (type === "local" && nodeNames.length === 0) {
-        throw new ArgError(setting("staticVolumes.nodeNames"), nodeNames, "at least one node name: a \"local\" volume must be pinned to its node");
-    }
-    return { type, basePath: basePath.replace(/\/+$/, ""), nodeNames };
-}
-
-function resolveResources(r: ResourcesArgs, setting: SettingNamer): Required<ResourcesArgs> {
-    const d = DEFAULTS.resources;
-    const cpu = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "1m", "CPU"));
-    const mem = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "64Mi", "memory"));
-    const out = {
-        cpuRequest: cpu("cpuRequest", r.cpuRequest ?? d.cpuRequest),
-        memoryRequest: mem("memoryRequest", r.memoryRequest ?? d.memoryRequest),
-        cpuLimit: cpu("cpuLimit", r.cpuLimit ?? d.cpuLimit),
-        memoryLimit: mem("memoryLimit", r.memoryLimit ?? d.memoryLimit),
-    };
-    const pairs: [keyof ResourcesArgs, keyof ResourcesArgs][] = [["cpuRequest", "cpuLimit"], ["memoryRequest", "memoryLimit"]];
-    for (const [req, lim] of pairs) {
-        if (out[req] !== "" && out[lim] !== "" && parseQuantity(out[lim])! < parseQuantity(out[req])!) {
-            throw new ArgError(setting(`resources.${lim}`), out[lim], `at least ${setting(`resources.${req}`)} (${out[req]})`);
-        }
-    }
-    return out;
-}
-
-function resolveParameters(p: { [key: string]: string }, setting: SettingNamer): { [key: string]: string } {
-    if (typeof p !== "object" || p === null || Array.isArray(p)) {
-        throw new ArgError(setting("parameters"), p, "a map of parameter names to string values");
-    }
-    for (const [key, value] of Object.entries(p)) {
-        if (!/^[a-z_][a-z0-9_.]*$/.test(key)) {
-            throw new ArgError(setting(`parameters.${key}`), key, "a parameter name: lower case letters, digits, '_' and '.'");
-        }
-        if (typeof value !== "string" || /[\n\r']/.test(value)) {
-            throw new ArgError(setting(`parameters.${key}`), value, "a string without quotes or line breaks");
-        }
-    }
-    return { ...p };
 }

@@ -1,24 +1,21 @@
 /**
  * Stack config -> component args. Every key of the `replicated-db` namespace maps to the arg of the same
- * name (`replicated-db:replicas` -> `replicas`); errors name the config key, so that a user sees what to fix
- * in Pulumi.<stack>.yaml.
+ * name (`replicated-db:replicas` -> `replicas`), typed as the args table (components/argTable.ts) says;
+ * errors name the config key, so that a user sees what to fix in Pulumi.<stack>.yaml.
  */
 // Through the package, as any consumer's program would (package.json's exports: the compiled lib/).
-import { ArgError, ReplicatedDatabaseArgs, ResolvedArgs, SettingNamer, resolveArgs } from "replicated-db";
+import { ArgError, ReplicatedDatabaseArgs, ResolvedArgs, SettingNamer, argKind, resolveArgs } from "replicated-db";
 
 export const CONFIG_NAMESPACE = "replicated-db";
 /** The program's single component; also the default cluster name (pods `db-0`, `db-1`, ...). */
 export const COMPONENT_NAME = "db";
 
-const NUMBER_KEYS = new Set(["replicas", "primaryOrdinal", "passwordVersion", "synchronousReplicas"]);
-const BOOLEAN_KEYS = new Set(["createStorageClass", "retainVolumesOnDelete", "allowMajorVersionChange", "automatedFailover"]);
-const OBJECT_KEYS = new Set(["staticVolumes", "resources", "parameters"]);
-
 export const configKey: SettingNamer = (arg) => `${CONFIG_NAMESPACE}:${arg}`;
 
 /**
  * Converts the raw config (all namespaces, values as Pulumi hands them to a program: strings, with maps and
- * lists as JSON) to component args. Keys of other namespaces (kubernetes:context, ...) are left alone.
+ * lists as JSON) to component args. Keys of other namespaces (kubernetes:context, ...) are left alone; an
+ * unknown key of ours stays a string, for resolveArgs to refuse by name.
  */
 export function argsFromConfig(config: Record<string, string>): ReplicatedDatabaseArgs {
     const args: Record<string, unknown> = {};
@@ -34,24 +31,34 @@ export function argsFromConfig(config: Record<string, string>): ReplicatedDataba
 }
 
 function parseValue(arg: string, raw: string): unknown {
-    if (NUMBER_KEYS.has(arg)) {
-        // Anything that is not plainly a number stays a string, so that the check reports it as written.
-        return /^-?[0-9]+(\.[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    switch (argKind(arg)) {
+        case "number":
+            // Anything that is not plainly a number stays a string, so that the check reports it as written.
+            return /^-?[0-9]+(\.[0-9]+)?$/.test(raw.trim()) ? Number(raw) : raw;
+        case "boolean":
+            return raw === "true" ? true : raw === "false" ? false : raw;
+        case "object":
+            try {
+                return JSON.parse(raw);
+            } catch {
+                throw new ArgError(configKey(arg), raw, "a map (write it as YAML under the key, not as a string)");
+            }
+        default:
+            return raw;
     }
-    if (BOOLEAN_KEYS.has(arg)) {
-        return raw === "true" ? true : raw === "false" ? false : raw;
-    }
-    if (OBJECT_KEYS.has(arg)) {
-        try {
-            return JSON.parse(raw);
-        } catch {
-            throw new ArgError(configKey(arg), raw, "a map (write it as YAML under the key, not as a string)");
-        }
-    }
-    return raw;
 }
 
 /** Parses and validates the config; throws an ArgError naming the config key on the first bad value. */
 export function resolveConfig(config: Record<string, string>): ResolvedArgs {
     return resolveArgs(COMPONENT_NAME, argsFromConfig(config), configKey);
+}
+
+/**
+ * The args for the program's component, checked first under the config keys' names: the component checks
+ * them again under the args' names, which would not tell a user which line of Pulumi.<stack>.yaml to fix.
+ */
+export function checkedArgsFromConfig(config: Record<string, string>): ReplicatedDatabaseArgs {
+    const args = argsFromConfig(config);
+    resolveArgs(COMPONENT_NAME, args, configKey);
+    return args;
 }

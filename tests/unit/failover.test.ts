@@ -1,7 +1,7 @@
 /** The `failover` arg (a topology of the engine) and its deprecated alias `automatedFailover`. */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveArgs } from "../../components/args";
+import { resolveArgs } from "../../components/resolve";
 import { checkFailover, failoverDeprecation, resolveFailover } from "../../components/failover";
 import { configKey, resolveConfig } from "../../program/config";
 import { renderComponent } from "../../render/render";

@@ -1,6 +1,6 @@
 /** failover: "patroni": the arguments it needs, and what the component renders for Patroni. */
 import * as assert from "assert";
-import { resolveArgs } from "../../components/args";
+import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
 import { renderComponent } from "../../render/render";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";

@@ -9,7 +9,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 import { generateSchema } from "@pulumi/pulumi/provider/experimental/schema";
-import { KNOWN_ARGS } from "../../components/args";
+import { KNOWN_ARGS } from "../../components/argTable";
 import { TYPE_TOKEN } from "../../components/replicatedDatabase";
 
 const ROOT = path.join(__dirname, "..", "..");

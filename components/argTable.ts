@@ -1,0 +1,175 @@
+/**
+ * The one table of the component's arguments: for each, how the stack config spells and types it, its
+ * default, and what is allowed in words. KNOWN_ARGS, DEFAULTS and the stack-config reader (program/config.ts)
+ * are derived from it; tests/unit/arg-table.test.ts holds the `@default`s of ./args.ts and the README's
+ * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
+ * arg of the interface or names one it does not have.
+ */
+import type { ReplicatedDatabaseArgs, ResourcesArgs, StaticVolumesArgs } from "./args";
+import { DEFAULT_FAILOVER } from "./failover";
+
+/** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
+export type ArgKind = "string" | "number" | "boolean" | "object";
+
+export interface FieldSpec {
+    /** The value used when the field is left out; undefined when there is none (then `defaultNote` says what happens). */
+    readonly default?: unknown;
+    /** Words after the default value, or instead of it when there is none. */
+    readonly defaultNote?: string;
+}
+
+export interface ArgSpec extends FieldSpec {
+    readonly kind: ArgKind;
+    /** What is allowed, in words: the README's "allowed" column. */
+    readonly allowed: string;
+    /** The fields of an object arg, each with its own default. */
+    readonly fields?: Readonly<Record<string, FieldSpec>>;
+}
+
+export const STATIC_VOLUME_FIELDS = {
+    type: { default: "hostPath" },
+    basePath: { default: "/var/lib/replicated-db" },
+    nodeNames: { default: [] as readonly string[] },
+} as const satisfies Record<keyof StaticVolumesArgs, FieldSpec>;
+
+export const RESOURCE_FIELDS = {
+    cpuRequest: { default: "250m" },
+    memoryRequest: { default: "512Mi" },
+    cpuLimit: { default: "" },
+    memoryLimit: { default: "1Gi" },
+} as const satisfies Record<keyof ResourcesArgs, FieldSpec>;
+
+type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
+
+/** The defaults of a table's fields, as one object. */
+export function defaultsOf<T extends Record<string, FieldSpec>>(table: T): Defaults<T> {
+    return Object.fromEntries(Object.entries(table).map(([k, f]) => [k, f.default])) as Defaults<T>;
+}
+
+/** In the README's order. */
+export const ARGS = {
+    replicas: {
+        kind: "number",
+        default: 2,
+        allowed: "read replicas, a whole number from 0 to 30; the StatefulSet runs `replicas + 1` pods",
+    },
+    primaryOrdinal: {
+        kind: "number",
+        default: 0,
+        allowed: "the ordinal of the primary pod, 0 to `replicas`; changing it is a switchover (Day-2)",
+    },
+    storageSize: { kind: "string", default: "10Gi", allowed: "volume size per pod, a Kubernetes quantity of at least `1Gi`" },
+    namespace: { kind: "string", default: "default", allowed: "an existing namespace (DNS-1123 label)" },
+    clusterName: {
+        kind: "string",
+        defaultNote: "the component's resource name",
+        allowed: "DNS-1123 label of at most 52 characters; prefix of every object's name (the program's component is `db`)",
+    },
+    engine: { kind: "string", default: "postgresql", allowed: "`postgresql` (the only engine so far)" },
+    allowMajorVersionChange: { kind: "boolean", default: false, allowed: "`true` only for the documented major upgrade (Day-2)" },
+    image: {
+        kind: "string",
+        // The PostgreSQL engine's defaultImage (a test holds them together; another engine brings its own).
+        default: "docker.io/library/postgres:17.6-bookworm",
+        allowed: "an image whose tag starts with major 14–18 (no `latest`: a floating tag could change the major under a running cluster)",
+    },
+    storageClassName: { kind: "string", default: "", defaultNote: "(the cluster default)", allowed: "an existing StorageClass" },
+    createStorageClass: {
+        kind: "boolean",
+        default: false,
+        allowed: "`true` to create `<namespace>-<clusterName>` (Retain, expandable, WaitForFirstConsumer); then `storageClassName` must be empty",
+    },
+    storageProvisioner: {
+        kind: "string",
+        default: "kubernetes.io/no-provisioner",
+        allowed: "the created class's provisioner; `no-provisioner` needs `staticVolumes`",
+    },
+    staticVolumes: {
+        kind: "object",
+        defaultNote: "unset (no static volumes)",
+        allowed:
+            "map: `type` (`hostPath` \\| `local`, default `hostPath`), `basePath` (default `/var/lib/replicated-db`; pod i uses " +
+            "`<basePath>/<namespace>-<cluster>-<i>`), `nodeNames` (list; required for `local`)",
+        fields: STATIC_VOLUME_FIELDS,
+    },
+    retainVolumesOnDelete: {
+        kind: "boolean",
+        default: true,
+        allowed: "`false` lets `pulumi destroy` (or a scale-down) delete the static PVs and claims",
+    },
+    resources: {
+        kind: "object",
+        default: defaultsOf(RESOURCE_FIELDS),
+        allowed: "quantities; a field left out keeps its default; limits at least the requests; `shared_buffers` is a quarter of `memoryLimit`",
+        fields: RESOURCE_FIELDS,
+    },
+    appUser: { kind: "string", default: "app", allowed: "a lower-case identifier" },
+    appDatabase: { kind: "string", default: "app", allowed: "a lower-case identifier, owned by `appUser`" },
+    replicationUser: { kind: "string", default: "replicator", allowed: "a lower-case identifier other than `appUser`" },
+    existingSecretName: {
+        kind: "string",
+        default: "",
+        defaultNote: "(generate them)",
+        allowed: "a Secret with keys `superuser-password`, `replication-password`, `app-password`",
+    },
+    passwordVersion: { kind: "number", default: 1, allowed: "bump to generate new passwords (not with `existingSecretName`)" },
+    clusterDomain: { kind: "string", default: "cluster.local", allowed: "the cluster's DNS domain" },
+    maxSlotWalKeepSize: {
+        kind: "string",
+        default: "1GB",
+        allowed: "most WAL one replica's slot may hold on the primary (`MB`/`GB`/`TB`)",
+    },
+    synchronousReplicas: {
+        kind: "number",
+        default: 0,
+        allowed: "0 (asynchronous) to `replicas`: a commit waits until this many replicas (any of them) have it on disk",
+    },
+    parameters: { kind: "object", default: {}, allowed: "extra `postgresql.conf` settings, name to string value" },
+    labelerImage: { kind: "string", default: "docker.io/curlimages/curl:8.11.1", allowed: "an image with `sh` and `curl`" },
+    failover: {
+        kind: "string",
+        default: DEFAULT_FAILOVER,
+        allowed:
+            "`manual` (the primary is `primaryOrdinal`) or `patroni` (Patroni elects it; needs `image` with Patroni; " +
+            "`primaryOrdinal` stays 0): see \"Automated failover\"",
+    },
+    automatedFailover: {
+        kind: "boolean",
+        defaultNote: "unset",
+        allowed:
+            "deprecated, removed in the next release: `true` is `failover: patroni`, `false` is `failover: manual`; " +
+            "logs a warning; must agree with `failover` if both are set",
+    },
+} as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
+
+export type ArgName = keyof typeof ARGS;
+
+/** Every argument name; an unknown key is refused (a typo must not be silently ignored). */
+export const KNOWN_ARGS: ReadonlySet<string> = new Set<string>(Object.keys(ARGS));
+
+/** Every arg's default (undefined where there is none), and the fields' defaults of the object args. */
+export const DEFAULTS = {
+    ...defaultsOf(ARGS),
+    staticVolumes: defaultsOf(STATIC_VOLUME_FIELDS),
+    resources: defaultsOf(RESOURCE_FIELDS),
+} as const;
+
+/** The kind of an arg's stack config value; undefined for a name that is no arg. */
+export function argKind(name: string): ArgKind | undefined {
+    return KNOWN_ARGS.has(name) ? ARGS[name as ArgName].kind : undefined;
+}
+
+/** A default as the `@default` JSDoc tag of ./args.ts writes it: the value as JSON, then the note. */
+export function jsdocDefault(spec: FieldSpec): string {
+    return spec.default === undefined ? spec.defaultNote ?? "" : [JSON.stringify(spec.default), spec.defaultNote].filter(Boolean).join(" ");
+}
+
+/** A default as the README's configuration table writes it: the value in backticks (strings bare), then the note. */
+export function readmeDefault(spec: FieldSpec): string {
+    if (spec.default === undefined) {
+        return spec.defaultNote ?? "";
+    }
+    const v = spec.default;
+    const text = typeof v === "string" ? (v === "" ? '""' : v) : JSON.stringify(v);
+    return [`\`${text}\``, spec.defaultNote].filter(Boolean).join(" ");
+}

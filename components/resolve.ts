@@ -1,0 +1,191 @@
+/**
+ * resolveArgs: fills in the defaults of ./argTable.ts and checks every argument, including the rules that
+ * tie several together (a storage class and static volumes, synchronous replicas and replicas, ...). Pure:
+ * creates nothing, so the component, the program and the tests call it before any resource exists.
+ */
+import { ReplicatedDatabaseArgs, ResolvedArgs, ResourcesArgs, StaticVolumesArgs } from "./args";
+import { DEFAULTS, KNOWN_ARGS } from "./argTable";
+import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
+import { resolveFailover } from "./failover";
+import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
+import {
+    ArgError,
+    SettingNamer,
+    argName,
+    checkBoolean,
+    checkDnsLabel,
+    checkDnsSubdomain,
+    checkIdentifier,
+    checkInteger,
+    checkQuantity,
+    checkToken,
+    parseQuantity,
+    withDefault,
+} from "./validation";
+
+const STATIC_VOLUME_TYPES = ["hostPath", "local"];
+
+/**
+ * Fills in the defaults and validates every argument, throwing an {@link ArgError} on the first bad one.
+ * Pure: creates nothing. `name` is the component's resource name; `setting` maps arg names to what the user
+ * wrote (stack config keys, for the program).
+ */
+export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, setting: SettingNamer = argName): ResolvedArgs {
+    for (const key of Object.keys(args)) {
+        if (!KNOWN_ARGS.has(key)) {
+            throw new ArgError(setting(key), (args as Record<string, unknown>)[key], `one of the known settings: ${[...KNOWN_ARGS].join(", ")}`);
+        }
+    }
+    const engine = withDefault(args.engine, DEFAULTS.engine, (v) => {
+        if (!engineNames().includes(v)) {
+            throw new ArgError(setting("engine"), v, `one of ${engineNames().map((e) => `"${e}"`).join(", ")}`);
+        }
+        return v;
+    });
+    const clusterName = checkDnsLabel(setting("clusterName"), args.clusterName ?? name, MAX_CLUSTER_NAME);
+    const namespace = checkDnsLabel(setting("namespace"), args.namespace ?? DEFAULTS.namespace);
+    const replicas = checkInteger(setting("replicas"), args.replicas ?? DEFAULTS.replicas, 0, MAX_REPLICAS);
+    const primaryOrdinal = withDefault(args.primaryOrdinal, DEFAULTS.primaryOrdinal, (v) => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > replicas) {
+            throw new ArgError(setting("primaryOrdinal"), v, `a pod ordinal from 0 to ${setting("replicas")} (${replicas})`);
+        }
+        return v;
+    });
+    const storageSize = checkQuantity(setting("storageSize"), args.storageSize ?? DEFAULTS.storageSize, "1Gi", "the volume size per pod");
+
+    const storageClassName = withDefault(args.storageClassName, DEFAULTS.storageClassName, (v) => (v === "" ? v : checkDnsSubdomain(setting("storageClassName"), v)));
+    const createStorageClass = withDefault(args.createStorageClass, DEFAULTS.createStorageClass, (v) => checkBoolean(setting("createStorageClass"), v));
+    if (createStorageClass && storageClassName !== "") {
+        throw new ArgError(
+            setting("storageClassName"),
+            storageClassName,
+            `empty when ${setting("createStorageClass")} is true (the component names the class it creates)`,
+        );
+    }
+    const storageProvisioner = checkToken(
+        setting("storageProvisioner"),
+        args.storageProvisioner ?? DEFAULTS.storageProvisioner,
+        "a provisioner name such as \"rancher.io/local-path\"",
+    );
+    const staticVolumes = args.staticVolumes === undefined ? undefined : resolveStaticVolumes(args.staticVolumes, setting);
+    if (staticVolumes && !createStorageClass && storageClassName === "") {
+        throw new ArgError(
+            setting("staticVolumes"),
+            args.staticVolumes,
+            `static volumes only with a named class: set ${setting("createStorageClass")} to true or name ${setting("storageClassName")}`,
+        );
+    }
+    if (createStorageClass && !staticVolumes && storageProvisioner === DEFAULTS.storageProvisioner) {
+        throw new ArgError(
+            setting("storageProvisioner"),
+            storageProvisioner,
+            `a dynamic provisioner, or ${setting("staticVolumes")} set: "kubernetes.io/no-provisioner" creates no volumes by itself`,
+        );
+    }
+    const retainVolumesOnDelete = withDefault(args.retainVolumesOnDelete, DEFAULTS.retainVolumesOnDelete, (v) => checkBoolean(setting("retainVolumesOnDelete"), v));
+
+    const image = checkToken(setting("image"), args.image ?? getEngine(engine).defaultImage, "an image reference such as \"postgres:17.6\"");
+    const allowMajorVersionChange = withDefault(args.allowMajorVersionChange, DEFAULTS.allowMajorVersionChange, (v) => checkBoolean(setting("allowMajorVersionChange"), v));
+    const labelerImage = checkToken(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, "an image reference with a shell and curl");
+    const resources = resolveResources(args.resources ?? {}, setting);
+
+    const appUser = checkIdentifier(setting("appUser"), args.appUser ?? DEFAULTS.appUser);
+    const appDatabase = checkIdentifier(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
+    const replicationUser = checkIdentifier(setting("replicationUser"), args.replicationUser ?? DEFAULTS.replicationUser);
+    if (replicationUser === appUser) {
+        throw new ArgError(setting("replicationUser"), replicationUser, `a role other than ${setting("appUser")}`);
+    }
+    const existingSecretName = withDefault(args.existingSecretName, DEFAULTS.existingSecretName, (v) => (v === "" ? v : checkDnsSubdomain(setting("existingSecretName"), v)));
+    const passwordVersion = checkInteger(setting("passwordVersion"), args.passwordVersion ?? DEFAULTS.passwordVersion, 1, Number.MAX_SAFE_INTEGER);
+    if (existingSecretName !== "" && args.passwordVersion !== undefined) {
+        throw new ArgError(
+            setting("passwordVersion"),
+            args.passwordVersion,
+            `unset when ${setting("existingSecretName")} is set (rotate the passwords in that Secret instead)`,
+        );
+    }
+    const clusterDomain = checkDnsSubdomain(setting("clusterDomain"), args.clusterDomain ?? DEFAULTS.clusterDomain);
+    const maxSlotWalKeepSize = withDefault(args.maxSlotWalKeepSize, DEFAULTS.maxSlotWalKeepSize, (v) => {
+        if (typeof v !== "string" || !/^[1-9][0-9]*(MB|GB|TB)$/.test(v)) {
+            throw new ArgError(setting("maxSlotWalKeepSize"), v, "a PostgreSQL size in MB, GB or TB, such as \"2GB\"");
+        }
+        return v;
+    });
+    const synchronousReplicas = checkInteger(setting("synchronousReplicas"), args.synchronousReplicas ?? DEFAULTS.synchronousReplicas, 0, MAX_REPLICAS);
+    if (synchronousReplicas > replicas) {
+        throw new ArgError(
+            setting("synchronousReplicas"),
+            synchronousReplicas,
+            `at most ${setting("replicas")} (${replicas}): commits would wait for replicas that do not exist`,
+        );
+    }
+    const parameters = resolveParameters(args.parameters ?? { ...DEFAULTS.parameters }, setting);
+    const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
+
+    const resolved: ResolvedArgs = {
+        engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
+        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
+        appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
+        synchronousReplicas, parameters, failover,
+    };
+    getTopology(getEngine(engine), failover).validate(resolved, args, setting);
+    getEngine(engine).validate(resolved, setting);
+    return resolved;
+}
+
+/** The static volumes with their fields' defaults; `type` "local" needs node names. */
+export function resolveStaticVolumes(v: StaticVolumesArgs, setting: SettingNamer = argName): Required<StaticVolumesArgs> {
+    const type = v.type ?? DEFAULTS.staticVolumes.type;
+    if (!STATIC_VOLUME_TYPES.includes(type)) {
+        throw new ArgError(setting("staticVolumes.type"), type, STATIC_VOLUME_TYPES.map((t) => `"${t}"`).join(" or "));
+    }
+    const basePath = v.basePath ?? DEFAULTS.staticVolumes.basePath;
+    if (typeof basePath !== "string" || !/^\/[^\s]*$/.test(basePath) || basePath === "/") {
+        throw new ArgError(setting("staticVolumes.basePath"), basePath, "an absolute directory path other than /, without spaces");
+    }
+    const nodeNames = v.nodeNames ?? [...DEFAULTS.staticVolumes.nodeNames];
+    if (!Array.isArray(nodeNames)) {
+        throw new ArgError(setting("staticVolumes.nodeNames"), nodeNames, "a list of node names");
+    }
+    nodeNames.forEach((n, i) => checkDnsSubdomain(setting(`staticVolumes.nodeNames[${i}]`), n));
+    if (type === "local" && nodeNames.length === 0) {
+        throw new ArgError(setting("staticVolumes.nodeNames"), nodeNames, "at least one node name: a \"local\" volume must be pinned to its node");
+    }
+    return { type, basePath: basePath.replace(/\/+$/, ""), nodeNames };
+}
+
+/** The compute resources with their fields' defaults; a limit must be at least its request. */
+export function resolveResources(r: ResourcesArgs, setting: SettingNamer = argName): Required<ResourcesArgs> {
+    const d = DEFAULTS.resources;
+    const cpu = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "1m", "CPU"));
+    const mem = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "64Mi", "memory"));
+    const out = {
+        cpuRequest: cpu("cpuRequest", r.cpuRequest ?? d.cpuRequest),
+        memoryRequest: mem("memoryRequest", r.memoryRequest ?? d.memoryRequest),
+        cpuLimit: cpu("cpuLimit", r.cpuLimit ?? d.cpuLimit),
+        memoryLimit: mem("memoryLimit", r.memoryLimit ?? d.memoryLimit),
+    };
+    const pairs: [keyof ResourcesArgs, keyof ResourcesArgs][] = [["cpuRequest", "cpuLimit"], ["memoryRequest", "memoryLimit"]];
+    for (const [req, lim] of pairs) {
+        if (out[req] !== "" && out[lim] !== "" && parseQuantity(out[lim])! < parseQuantity(out[req])!) {
+            throw new ArgError(setting(`resources.${lim}`), out[lim], `at least ${setting(`resources.${req}`)} (${out[req]})`);
+        }
+    }
+    return out;
+}
+
+/** Server parameters: lower-case names, string values without quotes or line breaks. */
+export function resolveParameters(p: { [key: string]: string }, setting: SettingNamer = argName): { [key: string]: string } {
+    if (typeof p !== "object" || p === null || Array.isArray(p)) {
+        throw new ArgError(setting("parameters"), p, "a map of parameter names to string values");
+    }
+    for (const [key, value] of Object.entries(p)) {
+        if (!/^[a-z_][a-z0-9_.]*$/.test(key)) {
+            throw new ArgError(setting(`parameters.${key}`), key, "a parameter name: lower case letters, digits, '_' and '.'");
+        }
+        if (typeof value !== "string" || /[\n\r']/.test(value)) {
+            throw new ArgError(setting(`parameters.${key}`), value, "a string without quotes or line breaks");
+        }
+    }
+    return { ...p };
+}
