@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResolvedArgs } from "../args";
 import { Names } from "../naming";
+import type { ClusterPlan } from "../plan";
 import { SettingNamer } from "../validation";
 import { Topology } from "./topology";
 
@@ -16,6 +17,8 @@ export type EnvVar = k8s.types.input.core.v1.EnvVar;
 export interface EngineContext {
     args: ResolvedArgs;
     names: Names;
+    /** The pods, their names, hosts and configured roles, computed once (plan.ts). */
+    plan: ClusterPlan;
     /** Where the plumbing mounts the pieces the engine's scripts read (see docs/pod-contract.md). */
     paths: MountPaths;
     /** The labels that select this cluster's pods (the engine's name among them). */
@@ -37,10 +40,14 @@ export interface Connection {
     writeUri: pulumi.Output<string>;
     /** A URI for reads through the read-only Service. */
     readUri: pulumi.Output<string>;
+    /** A multi-host URI over every pod's DNS name that only lands on the one that takes writes (libpq style). */
+    writeMultiHostUri: pulumi.Output<string>;
     /** A multi-host URI over the replicas' pod DNS names that only lands on replicas (libpq style). */
     readMultiHostUri: pulumi.Output<string>;
     /** JDBC URLs, where the engine has a JDBC driver that understands the roles. */
     jdbcWriteUrl: pulumi.Output<string>;
+    /** A JDBC URL over every pod that only lands on the primary. */
+    jdbcWriteMultiHostUrl: pulumi.Output<string>;
     jdbcReadUrl: pulumi.Output<string>;
 }
 

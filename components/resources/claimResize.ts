@@ -15,9 +15,8 @@ export function createClaimResizes(ctx: BuildContext, statefulSet: pulumi.Resour
     if (args.staticVolumes) {
         return [];
     }
-    return Array.from(
-        { length: args.replicas + 1 },
-        (_, i) =>
+    return ctx.plan.pods.map(
+        ({ ordinal: i }) =>
             new k8s.core.v1.PersistentVolumeClaimPatch(
                 `${ctx.name}-claim-size-${i}`,
                 {

@@ -31,7 +31,7 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(
         `${ctx.name}-config`,
-        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(args.replicas + 1), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal) } },
+        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(ctx.plan.podCount), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal) } },
         { parent },
     );
     return { scripts, config, checksum: digest({ ...scriptFiles, ...configFiles }) };

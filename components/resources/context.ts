@@ -1,8 +1,9 @@
-/** What every resource builder gets: the resolved args, the names, the engine, its topology and the parent. */
+/** What every resource builder gets: the resolved args, the plan (pods and names), the engine, its topology and the parent. */
 import * as pulumi from "@pulumi/pulumi";
 import { ResolvedArgs } from "../args";
 import { Engine, EngineContext, Topology } from "../engines";
-import { Names, commonLabels, selectorLabels } from "../naming";
+import { commonLabels, selectorLabels } from "../naming";
+import { ClusterPlan } from "../plan";
 
 export interface BuildContext extends EngineContext {
     /** The component's resource name: children are named `${name}-<role>`. */
@@ -32,7 +33,7 @@ export const MOUNT_PATHS = {
 export function buildContext(
     name: string,
     args: ResolvedArgs,
-    names: Names,
+    plan: ClusterPlan,
     engine: Engine,
     topology: Topology,
     parent: pulumi.ComponentResource,
@@ -40,7 +41,8 @@ export function buildContext(
     return {
         name,
         args,
-        names,
+        plan,
+        names: plan.names,
         engine,
         topology,
         parent,

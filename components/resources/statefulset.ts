@@ -40,7 +40,7 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
             },
             spec: {
                 serviceName: names.headlessService,
-                replicas: args.replicas + 1,
+                replicas: ctx.plan.podCount,
                 // Replicas start alongside the primary and wait for it; OrderedReady would also make a
                 // replica that cannot stream block the creation of every pod after it.
                 podManagementPolicy: "Parallel",

@@ -43,7 +43,7 @@ export function createStorage(ctx: BuildContext, guard: pulumi.Resource): Storag
         dependsOn: storageClass ? [guard, storageClass] : [guard],
     };
     const sv = args.staticVolumes;
-    for (let i = 0; i <= args.replicas; i++) {
+    for (const { ordinal: i } of ctx.plan.pods) {
         const node = sv.nodeNames.length ? sv.nodeNames[i % sv.nodeNames.length] : undefined;
         const dir = `${sv.basePath}/${args.namespace}-${args.clusterName}-${i}`;
         const pv = new k8s.core.v1.PersistentVolume(

@@ -58,7 +58,7 @@ export const manual: Topology = {
         {
             apiGroups: [""],
             resources: ["pods"],
-            resourceNames: Array.from({ length: ctx.args.replicas + 1 }, (_, i) => ctx.names.pod(i)),
+            resourceNames: ctx.plan.pods.map((p) => p.name),
             verbs: ["get", "patch"],
         },
     ],
