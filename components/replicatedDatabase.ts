@@ -3,10 +3,12 @@
  * one StatefulSet, with its storage, Services, Secret, RBAC and disruption budget.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ReplicatedDatabaseArgs, resolveArgs } from "./args";
+import { ReplicatedDatabaseArgs } from "./args";
 import { getEngine, getTopology } from "./engines";
 import { failoverDeprecation } from "./failover";
-import { names as deriveNames } from "./naming";
+import { publishOutputs } from "./outputs";
+import { plan as planCluster } from "./plan";
+import { resolveArgs } from "./resolve";
 import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
 import { buildContext } from "./resources/context";
@@ -20,34 +22,46 @@ import { createStorage } from "./resources/storage";
 export const TYPE_TOKEN = "replicated-db:index:ReplicatedDatabase";
 
 export class ReplicatedDatabase extends pulumi.ComponentResource {
+    // The outputs, as components/outputs.ts lists them (with which are secret); the fields are declared here
+    // for the types and for Pulumi's schema inference, and assigned from that list in the constructor.
     /** The namespace everything lives in. */
-    public readonly namespace: pulumi.Output<string>;
+    public readonly namespace!: pulumi.Output<string>;
     /** The StatefulSet's fixed name. */
-    public readonly statefulSetName: pulumi.Output<string>;
+    public readonly statefulSetName!: pulumi.Output<string>;
     /** The read-write Service's DNS name: it reaches the primary only. */
-    public readonly primaryHost: pulumi.Output<string>;
+    public readonly primaryHost!: pulumi.Output<string>;
     /** The read-only Service's DNS name: it reaches the ready replicas only. */
-    public readonly readOnlyHost: pulumi.Output<string>;
+    public readonly readOnlyHost!: pulumi.Output<string>;
     /** The port of both Services and of every pod. */
-    public readonly port: pulumi.Output<number>;
-    /** Every pod's DNS name through the headless Service, ordinal 0 (the primary) first. */
-    public readonly podHosts: pulumi.Output<string[]>;
+    public readonly port!: pulumi.Output<number>;
+    /** Every pod's DNS name through the headless Service, ordinal 0 first. */
+    public readonly podHosts!: pulumi.Output<string[]>;
     /** The name of the Secret that holds the passwords. */
-    public readonly secretName: pulumi.Output<string>;
-    /** The application role and database. */
-    public readonly appUser: pulumi.Output<string>;
-    public readonly appDatabase: pulumi.Output<string>;
+    public readonly secretName!: pulumi.Output<string>;
+    /** The application role. */
+    public readonly appUser!: pulumi.Output<string>;
+    /** The application database. */
+    public readonly appDatabase!: pulumi.Output<string>;
     /** The application user's password (secret). */
-    public readonly appPassword: pulumi.Output<string>;
+    public readonly appPassword!: pulumi.Output<string>;
     /** A URI for writes, through the read-write Service (secret). */
-    public readonly writeConnectionString: pulumi.Output<string>;
+    public readonly writeConnectionString!: pulumi.Output<string>;
     /** A URI for reads, through the read-only Service (secret). */
-    public readonly readConnectionString: pulumi.Output<string>;
+    public readonly readConnectionString!: pulumi.Output<string>;
+    /**
+     * A multi-host URI over every pod's DNS name with `target_session_attrs=read-write`: the driver connects
+     * only to the pod that takes writes, even while the read-write Service lags behind a switchover
+     * (secret). For libpq-based clients; node-postgres cannot parse it.
+     */
+    public readonly writeMultiHostConnectionString!: pulumi.Output<string>;
     /** A multi-host URI over the replicas' pod names that lands on standbys only (secret). */
-    public readonly readMultiHostConnectionString: pulumi.Output<string>;
-    /** JDBC URLs for writes and for reads on replicas (secret). */
-    public readonly jdbcWriteUrl: pulumi.Output<string>;
-    public readonly jdbcReadUrl: pulumi.Output<string>;
+    public readonly readMultiHostConnectionString!: pulumi.Output<string>;
+    /** A JDBC URL for writes, through the read-write Service (secret). */
+    public readonly jdbcWriteUrl!: pulumi.Output<string>;
+    /** A JDBC URL over every pod's DNS name with `targetServerType=primary` (secret). */
+    public readonly jdbcWriteMultiHostUrl!: pulumi.Output<string>;
+    /** A JDBC URL for reads on the replicas (secret). */
+    public readonly jdbcReadUrl!: pulumi.Output<string>;
 
     constructor(name: string, args: ReplicatedDatabaseArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad argument must not leave half a component behind.
@@ -60,8 +74,9 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
 
         const engine = getEngine(resolved.engine);
         const topology = getTopology(engine, resolved.failover);
-        const names = deriveNames(resolved, topology);
-        const ctx = buildContext(name, resolved, names, engine, topology, this);
+        const plan = planCluster(resolved, topology);
+        const { names } = plan;
+        const ctx = buildContext(name, resolved, plan, engine, topology, this);
 
         // Refuses, at preview, a shrink or a major-version change against the last deployment.
         const guard = createGuard(ctx);
@@ -86,38 +101,28 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         createDisruptionBudget(ctx);
 
         const connection = engine.connection(ctx, credentials.appPassword);
-        this.namespace = pulumi.output(resolved.namespace);
-        this.statefulSetName = pulumi.output(names.statefulSet);
-        this.primaryHost = pulumi.output(names.serviceHost(names.readWriteService));
-        this.readOnlyHost = pulumi.output(names.serviceHost(names.readOnlyService));
-        this.port = pulumi.output(engine.port);
-        this.podHosts = pulumi.output(Array.from({ length: resolved.replicas + 1 }, (_, i) => names.podHost(i)));
-        this.secretName = pulumi.output(names.secret);
-        this.appUser = pulumi.output(resolved.appUser);
-        this.appDatabase = pulumi.output(resolved.appDatabase);
-        this.appPassword = pulumi.secret(credentials.appPassword);
-        this.writeConnectionString = connection.writeUri;
-        this.readConnectionString = connection.readUri;
-        this.readMultiHostConnectionString = connection.readMultiHostUri;
-        this.jdbcWriteUrl = connection.jdbcWriteUrl;
-        this.jdbcReadUrl = connection.jdbcReadUrl;
-
-        this.registerOutputs({
-            namespace: this.namespace,
-            statefulSetName: this.statefulSetName,
-            primaryHost: this.primaryHost,
-            readOnlyHost: this.readOnlyHost,
-            port: this.port,
-            podHosts: this.podHosts,
-            secretName: this.secretName,
-            appUser: this.appUser,
-            appDatabase: this.appDatabase,
-            appPassword: this.appPassword,
-            writeConnectionString: this.writeConnectionString,
-            readConnectionString: this.readConnectionString,
-            readMultiHostConnectionString: this.readMultiHostConnectionString,
-            jdbcWriteUrl: this.jdbcWriteUrl,
-            jdbcReadUrl: this.jdbcReadUrl,
+        const outputs = publishOutputs({
+            namespace: resolved.namespace,
+            statefulSetName: names.statefulSet,
+            primaryHost: names.serviceHost(names.readWriteService),
+            readOnlyHost: names.serviceHost(names.readOnlyService),
+            port: engine.port,
+            podHosts: plan.pods.map((p) => p.host),
+            secretName: names.secret,
+            appUser: resolved.appUser,
+            appDatabase: resolved.appDatabase,
+            appPassword: credentials.appPassword,
+            writeConnectionString: connection.writeUri,
+            readConnectionString: connection.readUri,
+            writeMultiHostConnectionString: connection.writeMultiHostUri,
+            readMultiHostConnectionString: connection.readMultiHostUri,
+            jdbcWriteUrl: connection.jdbcWriteUrl,
+            jdbcWriteMultiHostUrl: connection.jdbcWriteMultiHostUrl,
+            jdbcReadUrl: connection.jdbcReadUrl,
         });
+        // The compiler holds the declared fields to what is published: same names, same types.
+        const fields: Pick<ReplicatedDatabase, keyof typeof outputs> = outputs;
+        Object.assign(this, fields);
+        this.registerOutputs(outputs);
     }
 }

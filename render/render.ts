@@ -8,6 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ReplicatedDatabase } from "../components/replicatedDatabase";
 import { ReplicatedDatabaseArgs } from "../components/args";
+import { OUTPUT_NAMES } from "../components/outputs";
 import { CapturedResource, RecordedOptions, StackOutputs, capturingMocks, recordOptions, unwrapSecrets } from "./capture";
 import { Manifest, toManifests } from "./manifests";
 
@@ -80,12 +81,6 @@ async function unwrapOutput(out: pulumi.Output<any>): Promise<{ value: any; secr
     const value = await new Promise((resolve) => out.apply((v) => resolve(v)));
     return { value: unwrapSecrets(value).value, secret: Boolean(secret) };
 }
-
-const OUTPUT_NAMES = [
-    "namespace", "statefulSetName", "primaryHost", "readOnlyHost", "port", "podHosts", "secretName", "appUser",
-    "appDatabase", "appPassword", "writeConnectionString", "readConnectionString", "readMultiHostConnectionString",
-    "jdbcWriteUrl", "jdbcReadUrl",
-] as const;
 
 /** Renders one ReplicatedDatabase with the given args. */
 export function renderComponent(name: string, args: ReplicatedDatabaseArgs = {}): Promise<Rendered> {
