@@ -1,0 +1,144 @@
+/**
+ * The args are declared once (components/argTable.ts); the interface's `@default`s, the README's
+ * configuration reference, KNOWN_ARGS, the stack-config reader and resolveArgs's defaults must agree with it.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as ts from "typescript";
+import {
+    ARGS,
+    ArgKind,
+    DEFAULTS,
+    FieldSpec,
+    KNOWN_ARGS,
+    RESOURCE_FIELDS,
+    STATIC_VOLUME_FIELDS,
+    jsdocDefault,
+    readmeDefault,
+} from "../../components/argTable";
+import { getEngine } from "../../components/engines";
+import { resolveArgs } from "../../components/resolve";
+import { argsFromConfig } from "../../program/config";
+import { ROOT, interfaceMembers, readmeTable, runtimeImports } from "./sources";
+
+const ARGS_FILE = "components/args.ts";
+const TYPE_OF_KIND: Record<ArgKind, ts.SyntaxKind[]> = {
+    string: [ts.SyntaxKind.StringKeyword],
+    number: [ts.SyntaxKind.NumberKeyword],
+    boolean: [ts.SyntaxKind.BooleanKeyword],
+    object: [ts.SyntaxKind.TypeReference, ts.SyntaxKind.TypeLiteral],
+};
+
+function checkMembers(iface: string, table: Record<string, FieldSpec>, kinds?: Record<string, ArgKind>): void {
+    const members = interfaceMembers(ARGS_FILE, iface);
+    assert.deepStrictEqual(members.map((m) => m.name).sort(), Object.keys(table).sort(), `${iface} and its table name different members`);
+    for (const m of members) {
+        assert.ok(m.optional, `${iface}.${m.name} must be optional`);
+        assert.ok(m.defaultTag !== undefined, `${iface}.${m.name} has no @default`);
+        assert.strictEqual(m.defaultTag, jsdocDefault(table[m.name]), `${iface}.${m.name}: @default differs from the table`);
+        // Other Pulumi languages cannot take unions or functions (the schema inference reads this file).
+        assert.ok(![ts.SyntaxKind.UnionType, ts.SyntaxKind.FunctionType].includes(m.typeKind), `${iface}.${m.name} is ${m.typeText}`);
+        if (kinds) {
+            assert.ok(TYPE_OF_KIND[kinds[m.name]].includes(m.typeKind), `${iface}.${m.name} is ${m.typeText}, the table says ${kinds[m.name]}`);
+        }
+    }
+}
+
+describe("the args table", () => {
+    it("names every member of ReplicatedDatabaseArgs, with its @default and type", () => {
+        const kinds = Object.fromEntries(Object.entries(ARGS).map(([k, s]) => [k, s.kind]));
+        checkMembers("ReplicatedDatabaseArgs", ARGS, kinds);
+    });
+
+    it("gives the fields of staticVolumes and resources their @defaults", () => {
+        checkMembers("StaticVolumesArgs", STATIC_VOLUME_FIELDS);
+        checkMembers("ResourcesArgs", RESOURCE_FIELDS);
+        assert.strictEqual(ARGS.staticVolumes.fields, STATIC_VOLUME_FIELDS);
+        assert.strictEqual(ARGS.resources.fields, RESOURCE_FIELDS);
+    });
+
+    it("is the README's configuration reference, row by row", () => {
+        const rows = readmeTable("## Configuration reference");
+        assert.deepStrictEqual(rows.map((r) => r[0]), Object.keys(ARGS).map((k) => `\`replicated-db:${k}\``));
+        for (const [name, spec] of Object.entries(ARGS)) {
+            const row = rows.find((r) => r[0] === `\`replicated-db:${name}\``)!;
+            const expected = `| \`replicated-db:${name}\` | ${readmeDefault(spec)} | ${spec.allowed} |`;
+            assert.strictEqual(row[1], readmeDefault(spec), `README default of ${name}; expected the row\n${expected}`);
+            assert.strictEqual(row[2], spec.allowed, `README "allowed" of ${name}; expected the row\n${expected}`);
+        }
+        // The staticVolumes row spells its fields' defaults out in words.
+        const sv = rows.find((r) => r[0] === "`replicated-db:staticVolumes`")![2];
+        assert.ok(sv.includes(`\`type\` (\`hostPath\` \\| \`local\`, default \`${STATIC_VOLUME_FIELDS.type.default}\`)`), sv);
+        assert.ok(sv.includes(`\`basePath\` (default \`${STATIC_VOLUME_FIELDS.basePath.default}\``), sv);
+    });
+
+    it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
+        assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
+        for (const [name, spec] of Object.entries(ARGS)) {
+            if (name === "staticVolumes" || name === "resources") continue;
+            assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
+        }
+        assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
+        assert.deepStrictEqual(DEFAULTS.staticVolumes, { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] });
+    });
+
+    it("holds the defaults resolveArgs fills in", () => {
+        const resolved = resolveArgs("db", {}) as unknown as Record<string, unknown>;
+        for (const [name, spec] of Object.entries(ARGS) as [string, FieldSpec][]) {
+            if (spec.default !== undefined) {
+                assert.deepStrictEqual(resolved[name], spec.default, `resolveArgs's default of ${name}`);
+            }
+        }
+        assert.strictEqual(resolved.clusterName, "db", "clusterName defaults to the component's name");
+        assert.strictEqual(ARGS.image.default, getEngine(ARGS.engine.default).defaultImage, "the default engine's image");
+        const sv = resolveArgs("db", { createStorageClass: true, staticVolumes: {} }).staticVolumes!;
+        assert.deepStrictEqual(sv, { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] });
+        assert.deepStrictEqual(resolveArgs("db", { resources: { cpuLimit: "2" } }).resources, { ...ARGS.resources.default, cpuLimit: "2" });
+    });
+
+    it("types every stack config value as its kind says", () => {
+        const raw: Record<ArgKind, [string, unknown]> = {
+            string: ["x-1", "x-1"],
+            number: ["3", 3],
+            boolean: ["true", true],
+            object: ['{"a":"b"}', { a: "b" }],
+        };
+        for (const [name, spec] of Object.entries(ARGS)) {
+            const [text, value] = raw[spec.kind];
+            assert.deepStrictEqual(argsFromConfig({ [`replicated-db:${name}`]: text }), { [name]: value }, name);
+        }
+        // Not an arg: passed on as written, for resolveArgs to refuse by name.
+        assert.deepStrictEqual(argsFromConfig({ "replicated-db:replica": "3" }), { replica: "3" });
+    });
+
+    it("leaves no import cycle among the component's modules", () => {
+        const files: string[] = [];
+        const walk = (dir: string) => {
+            for (const e of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+                const p = path.join(dir, e.name);
+                if (e.isDirectory()) walk(p);
+                else if (p.endsWith(".ts")) files.push(p);
+            }
+        };
+        walk("components");
+        const edges = new Map(files.map((f) => [f, runtimeImports(f)]));
+        assert.ok(edges.get("components/resolve.ts")!.includes("components/engines/index.ts"), "the walk sees resolve.ts load the engines");
+        const state = new Map<string, "open" | "done">();
+        const visit = (f: string, trail: string[]): void => {
+            if (state.get(f) === "done") return;
+            assert.notStrictEqual(state.get(f), "open", `import cycle: ${[...trail, f].join(" -> ")}`);
+            state.set(f, "open");
+            for (const g of edges.get(f) ?? []) visit(g, [...trail, f]);
+            state.set(f, "done");
+        };
+        for (const f of files) visit(f, []);
+        // Nor one through the types: the interfaces depend on nothing, and no engine reaches for the table or
+        // the checks (they get resolved args).
+        const source = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
+        assert.doesNotMatch(source(ARGS_FILE), /^import /m, `${ARGS_FILE} imports something`);
+        for (const f of files.filter((x) => x.startsWith("components/engines/"))) {
+            assert.doesNotMatch(source(f), /from "(\.\.\/)+(argTable|resolve)"/, `${f} imports the args table or resolveArgs`);
+        }
+    });
+});
