@@ -1,10 +1,39 @@
 /** Every password and connection string stays a Pulumi secret, in state and in outputs. */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { connection } from "../../components/engines/postgres/connection";
+import { OUTPUTS, OUTPUT_NAMES } from "../../components/outputs";
+import { plan } from "../../components/plan";
 import { TYPE_TOKEN } from "../../components/replicatedDatabase";
+import { MOUNT_PATHS } from "../../components/resources/context";
+import { resolveArgs } from "../../components/resolve";
 import { renderComponent } from "../../render/render";
 import { find, resource } from "./helpers";
+import { ParsedUri, parseJdbcUrl, parseLibpqUri } from "./uris";
 
-const SECRET_OUTPUTS = ["appPassword", "writeConnectionString", "readConnectionString", "readMultiHostConnectionString", "jdbcWriteUrl", "jdbcReadUrl"];
+const SECRET_OUTPUTS = OUTPUT_NAMES.filter((n) => OUTPUTS[n].secret);
+const PLAIN_OUTPUTS = OUTPUT_NAMES.filter((n) => !OUTPUTS[n].secret);
+/** The outputs that carry a connection string, and the parsers for their forms. */
+const URI_OUTPUTS = OUTPUT_NAMES.filter((n) => /ConnectionString$|Url$/.test(n));
+
+/** Parses a connection string by its form; a single-host libpq URI must also parse as a WHATWG URL, alike. */
+function parseAny(text: string): ParsedUri {
+    if (text.startsWith("jdbc:")) return parseJdbcUrl(text);
+    const parsed = parseLibpqUri(text);
+    if (parsed.hosts.length === 1) {
+        const url = new URL(text);
+        assert.strictEqual(decodeURIComponent(url.password), parsed.password, `WHATWG and libpq read different passwords from ${text}`);
+        assert.strictEqual(decodeURIComponent(url.username), parsed.user);
+        assert.strictEqual(`${url.hostname}:${url.port}`, `${parsed.hosts[0].host}:${parsed.hosts[0].port}`);
+        assert.strictEqual(decodeURIComponent(url.pathname.slice(1)), parsed.database);
+    }
+    return parsed;
+}
+
+async function valueOf<T>(out: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
+    const value = await new Promise<T>((resolve) => out.apply((v) => resolve(v)));
+    return { value, secret: Boolean(await (out as any).isSecret) };
+}
 
 describe("secrets", () => {
     it("generates three strong passwords with random, marked secret in state", async () => {
@@ -47,13 +76,22 @@ describe("secrets", () => {
         }
     });
 
-    it("makes every connection string and the app password secret outputs, embedding the app password", async () => {
-        const r = await renderComponent("db");
-        assert.deepStrictEqual([...r.secretOutputs].sort(), [...SECRET_OUTPUTS].sort());
-        const app = find(r, "Secret").stringData["app-password"];
-        assert.strictEqual(r.outputs.appPassword, app);
-        for (const key of SECRET_OUTPUTS.slice(1)) {
-            assert.ok(r.outputs[key].includes(app), key);
+    it("makes exactly the listed outputs secret, and every connection string embeds the app password", async () => {
+        for (const args of [{}, { existingSecretName: "team-pg" }]) {
+            const r = await renderComponent("db", args);
+            for (const name of SECRET_OUTPUTS) assert.ok(r.secretOutputs.includes(name), `${name} should be secret`);
+            for (const name of PLAIN_OUTPUTS) assert.ok(!r.secretOutputs.includes(name), `${name} should be plain`);
+            const app = r.outputs.appPassword;
+            assert.ok(app.length >= 16, `app password ${app.length} characters`);
+            for (const name of URI_OUTPUTS) {
+                assert.ok(OUTPUTS[name].secret, `${name} carries the password but is not listed secret`);
+                const parsed = parseAny(r.outputs[name]);
+                assert.strictEqual(parsed.password, app, name);
+                assert.strictEqual(parsed.user, "app", name);
+                assert.strictEqual(parsed.database, "app", name);
+            }
+            // No plain output carries the password.
+            for (const name of PLAIN_OUTPUTS) assert.ok(!JSON.stringify(r.outputs[name]).includes(app), `${name} carries the password`);
         }
     });
 
@@ -85,15 +123,52 @@ describe("secrets", () => {
         assert.ok(r.secretOutputs.includes("writeConnectionString"));
     });
 
-    it("url-encodes the password and targets standbys in the multi-host strings", async () => {
+    it("encodes any password so that every connection string gives it back exactly", async () => {
+        const passwords = ["p@ss:w/rd?#%&+ x\\y\"z'", "%41%2B+", " leading and trailing ", "a=b&c=d", "ünï©ødé", "\\"];
+        const args = resolveArgs("db", { replicas: 2, appUser: "app_user", appDatabase: "orders" });
+        const p = plan(args, { rbacSuffix: "labeler" });
+        const ctx = { args, names: p.names, plan: p, paths: { ...MOUNT_PATHS }, selector: {} };
+        for (const pw of passwords) {
+            const strings = connection(ctx, pulumi.secret(pw));
+            for (const [key, out] of Object.entries(strings) as [string, pulumi.Output<string>][]) {
+                const { value, secret } = await valueOf(out);
+                assert.ok(secret, `${key} is not secret`);
+                const parsed = parseAny(value);
+                assert.strictEqual(parsed.password, pw, `${key} for ${JSON.stringify(pw)}: ${value}`);
+                assert.strictEqual(parsed.user, "app_user", key);
+                assert.strictEqual(parsed.database, "orders", key);
+                assert.ok(parsed.hosts.every((h) => h.port === 5432), key);
+            }
+        }
+    });
+
+    it("writes through every pod with read-write targeting, and reads from the replicas only", async () => {
+        const hosts = (r: { outputs: Record<string, string> }, key: string) => parseAny(r.outputs[key]).hosts.map((h) => h.host.split(".")[0]);
+        const params = (r: { outputs: Record<string, string> }, key: string) => parseAny(r.outputs[key]).params;
         const r = await renderComponent("db", { replicas: 2 });
-        const o = r.outputs;
-        assert.match(o.readMultiHostConnectionString, /@db-1\.db-headless\.default\.svc\.cluster\.local:5432,db-2\.db-headless\.default\.svc\.cluster\.local:5432\/app\?target_session_attrs=standby$/);
-        assert.match(o.jdbcReadUrl, /^jdbc:postgresql:\/\/db-1\..*,db-2\..*\/app\?targetServerType=secondary&loadBalanceHosts=true&user=app&password=/);
-        assert.match(o.jdbcWriteUrl, /^jdbc:postgresql:\/\/db-rw\.default\.svc\.cluster\.local:5432\/app\?user=app&password=/);
+        assert.deepStrictEqual(hosts(r, "writeMultiHostConnectionString"), ["db-0", "db-1", "db-2"]);
+        assert.deepStrictEqual(params(r, "writeMultiHostConnectionString"), { target_session_attrs: "read-write" });
+        assert.deepStrictEqual(hosts(r, "jdbcWriteMultiHostUrl"), ["db-0", "db-1", "db-2"]);
+        assert.deepStrictEqual(params(r, "jdbcWriteMultiHostUrl"), { targetServerType: "primary" });
+        assert.deepStrictEqual(hosts(r, "readMultiHostConnectionString"), ["db-1", "db-2"]);
+        assert.deepStrictEqual(params(r, "readMultiHostConnectionString"), { target_session_attrs: "standby" });
+        assert.deepStrictEqual(hosts(r, "jdbcReadUrl"), ["db-1", "db-2"]);
+        assert.deepStrictEqual(params(r, "jdbcReadUrl"), { targetServerType: "secondary", loadBalanceHosts: "true" });
+        assert.deepStrictEqual(hosts(r, "writeConnectionString"), ["db-rw"]);
+        assert.deepStrictEqual(hosts(r, "jdbcWriteUrl"), ["db-rw"]);
+        assert.deepStrictEqual(hosts(r, "readConnectionString"), ["db-ro"]);
+        assert.strictEqual(parseAny(r.outputs.writeMultiHostConnectionString).hosts[0].host, "db-0.db-headless.default.svc.cluster.local");
+
         const moved = await renderComponent("db", { replicas: 2, primaryOrdinal: 1 });
-        assert.match(moved.outputs.readMultiHostConnectionString, /@db-0\..*:5432,db-2\..*:5432\/app\?target_session_attrs=standby$/);
+        // The configured primary first: the driver tries the hosts in order.
+        assert.deepStrictEqual(hosts(moved, "writeMultiHostConnectionString"), ["db-1", "db-0", "db-2"]);
+        assert.deepStrictEqual(hosts(moved, "jdbcWriteMultiHostUrl"), ["db-1", "db-0", "db-2"]);
+        assert.deepStrictEqual(hosts(moved, "readMultiHostConnectionString"), ["db-0", "db-2"]);
+
         const alone = await renderComponent("db", { replicas: 0 });
-        assert.match(alone.outputs.readMultiHostConnectionString, /@db-0\..*\?target_session_attrs=prefer-standby$/);
+        assert.deepStrictEqual(hosts(alone, "writeMultiHostConnectionString"), ["db-0"]);
+        assert.deepStrictEqual(hosts(alone, "readMultiHostConnectionString"), ["db-0"]);
+        assert.deepStrictEqual(params(alone, "readMultiHostConnectionString"), { target_session_attrs: "prefer-standby" });
+        assert.deepStrictEqual(params(alone, "jdbcReadUrl"), { targetServerType: "preferSecondary", loadBalanceHosts: "true" });
     });
 });
