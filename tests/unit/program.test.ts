@@ -1,9 +1,10 @@
 /** The program (index.ts) evaluated per stack: outputs, secrecy, and nothing created on bad config. */
 import * as assert from "assert";
+import { OUTPUTS, OUTPUT_NAMES } from "../../components/outputs";
 import { registeredBefore, renderProgram } from "../../render/render";
 import { readStackConfig } from "../../render/stackConfig";
 
-const SECRET_OUTPUTS = ["writeConnectionString", "readConnectionString", "readMultiHostConnectionString", "jdbcWriteUrl", "jdbcReadUrl"];
+const SECRET_OUTPUTS = OUTPUT_NAMES.filter((n) => OUTPUTS[n].secret);
 
 describe("the program", () => {
     it("exports hosts, port, pod names and secret connection strings for the dev stack", async () => {
@@ -15,6 +16,8 @@ describe("the program", () => {
         assert.deepStrictEqual(o.podHosts, [0, 1, 2].map((i) => `db-${i}.db-headless.default.svc.cluster.local`));
         assert.match(o.writeConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-rw\.default\.svc\.cluster\.local:5432\/app$/);
         assert.deepStrictEqual([...r.secretOutputs].sort(), [...SECRET_OUTPUTS].sort());
+        assert.ok(SECRET_OUTPUTS.includes("appPassword") && SECRET_OUTPUTS.includes("writeMultiHostConnectionString"));
+        assert.match(o.writeMultiHostConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-0\.db-headless[^,]*:5432,db-1\.[^,]*,db-2\.[^/]*\/app\?target_session_attrs=read-write$/);
         for (const plain of ["primaryHost", "readOnlyHost", "podHosts", "port"]) {
             assert.ok(!r.secretOutputs.includes(plain), `${plain} should be plain`);
         }

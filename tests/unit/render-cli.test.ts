@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { OUTPUTS, OUTPUT_NAMES } from "../../components/outputs";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -36,6 +37,26 @@ describe("npm run render", () => {
             assert.match(value, /^[A-Za-z0-9]{32}$/);
             assert.ok(!masked.stdout.includes(value), "a password leaked into the masked render");
         }
+    });
+
+    it("prints the stack outputs as JSON with --outputs, as pulumi stack output --json does", () => {
+        const masked = render("--stack", "dev", "--outputs");
+        assert.strictEqual(masked.code, 0, masked.stderr);
+        const outputs = JSON.parse(masked.stdout);
+        assert.deepStrictEqual(Object.keys(outputs), [...OUTPUT_NAMES].sort(), "every output, keys sorted");
+        assert.strictEqual(masked.stdout, `${JSON.stringify(outputs, null, 2)}\n`, "indented by two spaces");
+        assert.strictEqual(outputs.primaryHost, "db-rw.default.svc.cluster.local");
+        assert.strictEqual(outputs.port, 5432);
+        for (const name of OUTPUT_NAMES) {
+            assert.strictEqual(outputs[name] === "[secret]", OUTPUTS[name].secret, `${name} masked iff secret`);
+        }
+
+        const shown = JSON.parse(render("--stack", "dev", "--outputs", "--show-secrets").stdout);
+        assert.deepStrictEqual(Object.keys(shown), Object.keys(outputs));
+        assert.match(shown.appPassword, /^[A-Za-z0-9]{32}$/);
+        assert.strictEqual(shown.writeConnectionString, `postgresql://app:${shown.appPassword}@db-rw.default.svc.cluster.local:5432/app`);
+        assert.ok(!masked.stdout.includes(shown.appPassword), "the password leaked into the masked outputs");
+        for (const name of OUTPUT_NAMES.filter((n) => !OUTPUTS[n].secret)) assert.deepStrictEqual(shown[name], outputs[name], name);
     });
 
     it("fails with one line naming the key, the value and what is allowed, and renders nothing", () => {

@@ -1,7 +1,7 @@
 /** Every validation error names the setting, the value and what is allowed, before anything is created. */
 import * as assert from "assert";
 import { ReplicatedDatabaseArgs } from "../../components/args";
-import { resolveArgs } from "../../components/resolve";
+import { resolveArgs, resolveParameters, resolveResources, resolveStaticVolumes } from "../../components/resolve";
 import { imageMajor } from "../../components/engines/postgres";
 import { ArgError, checkDnsLabel, checkInteger, checkQuantity, parseQuantity } from "../../components/validation";
 import { registeredBefore, renderComponent } from "../../render/render";
@@ -128,5 +128,36 @@ describe("component argument errors", () => {
         );
         assert.match(err.message, /^invalid replicas: -1/);
         assert.deepStrictEqual(registeredBefore(err), []);
+    });
+});
+
+describe("the object args' resolvers, called directly", () => {
+    const key = (arg: string) => `replicated-db:${arg}`;
+    it("fills in the static volumes' defaults and pins local volumes to nodes", () => {
+        assert.deepStrictEqual(resolveStaticVolumes({}), { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] });
+        assert.deepStrictEqual(resolveStaticVolumes({ type: "local", basePath: "/mnt/db///", nodeNames: ["n1"] }), {
+            type: "local",
+            basePath: "/mnt/db",
+            nodeNames: ["n1"],
+        });
+        assert.throws(() => resolveStaticVolumes({ type: "nfs" }, key), /^ArgError: invalid replicated-db:staticVolumes.type: "nfs" \(allowed: "hostPath" or "local"\)$/);
+        assert.throws(() => resolveStaticVolumes({ basePath: "/" }), /^ArgError: invalid staticVolumes.basePath: "\/" \(allowed: an absolute directory path other than \/, without spaces\)$/);
+        assert.throws(() => resolveStaticVolumes({ type: "local" }), /^ArgError: invalid staticVolumes.nodeNames: \[\] \(allowed: at least one node name/);
+        assert.throws(() => resolveStaticVolumes({ nodeNames: ["Node_1"] }), /^ArgError: invalid staticVolumes.nodeNames\[0\]: "Node_1"/);
+    });
+    it("fills in the resources' defaults field by field and holds limits to requests", () => {
+        assert.deepStrictEqual(resolveResources({ memoryLimit: "2Gi" }), { cpuRequest: "250m", memoryRequest: "512Mi", cpuLimit: "", memoryLimit: "2Gi" });
+        assert.throws(() => resolveResources({ cpuRequest: "2", cpuLimit: "1" }), /^ArgError: invalid resources.cpuLimit: "1" \(allowed: at least resources.cpuRequest \(2\)\)$/);
+        assert.throws(() => resolveResources({ memoryLimit: "256Mi" }, key), /^ArgError: invalid replicated-db:resources.memoryLimit: "256Mi" \(allowed: at least replicated-db:resources.memoryRequest \(512Mi\)\)$/);
+        assert.throws(() => resolveResources({ memoryRequest: "1Mi" }), /^ArgError: invalid resources.memoryRequest: "1Mi" \(allowed: memory: .*at least 64Mi\)$/);
+    });
+    it("accepts server parameters as a map of plain strings only", () => {
+        const given = { work_mem: "8MB", "auto_explain.log_min_duration": "250ms" };
+        const out = resolveParameters(given);
+        assert.deepStrictEqual(out, given);
+        assert.notStrictEqual(out, given, "a copy, not the caller's object");
+        assert.throws(() => resolveParameters(["work_mem"] as never), /^ArgError: invalid parameters: \["work_mem"\] \(allowed: a map of parameter names to string values\)$/);
+        assert.throws(() => resolveParameters({ Work_Mem: "8MB" }), /^ArgError: invalid parameters.Work_Mem: "Work_Mem"/);
+        assert.throws(() => resolveParameters({ work_mem: 8 as never }), /^ArgError: invalid parameters.work_mem: 8 \(allowed: a string without quotes or line breaks\)$/);
     });
 });
