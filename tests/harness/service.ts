@@ -32,21 +32,25 @@ export type EndpointSource = (service: ServiceName) => Promise<string[]>;
  * test. This wraps each pod's probeAsync, which the cluster's background prober calls every 2 s.
  */
 export class ReadinessRecorder {
-    private readonly last = new Map<number, boolean>();
+    /** The last result per ordinal, with the container's pid it was for: a restarted container starts
+     * unready, as in Kubernetes, until its own first probe passes. */
+    private readonly last = new Map<number, { ok: boolean; pid: number }>();
 
     watch(pods: Pod[]): void {
         for (const p of pods) {
             const original = p.probeAsync.bind(p);
             p.probeAsync = async (kind: ProbeKind) => {
+                const pid = p.running ? p.pid : -1;
                 const ok = await original(kind);
-                if (kind === "readinessProbe") this.last.set(p.ordinal, ok);
+                if (kind === "readinessProbe") this.last.set(p.ordinal, { ok, pid });
                 return ok;
             };
         }
     }
 
     ready(pod: Pod): boolean {
-        return pod.running && this.last.get(pod.ordinal) === true;
+        const last = this.last.get(pod.ordinal);
+        return pod.running && last !== undefined && last.ok && last.pid === pod.pid;
     }
 }
 
