@@ -9,9 +9,10 @@ import { Cluster, sleep } from "../harness/cluster";
 import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
 import { podAddress } from "../harness/pod";
 import { Scenario } from "../harness/clients/scenario";
-import { untilConverged, writable } from "../harness/clients/topology";
+import { switchoverRounds, untilConverged, writable } from "../harness/clients/topology";
 
 const ORDINALS = [0, 1, 2];
+const ROUNDS = switchoverRounds();
 
 describe("switchover and failover under application load (Patroni)", function () {
     this.timeout(900000);
@@ -35,8 +36,8 @@ describe("switchover and failover under application load (Patroni)", function ()
         }
     }
 
-    it("three switchovers through Patroni's REST API: every pod streams from the new primary on its timeline", async () => {
-        for (let k = 0; k < 3; k++) {
+    it(`${3 * ROUNDS} switchovers through Patroni's REST API: every pod streams from the new primary on its timeline`, async () => {
+        for (let k = 0; k < 3 * ROUNDS; k++) {
             await s.step(`switchover from db-${s.primary}`, async () => {
                 const old = s.primary;
                 const auth = Buffer.from(`patroni:${c.secret("superuser-password")}`).toString("base64");

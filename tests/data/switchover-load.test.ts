@@ -10,9 +10,11 @@
 import * as assert from "assert";
 import { Cluster } from "../harness/cluster";
 import { Scenario } from "../harness/clients/scenario";
-import { mostAdvanced, untilConverged } from "../harness/clients/topology";
+import { mostAdvanced, switchoverRounds, untilConverged } from "../harness/clients/topology";
 
 const ORDINALS = [0, 1, 2];
+/** Rounds of three switchovers; each round is another chance for the races a switchover under load has. */
+const ROUNDS = switchoverRounds();
 
 describe("switchover and failover under application load (primaryOrdinal)", function () {
     this.timeout(900000);
@@ -25,8 +27,8 @@ describe("switchover and failover under application load (primaryOrdinal)", func
         await s.tearDown();
     });
 
-    it("three planned switchovers 0 -> 1 -> 2 -> 0: every pod streams from the new primary on its timeline", async () => {
-        for (const next of [1, 2, 0]) {
+    it(`${ROUNDS} round(s) of planned switchovers 0 -> 1 -> 2 -> 0: every pod streams from the new primary on its timeline`, async () => {
+        for (const next of Array.from({ length: ROUNDS }, () => [1, 2, 0]).flat()) {
             await s.step(`switchover db-${s.primary} -> db-${next}`, async () => {
                 await c.apply({ primaryOrdinal: next });
                 s.primary = next;

@@ -88,3 +88,10 @@ export async function mostAdvanced(c: Cluster, candidates: number[]): Promise<nu
     });
     return candidates[best];
 }
+
+/** RDB_SWITCHOVER_ROUNDS: how many rounds of switchovers a load test runs (default 2). */
+export function switchoverRounds(): number {
+    const raw = process.env.RDB_SWITCHOVER_ROUNDS ?? "2";
+    if (!/^[1-9][0-9]?$/.test(raw)) throw new Error(`invalid RDB_SWITCHOVER_ROUNDS: '${raw}' (allowed: a whole number from 1 to 99)`);
+    return Number(raw);
+}
