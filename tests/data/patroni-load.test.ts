@@ -36,10 +36,30 @@ describe("switchover and failover under application load (Patroni)", function ()
         }
     }
 
+    /** Patroni names a synchronous standby in its own loop, a while after the replicas stream; strict
+     * synchronous mode refuses a switchover until it has one, so the operator waits for it (bounded). */
+    async function untilSyncStandby(leader: number, timeoutMs = 60000): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        let roles = "";
+        while (Date.now() < deadline) {
+            try {
+                const r = await fetch(`http://${podAddress(leader)}:8008/cluster`, { signal: AbortSignal.timeout(2000) });
+                const members = ((await r.json()) as { members?: { role: string }[] }).members ?? [];
+                roles = members.map((m) => m.role).join(",");
+                if (members.some((m) => m.role === "sync_standby")) return;
+            } catch {
+                /* not answering yet */
+            }
+            await sleep(500);
+        }
+        throw new Error(`Patroni named no synchronous standby within ${timeoutMs / 1000} s (roles: ${roles})`);
+    }
+
     it(`${3 * ROUNDS} switchovers through Patroni's REST API: every pod streams from the new primary on its timeline`, async () => {
         for (let k = 0; k < 3 * ROUNDS; k++) {
             await s.step(`switchover from db-${s.primary}`, async () => {
                 const old = s.primary;
+                await untilSyncStandby(old);
                 const auth = Buffer.from(`patroni:${c.secret("superuser-password")}`).toString("base64");
                 const r = await fetch(`http://${podAddress(old)}:8008/switchover`, {
                     method: "POST",
