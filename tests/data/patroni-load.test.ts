@@ -79,6 +79,10 @@ describe("switchover and failover under application load (Patroni)", function ()
             await s.step(`SIGKILL db-${s.primary}, failover`, async () => {
                 const killed = s.primary;
                 const survivors = ORDINALS.filter((i) => i !== killed);
+                // Until Patroni has named the new primary's synchronous standby (one loop after a switchover
+                // or a failover), strict mode promotes nobody: a primary lost in that window stays lost
+                // until it returns (seen in this test: no failover in 60 s). Measured apart from that window.
+                await untilSyncStandby(killed);
                 await c.stop(killed, "SIGKILL");
                 s.primary = await newPrimary(killed, survivors, AUTOMATED_FAILOVER_BOUND_MS + 10000);
                 await untilConverged(c, s.primary, survivors, `db-${s.primary} promoted`);
