@@ -56,6 +56,25 @@ export function overlaps(windows: Window[]): string[] {
     return out;
 }
 
+/** A sampler may not look away from a pod for longer than this (it polls every ~20 ms). */
+export const SAMPLER_MAX_GAP_MS = 3000;
+
+/** Stretches longer than SAMPLER_MAX_GAP_MS in which a pod was not asked at all. */
+export function blindSpots(samples: Sample[], pods: number[], from: number, to: number): string[] {
+    const out: string[] = [];
+    for (const pod of pods) {
+        const times = samples.filter((x) => x.pod === pod && x.t >= from && x.t <= to).map((x) => x.t).sort((a, b) => a - b);
+        let prev = from;
+        let worst = 0;
+        for (const t of [...times, to]) {
+            worst = Math.max(worst, t - prev);
+            prev = t;
+        }
+        if (worst > SAMPLER_MAX_GAP_MS) out.push(`the sampler did not ask db-${pod} for ${(worst / 1000).toFixed(1)} s: the two-writable check is blind there`);
+    }
+    return out;
+}
+
 /** Reads by gated clients from a standby whose last streaming sample (or, failing one, the read's own
  * answer) is older than the grace. */
 export function staleReads(ops: OpRecord[], samples: Sample[], podOf: (addr: string) => number, gated: string[], since: number): string[] {
@@ -102,6 +121,8 @@ export function analyse(opts: {
     /** Every id present on the final primary (undefined: it did not answer, so no row count). */
     finalIds?: Set<string>;
     podOf: (addr: string) => number;
+    /** The ordinals the sampler watches. */
+    pods: number[];
     gated: string[];
     end: number;
 }): Findings {
@@ -113,6 +134,9 @@ export function analyse(opts: {
 
     const two = overlaps(writableWindows(samples));
     failures.push(...two.slice(0, 10));
+    // The check above is only as good as the sampling: a sampler that stalled would see nothing.
+    const lastSample = samples.reduce((m, x) => Math.max(m, x.t), start);
+    failures.push(...blindSpots(samples, opts.pods, start, lastSample));
 
     lines.push("client           ops    ok  errors  first error");
     for (const s of opts.specs) {

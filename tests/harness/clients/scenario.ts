@@ -72,6 +72,7 @@ export class Scenario {
             events: this.load.events,
             finalIds: ids === undefined ? undefined : new Set(ids.split(" ")),
             podOf: (addr) => this.ordinals.find((i) => podAddress(i) === addr) ?? -1,
+            pods: this.ordinals,
             gated: GATED_READERS,
             end: Date.now(),
         });
