@@ -146,7 +146,10 @@ function runProxy(address: string, port: number): void {
     let endpoints: string[] = [];
     let next = 0;
     process.on("message", (m) => {
-        endpoints = m as string[];
+        const next = m as string[];
+        // The log says when the Service's endpoints changed, to match against the clients' logs.
+        if (next.join() !== endpoints.join()) console.log(`${new Date().toISOString()} endpoints: [${next.join(", ")}]`);
+        endpoints = next;
     });
     process.on("disconnect", () => process.exit(0));
     const server = net.createServer((client) => {
