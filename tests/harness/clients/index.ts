@@ -91,7 +91,7 @@ export class Load {
                 const args = ["-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", JDBC_JAR, path.join(__dirname, "JdbcClient.java"), spec.name, spec.kind, spec.conninfo!, String(spec.intervalMs), spec.log];
                 this.track(spawn("java", args, { env, stdio: ["ignore", out, out] }));
             } else {
-                this.track(fork(path.join(__dirname, "client.ts"), [JSON.stringify(spec)], { execArgv: ts, env: { ...env, NODE_PATH: process.env.NODE_PATH }, stdio: [...stdio] }));
+                this.track(fork(path.join(__dirname, "client.ts"), [JSON.stringify(spec)], { execArgv: ts, env, stdio: [...stdio] }));
             }
         }
         fs.closeSync(out);
