@@ -1,0 +1,178 @@
+/**
+ * A Kubernetes Service played on loopback: a TCP proxy on an address of its own (rw 127.0.0.5, ro
+ * 127.0.0.6, port 5432) that sends each NEW connection to one of the Service's endpoints, as kube-proxy
+ * does; a connection stays on the pod it reached until either side closes it.
+ *
+ * Endpoints are what the endpoints controller would publish: pods whose role label says primary (rw) or
+ * replica (ro) AND whose last readiness probe passed. They are recomputed about every second in the test's
+ * process (they lag, as kube-proxy's do) and handed to the proxy, which runs in a process of its own so that
+ * a test blocked in a synchronous call never stalls the clients' traffic.
+ *
+ * The endpoint function is swappable (`EndpointSource`): Cluster.serviceEndpoints("rw"|"ro") can replace
+ * `labelledReadyEndpoints` once the harness has it.
+ */
+import { ChildProcess, fork } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { Cluster } from "./cluster";
+import { Pod, ProbeKind } from "./pod";
+
+export type ServiceName = "rw" | "ro";
+export const SERVICE_ADDRESS: Record<ServiceName, string> = { rw: "127.0.0.5", ro: "127.0.0.6" };
+export const SERVICE_PORT = 5432;
+const PATRONI_PORT = 8008;
+
+/** The pod addresses a Service would route to now. */
+export type EndpointSource = (service: ServiceName) => Promise<string[]>;
+
+/**
+ * The kubelet's readiness results, observed rather than re-run: the readiness probe of the manual mode acts
+ * (promotes, stops a demoted primary), so running it more often than the kubelet would change what is under
+ * test. This wraps each pod's probeAsync, which the cluster's background prober calls every 2 s.
+ */
+export class ReadinessRecorder {
+    /** The last result per ordinal, with the container's pid it was for: a restarted container starts
+     * unready, as in Kubernetes, until its own first probe passes. */
+    private readonly last = new Map<number, { ok: boolean; pid: number }>();
+
+    watch(pods: Pod[]): void {
+        for (const p of pods) {
+            const original = p.probeAsync.bind(p);
+            p.probeAsync = async (kind: ProbeKind) => {
+                const pid = p.running ? p.pid : -1;
+                const ok = await original(kind);
+                if (kind === "readinessProbe") this.last.set(p.ordinal, { ok, pid });
+                return ok;
+            };
+        }
+    }
+
+    ready(pod: Pod): boolean {
+        const last = this.last.get(pod.ordinal);
+        return pod.running && last !== undefined && last.ok && last.pid === pod.pid;
+    }
+}
+
+/** The role label the pod would carry: the role-labeler's copy of `<run>/role` (manual mode), or the role
+ * Patroni reports on its REST API (Patroni labels the pod itself). undefined: unlabelled. */
+export async function roleLabel(pod: Pod, patroni: boolean): Promise<"primary" | "replica" | undefined> {
+    if (patroni) {
+        try {
+            const r = await fetch(`http://${pod.address}:${PATRONI_PORT}/`, { signal: AbortSignal.timeout(1000) });
+            const role = ((await r.json()) as { role?: string }).role;
+            return role === "master" || role === "primary" ? "primary" : role === "replica" ? "replica" : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+    try {
+        const role = fs.readFileSync(path.join(pod.root, "mounts", "run", "role"), "utf8").trim();
+        return role === "primary" || role === "replica" ? role : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Endpoints as Kubernetes computes them from labels and readiness. */
+export function labelledReadyEndpoints(c: Cluster, readiness: ReadinessRecorder, patroni: boolean): EndpointSource {
+    return async (service) => {
+        const want = service === "rw" ? "primary" : "replica";
+        const out: string[] = [];
+        for (const p of c.pods.values()) {
+            if (readiness.ready(p) && (await roleLabel(p, patroni)) === want) out.push(p.address);
+        }
+        return out;
+    };
+}
+
+/** One Service: its proxy process and the loop that keeps its endpoints current. */
+export class Service {
+    private readonly proc: ChildProcess;
+    private timer?: NodeJS.Timeout;
+    private readonly exited: Promise<void>;
+    /** Every change of endpoints, with its time, for the summary. */
+    readonly history: { t: number; endpoints: string[] }[] = [];
+
+    constructor(readonly name: ServiceName, private readonly endpoints: EndpointSource, log: string) {
+        const out = fs.openSync(log, "a");
+        this.proc = fork(__filename, ["--proxy", SERVICE_ADDRESS[name], String(SERVICE_PORT)], {
+            execArgv: ["-r", "ts-node/register/transpile-only"],
+            stdio: ["ignore", out, out, "ipc"],
+        });
+        fs.closeSync(out);
+        this.exited = new Promise((resolve) => this.proc.once("exit", () => resolve()));
+        const kill = () => this.proc.kill("SIGKILL");
+        process.once("exit", kill);
+        this.proc.once("exit", () => process.removeListener("exit", kill));
+    }
+
+    get address(): string {
+        return SERVICE_ADDRESS[this.name];
+    }
+
+    /** Resolves once the proxy listens; then refreshes the endpoints every `periodMs`. */
+    async start(periodMs = 1000): Promise<void> {
+        await new Promise<void>((resolve, reject) => {
+            this.proc.once("message", () => resolve());
+            this.proc.once("exit", (code) => reject(new Error(`the ${this.name} Service proxy exited (${code})`)));
+        });
+        let busy = false;
+        const refresh = async () => {
+            if (busy) return;
+            busy = true;
+            try {
+                const eps = await this.endpoints(this.name);
+                const prev = this.history[this.history.length - 1]?.endpoints.join();
+                if (prev !== eps.join()) this.history.push({ t: Date.now(), endpoints: eps });
+                if (this.proc.connected) this.proc.send(eps);
+            } finally {
+                busy = false;
+            }
+        };
+        await refresh();
+        this.timer = setInterval(refresh, periodMs);
+    }
+
+    async stop(): Promise<void> {
+        if (this.timer) clearInterval(this.timer);
+        this.proc.kill("SIGKILL");
+        await this.exited;
+    }
+}
+
+/** The proxy process: listens on address:port, forwards each new connection to an endpoint (round robin). */
+function runProxy(address: string, port: number): void {
+    let endpoints: string[] = [];
+    let next = 0;
+    process.on("message", (m) => {
+        const next = m as string[];
+        // The log says when the Service's endpoints changed, to match against the clients' logs.
+        if (next.join() !== endpoints.join()) console.log(`${new Date().toISOString()} endpoints: [${next.join(", ")}]`);
+        endpoints = next;
+    });
+    process.on("disconnect", () => process.exit(0));
+    const server = net.createServer((client) => {
+        if (endpoints.length === 0) {
+            // No endpoint: kube-proxy rejects the connection.
+            client.destroy();
+            return;
+        }
+        const target = endpoints[next++ % endpoints.length];
+        const upstream = net.connect(port, target);
+        client.pipe(upstream).pipe(client);
+        const close = () => {
+            client.destroy();
+            upstream.destroy();
+        };
+        client.on("error", close);
+        upstream.on("error", close);
+        client.on("close", close);
+        upstream.on("close", close);
+    });
+    server.listen(port, address, () => process.send?.("listening"));
+}
+
+if (require.main === module && process.argv[2] === "--proxy") {
+    runProxy(process.argv[3], Number(process.argv[4]));
+}
