@@ -16,7 +16,7 @@ const ISOLATED = path.join(ROOT, "tests", "harness", "isolated.sh");
 const TS_NODE = require.resolve("ts-node/dist/bin");
 
 /** A miniature run (isolation-fixture.ts) in a namespace of its own; resolves with it once it is up. */
-async function fixtureRun(marker: string): Promise<{ proc: ChildProcess; pidns: string; lines: string[] }> {
+async function fixtureRun(marker: string): Promise<{ proc: ChildProcess; pidns: string; base: string; lines: string[] }> {
     const proc = spawn(ISOLATED, [process.execPath, TS_NODE, "--transpile-only", path.join(ROOT, "tests", "harness", "isolation-fixture.ts"), marker], {
         cwd: ROOT,
         stdio: ["pipe", "pipe", "pipe"],
@@ -30,7 +30,8 @@ async function fixtureRun(marker: string): Promise<{ proc: ChildProcess; pidns: 
         if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`run ${marker} did not come up (exit ${proc.exitCode}): ${err}`);
         await sleep(200);
     }
-    return { proc, pidns: JSON.parse(lines.find((l) => l.startsWith("ready "))!.slice(6)).pidns, lines };
+    const ready = JSON.parse(lines.find((l) => l.startsWith("ready "))!.slice(6));
+    return { proc, pidns: ready.pidns, base: ready.base, lines };
 }
 
 /** PIDs (as seen here) of the processes in PID namespace `pidns`. */
@@ -105,6 +106,9 @@ describe("the harness: isolation of runs", function () {
             const deadline = Date.now() + 10000;
             while (processesIn(run.pidns).length > 0 && Date.now() < deadline) await sleep(100);
             assert.deepStrictEqual(processesIn(run.pidns).map((p) => `${p}:${comm(p)}`), [], "processes of the killed run are left");
+            // Its files are left, having had nobody to remove them; nothing runs there any more.
+            assert.match(run.base, /^\/var\/tmp\/rdb-cluster-/);
+            fs.rmSync(run.base, { recursive: true, force: true });
         });
     }
 });
