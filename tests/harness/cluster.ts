@@ -1,22 +1,31 @@
 /**
  * A rendered ReplicatedDatabase played on this machine: one Pod per ordinal, the headless Service's DNS
- * names in each pod's /etc/hosts, probes run as rendered, and the day-to-day operations a cluster sees
- * (restarts, kills, scaling, Secret changes). Everything it starts or writes goes in cleanup().
+ * names in each pod's /etc/hosts, the kubelet's probes, restart policy and readiness (prober.ts,
+ * backoff.ts), the Services' endpoints as readiness and the role label make them, and the day-to-day
+ * operations a cluster sees (container crashes, pod deletions, scaling, Secret changes). Everything it
+ * starts or writes goes in cleanup(). It runs only inside tests/harness/isolated.sh (namespace.ts).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
+import { CrashLoopBackOff } from "./backoff";
 import { Etcd, withEtcdStore } from "./etcd";
-import { PodObjects, podObjects } from "./kubelet";
+import { PodObjects, container, podObjects } from "./kubelet";
+import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
+import { Prober } from "./prober";
 
 export interface ClusterOptions {
     name?: string;
     args?: ReplicatedDatabaseArgs;
-    /** Restart a container that exits on its own, as the kubelet's restartPolicy Always does. @default false */
+    /** Restart a container the test wants running when it exits or liveness kills it, as the kubelet's
+     * restartPolicy Always does (with CrashLoopBackOff delays). false: it stays down. @default true */
     restartExited?: boolean;
+    /** Multiplies the CrashLoopBackOff delays (10 s doubling up to 300 s), for tests that need speed; in
+     * (0, 1]. @default 1 (the kubelet's) */
+    crashLoopBackOffScale?: number;
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -33,11 +42,15 @@ export class Cluster {
     objects!: PodObjects;
     private namespace = "default";
     private readonly restartExited: boolean;
-    /** Ordinals the test wants running (started and not stopped by the test). */
-    private readonly wanted = new Set<number>();
+    private readonly backoffScale: number;
+    /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
+    private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
 
     constructor(options: ClusterOptions = {}) {
-        this.restartExited = options.restartExited ?? false;
+        assertIsolated();
+        this.restartExited = options.restartExited ?? true;
+        this.backoffScale = options.crashLoopBackOffScale ?? 1;
+        new CrashLoopBackOff(this.backoffScale); // rejects a bad scale now, not at the first crash
         this.name = options.name ?? "db";
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
@@ -109,6 +122,8 @@ export class Cluster {
         if (!p) {
             p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc);
             this.pods.set(ordinal, p);
+            const pod = p;
+            pod.onExit((exitedAt) => this.containerExited(ordinal, pod, exitedAt));
         }
         return p;
     }
@@ -117,77 +132,148 @@ export class Cluster {
         return path.join(this.base, `${this.name}-${ordinal}.log`);
     }
 
+    /** The test starts pod `ordinal`: creates it if it does not exist (fresh emptyDirs, init containers),
+     * else starts its container again at once (emptyDirs kept), even one waiting out a back-off. */
     start(ordinal: number): Pod {
-        this.wanted.add(ordinal);
         const p = this.pod(ordinal);
+        const k = this.kubelet.get(ordinal);
+        if (k?.pending) clearTimeout(k.pending);
+        if (k) k.pending = undefined;
+        if (!p.created || !k) this.createKubelet(ordinal, p);
         p.start(this.objects, this.logFile(ordinal));
         return p;
     }
 
-    private probing?: NodeJS.Timeout;
+    /** The kubelet's view of a new pod: probe workers ticking from now on, a fresh back-off. */
+    private createKubelet(ordinal: number, p: Pod): void {
+        this.kubelet.get(ordinal)?.prober.stop();
+        const prober = new Prober(container(this.objects, "postgres"), {
+            containerInstance: () => p.containerInstance(),
+            containerStartedAt: () => p.containerStartedAt(),
+            probe: (kind) => p.probeAsync(kind),
+            log: (line) => p.log(line),
+            killContainer: (reason) => {
+                p.log(`${reason}: killing the container`);
+                p.terminate().catch((err) => p.log(`killing the container failed: ${err}`));
+            },
+        });
+        this.kubelet.set(ordinal, { prober, backoff: new CrashLoopBackOff(this.backoffScale), restarts: 0 });
+    }
 
-    /** Runs every running pod's readiness probe every 2 s in the background, as the kubelet does: the
-     * probe is also what keeps roles, passwords and slots current. */
-    startProbing(): void {
-        if (this.probing) return;
-        const busy = new Set<number>();
-        this.probing = setInterval(() => {
-            for (const [i, p] of this.pods) {
-                if (this.restartExited && this.wanted.has(i) && !p.running) {
-                    this.start(i);
-                    continue;
-                }
-                if (!p.running || busy.has(i)) continue;
-                busy.add(i);
-                p.probeAsync("readinessProbe").finally(() => busy.delete(i));
+    /** restartPolicy Always: a wanted container that exited is started again after the back-off. */
+    private containerExited(ordinal: number, p: Pod, exitedAt: number): void {
+        const k = this.kubelet.get(ordinal);
+        if (!this.restartExited || !p.wanted || !p.created || !k || k.pending) return;
+        const delay = k.backoff.next(exitedAt);
+        if (delay > 0) p.log(`Back-off ${delay / 1000}s restarting failed container postgres (CrashLoopBackOff)`);
+        k.pending = setTimeout(() => {
+            k.pending = undefined;
+            if (!p.wanted || !p.created || p.running || this.kubelet.get(ordinal) !== k) return;
+            k.restarts++;
+            try {
+                p.startContainer(this.objects, this.logFile(ordinal));
+            } catch (err) {
+                p.log(`restarting the container failed: ${err}`);
             }
-        }, 2000);
+        }, delay);
+    }
+
+    /** The pod's Ready condition as the kubelet reports it (from its readiness probe's results). */
+    ready(ordinal: number): boolean {
+        return this.kubelet.get(ordinal)?.prober.ready ?? false;
+    }
+
+    /** How often the kubelet restarted the pod's container (the pod's restartCount). */
+    restarts(ordinal: number): number {
+        return this.kubelet.get(ordinal)?.restarts ?? 0;
+    }
+
+    /** The role label the role-labeler sidecar would have put on the pod: the `role` file the readiness
+     * probe writes into the pod's "run" emptyDir (gone with the pod, as the label is). */
+    roleLabel(ordinal: number): string | undefined {
+        const p = this.pods.get(ordinal);
+        if (!p?.created) return undefined;
+        try {
+            return fs.readFileSync(path.join(p.root, "mounts", "run", "role"), "utf8").trim();
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The ordinals a Service would send clients to now, as Kubernetes computes endpoints: the pods whose
+     * role label matches the Service's selector (rw: primary, ro: replica) and which are ready. */
+    serviceEndpoints(service: "rw" | "ro"): number[] {
+        if (this.etcd) {
+            throw new Error("serviceEndpoints is not modelled with automatedFailover: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
+        }
+        const role = service === "rw" ? "primary" : "replica";
+        return [...this.pods.keys()].sort((x, y) => x - y).filter((i) => this.roleLabel(i) === role && this.ready(i));
     }
 
     /** Renders and starts every pod at once (podManagementPolicy Parallel). */
     async up(): Promise<void> {
         await this.render();
-        this.startProbing();
         for (let i = 0; i <= this.replicas; i++) this.start(i);
         await Promise.all(Array.from({ length: this.replicas + 1 }, (_, i) => this.waitReady(i)));
     }
 
-    /** Runs the readiness probe as the kubelet would until it passes. */
+    /** Waits until the kubelet reports the pod ready (its probes at their rendered periods). */
     async waitReady(ordinal: number, timeoutMs = 120000): Promise<void> {
         const p = this.pod(ordinal);
         const deadline = Date.now() + timeoutMs;
-        let last = "";
         while (Date.now() < deadline) {
-            if (!p.running) throw new Error(`${p.name} exited:\n${this.tail(ordinal)}`);
-            const r = p.probe("readinessProbe");
-            if (r.ok) return;
-            last = r.output;
-            await sleep(500);
+            if (this.ready(ordinal)) return;
+            if (!p.running && !(p.wanted && this.restartExited)) throw new Error(`${p.name} exited:\n${this.tail(ordinal)}`);
+            await sleep(200);
         }
-        throw new Error(`${p.name} not ready after ${timeoutMs} ms (last probe: ${last.trim()})\n${this.tail(ordinal)}`);
+        const k = this.kubelet.get(ordinal);
+        const last = k ? [...k.prober.lastFailure].map(([kind, out]) => `${kind}: ${out.trim()}`).join("; ") : "";
+        throw new Error(`${p.name} not ready after ${timeoutMs} ms (running: ${p.running}, restarts: ${this.restarts(ordinal)}; last failures: ${last || "none"})\n${this.tail(ordinal)}`);
     }
 
-    /** Stops a pod as the test asks (it stays down, whatever the restart policy). */
+    /** Stops a pod's container as the test asks (it stays down, whatever the restart policy; the pod and
+     * its emptyDirs stay). */
     async stop(ordinal: number, signal: NodeJS.Signals): Promise<void> {
-        this.wanted.delete(ordinal);
+        const k = this.kubelet.get(ordinal);
+        if (k?.pending) clearTimeout(k.pending);
+        if (k) k.pending = undefined;
         await this.pod(ordinal).stop(signal);
     }
 
+    /** A crash: the container gets `signal` and dies; the restart policy restarts it (emptyDirs kept). */
+    async kill(ordinal: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        await this.pod(ordinal).kill(signal);
+    }
+
+    /** Deletes the pod (the stop signal, then SIGKILL after terminationGracePeriodSeconds unless
+     * `gracePeriodSeconds` says otherwise); with `recreate`, as the StatefulSet controller does, a new pod
+     * of that name starts at once: fresh emptyDirs, init containers, the same volume. */
+    async deletePod(ordinal: number, options: { recreate?: boolean; gracePeriodSeconds?: number } = {}): Promise<void> {
+        const p = this.pod(ordinal);
+        const k = this.kubelet.get(ordinal);
+        if (k?.pending) clearTimeout(k.pending);
+        k?.prober.stop();
+        this.kubelet.delete(ordinal);
+        await p.delete(options.gracePeriodSeconds === undefined ? undefined : options.gracePeriodSeconds * 1000);
+        if (options.recreate ?? true) this.start(ordinal);
+    }
+
+    /** The test's stop and start of a container (emptyDirs kept). */
     async restart(ordinal: number, signal: NodeJS.Signals): Promise<void> {
-        await this.pod(ordinal).stop(signal);
+        await this.stop(ordinal, signal);
         this.start(ordinal);
     }
 
     /** Changes the args and applies them as `pulumi up` and the kubelet would: ConfigMaps and Secrets
-     * refresh in running pods, new ordinals start, removed ones stop (their volumes stay). */
+     * refresh in running pods, new ordinals start, removed ones are deleted (their volumes stay). */
     async apply(args: ReplicatedDatabaseArgs): Promise<void> {
         const before = this.replicas;
         this.args = { ...this.args, ...args };
         await this.render();
         for (const [i, p] of this.pods) {
-            if (p.running && i <= this.replicas) p.materialise(this.objects, false);
+            if (p.created && i <= this.replicas) p.materialise(this.objects, false);
         }
-        for (let i = this.replicas + 1; i <= before; i++) await this.stop(i, "SIGINT");
+        for (let i = this.replicas + 1; i <= before; i++) await this.deletePod(i, { recreate: false });
         for (let i = before + 1; i <= this.replicas; i++) this.start(i);
     }
 
@@ -236,11 +322,15 @@ export class Cluster {
 
     /** Stops every pod and removes every file the cluster made. */
     async cleanup(): Promise<void> {
-        if (this.probing) clearInterval(this.probing);
-        this.wanted.clear();
+        for (const k of this.kubelet.values()) {
+            if (k.pending) clearTimeout(k.pending);
+            k.prober.stop();
+        }
+        this.kubelet.clear();
         for (const p of this.pods.values()) {
+            p.wanted = false;
             try {
-                await p.stop("SIGKILL", 10000);
+                await p.kill("SIGKILL", 10000);
             } catch {
                 p.killGroup();
             }

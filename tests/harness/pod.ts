@@ -12,6 +12,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
+import { ProbeKind, ProbeResult } from "./prober";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 
@@ -37,7 +38,7 @@ function own(p: string, uid: number, gid: number, mode: number): void {
     fs.chmodSync(p, mode);
 }
 
-export type ProbeKind = "startupProbe" | "readinessProbe" | "livenessProbe";
+export type { ProbeKind };
 
 /** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0. */
 function patroniListen(c: any, address: string): Record<string, string> {
@@ -59,12 +60,40 @@ export function podAddress(ordinal: number): string {
     return `127.0.0.${10 + ordinal}`;
 }
 
+/**
+ * The signal the container runtime stops the database container with: the rendered lifecycle.stopSignal,
+ * else the image's STOPSIGNAL, which is SIGINT (fast shutdown) in the official postgres image and in
+ * images/patroni, built FROM it without a STOPSIGNAL of its own.
+ */
+export function stopSignal(c: any): NodeJS.Signals {
+    return c.lifecycle?.stopSignal ?? "SIGINT";
+}
+
+/** Resolves with a child's exit code once its output is read (or shortly after the exit, should a
+ * daemon it left behind hold the pipes open). */
+function finished(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+        child.on("error", () => resolve(null));
+        child.on("close", (code) => resolve(code));
+        child.on("exit", (code) => setTimeout(() => resolve(code), 200));
+    });
+}
+
 export class Pod {
     readonly root: string;
     readonly dataDir: string;
     private proc?: ChildProcess;
     private exited?: Promise<number | null>;
     private objects!: PodObjects;
+    private logPath?: string;
+    /** Whether the pod exists: its emptyDirs live and its init containers have run. */
+    created = false;
+    /** Whether the test wants the container running; the restart policy restarts only those. */
+    wanted = false;
+    /** The current container instance (counts every start in this Pod object). */
+    private instance = 0;
+    private startedAt = 0;
+    private readonly exitListeners: ((exitedAt: number) => void)[] = [];
 
     constructor(
         readonly name: string,
@@ -75,7 +104,7 @@ export class Pod {
         private readonly etc: Record<string, string>,
     ) {
         this.root = path.join(base, name);
-        // The PersistentVolume: it survives pod restarts and scale-downs.
+        // The PersistentVolume: it survives pod restarts, deletions and scale-downs.
         this.dataDir = path.join(this.root, "volume");
         fs.mkdirSync(this.dataDir, { recursive: true });
     }
@@ -91,6 +120,19 @@ export class Pod {
     get pid(): number {
         if (!this.proc?.pid) throw new Error(`${this.name} is not running`);
         return this.proc.pid;
+    }
+
+    containerInstance(): number | undefined {
+        return this.running ? this.instance : undefined;
+    }
+
+    containerStartedAt(): number {
+        return this.startedAt;
+    }
+
+    /** Called with the time whenever the container exits, after what was left of it is killed. */
+    onExit(listener: (exitedAt: number) => void): void {
+        this.exitListeners.push(listener);
     }
 
     /** The env, mounts and identity of a container (the database one by default), from the current render. */
@@ -113,8 +155,9 @@ export class Pod {
         return { c, env, mounts, id: identity(objects, c) };
     }
 
-    /** Writes the ConfigMap and Secret volumes' files (the kubelet's job, also on updates) and fresh emptyDirs,
-     * with the kubelet's ownership: root, the fsGroup as group, the volume's defaultMode. */
+    /** Writes the ConfigMap and Secret volumes' files (the kubelet's job, also on updates) and, for a new
+     * pod, fresh emptyDirs (a container restart keeps them), with the kubelet's ownership: root, the
+     * fsGroup as group, the volume's defaultMode. */
     materialise(objects: PodObjects, freshScratch: boolean): void {
         this.objects = objects;
         const spec = objects.statefulSet.spec.template.spec;
@@ -184,11 +227,27 @@ export class Pod {
         return ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...command];
     }
 
-    /** Starts the pod: init containers, then the database container as rendered (command, env, mounts). */
-    start(objects: PodObjects, log: string): void {
-        if (this.running) throw new Error(`${this.name} is already running`);
+    /** Creates the pod: fresh emptyDirs, then its init containers, once per pod as the kubelet runs them. */
+    create(objects: PodObjects, log: string): void {
+        this.logPath = log;
         this.materialise(objects, true);
         this.runInitContainers(objects, log);
+        this.created = true;
+    }
+
+    /** The test starts the pod: created if it does not exist, then its database container. */
+    start(objects: PodObjects, log: string): void {
+        this.wanted = true;
+        this.startContainer(objects, log);
+    }
+
+    /** Starts the database container as rendered (command, env, mounts) in the pod, creating the pod if
+     * needed; a container restart keeps the pod's emptyDirs. */
+    startContainer(objects: PodObjects, log: string): void {
+        if (this.running) throw new Error(`${this.name} is already running`);
+        if (!this.created) this.create(objects, log);
+        else this.materialise(objects, false);
+        this.logPath = log;
         const { c, env, mounts, id } = this.plan(objects);
         const out = fs.openSync(log, "a");
         this.proc = spawn("unshare", this.launch(mounts, [...runAs(id), ...c.command, ...(c.args ?? [])]), {
@@ -200,8 +259,34 @@ export class Pod {
             detached: true,
         });
         fs.closeSync(out);
+        this.instance++;
+        this.startedAt = Date.now();
+        this.mountNamespace = undefined;
         const proc = this.proc;
-        this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+        this.exited = new Promise((resolve) =>
+            proc.on("exit", (code) => {
+                // The runtime tears the whole container down with its first process.
+                this.killGroup();
+                resolve(code);
+                const at = Date.now();
+                for (const listener of this.exitListeners) listener(at);
+            }),
+        );
+        this.watchNamespace(proc);
+    }
+
+    /** Records the container's mount namespace as soon as unshare has made it, to find its processes later. */
+    private watchNamespace(proc: ChildProcess): void {
+        const timer = setInterval(() => {
+            if (proc !== this.proc || proc.exitCode !== null || proc.signalCode !== null || this.recordNamespace()) clearInterval(timer);
+        }, 20);
+    }
+
+    /** Appends a line from the kubelet to the pod's log, prefixed so that it is not taken for the pod's own. */
+    log(text: string): void {
+        if (!this.logPath) return;
+        const stamp = new Date().toISOString();
+        fs.appendFileSync(this.logPath, text.split("\n").map((l) => `[kubelet ${stamp}] ${l}\n`).join(""));
     }
 
     /** The rendered exec probe, run inside the pod's mount namespace as the container's user. */
@@ -211,7 +296,7 @@ export class Pod {
         return {
             args: ["-t", String(this.pid), "-m", "--", ...runAs(id), ...c[kind].exec.command],
             env,
-            timeoutMs: (c[kind].timeoutSeconds ?? 1) * 1000 + 5000,
+            timeoutMs: (c[kind].timeoutSeconds ?? 1) * 1000,
         };
     }
 
@@ -221,60 +306,112 @@ export class Pod {
         const probe = c[kind];
         if (!probe?.httpGet) return undefined;
         const seconds = probe.timeoutSeconds ?? 1;
-        // Like the kubelet: any status from 200 to 399 passes.
-        return { args: ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", String(seconds), httpProbeUrl(c, probe, this.address)], timeoutMs: seconds * 1000 + 5000 };
+        return { args: ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", String(seconds), httpProbeUrl(c, probe, this.address)], timeoutMs: seconds * 1000 };
     }
 
-    /** Runs a probe of the database container as rendered. */
-    probe(kind: ProbeKind): { ok: boolean; output: string } {
+    /** Like the kubelet: any status from 200 to 399 passes. */
+    private static httpResult(code: number | null, stdout: string): ProbeResult {
+        const status = Number(stdout);
+        if (status >= 200 && status < 400) return { ok: true, output: `HTTP ${status}` };
+        return { ok: false, output: status > 0 ? `HTTP probe failed with statuscode: ${status}` : `HTTP probe failed: no response (curl exit ${code})` };
+    }
+
+    /** Runs a probe of the database container as rendered, blocking (for tests that probe by hand, as
+     * `kubectl exec` would), killed at its timeoutSeconds like the kubelet's. */
+    probe(kind: ProbeKind): ProbeResult {
         if (!this.running) return { ok: false, output: "not running" };
         const http = this.httpProbe(kind);
-        if (http) {
-            const r = spawnSync("curl", http.args, { encoding: "utf8", timeout: http.timeoutMs });
-            const code = Number(r.stdout);
-            return { ok: code >= 200 && code < 400, output: `HTTP ${r.stdout}` };
-        }
-        const { args, env, timeoutMs } = this.probeCommand(kind);
-        const r = spawnSync("nsenter", args, { env, encoding: "utf8", timeout: timeoutMs });
+        const { file, args, env, timeoutMs } = http ? { file: "curl", env: process.env, ...http } : { file: "nsenter", ...this.probeCommand(kind) };
+        const r = spawnSync(file, args, { env, encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL" });
+        if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") return { ok: false, output: `probe timed out after ${timeoutMs / 1000}s` };
+        if (http) return Pod.httpResult(r.status, r.stdout);
         return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
     }
 
-    /** The same without blocking the event loop (for the background prober). */
-    probeAsync(kind: ProbeKind): Promise<boolean> {
-        if (!this.running) return Promise.resolve(false);
-        // Patroni's probes only read its state; nothing in the pod depends on them being run.
-        if (this.httpProbe(kind)) return Promise.resolve(this.probe(kind).ok);
-        const { args, env, timeoutMs } = this.probeCommand(kind);
-        return new Promise((resolve) => {
-            const child = spawn("nsenter", args, { env, stdio: "ignore" });
-            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-            child.on("exit", (code) => {
-                clearTimeout(timer);
-                resolve(code === 0);
-            });
-            child.on("error", () => resolve(false));
-        });
+    /** The same without blocking the event loop, as the background prober runs it: at timeoutSeconds the
+     * probe's process group is killed and the probe counts as failed. */
+    async probeAsync(kind: ProbeKind): Promise<ProbeResult> {
+        if (!this.running) return { ok: false, output: "not running" };
+        const http = this.httpProbe(kind);
+        const { file, args, env, timeoutMs } = http ? { file: "curl", env: process.env, ...http } : { file: "nsenter", ...this.probeCommand(kind) };
+        const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+        let out = "";
+        child.stdout!.on("data", (d) => (out += d));
+        child.stderr!.on("data", (d) => (out += d));
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            try {
+                process.kill(-child.pid!, "SIGKILL");
+            } catch {
+                /* gone meanwhile */
+            }
+        }, timeoutMs);
+        const code = await finished(child);
+        clearTimeout(timer);
+        if (timedOut) return { ok: false, output: `probe timed out after ${timeoutMs / 1000}s${out.trim() ? `; output so far: ${out.trim()}` : ""}` };
+        if (http) return Pod.httpResult(code, out);
+        return { ok: code === 0, output: out };
     }
 
-    /** Sends a signal to the container's main process (what the kubelet does), waiting for it to exit. */
+    /** The test stops the container and it stays down (a node down, say), whatever the restart policy:
+     * sends a signal to its main process (SIGKILL: to the whole container) and waits for it to exit. */
     async stop(signal: NodeJS.Signals, timeoutMs = 60000): Promise<void> {
+        this.wanted = false;
+        await this.kill(signal, timeoutMs);
+    }
+
+    /** Sends a signal as stop() does, but the container stays wanted: the restart policy restarts it. */
+    async kill(signal: NodeJS.Signals, timeoutMs = 60000): Promise<void> {
         if (!this.running) return;
         this.recordNamespace();
         const pid = this.pid;
         try {
-            // SIGKILL takes the whole container, as a killed container would; other signals go to its PID 1.
             process.kill(signal === "SIGKILL" ? -pid : pid, signal);
         } catch {
             /* already gone */
         }
-        const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), timeoutMs));
-        if ((await Promise.race([this.exited, timer])) === "timeout") {
-            throw new Error(`${this.name} did not stop on ${signal} within ${timeoutMs} ms`);
+        if ((await this.waitExit(timeoutMs)) === "timeout") throw new Error(`${this.name} did not stop on ${signal} within ${timeoutMs} ms`);
+        this.killGroup();
+    }
+
+    /** The kubelet's container kill: the stop signal to the main process, then after the grace period
+     * (terminationGracePeriodSeconds unless given) SIGKILL of everything left in the container. */
+    async terminate(graceMs?: number): Promise<void> {
+        if (!this.running) return;
+        const spec = this.objects.statefulSet.spec.template.spec;
+        const grace = graceMs ?? (spec.terminationGracePeriodSeconds ?? 30) * 1000;
+        this.recordNamespace();
+        try {
+            process.kill(this.pid, stopSignal(container(this.objects, "postgres")));
+        } catch {
+            /* already gone */
+        }
+        if ((await this.waitExit(grace)) === "timeout") {
+            this.log(`container did not stop within its grace period of ${grace / 1000}s: killed`);
+            this.killGroup();
+            await this.exited;
         }
         this.killGroup();
     }
 
-    /** Kills whatever is left of the pod's processes, as the kubelet tears a container down: its process
+    /** Deletes the pod: its container terminated as the kubelet does; its emptyDirs go with it, and a new
+     * pod of this name gets fresh ones and runs the init containers again. The volume stays. */
+    async delete(graceMs?: number): Promise<void> {
+        this.wanted = false;
+        await this.terminate(graceMs);
+        this.created = false;
+    }
+
+    private async waitExit(timeoutMs: number): Promise<"exited" | "timeout"> {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+        const r = await Promise.race([this.exited!.then(() => "exited" as const), timeout]);
+        clearTimeout(timer);
+        return r;
+    }
+
+    /** Kills whatever is left of the pod's processes, as the runtime tears a container down: its process
      * group and anything else in its mount namespace (pg_ctl starts servers in a session of their own). */
     killGroup(): void {
         if (this.proc?.pid) {
@@ -295,15 +432,17 @@ export class Pod {
         }
     }
 
-    /** The pod's mount namespace, once its process has entered it. */
+    /** The container's mount namespace, once its process has entered it. */
     private mountNamespace?: string;
 
-    private recordNamespace(): void {
+    private recordNamespace(): boolean {
+        if (this.mountNamespace) return true;
         try {
             const ns = fs.readlinkSync(`/proc/${this.pid}/ns/mnt`);
             if (ns !== fs.readlinkSync("/proc/self/ns/mnt")) this.mountNamespace = ns;
         } catch {
             /* not started yet */
         }
+        return this.mountNamespace !== undefined;
     }
 }

@@ -8,15 +8,16 @@
  * process (they lag, as kube-proxy's do) and handed to the proxy, which runs in a process of its own so that
  * a test blocked in a synchronous call never stalls the clients' traffic.
  *
- * The endpoint function is swappable (`EndpointSource`): Cluster.serviceEndpoints("rw"|"ro") can replace
- * `labelledReadyEndpoints` once the harness has it.
+ * Readiness is the harness kubelet's (`Cluster.ready`); the role label is read here rather than through
+ * `Cluster.serviceEndpoints` because with Patroni it comes from Patroni's REST API (the harness's etcd store
+ * labels no pod).
  */
 import { ChildProcess, fork } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { Cluster } from "./cluster";
-import { Pod, ProbeKind } from "./pod";
+import { Pod } from "./pod";
 
 export type ServiceName = "rw" | "ro";
 export const SERVICE_ADDRESS: Record<ServiceName, string> = { rw: "127.0.0.5", ro: "127.0.0.6" };
@@ -25,34 +26,6 @@ const PATRONI_PORT = 8008;
 
 /** The pod addresses a Service would route to now. */
 export type EndpointSource = (service: ServiceName) => Promise<string[]>;
-
-/**
- * The kubelet's readiness results, observed rather than re-run: the readiness probe of the manual mode acts
- * (promotes, stops a demoted primary), so running it more often than the kubelet would change what is under
- * test. This wraps each pod's probeAsync, which the cluster's background prober calls every 2 s.
- */
-export class ReadinessRecorder {
-    /** The last result per ordinal, with the container's pid it was for: a restarted container starts
-     * unready, as in Kubernetes, until its own first probe passes. */
-    private readonly last = new Map<number, { ok: boolean; pid: number }>();
-
-    watch(pods: Pod[]): void {
-        for (const p of pods) {
-            const original = p.probeAsync.bind(p);
-            p.probeAsync = async (kind: ProbeKind) => {
-                const pid = p.running ? p.pid : -1;
-                const ok = await original(kind);
-                if (kind === "readinessProbe") this.last.set(p.ordinal, { ok, pid });
-                return ok;
-            };
-        }
-    }
-
-    ready(pod: Pod): boolean {
-        const last = this.last.get(pod.ordinal);
-        return pod.running && last !== undefined && last.ok && last.pid === pod.pid;
-    }
-}
 
 /** The role label the pod would carry: the role-labeler's copy of `<run>/role` (manual mode), or the role
  * Patroni reports on its REST API (Patroni labels the pod itself). undefined: unlabelled. */
@@ -75,12 +48,13 @@ export async function roleLabel(pod: Pod, patroni: boolean): Promise<"primary" |
 }
 
 /** Endpoints as Kubernetes computes them from labels and readiness. */
-export function labelledReadyEndpoints(c: Cluster, readiness: ReadinessRecorder, patroni: boolean): EndpointSource {
+export function labelledReadyEndpoints(c: Cluster, patroni: boolean): EndpointSource {
     return async (service) => {
         const want = service === "rw" ? "primary" : "replica";
         const out: string[] = [];
         for (const p of c.pods.values()) {
-            if (readiness.ready(p) && (await roleLabel(p, patroni)) === want) out.push(p.address);
+            // The kubelet's Ready condition (the harness's prober), as the endpoints controller reads it.
+            if (c.ready(p.ordinal) && (await roleLabel(p, patroni)) === want) out.push(p.address);
         }
         return out;
     };

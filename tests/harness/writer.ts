@@ -20,8 +20,10 @@ export class Writer {
     constructor(ordinal: number, password: string, table: string) {
         const conninfo = `host=${podAddress(ordinal)} port=5432 user=app dbname=app connect_timeout=5`;
         // A committed insert is counted by the server; failed ones (during a restart) are simply retried.
-        const script = `while [ ! -e "$STOP" ]; do "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (note) VALUES ('load')" "${conninfo}" >/dev/null 2>&1 || sleep 0.2; done`;
-        this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH, STOP: `/proc/${process.pid}/nonexistent` }, stdio: "ignore" });
+        // SIGTERM ends the loop only once the insert in flight has returned (bash runs a trap after its
+        // foreground child): a test that counts rows after stop() sees no later commit.
+        const script = `stop=; trap 'stop=1' TERM; while [ -z "$stop" ]; do "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (note) VALUES ('load')" "${conninfo}" >/dev/null 2>&1 || sleep 0.2; done`;
+        this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH }, stdio: "ignore" });
         this.done = new Promise((resolve) => this.proc.on("exit", () => resolve()));
         killOnExit(this.proc);
     }

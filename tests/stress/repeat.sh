@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs one data-plane test file N times in a row, each in a fresh private network namespace (other runs on
+# Runs one data-plane test file N times in a row, each in a fresh private network and PID namespace (tests/harness/isolated.sh) (other runs on
 # this machine use the same loopback addresses), optionally beside K CPU-bound burner processes, and keeps
 # the logs of the failed runs only.
 #
@@ -59,9 +59,9 @@ for ((i = 1; i <= runs; i++)); do
     mkdir -p "$run"
     start=$SECONDS
     # RDB_KEEP_DIR: the load tests copy the pods' and clients' logs there before removing the cluster.
-    # The inner shell expands $0 (the test file) itself, inside the new namespace.
-    # shellcheck disable=SC2016
-    if RDB_KEEP_DIR="$run" unshare -n bash -c 'ip link set lo up; exec npx mocha -r ts-node/register/transpile-only --extension ts --timeout 900000 --exit --forbid-only "$0"' "$file" >"$run/mocha.log" 2>&1; then
+    # isolated.sh: a network and PID namespace of the run's own, as npm run test:data uses.
+    if RDB_KEEP_DIR="$run" tests/harness/isolated.sh npx mocha -r ts-node/register/transpile-only --extension ts \
+        --timeout 900000 --exit --forbid-only "$file" >"$run/mocha.log" 2>&1; then
         passed=$((passed + 1))
         echo "run $i: passed in $((SECONDS - start)) s"
         rm -rf "$run"

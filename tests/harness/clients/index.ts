@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../cluster";
 import { podAddress } from "../pod";
-import { ReadinessRecorder, SERVICE_ADDRESS, SERVICE_PORT, Service, labelledReadyEndpoints } from "../service";
+import { SERVICE_ADDRESS, SERVICE_PORT, Service, labelledReadyEndpoints } from "../service";
 import { ClientSpec } from "./protocol";
 
 const JDBC_JAR = "/usr/share/java/postgresql.jar";
@@ -67,9 +67,7 @@ export class Load {
 
     /** Starts the Services, the sampler and every client; resolves when each writer has an acknowledged row. */
     async start(): Promise<void> {
-        const readiness = new ReadinessRecorder();
-        readiness.watch(this.opts.ordinals.map((i) => this.c.pod(i)));
-        const endpoints = labelledReadyEndpoints(this.c, readiness, this.opts.patroni);
+        const endpoints = labelledReadyEndpoints(this.c, this.opts.patroni);
         for (const name of ["rw", "ro"] as const) {
             const s = new Service(name, endpoints, path.join(this.opts.dir, `service-${name}.log`));
             this.services.push(s);

@@ -1,0 +1,38 @@
+#!/bin/bash
+# isolated.sh COMMAND...: runs a data-plane run (the test suite, a benchmark) in a network and PID namespace
+# of its own. Every run's pods listen on the same loopback addresses (127.0.0.10+) with the same
+# deterministic passwords, so without this two runs on one machine would talk to each other's servers.
+# The PID namespace makes the run's end the end of all it started: when its first process dies, for
+# any reason, SIGKILL included, the kernel kills every process left in the namespace.
+set -euo pipefail
+
+if [ "${1:-}" != "--inside" ]; then
+    [ "$#" -gt 0 ] || { echo "usage: $0 COMMAND [ARG...]" >&2; exit 2; }
+    [ "$(id -u)" = 0 ] || { echo "$0: must run as root (namespaces, and pods that drop to the postgres user)" >&2; exit 2; }
+    # The harness compares these with its own to refuse running outside a private namespace.
+    RDB_OUTER_NETNS=$(readlink /proc/self/ns/net)
+    RDB_OUTER_PIDNS=$(readlink /proc/self/ns/pid)
+    export RDB_OUTER_NETNS RDB_OUTER_PIDNS
+    # pdeathsig: if whoever started us (npm, CI) is SIGKILLed, unshare dies too, and --kill-child then
+    # takes the namespace's first process, and with it the whole namespace. --mount-proc makes /proc show
+    # this namespace's PIDs, which the harness hands to nsenter.
+    exec setpriv --pdeathsig KILL -- unshare --net --pid --fork --kill-child --mount-proc -- "$0" --inside "$@"
+fi
+shift
+
+# Here we are PID 1 of the new namespace: bash reaps the orphans reparented to it (servers that pg_ctl
+# daemonised), which a node process would leave as zombies.
+ip link set lo up
+# A background job would get /dev/null as stdin; the run keeps ours.
+"$@" <&0 &
+child=$!
+# PID 1 gets no default signal handling: pass a stop request on to the run and keep waiting for it.
+trap 'kill -TERM "$child" 2>/dev/null || true' TERM HUP
+trap 'kill -INT "$child" 2>/dev/null || true' INT
+rc=0
+while :; do
+    rc=0
+    wait "$child" || rc=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+exit "$rc"
