@@ -17,6 +17,8 @@ import { AckedWriter } from "../harness/writer";
 const PAUSE_MS = (PATRONI_TIMING.ttl + 15) * 1000;
 /** Two pods out of recovery within this of each other (by their own clocks) count as two primaries. */
 const OVERLAP_WINDOW_MS = 100;
+/** How long the end state must hold: two of Patroni's loops. */
+const STABLE_MS = 2 * PATRONI_TIMING.loop_wait * 1000;
 /** Writers on separate tables: a writer whose statement is caught by the pause waits with it. */
 const TABLES = ["w1", "w2", "w3"];
 
@@ -69,14 +71,29 @@ function pauseScenario(title: string, fence: boolean) {
                 const resumed = thaw(frozen);
                 console.log(`      paused ${frozen.length} postgres processes of db-${old} for ${Date.now() - frozenAt} ms; ${resumed} still there to resume`);
                 const atThaw = ackedCount();
+                // Settled means it stays so for two of Patroni's loops: a demoted primary may stream for a
+                // moment before Patroni stops it again to rewind it.
+                let since = 0;
                 await c.until(
-                    "one primary with every other pod streaming from it, taking writes",
+                    "one primary with every other pod streaming from it, taking writes, for two Patroni loops",
                     () => {
-                        if (!settled() || ackedCount() < atThaw + 30) return false;
-                        primary = writable()[0];
-                        return true;
+                        let ok = false;
+                        let now = -1;
+                        try {
+                            ok = settled() && ackedCount() >= atThaw + 30;
+                            now = writable()[0];
+                        } catch {
+                            /* a pod that does not answer is not settled */
+                        }
+                        if (!ok || (since && now !== primary)) {
+                            since = 0;
+                            return false;
+                        }
+                        if (!since) since = Date.now();
+                        primary = now;
+                        return Date.now() - since >= STABLE_MS;
                     },
-                    180000,
+                    240000,
                 );
             } finally {
                 await Promise.all(writers.map((w) => w.stop()));
