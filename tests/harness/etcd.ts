@@ -2,6 +2,19 @@
  * etcd from Debian, standing in for the Kubernetes API as Patroni's store in the tests: Patroni's leader
  * election, member keys and failover logic are the same over either store; what only the Kubernetes store
  * does (ConfigMap leader lock, pod role labels, RBAC) is checked in the render, not here.
+ *
+ * Patroni talks to it over etcd's v2 API (Patroni's `etcd` store), not v3 (`etcd3`), because only that path
+ * renews the leader key the way the Kubernetes store does in every Patroni version the component meets:
+ * conditionally. Patroni 3.0.2 (Debian's, which the tests run):
+ * - kubernetes.py `update_leader`: gives up when its cached leader ConfigMap names another member, else
+ *   patches the ConfigMap with the cached resourceVersion (the API server refuses a stale one with 409),
+ *   and on a 409 re-reads it and retries only if it still names this member;
+ * - etcd.py `_do_update_leader`: writes the key with prevValue=<this member> (etcd refuses if another
+ *   member holds it) and creates it with prevExist=false only when it is gone;
+ * - etcd3.py `_update_leader`: after a lost lease, puts the key with no comparison at all from the cluster
+ *   view it read before it stalled, overwriting a newer leader's key (fixed upstream in 3.0.3, #2689).
+ * A primary whose loop stalls past ttl (tests/data/patroni-pause.test.ts) lost acknowledged commits over
+ * etcd3 for that reason; over the Kubernetes store or etcd's v2 API its renewal fails and it demotes.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -34,7 +47,7 @@ export class Etcd {
                 "--name", "test", "--data-dir", this.dataDir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", `test=${peer}`, "--enable-v2=false",
+                "--initial-cluster", `test=${peer}`, "--enable-v2=true",
             ],
             { stdio: ["ignore", out, out] },
         );
@@ -67,13 +80,13 @@ export class Etcd {
 }
 
 /**
- * The rendered Patroni configuration with its Kubernetes store swapped for etcd: the one change the
- * tests make to what the pods run (besides the listen addresses), named in the README.
+ * The rendered Patroni configuration with its Kubernetes store swapped for etcd's v2 API (see above): the
+ * one change the tests make to Patroni's configuration (besides the listen addresses), named in the README.
  */
 export function withEtcdStore(patroniYml: string, endpoint: string): string {
     const config = JSON.parse(patroniYml);
     if (!config.kubernetes) throw new Error("the rendered Patroni configuration has no kubernetes store");
     delete config.kubernetes;
-    config.etcd3 = { hosts: [endpoint] };
+    config.etcd = { hosts: [endpoint] };
     return JSON.stringify(config, null, 2) + "\n";
 }

@@ -40,12 +40,19 @@ function own(p: string, uid: number, gid: number, mode: number): void {
 
 export type { ProbeKind };
 
-/** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0. */
+/** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0,
+ * and accepts Debian's Patroni. */
 function patroniListen(c: any, address: string): Record<string, string> {
     const ports: any[] = c.ports ?? [];
     const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
     if (port("patroni") === undefined) return {};
-    return { PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`, PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}` };
+    return {
+        PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`,
+        PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}`,
+        // Debian's Patroni 3.0.2 is older than the image's minimum; with the harness's store its leader
+        // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, README).
+        RDB_PATRONI_MIN_VERSION: "3.0.2",
+    };
 }
 
 /** The URL an httpGet probe asks, from the node to the pod's address (named ports resolved), as the kubelet does. */

@@ -2,8 +2,27 @@
 # The database container's entrypoint with automatedFailover. Patroni, not this script, decides which pod
 # is the primary (a leader lock through the Kubernetes API), clones, promotes and rewinds. This hands
 # Patroni what differs per pod and the Secret's passwords, and keeps the passwords current while it runs.
-set -eu
+set -euo pipefail
 . "$RDB_SCRIPTS_DIR/lib.sh"
+
+# The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
+# 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
+# failover"). An older one is refused before it can run, with the version found and the minimum. The test
+# harness sets its own value for Debian's 3.0.2, for the reason the README gives.
+MIN_VERSION=${RDB_PATRONI_MIN_VERSION:-3.3.0}
+
+check_patroni_version() {
+    local out found
+    [[ "$MIN_VERSION" =~ ^[0-9]+(\.[0-9]+)*$ ]] ||
+        die "invalid RDB_PATRONI_MIN_VERSION: '$MIN_VERSION' (allowed: a version such as 3.3.0)"
+    out=$(patroni --version 2>&1) || die "'patroni --version' failed: $out"
+    found=${out##* }
+    [[ "$found" =~ ^[0-9]+(\.[0-9]+)*$ ]] || die "cannot read Patroni's version from '$out'"
+    if [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$found" | sort -V | head -n 1)" != "$MIN_VERSION" ]; then
+        die "Patroni $found is older than $MIN_VERSION, the oldest this component supports; use an image with Patroni $MIN_VERSION or newer (images/patroni/Dockerfile)"
+    fi
+    log "Patroni $found (supported: $MIN_VERSION or newer)"
+}
 
 # Patroni merges every .yml of this directory in name order: the rendered configuration, then the
 # passwords. They live in the pod's memory (mode 0600), never in the ConfigMap or on the volume, and not
@@ -36,6 +55,7 @@ YAML
     mv -f "$tmp" "$CONF_DIR/20-passwords.yml"
 }
 
+check_patroni_version
 mkdir -p "$CONF_DIR"
 # A link, so that a reload sees the kubelet's update of the ConfigMap.
 ln -sfn "$RDB_CONFIG_DIR/patroni.yml" "$CONF_DIR/10-rendered.yml"
@@ -51,9 +71,14 @@ export PATRONI_RESTAPI_CONNECT_ADDRESS="$host:$RDB_PATRONI_PORT"
 log "starting Patroni as $PATRONI_NAME ($host)"
 patroni "$CONF_DIR" &
 PATRONI_PID=$!
+# Kills a primary that hangs before its leader lock can expire (see the script); it lives as long as
+# Patroni does.
+/bin/bash "$RDB_SCRIPTS_DIR/patroni-fence.sh" &
+FENCE_PID=$!
 # Patroni runs as a child so that this script can watch the Secret; the kubelet's stop signal is passed
 # on, and Patroni shuts PostgreSQL down cleanly and releases the leader lock.
 trap 'kill -TERM "$PATRONI_PID" 2>/dev/null || true' TERM INT
+trap 'kill -TERM "$FENCE_PID" 2>/dev/null || true' EXIT
 
 # A rotation (a new Secret) without a restart, as in the script-driven mode: the primary sets the new
 # passwords first, then every member reloads Patroni, which rewrites its passfile and the replicas'
@@ -62,7 +87,8 @@ applied=$(secret_checksum)
 while kill -0 "$PATRONI_PID" 2>/dev/null; do
     sleep "${RDB_SECRET_POLL_SECONDS:-10}" &
     wait $! || true
-    current=$(secret_checksum)
+    # A Secret file that cannot be read is tried again on the next round, not taken as a change.
+    current=$(secret_checksum) || continue
     [ "$current" != "$applied" ] || continue
     if [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; then
         if ! roles_sql | roles_psql; then
