@@ -3,7 +3,8 @@
 # each start and role change ("on_start|on_role_change ROLE SCOPE"). On the primary it makes the Secret the
 # truth: a kept volume with a new Secret must not lock the replicas or the application out, and a promoted
 # replica must hold the current passwords even if its data predates a rotation.
-set -eu
+set -euo pipefail
+# shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
 action=${1:-}

@@ -9,6 +9,7 @@
 # again), before the lock can have expired. Patroni then finds no server and starts it again as a replica:
 # if it still holds the lock it promotes it back, otherwise the returning server follows the new primary.
 set -euo pipefail
+# shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
 # The bound: the lock expires no earlier than ttl (30 s) after its last renewal, which came at most one

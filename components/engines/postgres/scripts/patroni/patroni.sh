@@ -3,6 +3,7 @@
 # is the primary (a leader lock through the Kubernetes API), clones, promotes and rewinds. This hands
 # Patroni what differs per pod and the Secret's passwords, and keeps the passwords current while it runs.
 set -euo pipefail
+# shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
