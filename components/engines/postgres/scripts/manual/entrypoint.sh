@@ -15,6 +15,8 @@
 set -euo pipefail
 # shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
+# shellcheck source=../common/gate.sh
+. "$RDB_SCRIPTS_DIR/gate.sh"
 # shellcheck source=state.sh
 . "$RDB_SCRIPTS_DIR/state.sh"
 # shellcheck source=config.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The supervisor's hands on its own server: configuration files in pod memory, start, stop, promotion,
 # client gating, slots, and the long operations that make a data directory (initdb, clone, rewind).
-# Sourced by entrypoint.sh after lib.sh, state.sh, config.sh and peers.sh; sets no shell option.
+# Sourced by entrypoint.sh after lib.sh, gate.sh, state.sh, config.sh and peers.sh; sets no shell option.
 
 SERVER_PID=""
 CHILD=""
@@ -10,8 +10,6 @@ CHILD=""
 # needs no restart of a replica.
 SERVER_CONF="$RDB_RUN_DIR/postgresql.conf"
 FOLLOW_CONF="$RDB_RUN_DIR/follow.conf"
-SERVER_HBA="$RDB_RUN_DIR/pg_hba.conf"
-GATED=""
 
 server_flags() {
     printf '%s\n' -D "$PGDATA" \
@@ -42,45 +40,6 @@ primary_slot_name = '$slot'"
 
 reload_server() {
     local_psql -c 'SELECT pg_reload_conf()' >/dev/null
-}
-
-# Access rules: "open" is the rendered pg_hba.conf. "gated" (a replica that is not streaming) lets in only
-# what replication and the other pods' supervisors need (streaming, their questions, pg_rewind), and refuses
-# every application connection: every path to the data (Services, pod names, multi-host strings) gets the
-# same answer, not only the one that honours readiness.
-write_hba() {
-    local mode="$1" tmp="$SERVER_HBA.tmp"
-    if [ "$mode" = open ]; then
-        cp "$RDB_CONFIG_DIR/pg_hba.conf" "$tmp" || return 1
-    else
-        {
-            echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
-            grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
-            echo "host postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
-            echo "host all all all reject"
-        } >"$tmp" || return 1
-    fi
-    mv -f "$tmp" "$SERVER_HBA"
-}
-
-# gate on|off REASON: switch the access rules of a running server; on closes the application's sessions too.
-gate() {
-    local want="$1" reason="$2"
-    [ "$want" = on ] && [ -n "$GATED" ] && return 0
-    [ "$want" = off ] && [ -z "$GATED" ] && return 0
-    if [ "$want" = on ]; then
-        write_hba gated && reload_server || return 1
-        local_psql -v superuser="$RDB_SUPERUSER" -v repl="$RDB_REPLICATION_USER" >/dev/null <<'SQL' || true
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity
- WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename NOT IN (:'superuser', :'repl');
-SQL
-        GATED=1
-        log "refusing application connections: $reason"
-    else
-        write_hba open && reload_server || return 1
-        GATED=""
-        log "accepting application connections again: $reason"
-    fi
 }
 
 server_running() {
@@ -230,6 +189,7 @@ start_standby() {
     local host="$1"
     touch "$PGDATA/standby.signal"
     follow "$host" >/dev/null
+    # shellcheck disable=SC2034 # GATED is gate.sh's, sourced before this file
     if [ "${RDB_REPLICA_GATE:-on}" = on ]; then
         write_hba gated
         GATED=1

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Refusing application connections on a replica whose data may be old (it is not streaming), on every path
+# to it: the Services, its pod name, the multi-host read strings. The server reads its access rules from a
+# file in pod memory that this rewrites and reloads. Sourced by both failover modes' supervising scripts
+# after lib.sh; sets no shell option.
+
+SERVER_HBA="$RDB_RUN_DIR/pg_hba.conf"
+GATED=""
+
+# Access rules: "open" is the rendered pg_hba.conf. "gated" (a replica that is not streaming) lets in only
+# what replication and the other pods' supervisors need (streaming, their questions, pg_rewind), and refuses
+# every application connection: every path to the data (Services, pod names, multi-host strings) gets the
+# same answer, not only the one that honours readiness.
+write_hba() {
+    local mode="$1" tmp="$SERVER_HBA.tmp"
+    if [ "$mode" = open ]; then
+        cp "$RDB_CONFIG_DIR/pg_hba.conf" "$tmp" || return 1
+    else
+        {
+            echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
+            grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
+            echo "host postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
+            echo "host all all all reject"
+        } >"$tmp" || return 1
+    fi
+    mv -f "$tmp" "$SERVER_HBA"
+}
+
+# gate on|off REASON: switch the access rules of a running server; on closes the application's sessions too.
+gate() {
+    local want="$1" reason="$2"
+    [ "$want" = on ] && [ -n "$GATED" ] && return 0
+    [ "$want" = off ] && [ -z "$GATED" ] && return 0
+    if [ "$want" = on ]; then
+        write_hba gated && reload_server || return 1
+        local_psql -v superuser="$RDB_SUPERUSER" -v repl="$RDB_REPLICATION_USER" >/dev/null <<'SQL' || true
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename NOT IN (:'superuser', :'repl');
+SQL
+        GATED=1
+        log "refusing application connections: $reason"
+    else
+        write_hba open && reload_server || return 1
+        GATED=""
+        log "accepting application connections again: $reason"
+    fi
+}
+
