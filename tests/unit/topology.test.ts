@@ -7,8 +7,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { getEngine, getTopology, topologyNames } from "../../components/engines";
-import { Rendered, renderComponent } from "../../render/render";
-import { find } from "./helpers";
+import { Rendered } from "../../render/render";
+import { find, renderComponent } from "./helpers";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
