@@ -8,8 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { checkChange } from "../../components/resources/guard";
-import { renderComponent } from "../../render/render";
-import { STATIC_ARGS, resource } from "./helpers";
+import { STATIC_ARGS, resource, renderComponent } from "./helpers";
 
 describe("the change guard", () => {
     it("lets a first deployment, a growth and an unchanged size through", () => {

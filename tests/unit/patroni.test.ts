@@ -2,9 +2,8 @@
 import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
-import { renderComponent } from "../../render/render";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
-import { container, env, find } from "./helpers";
+import { container, env, find, renderComponent } from "./helpers";
 
 const IMAGE = "registry.example.com/postgres-patroni:17.6";
 const PATRONI = { failover: "patroni", image: IMAGE };

@@ -3,8 +3,8 @@ import * as assert from "assert";
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { noPlainTextPasswords, replicaInProduction, restrictedPods, volumesRetained } from "../../policy/policies";
 import { CapturedResource } from "../../render/capture";
-import { Rendered, renderComponent } from "../../render/render";
-import { STATIC_ARGS } from "./helpers";
+import { Rendered } from "../../render/render";
+import { STATIC_ARGS, renderComponent } from "./helpers";
 
 /** Runs one policy over resources and returns the violations it reported. */
 function check(policy: ResourceValidationPolicy, resources: CapturedResource[], config: object = {}): string[] {

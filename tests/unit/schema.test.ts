@@ -5,9 +5,9 @@
  */
 import * as assert from "assert";
 import { Manifest } from "../../render/manifests";
-import { renderComponent, renderProgram } from "../../render/render";
+import { renderProgram } from "../../render/render";
 import { readStackConfig } from "../../render/stackConfig";
-import { STATIC_ARGS } from "./helpers";
+import { STATIC_ARGS, renderComponent } from "./helpers";
 
 // kubernetes-models is ESM only; a real dynamic import (ts-node would turn `import()` into `require`).
 const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<any>;

@@ -1,7 +1,6 @@
 /** The StatefulSet and its pods: roles by ordinal, probes, security, scheduling, disruption budget. */
 import * as assert from "assert";
-import { renderComponent } from "../../render/render";
-import { STATIC_ARGS, container, env, find } from "./helpers";
+import { STATIC_ARGS, container, env, find, renderComponent } from "./helpers";
 
 describe("the StatefulSet", () => {
     it("runs replicas + 1 pods under a fixed name, in parallel, with the headless Service", async () => {

@@ -1,9 +1,8 @@
 /** What `pulumi up` does to a running cluster when storageSize grows or replicas shrink (see plan.ts). */
 import * as assert from "assert";
 import { DELETION_POLICY_ANNOTATION } from "../../components/resources/statefulset";
-import { renderComponent } from "../../render/render";
 import { plan, step } from "./plan";
-import { STATIC_ARGS, find, resource } from "./helpers";
+import { STATIC_ARGS, find, resource, renderComponent } from "./helpers";
 
 describe("storage growth and scale-down", () => {
     it("grows static claims and volumes in place and replaces the StatefulSet with orphaning deletion", async () => {

@@ -1,7 +1,6 @@
 /** StorageClass, static PersistentVolumes and their claims; nothing that could delete data. */
 import * as assert from "assert";
-import { renderComponent } from "../../render/render";
-import { STATIC_ARGS, find, ofKind, resource } from "./helpers";
+import { STATIC_ARGS, find, ofKind, resource, renderComponent } from "./helpers";
 
 describe("storage", () => {
     it("creates a Retain, expandable, WaitForFirstConsumer StorageClass when asked", async () => {

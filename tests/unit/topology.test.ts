@@ -1,16 +1,14 @@
 /**
  * Topologies (who decides the primary) as rendered: each one's database container, sidecars, token, RBAC,
- * configuration and scripts; the scripts ConfigMap holds only the chosen topology's scripts, and only they
- * roll its pods.
+ * configuration and scripts; the scripts ConfigMap holds only the chosen topology's scripts (that only they
+ * roll its pods is tests/integration/topology-checksum.test.ts, on a copy of the build).
  */
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { getEngine, getTopology, topologyNames } from "../../components/engines";
-import { Rendered, renderComponent, renderComponentWith } from "../../render/render";
-import { find } from "./helpers";
+import { Rendered } from "../../render/render";
+import { find, renderComponent } from "./helpers";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
@@ -29,7 +27,6 @@ function sourceScripts(...folders: string[]): Record<string, string> {
     return out;
 }
 
-const checksum = (r: Rendered) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
 const podSpec = (r: Rendered) => find(r, "StatefulSet").spec.template.spec;
 
 describe("topologies", () => {
@@ -112,47 +109,5 @@ describe("topologies", () => {
             const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
             assert.deepStrictEqual(config.kubernetes.labels, { "app.kubernetes.io/name": find(r, "StatefulSet").spec.selector.matchLabels["app.kubernetes.io/name"] });
         });
-    });
-});
-
-describe("the pod-rolling checksum covers only the chosen topology's files", function () {
-    this.timeout(120000);
-    let dir: string;
-    let out: string;
-    let compiled: any;
-    const scriptsDir = () => path.join(out, "engines", "postgres", "scripts");
-    const render = (args: object) => renderComponentWith(compiled.ReplicatedDatabase, "db", args);
-    const both = async () => ({ manual: checksum(await render(MANUAL)), patroni: checksum(await render(PATRONI)) });
-    const edit = (file: string) => fs.appendFileSync(path.join(scriptsDir(), file), "# an edit\n");
-
-    before(() => {
-        // A private build, whose script files this test may edit; the sources are never touched.
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "rdb-topology-"));
-        out = path.join(dir, "lib");
-        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-        execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js"), out], { stdio: "pipe" });
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        compiled = require(out);
-    });
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    it("a patroni/ script change leaves manual clusters alone, and the other way round; common/ rolls both", async () => {
-        const start = await both();
-        assert.notStrictEqual(start.manual, start.patroni);
-
-        edit("patroni/patroni.sh");
-        const afterPatroni = await both();
-        assert.strictEqual(afterPatroni.manual, start.manual, "a patroni/ edit rolled manual-mode pods");
-        assert.notStrictEqual(afterPatroni.patroni, start.patroni, "a patroni/ edit did not roll patroni-mode pods");
-
-        edit("manual/probe.sh");
-        const afterManual = await both();
-        assert.notStrictEqual(afterManual.manual, afterPatroni.manual, "a manual/ edit did not roll manual-mode pods");
-        assert.strictEqual(afterManual.patroni, afterPatroni.patroni, "a manual/ edit rolled patroni-mode pods");
-
-        edit("common/lib.sh");
-        const afterCommon = await both();
-        assert.notStrictEqual(afterCommon.manual, afterManual.manual);
-        assert.notStrictEqual(afterCommon.patroni, afterManual.patroni);
     });
 });

@@ -1,18 +1,17 @@
 /** The examples in examples/, evaluated under mocks against the built package, as a consumer would run them. */
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderProgram } from "../../render/render";
+import { ROOT, buildOnce } from "./build";
 
-const ROOT = path.join(__dirname, "..", "..");
 const EXAMPLES = path.join(ROOT, "examples");
 
 describe("examples", () => {
     before(function () {
-        this.timeout(60000);
+        this.timeout(120000);
         // What `npm install` does in an example: build the package and link it as node_modules/replicated-db.
-        execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js")], { stdio: "pipe" });
+        buildOnce();
         const modules = path.join(EXAMPLES, "two-databases", "node_modules");
         fs.mkdirSync(modules, { recursive: true });
         const link = path.join(modules, "replicated-db");
