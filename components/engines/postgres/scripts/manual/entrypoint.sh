@@ -255,12 +255,15 @@ promote_when_safe() {
         log "promotion did not finish; retrying"
         return 0
     fi
+    log "promoted"
+    # Clients are let in at once: a standby that stopped streaming when the old primary went is gated.
+    [ -z "$GATED" ] || gate off "this pod is now the primary"
+    follow "" >/dev/null
+    reload_server || true
+    set_state primary yes running "primary"
     # pg_rewind on the other pods reads the timeline from this server's control file, which a checkpoint
     # updates.
     local_psql -c CHECKPOINT >/dev/null || true
-    follow "" >/dev/null
-    reload_server || true
-    log "promoted"
 }
 
 tick() {
