@@ -17,8 +17,12 @@ if [ ! -f "$STATE_FILE" ]; then
     exit 1
 fi
 beat=$(value heartbeat)
-if ! [[ "$beat" =~ ^[0-9]+$ ]] || [ $(($(date +%s) - beat)) -gt "$READY_STALE_SECONDS" ]; then
-    echo "patroni.sh silent since '${beat:-never}'"
+if ! [[ "$beat" =~ ^[0-9]+$ ]]; then
+    echo "no heartbeat in the state file: '$beat'"
+    exit 1
+fi
+if [ $(($(date +%s) - beat)) -gt "$READY_STALE_SECONDS" ]; then
+    echo "patroni.sh silent for $(($(date +%s) - beat)) s"
     exit 1
 fi
 if [ "$(value ready)" != yes ]; then
