@@ -69,6 +69,8 @@ write_password_config
 # The server's access rules (hba_file in patroni.yml) are in place, gated, before Patroni first starts it:
 # until this pod is the primary or streams, the application is refused. A container restart keeps the
 # pod's memory, and with it stale rules from the last run, so they are rewritten too.
+[[ "$GATE_AFTER_SECONDS" =~ ^[0-9]{1,3}$ ]] ||
+    die "invalid RDB_GATE_AFTER_SECONDS: '$GATE_AFTER_SECONDS' (allowed: whole seconds from 0 to 999)"
 start_gated || die "cannot write the access rules $SERVER_HBA"
 
 # Members reach each other by pod DNS name through the headless Service, never by IP: an IP changes
