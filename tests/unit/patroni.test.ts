@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
+import { pgHbaConf } from "../../components/engines/postgres/config";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
 import { container, env, find, renderComponent } from "./helpers";
 
@@ -19,7 +20,7 @@ describe("automated failover (Patroni)", () => {
         assert.throws(() => resolveArgs("db", { ...PATRONI, primaryOrdinal: 1 }), /invalid primaryOrdinal: 1 \(allowed: 0 \(unset\) when failover is "patroni": Patroni elects the primary/);
     });
 
-    it("runs Patroni in the database container, probed through its REST API, with no labeler sidecar", async () => {
+    it("runs Patroni in the database container, live through its REST API, ready from patroni.sh's state, with no labeler sidecar", async () => {
         const sts = find(await renderComponent("db", PATRONI), "StatefulSet");
         const names = sts.spec.template.spec.containers.map((c: any) => c.name);
         assert.deepStrictEqual(names, ["postgres"]);
@@ -28,7 +29,11 @@ describe("automated failover (Patroni)", () => {
         assert.strictEqual(pg.image, IMAGE);
         assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
         assert.deepStrictEqual(pg.ports.map((p: any) => [p.name, p.containerPort]), [["postgresql", 5432], ["patroni", 8008]]);
-        assert.deepStrictEqual(pg.readinessProbe.httpGet, { path: "/readiness", port: "patroni", scheme: "HTTP" });
+        // Readiness only reads the state file patroni.sh writes (ready: the primary or a streaming replica),
+        // with the script-driven mode's timings; Patroni's /readiness would pass a replica that does not stream.
+        assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni-ready.sh"]);
+        assert.strictEqual(pg.readinessProbe.httpGet, undefined);
+        assert.deepStrictEqual([pg.readinessProbe.periodSeconds, pg.readinessProbe.timeoutSeconds, pg.readinessProbe.failureThreshold], [5, 2, 3]);
         assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
         assert.strictEqual(pg.startupProbe, undefined);
         assert.strictEqual(env(pg, "RDB_PATRONI_PORT").value, "8008");
@@ -79,6 +84,23 @@ describe("automated failover (Patroni)", () => {
         assert.deepStrictEqual(config.bootstrap.dcs.synchronous_mode, false);
     });
 
+    it("ships the rendered pg_hba.conf beside patroni.yml and points the server's hba_file at its gated copy in pod memory", async () => {
+        const r = await renderComponent("db", { ...PATRONI, replicationUser: "streamer" });
+        const data = find(r, "ConfigMap", "db-config").data;
+        const config = JSON.parse(data["patroni.yml"]);
+        assert.strictEqual(data["pg_hba.conf"], pgHbaConf(resolveArgs("db", { ...PATRONI, replicationUser: "streamer" })));
+        assert.match(data["pg_hba.conf"], /^host replication streamer all scram-sha-256$/m);
+        assert.match(data["pg_hba.conf"], /^local all all peer$/m);
+        assert.doesNotMatch(data["pg_hba.conf"], /trust/);
+        const run = env(container(find(r, "StatefulSet"), "postgres"), "RDB_RUN_DIR").value;
+        assert.strictEqual(config.postgresql.parameters.hba_file, `${run}/pg_hba.conf`);
+        // Patroni would write its own pg_hba.conf from a list; the file is patroni.sh's alone.
+        assert.ok(!("pg_hba" in config.postgresql), "patroni.yml has a pg_hba list");
+        assert.ok(!("pg_hba" in config.bootstrap), "patroni.yml's bootstrap has a pg_hba list");
+        // A per-pod path: it must not be in the cluster-wide settings that the first primary stores.
+        assert.ok(!("hba_file" in config.bootstrap.dcs.postgresql.parameters));
+    });
+
     it("turns synchronousReplicas into Patroni's strict synchronous mode and leaves the standby names to it", async () => {
         const r = await renderComponent("db", { ...PATRONI, replicas: 3, synchronousReplicas: 2 });
         const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
@@ -95,6 +117,8 @@ describe("automated failover (Patroni)", () => {
         const scripts = find(a, "ConfigMap", "db-scripts").data;
         assert.ok(scripts["patroni.sh"].includes("patroni \"$CONF_DIR\" &"));
         assert.ok(scripts["patroni-callback.sh"].includes("on_role_change"));
+        assert.ok(scripts["patroni.sh"].includes(". \"$RDB_SCRIPTS_DIR/patroni-gate.sh\""));
+        assert.ok("gate.sh" in scripts && "patroni-gate.sh" in scripts && "patroni-ready.sh" in scripts);
         const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.notStrictEqual(checksum(a), checksum(b));
         const yml = find(a, "ConfigMap", "db-config").data["patroni.yml"];

@@ -83,8 +83,11 @@ describe("topologies", () => {
             const pg = spec.containers[0];
             assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
             assert.deepStrictEqual(pg.volumeMounts.at(-1), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
-            // Patroni's probes keep their timings; only the manual exec probes went to 2 s.
-            assert.deepStrictEqual([pg.readinessProbe.timeoutSeconds, pg.livenessProbe.timeoutSeconds], [5, 5]);
+            // Readiness is an exec probe that only reads patroni.sh's state file (2 s, as in the manual mode);
+            // liveness stays Patroni's REST API with its timings.
+            assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni-ready.sh"]);
+            assert.deepStrictEqual([pg.readinessProbe.timeoutSeconds, pg.livenessProbe.timeoutSeconds], [2, 5]);
+            assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
             assert.ok(!pg.env.some((e: any) => e.name === "RDB_REPLICA_GATE" || e.name === "RDB_LISTEN_ADDRESSES"));
         });
 
@@ -95,9 +98,9 @@ describe("topologies", () => {
             assert.strictEqual(find(r, "RoleBinding", "pg-patroni").roleRef.name, "pg-patroni");
         });
 
-        it("ships patroni.yml, and exactly the common and patroni scripts", async () => {
+        it("ships patroni.yml and pg_hba.conf, and exactly the common and patroni scripts", async () => {
             const r = await renderComponent("db", PATRONI);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["patroni.yml", "pod-count", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
             assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);

@@ -1,10 +1,15 @@
 #!/bin/bash
 # The database container's entrypoint with automatedFailover. Patroni, not this script, decides which pod
 # is the primary (a leader lock through the Kubernetes API), clones, promotes and rewinds. This hands
-# Patroni what differs per pod and the Secret's passwords, and keeps the passwords current while it runs.
+# Patroni what differs per pod and the Secret's passwords, keeps the passwords current while it runs, and
+# gates a replica that is not streaming (patroni-gate.sh), writing the state that readiness reads.
 set -euo pipefail
 # shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
+# shellcheck source=../common/gate.sh
+. "$RDB_SCRIPTS_DIR/gate.sh"
+# shellcheck source=patroni-gate.sh
+. "$RDB_SCRIPTS_DIR/patroni-gate.sh"
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
@@ -61,6 +66,12 @@ mkdir -p "$CONF_DIR"
 # A link, so that a reload sees the kubelet's update of the ConfigMap.
 ln -sfn "$RDB_CONFIG_DIR/patroni.yml" "$CONF_DIR/10-rendered.yml"
 write_password_config
+# The server's access rules (hba_file in patroni.yml) are in place, gated, before Patroni first starts it:
+# until this pod is the primary or streams, the application is refused. A container restart keeps the
+# pod's memory, and with it stale rules from the last run, so they are rewritten too.
+[[ "$GATE_AFTER_SECONDS" =~ ^[0-9]{1,3}$ ]] ||
+    die "invalid RDB_GATE_AFTER_SECONDS: '$GATE_AFTER_SECONDS' (allowed: whole seconds from 0 to 999)"
+start_gated || die "cannot write the access rules $SERVER_HBA"
 
 # Members reach each other by pod DNS name through the headless Service, never by IP: an IP changes
 # when a pod is rescheduled, and the leader's address is what every replica streams from.
@@ -85,21 +96,36 @@ trap 'kill -TERM "$FENCE_PID" 2>/dev/null || true' EXIT
 # passwords first, then every member reloads Patroni, which rewrites its passfile and the replicas'
 # primary_conninfo. A replica that reloads before the primary has the new password retries until it has.
 applied=$(secret_checksum)
-while kill -0 "$PATRONI_PID" 2>/dev/null; do
-    sleep "${RDB_SECRET_POLL_SECONDS:-10}" &
-    wait $! || true
+secret_tick() {
+    local current
     # A Secret file that cannot be read is tried again on the next round, not taken as a change.
-    current=$(secret_checksum) || continue
-    [ "$current" != "$applied" ] || continue
+    current=$(secret_checksum) || return 0
+    [ "$current" != "$applied" ] || return 0
     if [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; then
         if ! roles_sql | roles_psql; then
             log "the Secret changed, but setting the new passwords failed; retrying"
-            continue
+            return 0
         fi
     fi
     write_password_config
     kill -HUP "$PATRONI_PID" 2>/dev/null || true
     applied=$current
     log "the Secret changed: passwords set and Patroni reloaded"
+}
+
+# The gate looks every second (a replica that stops streaming is gated within RDB_GATE_AFTER_SECONDS and one
+# tick), the Secret every RDB_SECRET_POLL_SECONDS. A failing step is logged and tried on the next tick: bash
+# does not apply errexit inside a function whose status is tested, so nothing in a tick ends this script.
+SECRET_POLL_SECONDS=${RDB_SECRET_POLL_SECONDS:-10}
+secret_checked=$(date +%s)
+while kill -0 "$PATRONI_PID" 2>/dev/null; do
+    sleep 1 &
+    wait $! || true
+    gate_tick || log "gate tick failed (status $?); retrying"
+    now=$(date +%s)
+    if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
+        secret_checked=$now
+        secret_tick || log "Secret check failed (status $?); retrying"
+    fi
 done
 wait "$PATRONI_PID"

@@ -11,11 +11,13 @@
 import { ResolvedArgs } from "../../../../args";
 import { PRIMARY_ROLE, ROLE_LABEL } from "../../../../naming";
 import { EngineContext } from "../../../engine";
-import { pgHbaLines, serverSettings } from "../../config";
+import { serverSettings } from "../../config";
 import { PORT } from "../../connection";
 
 export const PATRONI_PORT = 8008;
 export const PATRONI_CONFIG_FILE = "patroni.yml";
+/** The rendered access rules, shipped beside patroni.yml: the same file the script-driven mode renders. */
+export const HBA_CONFIG_FILE = "pg_hba.conf";
 /** Patroni's timings, its own defaults: a dead primary's leader lock expires after at most `ttl` seconds,
  * and a replica notices within one `loop_wait`. README, "Automated failover", states the resulting bound. */
 export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
@@ -83,10 +85,13 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
                 replication: { username: args.replicationUser },
                 rewind: { username: "postgres" },
             },
-            pg_hba: pgHbaLines(args),
+            // No pg_hba list: the server reads its access rules from a file in pod memory that patroni.sh
+            // switches between the rendered rules and gated ones (a replica that is not streaming refuses
+            // application connections, as in the script-driven mode). With hba_file set, Patroni writes no
+            // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }],
-            parameters: { ...parameters(args), unix_socket_directories: socketDir },
+            parameters: { ...parameters(args), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
             // The Secret is the truth on every start and after every promotion (a kept volume with a new
             // Secret must not lock anyone out): the callback sets the roles' passwords on the primary.
             callbacks: { on_start: callback, on_role_change: callback },

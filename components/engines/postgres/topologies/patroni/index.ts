@@ -10,12 +10,18 @@ import { PolicyRule, Topology } from "../../../topology";
 import { PORT } from "../../connection";
 import { CONTAINER_NAME, PGDATA, SOCKET_DIR, baseEnv } from "../../pod";
 import { scriptsOf } from "../../scriptFolders";
-import { PATRONI_CONFIG_FILE, PATRONI_PORT, patroniConfigFile } from "./config";
+import { pgHbaConf } from "../../config";
+import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_PORT, patroniConfigFile } from "./config";
 
-/** The database container with Patroni: Patroni's REST API answers the probes. */
+/** A probe that only reads the state file patroni.sh writes once a second, so 2 s is ample. */
+const PROBE_TIMEOUT_SECONDS = 2;
+
+/** The database container with Patroni: readiness reads patroni.sh's state file, Patroni's REST API
+ * answers liveness. */
 function container(ctx: EngineContext): Container {
     const { args, paths } = ctx;
     const http = (path: string) => ({ httpGet: { path, port: "patroni", scheme: "HTTP" } });
+    const ready = { exec: { command: ["/bin/bash", `${paths.scripts}/patroni-ready.sh`] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
     return {
         name: CONTAINER_NAME,
         image: args.image,
@@ -25,8 +31,9 @@ function container(ctx: EngineContext): Container {
             { name: "patroni", containerPort: PATRONI_PORT, protocol: "TCP" },
         ],
         env: baseEnv(ctx, [{ name: "RDB_PATRONI_PORT", value: String(PATRONI_PORT) }]),
-        // Ready: the leader, or a replica whose server runs; a clone in progress is not ready.
-        readinessProbe: { ...http("/readiness"), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+        // Ready: the primary, or a replica that streams (Patroni's /readiness would also pass a replica that
+        // has lost its primary, whose data may be old); the same rule and timings as the script-driven mode.
+        readinessProbe: { ...ready, periodSeconds: 5, failureThreshold: 3 },
         // Patroni's own liveness fails only when its loop has stalled beyond the leader lock's ttl; a long
         // clone keeps the loop running, so no startup probe is needed.
         livenessProbe: { ...http("/liveness"), initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
@@ -53,7 +60,7 @@ export const patroni: Topology = {
         }
     },
     scripts: () => scriptsOf("common", "patroni"),
-    configFiles: (ctx) => ({ [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR) }),
+    configFiles: (ctx) => ({ [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR), [HBA_CONFIG_FILE]: pgHbaConf(ctx.args) }),
     container,
     sidecars: () => [],
     rbacRules: () => patroniRules(),
