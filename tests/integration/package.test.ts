@@ -18,7 +18,7 @@ describe("the compiled package", () => {
         for (const file of [pkg.main, pkg.types, pkg.exports["."].default, pkg.exports["."].types]) {
             assert.ok(fs.existsSync(path.join(ROOT, file)), `${file} is missing from the build`);
         }
-        for (const script of ["manual/entrypoint.sh", "manual/probe.sh", "common/lib.sh", "manual/role-labeler.sh"]) {
+        for (const script of ["manual/entrypoint.sh", "common/probe.sh", "common/lib.sh", "manual/role-labeler.sh"]) {
             assert.ok(fs.existsSync(path.join(out, "engines", "postgres", "scripts", script)), script);
         }
         const types = fs.readFileSync(path.join(out, "args.d.ts"), "utf8");

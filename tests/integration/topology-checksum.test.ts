@@ -47,7 +47,7 @@ describe("the pod-rolling checksum covers only the chosen topology's files", fun
         assert.strictEqual(afterPatroni.manual, start.manual, "a patroni/ edit rolled manual-mode pods");
         assert.notStrictEqual(afterPatroni.patroni, start.patroni, "a patroni/ edit did not roll patroni-mode pods");
 
-        edit("manual/probe.sh");
+        edit("manual/server.sh");
         const afterManual = await both();
         assert.notStrictEqual(afterManual.manual, afterPatroni.manual, "a manual/ edit did not roll manual-mode pods");
         assert.strictEqual(afterManual.patroni, afterPatroni.patroni, "a manual/ edit rolled patroni-mode pods");

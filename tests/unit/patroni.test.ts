@@ -31,7 +31,7 @@ describe("automated failover (Patroni)", () => {
         assert.deepStrictEqual(pg.ports.map((p: any) => [p.name, p.containerPort]), [["postgresql", 5432], ["patroni", 8008]]);
         // Readiness only reads the state file patroni.sh writes (ready: the primary or a streaming replica),
         // with the script-driven mode's timings; Patroni's /readiness would pass a replica that does not stream.
-        assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni-ready.sh"]);
+        assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"]);
         assert.strictEqual(pg.readinessProbe.httpGet, undefined);
         assert.deepStrictEqual([pg.readinessProbe.periodSeconds, pg.readinessProbe.timeoutSeconds, pg.readinessProbe.failureThreshold], [5, 2, 3]);
         assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
@@ -118,7 +118,7 @@ describe("automated failover (Patroni)", () => {
         assert.ok(scripts["patroni.sh"].includes("patroni \"$CONF_DIR\" &"));
         assert.ok(scripts["patroni-callback.sh"].includes("on_role_change"));
         assert.ok(scripts["patroni.sh"].includes(". \"$RDB_SCRIPTS_DIR/patroni-gate.sh\""));
-        assert.ok("gate.sh" in scripts && "patroni-gate.sh" in scripts && "patroni-ready.sh" in scripts);
+        assert.ok("gate.sh" in scripts && "patroni-gate.sh" in scripts && "probe.sh" in scripts && "state.sh" in scripts);
         const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.notStrictEqual(checksum(a), checksum(b));
         const yml = find(a, "ConfigMap", "db-config").data["patroni.yml"];

@@ -85,7 +85,7 @@ describe("topologies", () => {
             assert.deepStrictEqual(pg.volumeMounts.at(-1), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
             // Readiness is an exec probe that only reads patroni.sh's state file (2 s, as in the manual mode);
             // liveness stays Patroni's REST API with its timings.
-            assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni-ready.sh"]);
+            assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"]);
             assert.deepStrictEqual([pg.readinessProbe.timeoutSeconds, pg.livenessProbe.timeoutSeconds], [2, 5]);
             assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
             assert.ok(!pg.env.some((e: any) => e.name === "RDB_REPLICA_GATE" || e.name === "RDB_LISTEN_ADDRESSES"));

@@ -17,7 +17,7 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/lib.sh"
 # shellcheck source=../common/gate.sh
 . "$RDB_SCRIPTS_DIR/gate.sh"
-# shellcheck source=state.sh
+# shellcheck source=../common/state.sh
 . "$RDB_SCRIPTS_DIR/state.sh"
 # shellcheck source=config.sh
 . "$RDB_SCRIPTS_DIR/config.sh"

@@ -38,10 +38,6 @@ primary_slot_name = '$slot'"
     printf 'changed'
 }
 
-reload_server() {
-    local_psql -c 'SELECT pg_reload_conf()' >/dev/null
-}
-
 server_running() {
     [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null
 }

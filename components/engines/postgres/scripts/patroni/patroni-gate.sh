@@ -1,33 +1,20 @@
 #!/bin/bash
-# The Patroni mode's replica gate and state file, sourced by patroni.sh (after lib.sh and gate.sh), which
+# The Patroni mode's replica gate and state file, sourced by patroni.sh (after lib.sh, gate.sh, state.sh), which
 # calls gate_tick once a second for the life of the container; sets no shell option.
 # Patroni's own /readiness passes a replica whose server runs, whether it streams or not, and Patroni never
 # touches the access rules: a replica that has lost its primary would serve old data on every path (its pod
 # name, the multi-host read strings, the read-only Service) for as long as a failover takes. As in the
 # script-driven mode, a replica that has not streamed for RDB_GATE_AFTER_SECONDS refuses application
 # connections (common/gate.sh) and is not ready; it is let in again once it streams, and the primary is
-# always open. The state file has the script-driven mode's format (manual/state.sh), read by patroni-ready.sh.
+# always open. The state file (common/state.sh) is what the readiness probe (common/probe.sh) reads.
 
 GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}
 # A server that takes longer than this to say what it is counts as not answering: the tick must not hang.
 ASK_SECONDS=3
-STATE_FILE="$RDB_RUN_DIR/state"
 NOT_STREAMING_SINCE=""
 # Set when the access rules were switched while the server was down, so that the server that Patroni starts
 # next is reloaded once it answers: it may have read the file just before the switch.
 RULES_UNCONFIRMED=""
-
-# gate.sh's gate() reloads through this.
-reload_server() {
-    local_psql -c 'SELECT pg_reload_conf()' >/dev/null
-}
-
-# write_state ROLE READY PHASE REASON: renamed into place, so that the probe never reads half a file.
-write_state() {
-    local tmp="$STATE_FILE.$$"
-    printf 'role=%s\nready=%s\nphase=%s\nreason=%s\nheartbeat=%s\n' "$1" "$2" "$3" "$4" "$(date +%s)" >"$tmp" &&
-        mv -f "$tmp" "$STATE_FILE"
-}
 
 # Whether the postmaster named in the data directory runs (a server that is slow to answer still runs).
 postmaster_alive() {

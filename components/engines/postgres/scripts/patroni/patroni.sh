@@ -8,6 +8,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/lib.sh"
 # shellcheck source=../common/gate.sh
 . "$RDB_SCRIPTS_DIR/gate.sh"
+# shellcheck source=../common/state.sh
+. "$RDB_SCRIPTS_DIR/state.sh"
 # shellcheck source=patroni-gate.sh
 . "$RDB_SCRIPTS_DIR/patroni-gate.sh"
 

@@ -21,7 +21,7 @@ const PROBE_TIMEOUT_SECONDS = 2;
 function container(ctx: EngineContext): Container {
     const { args, paths } = ctx;
     const http = (path: string) => ({ httpGet: { path, port: "patroni", scheme: "HTTP" } });
-    const ready = { exec: { command: ["/bin/bash", `${paths.scripts}/patroni-ready.sh`] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
+    const ready = { exec: { command: ["/bin/bash", `${paths.scripts}/probe.sh`, "readiness"] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
     return {
         name: CONTAINER_NAME,
         image: args.image,

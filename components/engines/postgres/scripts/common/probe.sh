@@ -1,9 +1,10 @@
 #!/bin/bash
-# The container's probes: probe.sh startup|readiness|liveness. They only read: the supervisor
-# (entrypoint.sh) does everything that acts and writes what it sees into $RDB_RUN_DIR/state. A probe that
-# the kubelet kills at its timeout can therefore never leave anything half done.
+# The container's probes: probe.sh startup|readiness|liveness. They only read: the long-running process of
+# the container (manual: the supervisor, entrypoint.sh; patroni: patroni.sh's loop) does everything that
+# acts and writes what it sees into $RDB_RUN_DIR/state. A probe that the kubelet kills at its timeout can
+# therefore never leave anything half done. The Patroni mode uses readiness only (liveness is Patroni's).
 set -euo pipefail
-# shellcheck source=../common/lib.sh
+# shellcheck source=lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
 # shellcheck source=state.sh
 . "$RDB_SCRIPTS_DIR/state.sh"
