@@ -8,6 +8,7 @@
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { renderComponent } from "../../render/render";
 import { Cluster } from "../harness/cluster";
@@ -125,8 +126,8 @@ describe("clients against the connection-string outputs, on real PostgreSQL serv
         });
         it("pgjdbc takes jdbcReadUrl to a replica, spreading connections over both (loadBalanceHosts)", () => {
             const seen = new Set<number>();
-            for (let i = 0; i < 8 && seen.size < 2; i++) seen.add(reaches("pgjdbc", "jdbcReadUrl", [1, 2], true));
-            assert.deepStrictEqual([...seen].sort(), [1, 2], "8 connections all went to one replica");
+            for (let i = 0; i < 12 && seen.size < 2; i++) seen.add(reaches("pgjdbc", "jdbcReadUrl", [1, 2], true));
+            assert.deepStrictEqual([...seen].sort(), [1, 2], "12 connections all went to one replica");
         });
 
         for (const name of ["writeMultiHostConnectionString", "readMultiHostConnectionString"]) {
@@ -165,8 +166,13 @@ describe("clients against the connection-string outputs, on real PostgreSQL serv
                 assert.match(r.error, /db-1\.db-headless[^\n]*pg_hba\.conf rejects connection/);
             }
         });
-        it("pgjdbc on jdbcReadUrl goes on to db-2", () => {
-            for (let i = 0; i < 3; i++) reaches("pgjdbc", "jdbcReadUrl", [2], true);
+        // loadBalanceHosts shuffles the two hosts: connect until db-1's log shows pgjdbc tried it (and was
+        // refused) at least once, every connection landing on db-2.
+        it("pgjdbc on jdbcReadUrl goes on to db-2 after db-1 refuses", () => {
+            const refusals = () => (fs.readFileSync(c.logFile(1), "utf8").match(/pg_hba\.conf rejects connection for host "[^"]+", user "app", database "app"/g) ?? []).length;
+            const before = refusals();
+            for (let i = 0; i < 8 && refusals() === before; i++) reaches("pgjdbc", "jdbcReadUrl", [2], true);
+            assert.ok(refusals() > before, "in 8 connections pgjdbc never tried db-1 first");
         });
     });
 
