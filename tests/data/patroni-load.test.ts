@@ -16,7 +16,7 @@ const ROUNDS = switchoverRounds();
 
 describe("switchover and failover under application load (Patroni)", function () {
     this.timeout(900000);
-    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, automatedFailover: true, image: PATRONI_IMAGE }, restartExited: true });
+    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE }, restartExited: true });
     const s = new Scenario(c, ORDINALS, true);
 
     before(() => s.setUp());

@@ -31,7 +31,7 @@ const TABLES = ["w1", "w2", "w3"];
 function pauseScenario(title: string, fence: boolean) {
     describe(title, function () {
         this.timeout(600000);
-        const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, automatedFailover: true, image: PATRONI_IMAGE } });
+        const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE } });
         const superuser = { user: "postgres", database: "postgres" };
         const ordinals = [0, 1, 2];
         const writable = () => ordinals.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f");

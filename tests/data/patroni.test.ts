@@ -1,5 +1,5 @@
 /**
- * Automated failover (automatedFailover: true) on real servers: the component's rendered Patroni
+ * Automated failover (failover: "patroni") on real servers: the component's rendered Patroni
  * configuration, scripts and probes, run by Debian's Patroni with etcd standing in for the Kubernetes API
  * as its store (the one change to the rendered configuration; see tests/harness/etcd.ts).
  */
