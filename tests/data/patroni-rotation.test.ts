@@ -1,5 +1,5 @@
 /**
- * automatedFailover: a password rotation while the pods run (a new Secret, as the kubelet swaps its
+ * failover: "patroni": a password rotation while the pods run (a new Secret, as the kubelet swaps its
  * files), under writes, with no restart: the primary sets the new passwords, every member reloads
  * Patroni, replication goes on with the new replication password.
  */

@@ -74,7 +74,7 @@ export class Cluster {
     /** The cluster's etcd, started when the render runs Patroni. */
     etcd?: Etcd;
 
-    /** With automatedFailover, Patroni's store: etcd on loopback instead of the Kubernetes API. */
+    /** With failover: "patroni", Patroni's store: etcd on loopback instead of the Kubernetes API. */
     private async useEtcdForPatroni(): Promise<void> {
         for (const data of this.objects.configMaps.values()) {
             if (!data["patroni.yml"]) continue;
@@ -204,7 +204,7 @@ export class Cluster {
      * role label matches the Service's selector (rw: primary, ro: replica) and which are ready. */
     serviceEndpoints(service: "rw" | "ro"): number[] {
         if (this.etcd) {
-            throw new Error("serviceEndpoints is not modelled with automatedFailover: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
+            throw new Error("serviceEndpoints is not modelled with failover patroni: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
         }
         const role = service === "rw" ? "primary" : "replica";
         return [...this.pods.keys()].sort((x, y) => x - y).filter((i) => this.roleLabel(i) === role && this.ready(i));
