@@ -42,6 +42,16 @@ close_while_down() {
     log "refusing application connections: the server is down or starting"
 }
 
+# serve ROLE WHY: the primary, or a replica that streams, takes clients and is ready.
+serve() {
+    NOT_STREAMING_SINCE=""
+    if [ -n "$GATED" ] && ! gate off "$2"; then
+        write_state "$1" no running "$2, but its access rules could not be opened"
+        return 1
+    fi
+    write_state "$1" yes running "$2"
+}
+
 # One look at the local server, one step of the gate, one state for the probe. Returns non-zero when a step
 # failed; the caller logs it and the next tick tries again.
 gate_tick() {
@@ -68,22 +78,12 @@ gate_tick() {
         RULES_UNCONFIRMED=""
     fi
     if [ "$in_recovery" = f ]; then
-        NOT_STREAMING_SINCE=""
-        if [ -n "$GATED" ] && ! gate off "this pod is the primary"; then
-            write_state primary no running "the primary, but its access rules could not be opened"
-            return 1
-        fi
-        write_state primary yes running "primary"
-        return 0
+        serve primary "this pod is the primary"
+        return
     fi
     if [ "$status" = streaming ]; then
-        NOT_STREAMING_SINCE=""
-        if [ -n "$GATED" ] && ! gate off "streaming again"; then
-            write_state replica no running "streaming, but its access rules could not be opened"
-            return 1
-        fi
-        write_state replica yes running "streaming"
-        return 0
+        serve replica "streaming"
+        return
     fi
     NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
     write_state replica no running "not streaming for $((now - NOT_STREAMING_SINCE)) s (wal receiver: $status)"
