@@ -52,7 +52,7 @@ export function postgresqlConf(args: ResolvedArgs): string {
     ].join("\n");
 }
 
-/** The access rules, shared by both modes (Patroni writes them into its own pg_hba.conf). */
+/** The access rules, shared by both modes: rendered as pg_hba.conf into the config ConfigMap; the pods copy it (or its gated form) to the hba_file in pod memory. */
 export function pgHbaLines(args: ResolvedArgs): string[] {
     return [
         "local all all peer",

@@ -1,7 +1,7 @@
 /**
  * The role-labeler sidecar of the manual topology. Services select pods by label, and the pods of a
  * StatefulSet share their template's labels, so each pod labels itself with the role its own server
- * reports (`$RDB_RUN_DIR/role`, written by the readiness probe), not with a role derived from its ordinal.
+ * reports (`$RDB_RUN_DIR/role`, written by the supervisor), not with a role derived from its ordinal.
  */
 import { ROLE_LABEL } from "../../../../naming";
 import { EngineContext } from "../../../engine";
