@@ -18,9 +18,17 @@ type Client = "psql" | "pgjdbc" | "node-postgres";
 type Outputs = Record<string, any>;
 
 const REPO = path.resolve(__dirname, "..", "..");
+// The clients run in pod 0's mount namespace, where /tmp is the pod's own: a checkout under /tmp would be
+// hidden there. Their files are staged where every pod sees the host's tree.
+const STAGE = fs.mkdtempSync("/var/tmp/rdb-clients-");
+fs.copyFileSync(path.join(REPO, "tests", "harness", "clients", "ConnectOnce.java"), path.join(STAGE, "ConnectOnce.java"));
+for (const m of fs.readdirSync(path.join(REPO, "node_modules")).filter((d) => /^(pg|pg-.*|pgpass|postgres-.*|split2|xtend)$/.test(d))) {
+    fs.cpSync(path.join(REPO, "node_modules", m), path.join(STAGE, "node_modules", m), { recursive: true });
+}
+process.once("exit", () => fs.rmSync(STAGE, { recursive: true, force: true }));
 const QUERY = "SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS rec";
 // An absolute require path: the client runs with pod 0's root, not from the repository's directory.
-const PG_MODULE = path.join(REPO, "node_modules", "pg");
+const PG_MODULE = path.join(STAGE, "node_modules", "pg");
 const NODE_CLIENT = `
 const { Client } = require(${JSON.stringify(PG_MODULE)});
 (async () => {
@@ -42,7 +50,7 @@ function command(client: Client): string[] {
             // libpq reads the URI as the dbname argument; PGCONNECT_TIMEOUT (env) bounds each host's attempt.
             return [path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", QUERY];
         case "pgjdbc":
-            return ["/usr/bin/java", "-XX:TieredStopAtLevel=1", "-cp", "/usr/share/java/postgresql.jar", path.join(REPO, "tests", "harness", "clients", "ConnectOnce.java")];
+            return ["/usr/bin/java", "-XX:TieredStopAtLevel=1", "-cp", "/usr/share/java/postgresql.jar", path.join(STAGE, "ConnectOnce.java")];
         case "node-postgres":
             return [process.execPath, "-e", NODE_CLIENT];
     }
