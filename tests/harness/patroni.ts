@@ -5,7 +5,7 @@ import * as path from "path";
 import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
 import { PG_BIN, Pod, podAddress } from "./pod";
 
-/** Stands for an image built from images/patroni/Dockerfile; the harness runs Debian's binaries. */
+/** Stands for an image built from images/postgres/Dockerfile; the harness runs Debian's binaries. */
 export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
 
 /** The bound the README states: a dead leader's lock expires within ttl, and a replica acts within two of

@@ -70,7 +70,7 @@ export function podAddress(ordinal: number): string {
 /**
  * The signal the container runtime stops the database container with: the rendered lifecycle.stopSignal,
  * else the image's STOPSIGNAL, which is SIGINT (fast shutdown) in the official postgres image and in
- * images/patroni, built FROM it without a STOPSIGNAL of its own.
+ * images/postgres, built FROM it without a STOPSIGNAL of its own.
  */
 export function stopSignal(c: any): NodeJS.Signals {
     return c.lifecycle?.stopSignal ?? "SIGINT";

@@ -27,7 +27,7 @@ check_patroni_version() {
     found=${out##* }
     [[ "$found" =~ ^[0-9]+(\.[0-9]+)*$ ]] || die "cannot read Patroni's version from '$out'"
     if [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$found" | sort -V | head -n 1)" != "$MIN_VERSION" ]; then
-        die "Patroni $found is older than $MIN_VERSION, the oldest this component supports; use an image with Patroni $MIN_VERSION or newer (images/patroni/Dockerfile)"
+        die "Patroni $found is older than $MIN_VERSION, the oldest this component supports; use an image with Patroni $MIN_VERSION or newer (images/postgres/Dockerfile)"
     fi
     log "Patroni $found (supported: $MIN_VERSION or newer)"
 }

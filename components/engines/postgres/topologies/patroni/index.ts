@@ -52,7 +52,7 @@ export const patroni: Topology = {
                 setting("image"),
                 "(unset)",
                 `an image with Patroni 3.3 or newer when ${mode}: the default image has no Patroni ` +
-                    "(images/patroni/Dockerfile builds one from it)",
+                    "(images/postgres/Dockerfile builds one from it)",
             );
         }
         if (args.primaryOrdinal !== 0) {
