@@ -2,12 +2,14 @@
  * Data-safety and security rules for stacks that use the ReplicatedDatabase component. Pure definitions, so
  * that tests call them directly; index.ts puts them into a PolicyPack.
  */
-import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import * as pulumi from "@pulumi/pulumi";
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
 const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 const PV = "kubernetes:core/v1:PersistentVolume";
 const STORAGECLASS = "kubernetes:storage.k8s.io/v1:StorageClass";
 const CONFIGMAP = "kubernetes:core/v1:ConfigMap";
+const CRONJOB = "kubernetes:batch/v1:CronJob";
 const SECRET_NAME = /pass(word)?|secret|token|credential/i;
 /** Names that point at where a secret is (a mounted file or directory), not the secret itself. */
 const SECRET_LOCATION = /_(DIR|FILE|PATH)$/i;
@@ -111,3 +113,65 @@ export const replicaInProduction: ResourceValidationPolicy = {
         }
     },
 };
+
+/**
+ * Stack names that count as production for backupsInProduction, case-insensitively: `prod` or `production`
+ * as the whole name or as one of its `-`, `_` or `.` separated parts (`prod`, `production`, `eu-prod`,
+ * `prod.us`; not `product-demo`).
+ */
+export const DEFAULT_PRODUCTION_STACKS = "(^|[-_.])(prod|production)($|[-_.])";
+
+/**
+ * Every cluster of a production stack backs itself up: each StatefulSet of the component has, in its
+ * namespace and of its instance, the full-backup CronJob the component renders with `backup.enabled`, and
+ * that CronJob is not suspended. Replicas replay a `DROP TABLE` within milliseconds; only a backup and the
+ * archived WAL bring the data back.
+ *
+ * Production is decided by the stack's name (policy config `productionStacks`, a regular expression matched
+ * case-insensitively, DEFAULT_PRODUCTION_STACKS by default), which the engine gives the pack's process
+ * (`pulumi.getStack()` works in a policy pack since @pulumi/policy 0.4), so that one pack can be applied
+ * to every stack of an organization. `stackName` is for tests; the pack uses the default.
+ */
+export function backupsInProductionFor(stackName: () => string): StackValidationPolicy {
+    return {
+        name: "replicated-db-backups-in-production",
+        description: "A production stack backs up every ReplicatedDatabase: each has its full-backup CronJob, not suspended.",
+        enforcementLevel: "mandatory",
+        configSchema: { properties: { productionStacks: { type: "string", default: DEFAULT_PRODUCTION_STACKS } } },
+        validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+            // The engine fills in the schema's default; the pack's own getConfig returns {} without config.
+            const productionStacks = args.getConfig<{ productionStacks?: string }>().productionStacks ?? DEFAULT_PRODUCTION_STACKS;
+            let production: RegExp;
+            try {
+                production = new RegExp(productionStacks, "i");
+            } catch (e) {
+                report(`policy config productionStacks: ${JSON.stringify(productionStacks)} is not a regular expression (${(e as Error).message}); allowed: a JavaScript regular expression such as ${JSON.stringify(DEFAULT_PRODUCTION_STACKS)}`);
+                return;
+            }
+            const stack = stackName();
+            if (!production.test(stack)) {
+                args.notApplicable(`stack ${stack} does not match productionStacks ${productionStacks}`);
+            }
+            const key = (p: Record<string, any>) => `${p.metadata?.namespace ?? ""}/${p.metadata?.labels?.["app.kubernetes.io/instance"]}`;
+            const backups = new Map<string, Record<string, any>>();
+            for (const r of args.resources) {
+                if (r.type === CRONJOB && ours(r.props) && r.props.metadata?.labels?.["app.kubernetes.io/component"] === "backup-full") {
+                    backups.set(key(r.props), r.props);
+                }
+            }
+            for (const r of args.resources) {
+                if (r.type !== STATEFULSET || !ours(r.props)) continue;
+                const cluster = r.props.metadata?.labels?.["app.kubernetes.io/instance"];
+                const where = `ReplicatedDatabase ${cluster} (StatefulSet ${r.props.metadata?.namespace}/${r.props.metadata?.name}) in production stack ${stack}`;
+                const backup = backups.get(key(r.props));
+                if (!backup) {
+                    report(`${where} has no full-backup CronJob: set backup.enabled: true (with a repository) on this cluster`, r.urn);
+                } else if (backup.spec?.suspend === true) {
+                    report(`${where}: its full-backup CronJob ${backup.metadata?.name} is suspended; unsuspend it (spec.suspend: false)`, r.urn);
+                }
+            }
+        },
+    };
+}
+
+export const backupsInProduction: StackValidationPolicy = backupsInProductionFor(() => pulumi.getStack());
