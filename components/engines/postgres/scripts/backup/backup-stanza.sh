@@ -60,6 +60,13 @@ case "${1:-}" in
     case "$RETRY_SECONDS" in
     '' | *[!0-9]* | 0) die "RDB_STANZA_RETRY_SECONDS is \"$RETRY_SECONDS\"; allowed: a whole number of seconds above 0" ;;
     esac
+    # One retrying run per pod: Patroni may call back twice for one start (bootstrap, then start), and a
+    # quick stop and start of the manual mode's server outlives the previous run's pause.
+    exec 9>"$RDB_RUN_DIR/backup-stanza.lock"
+    if ! flock -n 9; then
+        log "stanza $PGBACKREST_STANZA: a retrying check already runs in this pod"
+        exit 0
+    fi
     while :; do
         rc=0
         ensure_stanza || rc=$?
