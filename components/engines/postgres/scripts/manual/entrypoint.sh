@@ -52,6 +52,7 @@ beat() {
 on_stop() {
     log "stop requested"
     [ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null || true
+    [ -z "$STANZA_PID" ] || kill "$STANZA_PID" 2>/dev/null || true
     stop_server
     exit 0
 }
@@ -112,7 +113,10 @@ start_for_role() {
             set_state none no waiting "named the primary, but the Secret is not usable: its passwords would be set from it"
             return 0
         fi
-        if [ ! -e "$PGDATA/PG_VERSION" ]; then
+        if [ ! -e "$PGDATA/PG_VERSION" ] && [ -n "${RDB_RESTORE_FROM:-}" ]; then
+            set_state none no restoring "restoring a new primary from stanza $RDB_RESTORE_FROM"
+            restore_primary || die "the restore from stanza $RDB_RESTORE_FROM failed (see its ERROR line); retrying after the restart"
+        elif [ ! -e "$PGDATA/PG_VERSION" ]; then
             set_state none no initialising "initialising a new primary"
             init_primary || die "initdb failed"
         fi
@@ -261,6 +265,7 @@ promote_when_safe() {
     follow "" >/dev/null
     reload_server || true
     set_state primary yes running "primary"
+    ensure_stanza_in_background
     # pg_rewind on the other pods reads the timeline from this server's control file, which a checkpoint
     # updates.
     local_psql -c CHECKPOINT >/dev/null || true

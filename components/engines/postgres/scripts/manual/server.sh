@@ -127,6 +127,28 @@ init_primary() {
     mv "$tmp" "$PGDATA"
 }
 
+# Backups (docs/pod-contract.md, "Backups"); both are no-ops unless the render turns them on, and the
+# backup/ scripts are shipped only then.
+# restore_primary: the first data directory of a new cluster from another cluster's pgBackRest stanza
+# (RDB_RESTORE_FROM), instead of initdb. restore.sh itself stages and renames, and refuses, touching
+# nothing, a non-empty $PGDATA or a target no backup reaches; the heartbeat beats meanwhile, as in a clone.
+restore_primary() {
+    supervised bash "$RDB_SCRIPTS_DIR/restore.sh"
+}
+
+# With RDB_BACKUP=on the primary makes sure its stanza exists and archiving into it works, in the
+# background: a repository that is down must never hold the server back. backup-stanza.sh retries every
+# minute and ends once it worked or the server is no longer the primary.
+STANZA_PID=""
+ensure_stanza_in_background() {
+    [ "${RDB_BACKUP:-off}" = on ] || return 0
+    if [ -n "$STANZA_PID" ] && kill -0 "$STANZA_PID" 2>/dev/null; then
+        return 0
+    fi
+    bash "$RDB_SCRIPTS_DIR/backup-stanza.sh" --retry &
+    STANZA_PID=$!
+}
+
 # SQL that creates the missing slot of every other ordinal, reserving WAL from then on, so that a replica
 # that is still cloning or briefly away finds everything it needs.
 slot_sql() {
@@ -177,7 +199,8 @@ start_primary() {
     follow "" >/dev/null
     write_hba open
     GATED=""
-    start_server "$RDB_LISTEN_ADDRESSES"
+    start_server "$RDB_LISTEN_ADDRESSES" || return 1
+    ensure_stanza_in_background
 }
 
 # A standby starts gated: until it streams, its data may be old.

@@ -21,6 +21,16 @@ wait_writable() {
     done
 }
 
+# With RDB_BACKUP=on (docs/pod-contract.md, "Backups") a primary makes sure its pgBackRest stanza exists and
+# that archiving into it works (Patroni 3.0.2's ha.py calls on_start after a bootstrap too). Detached, in the
+# background: Patroni kills a callback, children included, that still runs when the next one comes, and
+# the repository may be down. backup-stanza.sh retries every minute until it worked or this server is no
+# longer the primary, one run per pod at a time.
+ensure_stanza() {
+    [ "${RDB_BACKUP:-off}" = on ] || return 0
+    setsid bash "$RDB_SCRIPTS_DIR/backup-stanza.sh" --retry </dev/null &
+}
+
 case "$action" in
 post_bootstrap)
     # Patroni waits for this before it lets clients in: the application role and database exist first.
@@ -33,6 +43,7 @@ on_start | on_role_change)
         wait_writable
         roles_sql | roles_psql
         log "$action as $role: passwords set from the Secret"
+        ensure_stanza
         ;;
     *)
         log "$action as $role: nothing to do on a replica"
