@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { ReplicatedDatabaseArgs, ResourcesArgs, StaticVolumesArgs } from "./args";
+import type { BackupArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -38,6 +38,35 @@ export const RESOURCE_FIELDS = {
     cpuLimit: { default: "" },
     memoryLimit: { default: "1Gi" },
 } as const satisfies Record<keyof ResourcesArgs, FieldSpec>;
+
+export const BACKUP_FIELDS = {
+    enabled: { default: false },
+    repositoryType: { default: "s3" },
+    repositoryPath: { default: "/pgbackrest" },
+    s3Bucket: { default: "" },
+    s3Endpoint: { default: "" },
+    s3Region: { default: "us-east-1" },
+    s3UriStyle: { default: "host" },
+    s3VerifyTls: { default: true },
+    s3CredentialsSecret: { default: "" },
+    volumeSize: { default: "20Gi" },
+    volumeStorageClassName: { default: "", defaultNote: "(the cluster default)" },
+    volumeClaimName: { default: "" },
+    fullSchedule: { default: "0 1 * * 0" },
+    diffSchedule: { default: "0 1 * * 1-6" },
+    retentionFull: { default: 2 },
+    compression: { default: "zst" },
+    encryptionSecret: { default: "", defaultNote: "(not encrypted)" },
+    archiveQueueMax: { default: "" },
+    archiveTimeoutSeconds: { default: 60 },
+} as const satisfies Record<keyof BackupArgs, FieldSpec>;
+
+export const RESTORE_FIELDS = {
+    fromClusterName: { default: "" },
+    fromNamespace: { default: "", defaultNote: "(this cluster's namespace)" },
+    targetType: { default: "latest" },
+    target: { default: "" },
+} as const satisfies Record<keyof RestoreArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -140,6 +169,24 @@ export const ARGS = {
             "deprecated, removed in the next release: `true` is `failover: patroni`, `false` is `failover: manual`; " +
             "logs a warning; must agree with `failover` if both are set",
     },
+    backup: {
+        kind: "object",
+        defaultNote: "off",
+        allowed:
+            "map (pgBackRest; needs `image` with it): `enabled`, `repositoryType` (`s3` \\| `volume`), `repositoryPath`, " +
+            "`s3Bucket`, `s3Endpoint`, `s3Region`, `s3UriStyle` (`host` \\| `path`), `s3VerifyTls`, `s3CredentialsSecret`, " +
+            "`volumeSize`, `volumeStorageClassName`, `volumeClaimName`, `fullSchedule`, `diffSchedule`, `retentionFull`, " +
+            "`compression`, `encryptionSecret`, `archiveQueueMax`, `archiveTimeoutSeconds`: see \"Backups and point-in-time recovery\"",
+        fields: BACKUP_FIELDS,
+    },
+    restore: {
+        kind: "object",
+        defaultNote: "unset (an empty new database)",
+        allowed:
+            "map: `fromClusterName`, `fromNamespace`, `targetType` (`latest` \\| `time` \\| `lsn` \\| `name`), `target`; " +
+            "a new cluster only, from the repository `backup` describes",
+        fields: RESTORE_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -152,6 +199,8 @@ export const DEFAULTS = {
     ...defaultsOf(ARGS),
     staticVolumes: defaultsOf(STATIC_VOLUME_FIELDS),
     resources: defaultsOf(RESOURCE_FIELDS),
+    backup: defaultsOf(BACKUP_FIELDS),
+    restore: defaultsOf(RESTORE_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

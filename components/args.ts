@@ -40,6 +40,77 @@ export interface ResourcesArgs {
     memoryLimit?: string;
 }
 
+/**
+ * Continuous WAL archiving and scheduled base backups with pgBackRest, to one repository: an S3-compatible
+ * bucket or a Kubernetes volume. Each cluster is one pgBackRest stanza, `<namespace>-<clusterName>`, so that
+ * several clusters share a repository. The archive is pushed by whichever pod is the primary.
+ */
+export interface BackupArgs {
+    /** Archive WAL and run the scheduled backups. The repository fields also serve `restore`. @default false */
+    enabled?: boolean;
+    /** Where backups go: "s3" (an S3-compatible bucket) or "volume" (a ReadWriteMany claim mounted in every pod). @default "s3" */
+    repositoryType?: string;
+    /** The repository's directory: the key prefix in the bucket, or the directory on the volume. @default "/pgbackrest" */
+    repositoryPath?: string;
+    /** The bucket ("s3"). @default "" */
+    s3Bucket?: string;
+    /** The S3 endpoint host, with ":port" if not 443, such as "s3.eu-west-1.amazonaws.com" ("s3"). @default "" */
+    s3Endpoint?: string;
+    /** The bucket's region ("s3"). @default "us-east-1" */
+    s3Region?: string;
+    /** "host" (virtual-hosted, `<bucket>.<endpoint>`) or "path" (`<endpoint>/<bucket>`, most S3-compatible servers) ("s3"). @default "host" */
+    s3UriStyle?: string;
+    /** Verify the endpoint's TLS certificate; false only for a test server ("s3"). @default true */
+    s3VerifyTls?: boolean;
+    /** An existing Secret with keys `access-key-id` and `secret-access-key` ("s3"). @default "" */
+    s3CredentialsSecret?: string;
+    /** The size of the repository claim the component creates ("volume"). @default "20Gi" */
+    volumeSize?: string;
+    /** The StorageClass of that claim; it must offer ReadWriteMany ("volume"). @default "" (the cluster default) */
+    volumeStorageClassName?: string;
+    /** An existing ReadWriteMany claim to use instead of creating one ("volume"). @default "" */
+    volumeClaimName?: string;
+    /** When a full backup runs: a five-field cron expression or a macro such as "@weekly" (UTC). @default "0 1 * * 0" */
+    fullSchedule?: string;
+    /** When a differential backup runs; "" for none. @default "0 1 * * 1-6" */
+    diffSchedule?: string;
+    /** How many full backups (with the WAL they need) to keep; older ones expire after each backup. @default 2 */
+    retentionFull?: number;
+    /** Compression of backups and archived WAL: "zst", "lz4", "gz", "bz2" or "none". @default "zst" */
+    compression?: string;
+    /** An existing Secret with key `repository-key`: encrypts the repository (aes-256-cbc). @default "" (not encrypted) */
+    encryptionSecret?: string;
+    /**
+     * The most WAL the primary keeps waiting for an unreachable repository, a PostgreSQL size such as "2GB";
+     * beyond it pgBackRest drops WAL from the archive (the server keeps running; point-in-time recovery has a gap
+     * until the next full backup). "" is a quarter of `storageSize`.
+     * @default ""
+     */
+    archiveQueueMax?: string;
+    /** Seconds after which a partly filled WAL segment is archived anyway: the most an idle cluster's archive lags. @default 60 */
+    archiveTimeoutSeconds?: number;
+}
+
+/**
+ * Creates this cluster from another cluster's backups in the repository `backup` describes, instead of an empty
+ * database: its first primary restores and replays the archive to the target, then its replicas clone it. Only a
+ * NEW cluster restores (its primary's volume is empty); a running cluster's data is never overwritten.
+ */
+export interface RestoreArgs {
+    /** The cluster whose backups to restore (its `clusterName`); "" restores nothing. @default "" */
+    fromClusterName?: string;
+    /** That cluster's namespace. @default "" (this cluster's namespace) */
+    fromNamespace?: string;
+    /** "latest" (the end of the archive), "time", "lsn" or "name" (a restore point). @default "latest" */
+    targetType?: string;
+    /**
+     * The target: a timestamp with time zone such as "2026-11-25 21:00:00+00" ("time"), an LSN such as
+     * "0/3000060" ("lsn"), or a restore point's name ("name"); "" with "latest".
+     * @default ""
+     */
+    target?: string;
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -152,7 +223,7 @@ export interface ReplicatedDatabaseArgs {
      *   failover, with the primary's pod gone); a role-labeler sidecar labels the pods for the Services.
      * - "patroni": Patroni runs in every pod, elects the primary through the Kubernetes API, promotes the
      *   most advanced healthy replica when the primary is gone, rewinds a returning old primary and labels
-     *   the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/patroni/Dockerfile
+     *   the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/postgres/Dockerfile
      *   builds one from the official image); `primaryOrdinal` then stays 0 (switch over with
      *   `patronictl switchover`). See README, "Automated failover".
      * @default "manual"
@@ -165,6 +236,17 @@ export interface ReplicatedDatabaseArgs {
      * @default unset
      */
     automatedFailover?: boolean;
+    /**
+     * Backups and continuous archiving (pgBackRest); a field left out keeps its default. Needs an `image` with
+     * pgBackRest (images/postgres/Dockerfile). See README, "Backups and point-in-time recovery".
+     * @default off
+     */
+    backup?: BackupArgs;
+    /**
+     * Restore this new cluster from another's backups (to the latest point, a time, an LSN or a restore point).
+     * @default unset (an empty new database)
+     */
+    restore?: RestoreArgs;
 }
 
 /** The arguments with every default filled in and every value checked. */
@@ -195,4 +277,21 @@ export interface ResolvedArgs {
     parameters: { [key: string]: string };
     /** The engine's topology that decides the primary ("manual" or "patroni" for PostgreSQL). */
     failover: string;
+    backup: ResolvedBackup;
+    restore: ResolvedRestore | undefined;
+}
+
+/** The backup settings with every default filled in. */
+export interface ResolvedBackup extends Required<BackupArgs> {
+    /** This cluster's pgBackRest stanza, `<namespace>-<clusterName>`. */
+    stanza: string;
+    /** `archiveQueueMax` in MB, with its default worked out. */
+    archiveQueueMaxMB: number;
+    /** Whether pods need the repository at all: backups on, or a restore from it. */
+    repositoryUsed: boolean;
+}
+
+/** The restore with its defaults; `stanza` is the source cluster's. */
+export interface ResolvedRestore extends Required<RestoreArgs> {
+    stanza: string;
 }

@@ -6,6 +6,7 @@
 import { ReplicatedDatabaseArgs, ResolvedArgs, ResourcesArgs, StaticVolumesArgs } from "./args";
 import { DEFAULTS, KNOWN_ARGS } from "./argTable";
 import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
+import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
@@ -121,12 +122,22 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
     const parameters = resolveParameters(args.parameters ?? { ...DEFAULTS.parameters }, setting);
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
+    const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
+    const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined, setting);
+    if (backup.repositoryUsed && args.image === undefined) {
+        throw new ArgError(
+            setting("image"),
+            "(unset)",
+            `an image with pgBackRest when ${backup.enabled ? `${setting("backup.enabled")} is true` : `${setting("restore")} is set`}: ` +
+                "the default image has none (images/postgres/Dockerfile builds one from it)",
+        );
+    }
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover,
+        synchronousReplicas, parameters, failover, backup, restore,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

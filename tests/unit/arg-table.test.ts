@@ -12,7 +12,9 @@ import {
     DEFAULTS,
     FieldSpec,
     KNOWN_ARGS,
+    BACKUP_FIELDS,
     RESOURCE_FIELDS,
+    RESTORE_FIELDS,
     STATIC_VOLUME_FIELDS,
     jsdocDefault,
     readmeDefault,
@@ -56,6 +58,10 @@ describe("the args table", () => {
         checkMembers("ResourcesArgs", RESOURCE_FIELDS);
         assert.strictEqual(ARGS.staticVolumes.fields, STATIC_VOLUME_FIELDS);
         assert.strictEqual(ARGS.resources.fields, RESOURCE_FIELDS);
+        checkMembers("BackupArgs", BACKUP_FIELDS);
+        checkMembers("RestoreArgs", RESTORE_FIELDS);
+        assert.strictEqual(ARGS.backup.fields, BACKUP_FIELDS);
+        assert.strictEqual(ARGS.restore.fields, RESTORE_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -76,11 +82,14 @@ describe("the args table", () => {
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (name === "staticVolumes" || name === "resources") continue;
+            if (["staticVolumes", "resources", "backup", "restore"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
         assert.deepStrictEqual(DEFAULTS.staticVolumes, { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] });
+        assert.strictEqual(DEFAULTS.backup.enabled, false);
+        assert.deepStrictEqual(Object.keys(DEFAULTS.backup), Object.keys(BACKUP_FIELDS));
+        assert.deepStrictEqual(Object.keys(DEFAULTS.restore), Object.keys(RESTORE_FIELDS));
     });
 
     it("holds the defaults resolveArgs fills in", () => {
@@ -95,6 +104,12 @@ describe("the args table", () => {
         const sv = resolveArgs("db", { createStorageClass: true, staticVolumes: {} }).staticVolumes!;
         assert.deepStrictEqual(sv, { type: "hostPath", basePath: "/var/lib/replicated-db", nodeNames: [] });
         assert.deepStrictEqual(resolveArgs("db", { resources: { cpuLimit: "2" } }).resources, { ...ARGS.resources.default, cpuLimit: "2" });
+        // The backup fields' defaults are what resolveArgs fills in; restore is off by default.
+        const backup = resolveArgs("db", {}).backup as unknown as Record<string, unknown>;
+        for (const [field, spec] of Object.entries(BACKUP_FIELDS)) {
+            assert.deepStrictEqual(backup[field], spec.default, `resolveArgs's default of backup.${field}`);
+        }
+        assert.strictEqual(resolveArgs("db", {}).restore, undefined);
     });
 
     it("types every stack config value as its kind says", () => {

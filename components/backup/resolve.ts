@@ -1,0 +1,229 @@
+/**
+ * The `backup` and `restore` args: defaults, checks and what follows from them (the stanza names, the archive
+ * queue bound). Pure; resolveArgs calls these before any resource exists.
+ */
+import { BackupArgs, ResolvedBackup, ResolvedRestore, RestoreArgs } from "../args";
+import { DEFAULTS } from "../argTable";
+import {
+    ArgError,
+    SettingNamer,
+    argName,
+    checkBoolean,
+    checkDnsLabel,
+    checkDnsSubdomain,
+    checkInteger,
+    checkQuantity,
+    describe,
+    parseQuantity,
+} from "../validation";
+import { checkCron } from "./cron";
+
+export const REPOSITORY_TYPES = ["s3", "volume"];
+export const S3_URI_STYLES = ["host", "path"];
+export const COMPRESSION_TYPES = ["zst", "lz4", "gz", "bz2", "none"];
+export const RESTORE_TARGET_TYPES = ["latest", "time", "lsn", "name"];
+/** pgBackRest keeps at most this many full backups by count. */
+const MAX_RETENTION_FULL = 9999999;
+
+/** Where this cluster's (or another's) backups are kept in the repository. */
+export function stanzaName(namespace: string, clusterName: string): string {
+    return `${namespace}-${clusterName}`;
+}
+
+function oneOf(setting: string, value: unknown, allowed: string[]): string {
+    if (typeof value !== "string" || !allowed.includes(value)) {
+        throw new ArgError(setting, value, `one of ${allowed.map((a) => describe(a)).join(", ")}`);
+    }
+    return value;
+}
+
+function pick<T>(given: T | undefined, fallback: T): T {
+    return given === undefined ? fallback : given;
+}
+
+interface Cluster {
+    namespace: string;
+    clusterName: string;
+    storageSize: string;
+}
+
+/**
+ * The backup settings with their defaults. The repository fields are checked when the repository is used:
+ * backups on, or a restore from it (`restoring`).
+ */
+export function resolveBackup(given: BackupArgs, cluster: Cluster, restoring: boolean, setting: SettingNamer = argName): ResolvedBackup {
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+        throw new ArgError(setting("backup"), given, "a map of backup settings (see the README's configuration reference)");
+    }
+    const d = DEFAULTS.backup;
+    const known = Object.keys(d);
+    for (const key of Object.keys(given)) {
+        if (!known.includes(key)) {
+            throw new ArgError(setting(`backup.${key}`), (given as Record<string, unknown>)[key], `one of the backup settings: ${known.join(", ")}`);
+        }
+    }
+    const s = (key: keyof BackupArgs) => setting(`backup.${key}`);
+    const enabled = checkBoolean(s("enabled"), pick(given.enabled, d.enabled));
+    const repositoryUsed = enabled || restoring;
+    const repositoryType = oneOf(s("repositoryType"), pick(given.repositoryType, d.repositoryType), REPOSITORY_TYPES);
+    const repositoryPath = pick(given.repositoryPath, d.repositoryPath);
+    if (typeof repositoryPath !== "string" || !/^\/[A-Za-z0-9._\/-]*$/.test(repositoryPath) || /(^|\/)\.\.?(\/|$)/.test(repositoryPath)) {
+        throw new ArgError(s("repositoryPath"), repositoryPath, "an absolute path of letters, digits, '.', '_', '-' and '/', without '.' or '..' segments");
+    }
+    const str = (key: keyof BackupArgs, fallback: string) => {
+        const v = pick(given[key], fallback);
+        if (typeof v !== "string") throw new ArgError(s(key), v, "a string");
+        return v;
+    };
+    const s3Bucket = str("s3Bucket", d.s3Bucket);
+    const s3Endpoint = str("s3Endpoint", d.s3Endpoint);
+    const s3Region = str("s3Region", d.s3Region);
+    const s3UriStyle = oneOf(s("s3UriStyle"), pick(given.s3UriStyle, d.s3UriStyle), S3_URI_STYLES);
+    const s3VerifyTls = checkBoolean(s("s3VerifyTls"), pick(given.s3VerifyTls, d.s3VerifyTls));
+    const s3CredentialsSecret = str("s3CredentialsSecret", d.s3CredentialsSecret);
+    const volumeSize = checkQuantity(s("volumeSize"), pick(given.volumeSize, d.volumeSize), "1Gi", "the repository volume's size");
+    const volumeStorageClassName = str("volumeStorageClassName", d.volumeStorageClassName);
+    const volumeClaimName = str("volumeClaimName", d.volumeClaimName);
+    if (volumeStorageClassName !== "") checkDnsSubdomain(s("volumeStorageClassName"), volumeStorageClassName);
+    if (volumeClaimName !== "") checkDnsSubdomain(s("volumeClaimName"), volumeClaimName);
+    if (repositoryUsed && repositoryType === "s3") {
+        const why = `required with ${s("repositoryType")} "s3"`;
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3Bucket)) {
+            throw new ArgError(s("s3Bucket"), s3Bucket, `a bucket name (3 to 63 lower-case letters, digits, '.' and '-'), ${why}`);
+        }
+        if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/.test(s3Endpoint)) {
+            throw new ArgError(s("s3Endpoint"), s3Endpoint, `a host name with an optional ":port", no scheme (pgBackRest always uses HTTPS), ${why}`);
+        }
+        if (!/^[a-z0-9-]{1,64}$/.test(s3Region)) {
+            throw new ArgError(s("s3Region"), s3Region, "a region name such as \"eu-west-1\"");
+        }
+        if (s3CredentialsSecret === "") {
+            throw new ArgError(s("s3CredentialsSecret"), s3CredentialsSecret, `an existing Secret with keys access-key-id and secret-access-key, ${why}`);
+        }
+        checkDnsSubdomain(s("s3CredentialsSecret"), s3CredentialsSecret);
+    }
+    const fullSchedule = checkCron(s("fullSchedule"), pick(given.fullSchedule, d.fullSchedule));
+    const diffRaw = pick(given.diffSchedule, d.diffSchedule);
+    const diffSchedule = diffRaw === "" ? "" : checkCron(s("diffSchedule"), diffRaw);
+    const retentionFull = checkInteger(s("retentionFull"), pick(given.retentionFull, d.retentionFull), 1, MAX_RETENTION_FULL);
+    const compression = oneOf(s("compression"), pick(given.compression, d.compression), COMPRESSION_TYPES);
+    const encryptionSecret = str("encryptionSecret", d.encryptionSecret);
+    if (encryptionSecret !== "") checkDnsSubdomain(s("encryptionSecret"), encryptionSecret);
+    const archiveQueueMax = str("archiveQueueMax", d.archiveQueueMax);
+    const volumeBytes = parseQuantity(cluster.storageSize)!;
+    let archiveQueueMaxMB = Math.floor(volumeBytes / 4 / 2 ** 20);
+    if (archiveQueueMax !== "") {
+        const m = /^([1-9][0-9]*)(MB|GB|TB)$/.exec(archiveQueueMax);
+        const mb = m ? Number(m[1]) * { MB: 1, GB: 1024, TB: 1024 ** 2 }[m[2] as "MB" | "GB" | "TB"] : undefined;
+        if (mb === undefined || mb * 2 ** 20 > volumeBytes / 2) {
+            throw new ArgError(
+                s("archiveQueueMax"),
+                archiveQueueMax,
+                `a PostgreSQL size in MB, GB or TB of at most half of storageSize (${cluster.storageSize}), so that WAL waiting for the repository cannot fill the volume; "" for a quarter of it`,
+            );
+        }
+        archiveQueueMaxMB = mb;
+    }
+    const archiveTimeoutSeconds = checkInteger(s("archiveTimeoutSeconds"), pick(given.archiveTimeoutSeconds, d.archiveTimeoutSeconds), 10, 3600);
+    return {
+        enabled, repositoryType, repositoryPath, s3Bucket, s3Endpoint, s3Region, s3UriStyle, s3VerifyTls, s3CredentialsSecret,
+        volumeSize, volumeStorageClassName, volumeClaimName, fullSchedule, diffSchedule, retentionFull, compression,
+        encryptionSecret, archiveQueueMax, archiveTimeoutSeconds,
+        stanza: stanzaName(cluster.namespace, cluster.clusterName),
+        archiveQueueMaxMB,
+        repositoryUsed,
+    };
+}
+
+const TIME = /^([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)(Z|[+-][0-9]{2}(?::?[0-9]{2})?)$/;
+
+/** Epoch milliseconds of a timestamp with an explicit time zone, or undefined when it is not one. */
+export function parseTargetTime(text: string): number | undefined {
+    const m = TIME.exec(text);
+    if (!m) return undefined;
+    let zone = m[3];
+    if (zone !== "Z") {
+        const digits = zone.slice(1).replace(":", "");
+        zone = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2) || "00"}`;
+    }
+    const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
+    // Date.parse rolls "02-30" over to March: a day that does not exist is a typo.
+    return Number.isNaN(ms) || !dayExists(m[1]) ? undefined : ms;
+}
+
+function dayExists(day: string): boolean {
+    const [y, mo, d] = day.split("-").map(Number);
+    const date = new Date(Date.UTC(y, mo - 1, d));
+    return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+/**
+ * The restore, or undefined when `fromClusterName` is empty. `now` (epoch ms) is when the args are read: a
+ * target time after it cannot be reached yet.
+ */
+export function resolveRestore(
+    given: RestoreArgs | undefined,
+    cluster: Pick<Cluster, "namespace" | "clusterName">,
+    setting: SettingNamer = argName,
+    now: number = Date.now(),
+): ResolvedRestore | undefined {
+    if (given === undefined) return undefined;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+        throw new ArgError(setting("restore"), given, "a map of restore settings (see the README's configuration reference)");
+    }
+    const d = DEFAULTS.restore;
+    const known = Object.keys(d);
+    for (const key of Object.keys(given)) {
+        if (!known.includes(key)) {
+            throw new ArgError(setting(`restore.${key}`), (given as Record<string, unknown>)[key], `one of the restore settings: ${known.join(", ")}`);
+        }
+    }
+    const s = (key: keyof RestoreArgs) => setting(`restore.${key}`);
+    const fromClusterName = pick(given.fromClusterName, d.fromClusterName);
+    if (fromClusterName === "") {
+        if (Object.keys(given).some((k) => k !== "fromClusterName")) {
+            throw new ArgError(s("fromClusterName"), fromClusterName, "the name of the cluster whose backups to restore, when any other restore setting is set");
+        }
+        return undefined;
+    }
+    checkDnsLabel(s("fromClusterName"), fromClusterName);
+    const fromNamespace = pick(given.fromNamespace, d.fromNamespace);
+    if (fromNamespace !== "") checkDnsLabel(s("fromNamespace"), fromNamespace);
+    const stanza = stanzaName(fromNamespace || cluster.namespace, fromClusterName);
+    if (stanza === stanzaName(cluster.namespace, cluster.clusterName)) {
+        throw new ArgError(
+            s("fromClusterName"),
+            fromClusterName,
+            "another cluster than this one: a restore creates a NEW cluster and never overwrites a running one's data or archive (give this one another clusterName)",
+        );
+    }
+    const targetType = oneOf(s("targetType"), pick(given.targetType, d.targetType), RESTORE_TARGET_TYPES);
+    const target = pick(given.target, d.target);
+    if (typeof target !== "string") throw new ArgError(s("target"), target, "a string");
+    switch (targetType) {
+        case "latest":
+            if (target !== "") throw new ArgError(s("target"), target, `"" with ${s("targetType")} "latest" (the end of the archive)`);
+            break;
+        case "time": {
+            const ms = parseTargetTime(target);
+            if (ms === undefined) {
+                throw new ArgError(s("target"), target, 'a timestamp with a time zone, such as "2026-11-25 21:00:00+00" or "2026-11-25T21:00:00Z"');
+            }
+            if (ms > now) {
+                throw new ArgError(s("target"), target, `a time in the past (now is ${new Date(now).toISOString()}): the archive cannot reach a time that has not come`);
+            }
+            break;
+        }
+        case "lsn":
+            if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(target)) {
+                throw new ArgError(s("target"), target, 'an LSN such as "0/3000060"');
+            }
+            break;
+        case "name":
+            if (!/^[A-Za-z0-9_.:-]{1,63}$/.test(target)) {
+                throw new ArgError(s("target"), target, "a restore point's name (pg_create_restore_point): 1 to 63 letters, digits, '_', '.', ':' or '-'");
+            }
+            break;
+    }
+    return { fromClusterName, fromNamespace, targetType, target, stanza };
+}
