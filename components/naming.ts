@@ -32,6 +32,12 @@ export interface Names {
     role: string;
     roleBinding: string;
     podDisruptionBudget: string;
+    /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
+    backupClaim: string;
+    /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
+    backupServiceAccount: string;
+    /** The backup CronJob of a backup type ("full", "diff"). */
+    backupCronJob(type: string): string;
     /** The StorageClass to use ("" for the cluster default). */
     storageClass: string;
     pod(ordinal: number): string;
@@ -60,6 +66,9 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         role: `${c}-${topology.rbacSuffix}`,
         roleBinding: `${c}-${topology.rbacSuffix}`,
         podDisruptionBudget: c,
+        backupClaim: args.backup.volumeClaimName || `${c}-backups`,
+        backupServiceAccount: `${c}-backup`,
+        backupCronJob: (type) => `${c}-backup-${type}`,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,
         pod: (i) => `${c}-${i}`,

@@ -41,6 +41,11 @@ export const OUTPUTS = {
         secret: true,
         description: "JDBC URL over the replicas' pod names with `targetServerType=secondary&loadBalanceHosts=true` (`preferSecondary` with 0 replicas)",
     },
+    backupRepository: {
+        secret: false,
+        description: "where the backups go: `s3://<bucket><path> (endpoint <host>)` or `pvc://<claim><path>`, no credentials; empty with backups off",
+    },
+    backupStanza: { secret: false, description: "this cluster's pgBackRest stanza (`<namespace>-<clusterName>`), what a restore's `fromClusterName` names; empty with backups off" },
 } as const satisfies Record<string, OutputSpec>;
 
 export type OutputName = keyof typeof OUTPUTS;

@@ -9,6 +9,7 @@ import { failoverDeprecation } from "./failover";
 import { publishOutputs } from "./outputs";
 import { plan as planCluster } from "./plan";
 import { resolveArgs } from "./resolve";
+import { createBackupClaim, createBackups } from "./resources/backups";
 import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
 import { buildContext } from "./resources/context";
@@ -63,6 +64,11 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
     /** A JDBC URL for reads on the replicas (secret). */
     public readonly jdbcReadUrl!: pulumi.Output<string>;
 
+    /** Where the backups go (`s3://<bucket><path> (endpoint …)` or `pvc://<claim><path>`), no credentials; "" with backups off. */
+    public readonly backupRepository!: pulumi.Output<string>;
+    /** This cluster's pgBackRest stanza in that repository ("" with backups off): what a restore names. */
+    public readonly backupStanza!: pulumi.Output<string>;
+
     constructor(name: string, args: ReplicatedDatabaseArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad argument must not leave half a component behind.
         const resolved = resolveArgs(name, args);
@@ -85,6 +91,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const configMaps = createConfigMaps(ctx);
         const rbac = createRbac(ctx);
         const services = createServices(ctx);
+        const backupClaim = createBackupClaim(ctx);
         const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
             dependsOn: [
@@ -95,10 +102,12 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 configMaps.config,
                 rbac.roleBinding,
                 services.headless,
+                ...(backupClaim ? [backupClaim] : []),
             ],
         });
         createClaimResizes(ctx, statefulSet);
         createDisruptionBudget(ctx);
+        createBackups(ctx, statefulSet);
 
         const connection = engine.connection(ctx, credentials.appPassword);
         const outputs = publishOutputs({
@@ -119,6 +128,8 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
             jdbcWriteUrl: connection.jdbcWriteUrl,
             jdbcWriteMultiHostUrl: connection.jdbcWriteMultiHostUrl,
             jdbcReadUrl: connection.jdbcReadUrl,
+            backupRepository: engine.backup.repositoryUrl(resolved, names.backupClaim),
+            backupStanza: resolved.backup.enabled ? resolved.backup.stanza : "",
         });
         // The compiler holds the declared fields to what is published: same names, same types.
         const fields: Pick<ReplicatedDatabase, keyof typeof outputs> = outputs;

@@ -51,6 +51,22 @@ export interface Connection {
     jdbcReadUrl: pulumi.Output<string>;
 }
 
+/** How an engine backs up: the plumbing creates the repository claim, the CronJobs and their RBAC around these. */
+export interface BackupSupport {
+    /** Where a "volume" repository's claim is mounted in the database container. */
+    readonly repositoryMountPath: string;
+    /** Configuration files for the config ConfigMap. */
+    configFiles(ctx: EngineContext): Record<string, string>;
+    /** The database container's extra environment (empty when the repository is not used). */
+    env(ctx: EngineContext): EnvVar[];
+    /** Scripts for the scripts ConfigMap (pod side and the backup Job's). */
+    scripts(): Record<string, string>;
+    /** The backup Job's command for a backup type ("full", "diff"). */
+    jobCommand(ctx: EngineContext, type: string): string[];
+    /** Where the backups go, for the stack outputs ("" when backups are off); no credentials. */
+    repositoryUrl(args: ResolvedArgs, claimName: string): string;
+}
+
 export interface Engine {
     /** The engine's name, also its `app.kubernetes.io/name` label. */
     readonly name: string;
@@ -73,6 +89,8 @@ export interface Engine {
     readonly topologies: Readonly<Record<string, Topology>>;
     /** Extra scratch directories (emptyDir) the database container needs, name to mount path. */
     scratchVolumes(): Record<string, string>;
+    /** Backups and restores (README, "Backups and point-in-time recovery"). */
+    readonly backup: BackupSupport;
     /** Connection strings for the application user; `password` is a secret. */
     connection(ctx: EngineContext, password: pulumi.Output<string>): Connection;
 }

@@ -1,5 +1,6 @@
 /**
- * The ConfigMaps the pods read: the topology's scripts (mounted executable) and configuration files,
+ * The ConfigMaps the pods read: the topology's scripts (mounted executable) and configuration files (and the
+ * engine's backup ones, when the cluster uses a backup repository),
  * plus `pod-count` (the primary drops the slots of removed pods) and `primary-ordinal` (which pod is the
  * primary), both read live by the pods.
  */
@@ -25,8 +26,9 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     const { args, names, topology, parent } = ctx;
     // Only the chosen topology's files are shipped, and only they feed the checksum: editing another
     // topology's script must not restart these pods.
-    const scriptFiles = topology.scripts();
-    const configFiles = topology.configFiles(ctx);
+    const backup = args.backup.repositoryUsed ? ctx.engine.backup : undefined;
+    const scriptFiles = { ...topology.scripts(), ...backup?.scripts() };
+    const configFiles = { ...topology.configFiles(ctx), ...backup?.configFiles(ctx) };
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: ctx.labels("config") });
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(

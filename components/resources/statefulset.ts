@@ -15,6 +15,9 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
+/** The backup repository's claim ("volume" repositories), shared by every pod: whichever is primary archives. */
+export const BACKUP_REPOSITORY_VOLUME = "backup-repository";
+
 /** The projected volume with the ServiceAccount token, mounted only where the topology says. */
 const TOKEN_VOLUME = "kube-api-access";
 
@@ -80,6 +83,7 @@ function podSpec(ctx: BuildContext): PodSpec {
     const { args, names, engine, topology, paths } = ctx;
     const scratch = engine.scratchVolumes();
     const db = topology.container(ctx);
+    const repositoryVolume = args.backup.repositoryUsed && args.backup.repositoryType === "volume";
     const tokenMount: VolumeMount = { name: TOKEN_VOLUME, mountPath: paths.serviceAccount, readOnly: true };
     const resources = {
         requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
@@ -114,6 +118,7 @@ function podSpec(ctx: BuildContext): PodSpec {
         containers: [
             {
                 ...db,
+                env: [...((db.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? []), ...engine.backup.env(ctx)],
                 resources,
                 securityContext: restrictedContainer(),
                 volumeMounts: [
@@ -124,6 +129,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
                     ...(topology.databaseApiToken ? [tokenMount] : []),
+                    ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, mountPath: engine.backup.repositoryMountPath }] : []),
                 ],
             },
             ...topology.sidecars(ctx).map((s) => sidecar(ctx, s, tokenMount)),
@@ -142,6 +148,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
+            ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
             {
                 name: TOKEN_VOLUME,
                 projected: {

@@ -31,6 +31,24 @@ describe("Kubernetes schema validation", () => {
         ["no replica, an existing Secret", () => renderComponent("db", { replicas: 0, existingSecretName: "mine" })],
         ["failover manual with the primary on ordinal 1", () => renderComponent("db", { failover: "manual", primaryOrdinal: 1, synchronousReplicas: 1 })],
         ["failover patroni", () => renderComponent("db", { failover: "patroni", image: "registry.example.com/postgres-patroni:17.6", synchronousReplicas: 1 })],
+        [
+            "backups to S3 with encryption, and a restore",
+            () =>
+                renderComponent("db2", {
+                    image: "registry.example.com/replicated-db-postgres:17.6",
+                    backup: { enabled: true, s3Bucket: "bkp", s3Endpoint: "s3.example.com", s3CredentialsSecret: "c", encryptionSecret: "k" },
+                    restore: { fromClusterName: "db", targetType: "lsn", target: "0/3000060" },
+                }),
+        ],
+        [
+            "backups to a volume repository with Patroni",
+            () =>
+                renderComponent("db", {
+                    image: "registry.example.com/replicated-db-postgres:17.6",
+                    failover: "patroni",
+                    backup: { enabled: true, repositoryType: "volume", diffSchedule: "" },
+                }),
+        ],
         ["the dev stack", () => renderProgram(readStackConfig("dev"))],
         ["the prod stack", () => renderProgram(readStackConfig("prod"))],
     ];

@@ -2,6 +2,7 @@
 import { ResolvedArgs } from "../../args";
 import { MAX_REPLICAS } from "../../limits";
 import { parseQuantity } from "../../validation";
+import { archiveSettings, recoverySettings } from "./backup";
 
 /**
  * Senders and slots are sized for the most replicas we support, not for the current count: on a standby
@@ -39,11 +40,11 @@ export function serverSettings(args: ResolvedArgs): Record<string, string> {
         // A quarter of the container's memory is PostgreSQL's own advice for shared_buffers.
         settings.shared_buffers = `${Math.max(16, Math.floor(limit / 4 / 2 ** 20))}MB`;
     }
-    return { ...settings, ...args.parameters };
+    return { ...settings, ...archiveSettings(args), ...args.parameters };
 }
 
 export function postgresqlConf(args: ResolvedArgs): string {
-    const lines = Object.entries(serverSettings(args)).map(([k, v]) => `${k} = '${v}'`);
+    const lines = Object.entries({ ...recoverySettings(args), ...serverSettings(args) }).map(([k, v]) => `${k} = '${v}'`);
     return [
         "# Rendered by the replicated-db component. The entrypoint adds the per-pod settings",
         "# (listen address, socket directory, primary_conninfo) on the command line.",

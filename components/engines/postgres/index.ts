@@ -6,6 +6,7 @@
 import { ArgError, SettingNamer } from "../../validation";
 import { ResolvedArgs } from "../../args";
 import { Engine } from "../engine";
+import { backup } from "./backup";
 import { PORT, connection } from "./connection";
 import { DATA_MOUNT, SOCKET_DIR } from "./pod";
 import { manual } from "./topologies/manual";
@@ -48,5 +49,6 @@ export const postgresql: Engine = {
     validate,
     topologies: { [manual.name]: manual, [patroni.name]: patroni },
     scratchVolumes: () => ({ socket: SOCKET_DIR, tmp: "/tmp" }),
+    backup,
     connection,
 };

@@ -11,6 +11,7 @@
 import { ResolvedArgs } from "../../../../args";
 import { PRIMARY_ROLE, ROLE_LABEL } from "../../../../naming";
 import { EngineContext } from "../../../engine";
+import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { PORT } from "../../connection";
 
@@ -68,6 +69,10 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
                     parameters: parameters(args),
                 },
             },
+            // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
+            ...(args.restore
+                ? { method: "pgbackrest", pgbackrest: { command: `/bin/bash ${scripts}/restore.sh`, no_params: true, keep_existing_recovery_conf: false } }
+                : {}),
             initdb: ["data-checksums", { encoding: "UTF8" }, "no-locale", { "auth-local": "peer" }, { "auth-host": "scram-sha-256" }],
             // Creates the application role and database before the first client can connect.
             post_bootstrap: `${callback} post_bootstrap`,
@@ -92,6 +97,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }],
             parameters: { ...parameters(args), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
+            // Patroni writes recovery settings itself, from here only (it ignores them among the parameters).
+            ...(Object.keys(recoverySettings(args)).length ? { recovery_conf: recoverySettings(args) } : {}),
             // The Secret is the truth on every start and after every promotion (a kept volume with a new
             // Secret must not lock anyone out): the callback sets the roles' passwords on the primary.
             callbacks: { on_start: callback, on_role_change: callback },
