@@ -63,6 +63,11 @@ export function httpProbeUrl(c: any, probe: any, address: string): string {
     return `${(get.scheme ?? "HTTP").toLowerCase()}://${address}:${port}${get.path ?? "/"}`;
 }
 
+/** The directory that stands in for a PersistentVolumeClaim the pods share (not a volumeClaimTemplate's). */
+export function claimDir(base: string, claimName: string): string {
+    return path.join(base, "claims", claimName);
+}
+
 export function podAddress(ordinal: number): string {
     return `127.0.0.${10 + ordinal}`;
 }
@@ -180,6 +185,20 @@ export class Pod {
                 for (const [file, content] of Object.entries(projected)) {
                     fs.writeFileSync(path.join(dir, file), content);
                     own(path.join(dir, file), 0, fsGroup, v.projected.defaultMode ?? 0o644);
+                }
+                continue;
+            }
+            if (v.persistentVolumeClaim) {
+                // A claim outside the volumeClaimTemplates (the backup repository): one directory that every
+                // pod mounts, as a ReadWriteMany volume is, kept across pod deletions.
+                const shared = claimDir(path.dirname(this.root), v.persistentVolumeClaim.claimName);
+                if (!fs.existsSync(shared)) {
+                    fs.mkdirSync(shared, { recursive: true });
+                    own(shared, 0, fsGroup, 0o2770);
+                }
+                if (!fs.existsSync(dir)) {
+                    fs.mkdirSync(path.dirname(dir), { recursive: true });
+                    fs.symlinkSync(shared, dir);
                 }
                 continue;
             }
