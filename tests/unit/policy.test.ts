@@ -11,7 +11,8 @@ import {
     volumesRetained,
 } from "../../policy/policies";
 import { CapturedResource } from "../../render/capture";
-import { Rendered } from "../../render/render";
+import { Rendered, renderProgram } from "../../render/render";
+import { readStackConfig } from "../../render/stackConfig";
 import { STATIC_ARGS, renderComponent } from "./helpers";
 
 /** Runs one policy over resources and returns the violations it reported. */
@@ -139,6 +140,12 @@ describe("the policy pack", () => {
         }
         const suspended = backupJob(dynamic, "backup-full", (i) => (i.spec.suspend = true));
         assert.match(checkStack(prod, [...dynamic.resources, suspended]).violations[0].message, /CronJob db-backup-full is suspended/);
+    });
+
+    it("backups in production: the prod stack as rendered passes (its own CronJob counts), the dev stack would not", async () => {
+        const prod = backupsInProductionFor(() => "prod");
+        assert.deepStrictEqual(checkStack(prod, (await renderProgram(readStackConfig("prod"))).resources), { violations: [] });
+        assert.match(checkStack(prod, (await renderProgram(readStackConfig("dev"))).resources).violations[0].message, /has no full-backup CronJob/);
     });
 
     it("backups in production: each cluster of the stack on its own, and no cluster, no violation", async () => {
