@@ -26,6 +26,12 @@ export interface ClusterOptions {
     /** Multiplies the CrashLoopBackOff delays (10 s doubling up to 300 s), for tests that need speed; in
      * (0, 1]. @default 1 (the kubelet's) */
     crashLoopBackOffScale?: number;
+    /** Secrets the user created beside the component (`kubectl create secret`), by name: key to value.
+     * The backup repository's credentials and encryption key are such Secrets. @default {} */
+    secrets?: Record<string, Record<string, string>>;
+    /** Test-only env values added to the database container, as the listen addresses are (for example
+     * PGBACKREST_REPO1_STORAGE_CA_FILE for the test S3 server's own CA). @default {} */
+    env?: Record<string, string>;
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -43,6 +49,9 @@ export class Cluster {
     private namespace = "default";
     private readonly restartExited: boolean;
     private readonly backoffScale: number;
+    private readonly userSecrets: Record<string, Record<string, string>>;
+    /** Test-only env values of the database container (ClusterOptions.env). */
+    readonly extraEnv: Record<string, string>;
     /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
     private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
 
@@ -52,6 +61,8 @@ export class Cluster {
         this.backoffScale = options.crashLoopBackOffScale ?? 1;
         new CrashLoopBackOff(this.backoffScale); // rejects a bad scale now, not at the first crash
         this.name = options.name ?? "db";
+        this.userSecrets = options.secrets ?? {};
+        this.extraEnv = options.env ?? {};
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -66,6 +77,10 @@ export class Cluster {
     async render(): Promise<void> {
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
+        for (const [name, data] of Object.entries(this.userSecrets)) {
+            if (this.objects.secrets.has(name)) throw new Error(`the component renders a Secret ${name} of its own`);
+            this.objects.secrets.set(name, { ...data });
+        }
         await this.useEtcdForPatroni();
         this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         this.writeHosts();
@@ -120,7 +135,7 @@ export class Cluster {
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc);
+            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv);
             this.pods.set(ordinal, p);
             const pod = p;
             pod.onExit((exitedAt) => this.containerExited(ordinal, pod, exitedAt));
@@ -277,7 +292,12 @@ export class Cluster {
         for (let i = before + 1; i <= this.replicas; i++) this.start(i);
     }
 
-    secret(key: "superuser-password" | "replication-password" | "app-password"): string {
+    /** `kubectl exec` into a running pod's database container (Pod.exec). */
+    exec(ordinal: number, command: string[], timeoutMs?: number): ReturnType<Pod["exec"]> {
+        return this.pod(ordinal).exec(command, timeoutMs);
+    }
+
+        secret(key: "superuser-password" | "replication-password" | "app-password"): string {
         const s = [...this.objects.secrets.values()][0];
         return s[key];
     }

@@ -114,6 +114,8 @@ export class Pod {
         base: string,
         /** Files the cluster mounts over /etc in every pod: hosts, passwd, group. */
         private readonly etc: Record<string, string>,
+        /** Test-only env values of the database container (ClusterOptions.env). */
+        private readonly extraEnv: Record<string, string> = {},
     ) {
         this.root = path.join(base, name);
         // The PersistentVolume: it survives pod restarts, deletions and scale-downs.
@@ -156,6 +158,7 @@ export class Pod {
             // Debian's binaries stand in for the image's.
             RDB_LISTEN_ADDRESSES: this.address,
             ...patroniListen(c, this.address),
+            ...(name === "postgres" ? this.extraEnv : {}),
             PATH: `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: "/var/lib/postgresql",
             LANG: "C.UTF-8",
@@ -313,6 +316,27 @@ export class Pod {
         if (!this.logPath) return;
         const stamp = new Date().toISOString();
         fs.appendFileSync(this.logPath, text.split("\n").map((l) => `[kubelet ${stamp}] ${l}\n`).join(""));
+    }
+
+    /**
+     * `kubectl exec` into the database container: COMMAND inside its mount namespace, as its user, with its
+     * env; resolves with the exit status and the output (the event loop, and with it the probes, keep running).
+     */
+    exec(command: string[], timeoutMs = 600000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        this.recordNamespace();
+        const { env, id } = this.plan(this.objects);
+        const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...command], { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        return new Promise((resolve) =>
+            child.on("close", (status) => {
+                clearTimeout(timer);
+                resolve({ status, stdout, stderr });
+            }),
+        );
     }
 
     /** The rendered exec probe, run inside the pod's mount namespace as the container's user. */

@@ -1,0 +1,70 @@
+/**
+ * Issue 13, test 1 on the rendered cluster: `backup.enabled` with a "volume" repository (a directory every
+ * pod mounts, as the ReadWriteMany claim). The primary creates its stanza by itself and archives; pgBackRest's
+ * check passes; a full backup taken as the CronJob takes it (backup.sh exec'd in the primary) completes under a
+ * write load and `pgbackrest info` lists it; a replica refuses to back up.
+ */
+import * as assert from "assert";
+import { Cluster } from "../harness/cluster";
+import { AckedWriter } from "../harness/writer";
+import * as path from "path";
+
+export const BACKUP_IMAGE = "registry.example.com/replicated-db-postgres:17.6";
+const SCRIPTS = "/etc/replicated-db/scripts";
+
+describe("backups on the rendered cluster (volume repository)", function () {
+    this.timeout(600000);
+    const c = new Cluster({
+        args: { replicas: 1, image: BACKUP_IMAGE, backup: { enabled: true, repositoryType: "volume", archiveTimeoutSeconds: 10 } },
+    });
+    const info = async (ordinal: number) => {
+        const r = await c.exec(ordinal, ["pgbackrest", "info", "--output=json"]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout)[0];
+    };
+
+    before(async () => {
+        await c.up();
+        c.sql(0, "CREATE TABLE items (id bigserial PRIMARY KEY, note text NOT NULL)");
+    });
+    after(() => c.cleanup());
+
+    it("archives from the primary once it has made its stanza; pgbackrest check passes", async () => {
+        await c.until("the primary to archive a segment", () => Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", { user: "postgres", database: "postgres" })) > 0, 120000);
+        const check = await c.exec(0, ["pgbackrest", "check"]);
+        assert.strictEqual(check.status, 0, check.stdout + check.stderr);
+        // Pushes fail until the stanza exists (seconds after the first start); none fail after that.
+        const su = { user: "postgres", database: "postgres" };
+        const failed = c.sql(0, "SELECT failed_count FROM pg_stat_archiver", su);
+        const archived = Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", su));
+        c.sql(0, "SELECT pg_switch_wal() FROM (SELECT txid_current()) x", su);
+        await c.until("the switched segment archived", () => Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", su)) > archived);
+        assert.strictEqual(c.sql(0, "SELECT failed_count FROM pg_stat_archiver", su), failed);
+        assert.strictEqual(c.sql(1, "SELECT archived_count FROM pg_stat_archiver", { user: "postgres", database: "postgres" }), "0", "a replica does not archive");
+    });
+
+    it("takes a full backup under a write load, listed by pgbackrest info, recorded in backup-status", async () => {
+        const writer = new AckedWriter([0], c.secret("app-password"), "items", path.join(c.base, "acks"));
+        let backup;
+        try {
+            await c.until("writes", () => Number(c.sql(0, "SELECT count(*) FROM items")) > 20);
+            backup = await c.exec(0, ["/bin/bash", `${SCRIPTS}/backup.sh`, "full"]);
+        } finally {
+            await writer.stop();
+        }
+        assert.strictEqual(backup.status, 0, backup.stderr);
+        const stanza = await info(0);
+        assert.strictEqual(stanza.name, "default-db");
+        assert.strictEqual(stanza.status.code, 0, JSON.stringify(stanza.status));
+        assert.deepStrictEqual(stanza.backup.map((b: any) => b.type), ["full"]);
+        const status = (await c.exec(0, ["cat", "/run/replicated-db/backup-status"])).stdout;
+        assert.match(status, /^last_result=ok$/m);
+        assert.match(status, /^last_type=full$/m);
+    });
+
+    it("refuses a backup on a replica, saying why", async () => {
+        const r = await c.exec(1, ["/bin/bash", `${SCRIPTS}/backup.sh`, "full"]);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /ERROR: .*standby/);
+    });
+});
