@@ -8,20 +8,13 @@ import * as assert from "assert";
 import { Cluster } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
 import * as path from "path";
-
-export const BACKUP_IMAGE = "registry.example.com/replicated-db-postgres:17.6";
-const SCRIPTS = "/etc/replicated-db/scripts";
+import { BACKUP_IMAGE, POD_SCRIPTS as SCRIPTS, archiver, backupInfo, switchAndArchive } from "../harness/backup";
 
 describe("backups on the rendered cluster (volume repository)", function () {
     this.timeout(600000);
     const c = new Cluster({
         args: { replicas: 1, image: BACKUP_IMAGE, backup: { enabled: true, repositoryType: "volume", archiveTimeoutSeconds: 10 } },
     });
-    const info = async (ordinal: number) => {
-        const r = await c.exec(ordinal, ["pgbackrest", "info", "--output=json"]);
-        assert.strictEqual(r.status, 0, r.stderr);
-        return JSON.parse(r.stdout)[0];
-    };
 
     before(async () => {
         await c.up();
@@ -30,17 +23,14 @@ describe("backups on the rendered cluster (volume repository)", function () {
     after(() => c.cleanup());
 
     it("archives from the primary once it has made its stanza; pgbackrest check passes", async () => {
-        await c.until("the primary to archive a segment", () => Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", { user: "postgres", database: "postgres" })) > 0, 120000);
+        await c.until("the primary to archive a segment", () => archiver(c, 0).archived > 0, 120000);
         const check = await c.exec(0, ["pgbackrest", "check"]);
         assert.strictEqual(check.status, 0, check.stdout + check.stderr);
         // Pushes fail until the stanza exists (seconds after the first start); none fail after that.
-        const su = { user: "postgres", database: "postgres" };
-        const failed = c.sql(0, "SELECT failed_count FROM pg_stat_archiver", su);
-        const archived = Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", su));
-        c.sql(0, "SELECT pg_switch_wal() FROM (SELECT txid_current()) x", su);
-        await c.until("the switched segment archived", () => Number(c.sql(0, "SELECT archived_count FROM pg_stat_archiver", su)) > archived);
-        assert.strictEqual(c.sql(0, "SELECT failed_count FROM pg_stat_archiver", su), failed);
-        assert.strictEqual(c.sql(1, "SELECT archived_count FROM pg_stat_archiver", { user: "postgres", database: "postgres" }), "0", "a replica does not archive");
+        const failed = archiver(c, 0).failed;
+        await switchAndArchive(c, 0);
+        assert.strictEqual(archiver(c, 0).failed, failed);
+        assert.strictEqual(archiver(c, 1).archived, 0, "a replica does not archive");
     });
 
     it("takes a full backup under a write load, listed by pgbackrest info, recorded in backup-status", async () => {
@@ -53,7 +43,7 @@ describe("backups on the rendered cluster (volume repository)", function () {
             await writer.stop();
         }
         assert.strictEqual(backup.status, 0, backup.stderr);
-        const stanza = await info(0);
+        const stanza = await backupInfo(c, 0);
         assert.strictEqual(stanza.name, "default-db");
         assert.strictEqual(stanza.status.code, 0, JSON.stringify(stanza.status));
         assert.deepStrictEqual(stanza.backup.map((b: any) => b.type), ["full"]);

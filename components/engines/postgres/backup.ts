@@ -72,7 +72,9 @@ export function pgbackrestConf(args: ResolvedArgs): string {
         "log-level-console": "info",
         "log-level-stderr": "off",
         "log-level-file": "off",
+        // Both on the pod's scratch volume: the root file system is read-only, and a restore clears the spool.
         "lock-path": "/tmp/pgbackrest",
+        "spool-path": "/tmp/pgbackrest-spool",
     });
     const pg = { "pg1-path": PGDATA, "pg1-socket-path": SOCKET_DIR, "pg1-port": String(PORT), "pg1-user": "postgres" };
     const section = (name: string, values: Record<string, string>) => [`[${name}]`, ...Object.entries(values).map(([k, v]) => `${k}=${v}`), ""];
