@@ -30,8 +30,11 @@ describe("point-in-time recovery into a new cluster, across a switchover", funct
         a.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
         const writer = new AckedWriter([0, 1], a.secret("app-password"), "items", path.join(a.base, "acks"));
         let acked: number[];
+        let beforeBackup = "";
         try {
             await a.until("writes", () => writer.acked().length > 30);
+            beforeBackup = a.sql(0, "SELECT now()", su);
+            await sleep(1100);
             const backup = await a.exec(0, ["/bin/bash", `${SCRIPTS}/backup.sh`, "full"]);
             assert.strictEqual(backup.status, 0, backup.stderr);
             // Test 3: a switchover while the writes and the archiving go on.
@@ -55,6 +58,29 @@ describe("point-in-time recovery into a new cluster, across a switchover", funct
         a.sql(1, "DROP TABLE items");
         await switchAndArchive(a, 1);
         for (const i of [0, 1]) await a.stop(i, "SIGINT");
+
+        // Test 5: a target before the first backup is refused by the new primary, which touches nothing.
+        const early = new Cluster({
+            name: "db3",
+            args: {
+                replicas: 0,
+                image: BACKUP_IMAGE,
+                backup: { repositoryType: "volume", volumeClaimName: "db-backups" },
+                restore: { fromClusterName: "db", targetType: "time", target: beforeBackup },
+            },
+            restartExited: false,
+        });
+        try {
+            fs.mkdirSync(path.join(early.base, "claims"), { recursive: true });
+            fs.symlinkSync(path.join(a.base, "claims", "db-backups"), path.join(early.base, "claims", "db-backups"));
+            await early.render();
+            early.start(0);
+            await early.until("db3-0 to refuse the restore", () => /ERROR: .*before/.test(early.tail(0, 200)) && !early.pod(0).running, 120000);
+            assert.deepStrictEqual(fs.readdirSync(early.pod(0).dataDir), [], "the refused restore left files on the volume");
+            assert.ok(!early.ready(0));
+        } finally {
+            await early.cleanup();
+        }
 
         b = new Cluster({
             name: "db2",
