@@ -1,0 +1,87 @@
+/**
+ * Issue 13, test 3 with failover: "patroni": the archive settings and the stanza come from the same rendered
+ * configuration (patroni.yml, the callback). The primary is SIGKILLed under synchronous writes; Patroni promotes
+ * a replica, which archives on its new timeline; a NEW Patroni cluster, bootstrapped by restore.sh to the end
+ * of the archive, has every acknowledged row and its replica streams.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { POD_SCRIPTS, archiver, switchAndArchive } from "../harness/backup";
+import { Cluster, sleep } from "../harness/cluster";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { AckedWriter } from "../harness/writer";
+import { writable } from "../harness/clients/topology";
+
+const su = { user: "postgres", database: "postgres" };
+
+describe("archiving across a Patroni failover, and a restore after it", function () {
+    this.timeout(900000);
+    const a = new Cluster({
+        args: {
+            // Two replicas: strict synchronous mode lets commits through after the failover only with a standby left.
+            replicas: 2,
+            synchronousReplicas: 1,
+            failover: "patroni",
+            image: PATRONI_IMAGE,
+            backup: { enabled: true, repositoryType: "volume", archiveTimeoutSeconds: 10 },
+        },
+        restartExited: false,
+    });
+    let b: Cluster | undefined;
+    after(async () => {
+        await b?.cleanup();
+        await a.cleanup();
+    });
+
+    it("the promoted replica archives on its timeline; a restore to the latest point has every acknowledged row", async () => {
+        await a.up();
+        const [first] = await writable(a, [0, 1, 2]);
+        await a.until("the primary's stanza", () => archiver(a, first).archived > 0, 120000);
+        a.sql(first, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
+        const writer = new AckedWriter([0, 1, 2], a.secret("app-password"), "items", path.join(a.base, "acks"));
+        let promoted = -1;
+        try {
+            await a.until("writes", () => writer.acked().length > 30);
+            const backup = await a.exec(first, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
+            assert.strictEqual(backup.status, 0, backup.stderr);
+            await a.kill(first, "SIGKILL");
+            const deadline = Date.now() + 120000;
+            while (promoted < 0) {
+                const w = await writable(a, [0, 1, 2].filter((i) => i !== first));
+                if (w.length === 1) promoted = w[0];
+                else if (Date.now() > deadline) throw new Error("no failover within 120 s");
+                else await sleep(500);
+            }
+            const before = writer.acked().length;
+            await a.until("writes on the promoted primary", () => writer.acked().length > before + 20, 120000);
+        } finally {
+            await writer.stop();
+        }
+        const acked = writer.acked();
+        await switchAndArchive(a, promoted, 120000);
+        assert.match(archiver(a, promoted).lastArchived, /^00000002/, "the promoted primary archives on timeline 2");
+        for (const i of [0, 1, 2].filter((x) => x !== first)) await a.stop(i, "SIGINT");
+        // The new cluster's Patroni gets an etcd of its own on the same address.
+        await a.etcd?.stop();
+
+        b = new Cluster({
+            name: "db2",
+            // Patroni bootstraps it with restore.sh (bootstrap.method pgbackrest), as rendered.
+            args: {
+                replicas: 1,
+                failover: "patroni",
+                image: PATRONI_IMAGE,
+                backup: { repositoryType: "volume", volumeClaimName: "db-backups" },
+                restore: { fromClusterName: "db" },
+            },
+        });
+        fs.mkdirSync(path.join(b.base, "claims"), { recursive: true });
+        fs.symlinkSync(path.join(a.base, "claims", "db-backups"), path.join(b.base, "claims", "db-backups"));
+        await b.up();
+        const [leader] = await writable(b, [0, 1]);
+        const ids = new Set(b.sql(leader, "SELECT string_agg(id::text, ',') FROM items").split(",").map(Number));
+        assert.deepStrictEqual(acked.filter((id) => !ids.has(id)), [], `acknowledged rows missing (${acked.length} acknowledged)`);
+        await b.until("the restored cluster's replica to stream", () => b!.sql(leader, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", su) === "1");
+    });
+});
