@@ -1,0 +1,184 @@
+/**
+ * Benchmark: what backups cost and how fast they are, on real servers started by the component's own scripts
+ * (the data-plane harness) with pgBackRest and a "volume" repository on the same disk. Prints one table from
+ * one run, figures side by side.
+ *
+ *   npm run bench:backup      (as root; BENCH_SCALE=50 BENCH_RUNS=3 BENCH_SECONDS=15)
+ *
+ * - full backup of a pgbench database of scale BENCH_SCALE (zst compression, process-max 2) against `cp -a`
+ *   of the same data directory on the same disk (the goal: within 1.5x);
+ * - restore of that backup into an empty directory against `cp -a` of the data directory;
+ * - archive lag under a pgbench write load: from the moment a WAL segment is complete (the server's write
+ *   position has moved past it) to the moment pg_stat_archiver reports it archived;
+ * - primary throughput with archiving on and off (archive_mode, a restart between), runs interleaved.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BACKUP_IMAGE } from "../tests/harness/backup";
+import { Cluster, sleep } from "../tests/harness/cluster";
+import { PG_BIN, podAddress } from "../tests/harness/pod";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 50);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const SU = { user: "postgres", database: "postgres" };
+/** Inside the pod: a directory on its data volume, beside the data directory. */
+const RESTORE_DIR = "/var/lib/postgresql/data/bench-restore";
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+function percentile(xs: number[], p: number): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const spread = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+
+function pgbench(c: Cluster, args: string[]): string {
+    const r = spawnSync(path.join(PG_BIN, "pgbench"), [...args, "-h", podAddress(0), "-p", "5432", "-U", "app", "app"], {
+        env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH },
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0) throw new Error(`pgbench ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout + r.stderr;
+}
+
+async function timed(what: string, run: () => Promise<{ status: number | null; stderr: string }>): Promise<number> {
+    spawnSync("sync");
+    const t0 = Date.now();
+    const r = await run();
+    spawnSync("sync");
+    if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+    return (Date.now() - t0) / 1000;
+}
+
+/** cp -a of the pod's data directory on the same disk, seconds. */
+function copySeconds(c: Cluster): number {
+    const target = path.join(c.base, "copy");
+    fs.rmSync(target, { recursive: true, force: true });
+    spawnSync("sync");
+    const t0 = Date.now();
+    const r = spawnSync("cp", ["-a", path.join(c.pod(0).dataDir, "pgdata"), target]);
+    spawnSync("sync");
+    const s = (Date.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+    fs.rmSync(target, { recursive: true, force: true });
+    return s;
+}
+
+function duMiB(dir: string): number {
+    return Number(spawnSync("du", ["-sm", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
+}
+
+/** The WAL segment file name of an LSN on timeline 1 (16 MiB segments). */
+function segmentOf(lsn: string): number {
+    const [hi, lo] = lsn.split("/").map((x) => parseInt(x, 16));
+    return hi * 256 + Math.floor(lo / 2 ** 24);
+}
+
+/** Per segment completed under a pgbench load: seconds from completion to archived. */
+async function archiveLag(c: Cluster): Promise<number[]> {
+    const completedAt = new Map<number, number>();
+    const archivedAt = new Map<number, number>();
+    let done = false;
+    const sampler = (async () => {
+        let current = -1;
+        while (!done) {
+            const r = c.psql(0, "SELECT pg_current_wal_lsn() || ' ' || coalesce(last_archived_wal, '') FROM pg_stat_archiver", SU);
+            const now = Date.now();
+            if (r.status === 0) {
+                const [lsn, wal] = r.stdout.trim().split(" ");
+                const seg = segmentOf(lsn);
+                for (let s = current; s >= 0 && s < seg; s++) if (!completedAt.has(s)) completedAt.set(s, now);
+                current = current < 0 ? seg : Math.max(current, seg);
+                if (wal && /^[0-9A-F]{24}$/.test(wal)) {
+                    const archived = parseInt(wal.slice(8, 16), 16) * 256 + parseInt(wal.slice(16, 24), 16);
+                    for (const s of completedAt.keys()) if (s <= archived && !archivedAt.has(s)) archivedAt.set(s, now);
+                }
+            }
+            await sleep(100);
+        }
+    })();
+    pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2)]);
+    await sleep(15000);
+    done = true;
+    await sampler;
+    return [...archivedAt.entries()].map(([s, t]) => (t - completedAt.get(s)!) / 1000);
+}
+
+async function setArchiving(c: Cluster, on: boolean): Promise<void> {
+    c.sql(0, on ? "ALTER SYSTEM RESET archive_mode" : "ALTER SYSTEM SET archive_mode = off", SU);
+    await c.restart(0, "SIGINT");
+    await c.waitReady(0);
+    const mode = c.sql(0, "SHOW archive_mode", SU);
+    if (mode !== (on ? "on" : "off")) throw new Error(`archive_mode is ${mode}`);
+}
+
+async function main(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new Error("run as root (the harness needs mount namespaces)");
+    const c = new Cluster({
+        args: {
+            replicas: 0,
+            image: BACKUP_IMAGE,
+            resources: { cpuRequest: "500m", memoryRequest: "512Mi", memoryLimit: "1Gi" },
+            parameters: { max_wal_size: "2GB", checkpoint_timeout: "5min" },
+            backup: { enabled: true, repositoryType: "volume", retentionFull: RUNS + 1 },
+        },
+    });
+    try {
+        await c.up();
+        pgbench(c, ["-i", "-q", "-s", String(SCALE)]);
+        const stanza = await c.exec(0, ["pgbackrest", "stanza-create"]);
+        if (stanza.status !== 0) throw new Error(stanza.stderr);
+        const bytes = Number(c.sql(0, "SELECT sum(pg_database_size(datname)) FROM pg_database", SU));
+        const backup: number[] = [];
+        const restore: number[] = [];
+        const copy: number[] = [];
+        for (let run = 0; run < RUNS; run++) {
+            backup.push(await timed("backup", () => c.exec(0, ["pgbackrest", "backup", "--type=full"], 3600000)));
+            await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
+            await c.exec(0, ["mkdir", "-m", "0700", RESTORE_DIR]);
+            restore.push(await timed("restore", () => c.exec(0, ["pgbackrest", "restore", `--pg1-path=${RESTORE_DIR}`, "--type=immediate"], 3600000)));
+            await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
+            copy.push(copySeconds(c));
+        }
+        const repoMiB = duMiB(path.join(c.base, "claims", "db-backups"));
+        const lags = await archiveLag(c);
+        const tps = { on: [] as number[], off: [] as number[] };
+        const run = () => Number(/tps = ([0-9.]+)/.exec(pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]))![1]);
+        for (let r = 0; r < RUNS; r++) {
+            tps.on.push(run());
+            await setArchiving(c, false);
+            tps.off.push(run());
+            await setArchiving(c, true);
+        }
+
+        console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`);
+        console.log(
+            `${spawnSync(path.join(PG_BIN, "postgres"), ["--version"], { encoding: "utf8" }).stdout.trim()}, ` +
+                `${spawnSync("pgbackrest", ["version"], { encoding: "utf8" }).stdout.trim()}; pgbench scale ${SCALE} ` +
+                `(${(bytes / 2 ** 20).toFixed(0)} MiB); repository on the same disk, zst, process-max 2; ${RUNS} runs; ` +
+                `pgbench -N -c 4 for ${SECONDS} s per throughput run\n`,
+        );
+        console.log("| figure | median (min-max) | ratio |");
+        console.log("|---|---|---|");
+        console.log(`| full backup (pgbackrest backup --type=full), s | ${spread(backup)} | ${(median(backup) / median(copy)).toFixed(2)}x cp -a |`);
+        console.log(`| restore of that backup (pgbackrest restore), s | ${spread(restore)} | ${(median(restore) / median(copy)).toFixed(2)}x cp -a |`);
+        console.log(`| cp -a of the data directory, s | ${spread(copy)} | 1 |`);
+        console.log(`| repository after ${RUNS} full backups and the load's WAL, MiB | ${repoMiB} | ${(repoMiB / RUNS / (bytes / 2 ** 20)).toFixed(2)}x the database per backup (upper bound) |`);
+        console.log(`| archive lag under write load (segment complete to archived), p50 / p95 / max, s | ${percentile(lags, 50).toFixed(2)} / ${percentile(lags, 95).toFixed(2)} / ${Math.max(...lags).toFixed(2)} (${lags.length} segments) | |`);
+        console.log(`| primary tps, archiving off | ${spread(tps.off, 0)} | 1 |`);
+        console.log(`| primary tps, archiving on (pgBackRest) | ${spread(tps.on, 0)} | ${(median(tps.on) / median(tps.off)).toFixed(2)} |`);
+    } finally {
+        await c.cleanup();
+    }
+}
+
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});
