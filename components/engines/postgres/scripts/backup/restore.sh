@@ -180,7 +180,13 @@ export LOCAL_SOCKET_DIR="$SOCKET"
 started=$(date +%s)
 next_note=$((started + 30))
 log "recovering to $TYPE${TARGET:+ $TARGET} in a temporary server (at most $RECOVERY_SECONDS s)"
-until [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+# The control file first: every connection refused during recovery (hot_standby=off) would be a FATAL line
+# in the log, once a second for as long as the archive takes to replay.
+promoted() {
+    LC_ALL=C pg_controldata "$STAGE" 2>/dev/null | grep -q '^Database cluster state: *in production$' &&
+        [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]
+}
+until promoted; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         rc=0
         wait "$SERVER_PID" || rc=$?
