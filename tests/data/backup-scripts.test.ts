@@ -2,7 +2,7 @@
  * The backup pod scripts (components/engines/postgres/scripts/backup/) run for real against Debian's
  * PostgreSQL 15 and pgBackRest, with a directory as the repository (repo1-type=posix), without the rendered
  * component: each "cluster" here is one server with the env, configuration files and pgbackrest.conf that
- * docs/backup-contract (docs/pod-contract.md, "Backups") gives a pod, started with the supervisor's flags
+ * docs/pod-contract.md ("Backups") gives a pod, started with the supervisor's flags
  * on a socket only. The servers and scripts run as this machine's postgres user. Covered: the stanza,
  * a full backup under a write load, point-in-time recovery into a new cluster, the refusals that touch
  * nothing, a backup refused on a standby, and the CronJob's script against a stand-in kubectl.
@@ -171,6 +171,8 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
     const nodes: Node[] = [];
     /** A time and a WAL position from before the first backup. */
     let beforeBackup = { time: "", lsn: "" };
+    /** A WAL position between the rows to keep and the DROP TABLE. */
+    const beforeDrop = { lsn: "" };
 
     before(() => {
         assertIsolated();
@@ -250,6 +252,8 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         a.sql("CREATE TABLE keep AS SELECT g FROM generate_series(1, 1000) g");
         await new Promise((r) => setTimeout(r, 1100));
         const target = a.sql("SET TimeZone = 'UTC'; SELECT clock_timestamp()::text");
+        beforeDrop.lsn = a.sql("SELECT pg_current_wal_lsn()");
+        a.sql("SELECT pg_create_restore_point('before_drop')");
         await new Promise((r) => setTimeout(r, 1100));
         a.sql("DROP TABLE keep");
         // The DROP's segment in the archive, so that recovery finds a commit past the target.
@@ -287,6 +291,21 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         assert.strictEqual(stanza.code, 0, stanza.err);
         assert.match(stanza.err, /stanza default-db2 is ready/);
     });
+
+    for (const [type, target] of [
+        ["lsn", () => beforeDrop.lsn],
+        ["name", () => "before_drop"],
+    ] as const) {
+        it(`restores a new cluster to ${type === "lsn" ? "an LSN" : "a named restore point"} before the DROP TABLE`, () => {
+            const c = new Node(base, `db-${type}`, `default-db-${type}`, ["default-db"], { RDB_RESTORE_FROM: "default-db", RDB_RESTORE_TYPE: type, RDB_RESTORE_TARGET: target() });
+            nodes.push(c);
+            const r = c.script("restore.sh");
+            assert.strictEqual(r.code, 0, r.err);
+            c.start();
+            assert.strictEqual(c.sql("SELECT pg_is_in_recovery()"), "f");
+            assert.strictEqual(c.sql("SELECT count(*) FROM keep"), "1000");
+        });
+    }
 
     it("makes the manual supervisor restore a new cluster's first primary instead of initdb, then check its stanza", async () => {
         const rows = a.sql("SELECT count(*) FROM load");
@@ -355,6 +374,17 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         });
     }
 
+    it("fails, leaving $PGDATA alone and no server behind, when recovery cannot reach the target", () => {
+        const c = new Node(base, "beyond", "default-beyond", ["default-db"], { RDB_RESTORE_FROM: "default-db", RDB_RESTORE_TYPE: "time", RDB_RESTORE_TARGET: "2099-01-01 00:00:00+00" });
+        const r = c.script("restore.sh");
+        assert.notStrictEqual(r.code, 0);
+        assert.match(r.err, /recovery ended before configured recovery target was reached/);
+        assert.strictEqual(errors(r).length, 1, r.err);
+        assert.match(errors(r)[0], /the temporary server in \S+ exited \(status 1\) before it promoted at time 2099-01-01 00:00:00\+00/);
+        assert.ok(!fs.existsSync(c.pgdata));
+        assert.ok(!fs.existsSync(path.join(`${c.pgdata}.restore`, "postmaster.pid")), "the temporary server is still running");
+    });
+
     it("refuses to restore from a stanza without a backup, touching nothing", () => {
         const c = new Node(base, "refused-empty", "default-refused-empty", ["default-none"], { RDB_RESTORE_FROM: "default-none", RDB_RESTORE_TYPE: "latest" });
         const r = c.script("restore.sh");
@@ -379,6 +409,22 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         assert.match(errors(r)[0], /full backup of stanza default-db refused: this server is a standby/);
         assert.strictEqual(a.backups().length, 1);
         assert.strictEqual(s.status().last_result, "failed");
+    });
+
+    it("fails visibly when the repository cannot be reached, keeping the last success in the status", () => {
+        const before = a.status();
+        assert.strictEqual(before.last_result, "ok");
+        // An environment variable outranks pgbackrest.conf: a repository path the pod's user cannot create.
+        const r = a.script("backup.sh", ["incr"], { PGBACKREST_REPO1_PATH: "/proc/rdb-no-repository" });
+        assert.notStrictEqual(r.code, 0);
+        assert.strictEqual(errors(r).length, 2, r.err);
+        assert.match(errors(r)[0], /pgbackrest stanza-create for stanza default-db failed: /);
+        assert.match(errors(r)[1], /incr backup of stanza default-db not started: the stanza is not ready/);
+        const after = a.status();
+        assert.strictEqual(after.last_result, "failed");
+        assert.strictEqual(after.last_type, "incr");
+        assert.strictEqual(after.last_success, before.last_success);
+        assert.ok(Number(after.last_attempt) >= Number(before.last_attempt));
     });
 
     describe("backup-job.sh, with a stand-in kubectl", () => {

@@ -13,6 +13,7 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
 RETRY_SECONDS=${RDB_STANZA_RETRY_SECONDS:-60}
+[ -n "${PGBACKREST_STANZA:-}" ] || die "PGBACKREST_STANZA is not set; the database container's env must name this cluster's stanza"
 
 # pgBackRest's own lines go to the container log (stderr), where the ERROR line below points.
 ensure_stanza() {

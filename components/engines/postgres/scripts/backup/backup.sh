@@ -14,6 +14,7 @@ set -euo pipefail
 
 TYPE=${1:-}
 STATUS_FILE="$RDB_RUN_DIR/backup-status"
+[ -n "${PGBACKREST_STANZA:-}" ] || die "PGBACKREST_STANZA is not set; the database container's env must name this cluster's stanza"
 
 case "$TYPE" in
 full | diff | incr) ;;

@@ -74,26 +74,32 @@ if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
     refuse "$PGDATA holds files but no PG_VERSION; refusing to restore over them"
 fi
 
-# The backups of the source stanza, oldest first, one "LABEL STOP-LSN STOP-EPOCH" line each. The image has
-# no JSON tool; pgBackRest prints each backup's keys in a fixed (alphabetical) order, label before lsn
-# before timestamp, and no other object of its output has these keys.
+# The backups of the source stanza, oldest first, one "LABEL STOP-LSN STOP-EPOCH" line each, from
+# pgBackRest's JSON. Perl's core JSON::PP reads it: the image has no other JSON tool, and Perl is there
+# wherever pgBackRest's package is (it depends on postgresql-common, which depends on perl).
 backups() {
-    printf '%s' "$1" |
-        grep -o '"label":"[^"]*"\|"lsn":{"start":"[^"]*","stop":"[^"]*"}\|"timestamp":{"start":[0-9]*,"stop":[0-9]*}' |
-        sed -e 's/^"label":"\(.*\)"$/label \1/' -e 's/^"lsn":.*"stop":"\(.*\)"}$/lsn \1/' \
-            -e 's/^"timestamp":.*"stop":\([0-9]*\)}$/timestamp \1/' |
-        awk '$1 == "label" { l = $2 } $1 == "lsn" { s = $2 } $1 == "timestamp" { print l, s, $2 }'
+    perl -MJSON::PP -e 'my $stanza = decode_json(join("", <STDIN>))->[0];
+        print "$_->{label} $_->{lsn}{stop} $_->{timestamp}{stop}\n"
+            for sort { $a->{timestamp}{stop} <=> $b->{timestamp}{stop} } @{$stanza->{backup} || []};' <<<"$1"
+}
+
+# Why a stanza has no backup, in pgBackRest's words ("missing stanza path", "no valid backups").
+stanza_message() {
+    perl -MJSON::PP -e 'print decode_json(join("", <STDIN>))->[0]{status}{message} // "";' <<<"$1"
 }
 
 if ! info=$(pgbackrest --stanza="$FROM" info --output=json 2>&1); then
     printf '%s\n' "$info" >&2
     refuse "could not read the backups of stanza $FROM from the repository (pgBackRest's lines above say why); nothing was changed"
 fi
-mapfile -t sets < <(backups "$info")
+# The JSON is one line; a warning pgBackRest logs to the console would come before it.
+json=$(printf '%s\n' "$info" | grep '^\[' | tail -n 1) || true
+if ! listed=$(backups "$json"); then
+    refuse "could not read pgBackRest's list of the backups of stanza $FROM: $info"
+fi
+mapfile -t sets < <(printf '%s' "$listed" | sed '/^$/d')
 if [ "${#sets[@]}" = 0 ]; then
-    # The stanza's own status message comes last in pgBackRest's output ("missing stanza path", "no valid backups").
-    message=$(printf '%s' "$info" | grep -o '"message":"[^"]*"' | tail -n 1 | sed 's/^"message":"\(.*\)"$/\1/')
-    refuse "stanza $FROM has no backup to restore from (the repository says: ${message:-nothing}); nothing was changed"
+    refuse "stanza $FROM has no backup to restore from (the repository says: $(stanza_message "$json")); nothing was changed"
 fi
 read -r first_label first_lsn first_stop <<<"${sets[0]}"
 earliest_time=$(date -u -d "@$first_stop" '+%Y-%m-%d %H:%M:%S+00')
@@ -174,7 +180,13 @@ export LOCAL_SOCKET_DIR="$SOCKET"
 started=$(date +%s)
 next_note=$((started + 30))
 log "recovering to $TYPE${TARGET:+ $TARGET} in a temporary server (at most $RECOVERY_SECONDS s)"
-until [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+# The control file first: every connection refused during recovery (hot_standby=off) would be a FATAL line
+# in the log, once a second for as long as the archive takes to replay.
+promoted() {
+    LC_ALL=C pg_controldata "$STAGE" 2>/dev/null | grep -q '^Database cluster state: *in production$' &&
+        [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]
+}
+until promoted; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         rc=0
         wait "$SERVER_PID" || rc=$?
