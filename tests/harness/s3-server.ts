@@ -21,6 +21,33 @@ const S3rver = require("s3rver");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const AWSAccount = require("s3rver/lib/models/account");
 
+/*
+ * s3rver 3.7.1's ListObjects with a delimiter leaves out a common prefix whose objects all lie two or more
+ * levels below it (its directory walk skips directories beneath a prefix before finding an object in
+ * them). pgBackRest's expire lists the backup directory with "/" and, after deleting an expired backup's
+ * manifest, finds only pg_data/... under it: the backup would never be deleted. Here a delimiter listing
+ * is made from the full listing instead. Such listings are never truncated (S3 stops at 1000 keys and
+ * prefixes and hands out a continuation token): pgBackRest's paging is exercised only by listings without
+ * a delimiter, over 1000 objects.
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const FilesystemStore = require("s3rver/lib/stores/filesystem");
+const listAll = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function (bucket: string, options: { delimiter?: string; prefix?: string }) {
+    const { delimiter, prefix = "" } = options;
+    if (!delimiter) return listAll.call(this, bucket, options);
+    const all = await listAll.call(this, bucket, { ...options, delimiter: "", maxKeys: Infinity });
+    const objects: { key: string }[] = [];
+    const commonPrefixes = new Set<string>();
+    for (const o of all.objects as { key: string }[]) {
+        const idx = o.key.slice(prefix.length).indexOf(delimiter);
+        if (idx === -1) objects.push(o);
+        else commonPrefixes.add(o.key.slice(0, prefix.length + idx + delimiter.length));
+    }
+    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
+};
+
 export interface ServerConfig {
     address: string;
     port: number;
@@ -61,7 +88,8 @@ async function main(): Promise<void> {
     const backend = http.createServer(s3rver.callback());
     await new Promise<void>((resolve, reject) => backend.once("error", reject).listen(socket, resolve));
 
-    const log = fs.createWriteStream(config.requestLog, { flags: "a" });
+    // Written synchronously before the answer leaves: a test reading it right after pgBackRest exits sees every request.
+    const log = fs.openSync(config.requestLog, "a");
     const front = https.createServer({ key: fs.readFileSync(config.keyFile), cert: fs.readFileSync(config.certFile) }, (req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
@@ -78,7 +106,7 @@ async function main(): Promise<void> {
                 status: 0,
                 code: undefined as string | undefined,
             };
-            const done = () => log.write(`${JSON.stringify(entry)}\n`);
+            const done = () => fs.writeSync(log, `${JSON.stringify(entry)}\n`);
             let refusal;
             try {
                 refusal = verifySigV4({ method: req.method ?? "GET", url, headers: req.headers, body }, keys, config.region);
@@ -87,26 +115,26 @@ async function main(): Promise<void> {
             }
             if (refusal) {
                 const xml = xmlError(refusal.code, refusal.message);
-                res.writeHead(refusal.status, { "content-type": "application/xml", "content-length": Buffer.byteLength(xml) });
-                res.end(req.method === "HEAD" ? undefined : xml);
                 entry.status = refusal.status;
                 entry.code = refusal.code;
                 done();
+                res.writeHead(refusal.status, { "content-type": "application/xml", "content-length": Buffer.byteLength(xml) });
+                res.end(req.method === "HEAD" ? undefined : xml);
                 return;
             }
             const headers = { ...req.headers, "content-length": String(body.length) };
             delete headers["transfer-encoding"];
             const up = http.request({ socketPath: socket, method: req.method, path: url, headers }, (upRes) => {
+                entry.status = upRes.statusCode ?? 502;
+                done();
                 res.writeHead(upRes.statusCode ?? 502, upRes.headers);
                 upRes.pipe(res);
-                entry.status = upRes.statusCode ?? 502;
-                upRes.on("end", done);
             });
             up.on("error", (err) => {
-                res.writeHead(500, { "content-type": "application/xml" });
-                res.end(xmlError("InternalError", err.message));
                 entry.status = 500;
                 done();
+                res.writeHead(500, { "content-type": "application/xml" });
+                res.end(xmlError("InternalError", err.message));
             });
             up.end(body);
         });
@@ -116,7 +144,7 @@ async function main(): Promise<void> {
     const stop = () => {
         front.close();
         backend.close();
-        log.end(() => process.exit(0));
+        process.exit(0);
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
