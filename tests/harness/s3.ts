@@ -12,7 +12,11 @@
  * What this leaves untested against real S3 (see the test's report): s3rver does not check part sizes or
  * part ETags in CompleteMultipartUpload, cannot abort or list multipart uploads, gives a multipart object a
  * plain MD5 ETag, writes objects non-atomically, and has no versioning, lifecycle, object lock, storage
- * classes or server-side encryption; the region is only checked as the signature's scope.
+ * classes or server-side encryption; the region is only checked as the signature's scope. Listings with a
+ * delimiter are rebuilt in s3-server.ts (s3rver drops deep common prefixes) and never truncated, so
+ * pgBackRest's continuation-token paging is exercised only by listings without one.
+ *
+ * Readiness is probed with an unsigned HEAD /, which the server refuses (AccessDenied) and logs.
  *
  * The harness runs it as root in the run's network namespace; the certificate's subject alternative names
  * carry the address both as an IP address and as a DNS name, because pgBackRest 2.45 matches the host it
