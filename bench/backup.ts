@@ -5,9 +5,9 @@
  *
  *   npm run bench:backup      (as root; BENCH_SCALE=50 BENCH_RUNS=3 BENCH_SECONDS=15)
  *
- * - full backup of a pgbench database of scale BENCH_SCALE (zst compression, process-max 2) against `cp -a`
- *   of the same data directory on the same disk (the goal: within 1.5x);
- * - restore of that backup into an empty directory against `cp -a` of the data directory;
+ * - full backup of a pgbench database of scale BENCH_SCALE (zst, the default, and lz4; process-max 2) against
+ *   `cp -a` of the same data directory on the same disk (the goal: within 1.5x);
+ * - restore of each backup into an empty directory against `cp -a` of the data directory;
  * - archive lag under a pgbench write load: from the moment a WAL segment is complete (the server's write
  *   position has moved past it) to the moment pg_stat_archiver reports it archived;
  * - primary throughput with archiving on and off (archive_mode, a restart between), runs interleaved.
@@ -135,19 +135,25 @@ async function main(): Promise<void> {
         const stanza = await c.exec(0, ["pgbackrest", "stanza-create"]);
         if (stanza.status !== 0) throw new Error(stanza.stderr);
         const bytes = Number(c.sql(0, "SELECT sum(pg_database_size(datname)) FROM pg_database", SU));
-        const backup: number[] = [];
-        const restore: number[] = [];
+        // The rendered compression (zst) and the fastest one pgBackRest has (lz4), interleaved.
+        const backup: Record<string, number[]> = { zst: [], lz4: [] };
+        const restore: Record<string, number[]> = { zst: [], lz4: [] };
         const copy: number[] = [];
         for (let run = 0; run < RUNS; run++) {
-            backup.push(await timed("backup", () => c.exec(0, ["pgbackrest", "backup", "--type=full"], 3600000)));
-            await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
-            await c.exec(0, ["mkdir", "-m", "0700", RESTORE_DIR]);
-            restore.push(await timed("restore", () => c.exec(0, ["pgbackrest", "restore", `--pg1-path=${RESTORE_DIR}`, "--type=immediate"], 3600000)));
-            await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
+            for (const type of Object.keys(backup)) {
+                backup[type].push(await timed("backup", () => c.exec(0, ["pgbackrest", "backup", "--type=full", `--compress-type=${type}`], 3600000)));
+                await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
+                await c.exec(0, ["mkdir", "-m", "0700", RESTORE_DIR]);
+                restore[type].push(await timed("restore", () => c.exec(0, ["pgbackrest", "restore", `--pg1-path=${RESTORE_DIR}`, "--type=immediate"], 3600000)));
+                await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
+            }
             copy.push(copySeconds(c));
         }
         const repoMiB = duMiB(path.join(c.base, "claims", "db-backups"));
+        const logBefore = fs.readFileSync(c.logFile(0), "utf8").length;
         const lags = await archiveLag(c);
+        // pgBackRest's own duration of each push during the load ("completed successfully (26ms)").
+        const pushes = [...fs.readFileSync(c.logFile(0), "utf8").slice(logBefore).matchAll(/archive-push command end: completed successfully \(([0-9]+)ms\)/g)].map((m) => Number(m[1]));
         const tps = { on: [] as number[], off: [] as number[] };
         const run = () => Number(/tps = ([0-9.]+)/.exec(pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]))![1]);
         for (let r = 0; r < RUNS; r++) {
@@ -166,11 +172,14 @@ async function main(): Promise<void> {
         );
         console.log("| figure | median (min-max) | ratio |");
         console.log("|---|---|---|");
-        console.log(`| full backup (pgbackrest backup --type=full), s | ${spread(backup)} | ${(median(backup) / median(copy)).toFixed(2)}x cp -a |`);
-        console.log(`| restore of that backup (pgbackrest restore), s | ${spread(restore)} | ${(median(restore) / median(copy)).toFixed(2)}x cp -a |`);
+        for (const type of Object.keys(backup)) {
+            console.log(`| full backup, ${type}${type === "zst" ? " (the default)" : ""}, s | ${spread(backup[type])} | ${(median(backup[type]) / median(copy)).toFixed(2)}x cp -a |`);
+            console.log(`| restore of that backup, ${type}, s | ${spread(restore[type])} | ${(median(restore[type]) / median(copy)).toFixed(2)}x cp -a |`);
+        }
         console.log(`| cp -a of the data directory, s | ${spread(copy)} | 1 |`);
-        console.log(`| repository after ${RUNS} full backups and the load's WAL, MiB | ${repoMiB} | ${(repoMiB / RUNS / (bytes / 2 ** 20)).toFixed(2)}x the database per backup (upper bound) |`);
-        console.log(`| archive lag under write load (segment complete to archived), p50 / p95 / max, s | ${percentile(lags, 50).toFixed(2)} / ${percentile(lags, 95).toFixed(2)} / ${Math.max(...lags).toFixed(2)} (${lags.length} segments) | |`);
+        console.log(`| repository after ${2 * RUNS} full backups (retention ${RUNS + 1}), MiB | ${repoMiB} | ${(repoMiB / (RUNS + 1) / (bytes / 2 ** 20)).toFixed(2)}x the database per kept backup |`);
+        console.log(`| archive lag under write load (segment complete to archived, sampled every ~0.15 s), p50 / p95 / max, s | ${percentile(lags, 50).toFixed(2)} / ${percentile(lags, 95).toFixed(2)} / ${Math.max(...lags).toFixed(2)} (${lags.length} segments) | |`);
+        console.log(`| pgBackRest's time per pushed segment under that load, p50 / p95 / max, ms | ${percentile(pushes, 50)} / ${percentile(pushes, 95)} / ${Math.max(...pushes)} (${pushes.length} pushes) | |`);
         console.log(`| primary tps, archiving off | ${spread(tps.off, 0)} | 1 |`);
         console.log(`| primary tps, archiving on (pgBackRest) | ${spread(tps.on, 0)} | ${(median(tps.on) / median(tps.off)).toFixed(2)} |`);
     } finally {
