@@ -79,6 +79,15 @@ describe("the args table", () => {
         assert.ok(sv.includes(`\`basePath\` (default \`${STATIC_VOLUME_FIELDS.basePath.default}\``), sv);
     });
 
+    it("gives every backup and restore field a README row with its default", () => {
+        const rows = readmeTable("### Backups and point-in-time recovery");
+        const expected = [
+            ...Object.entries(BACKUP_FIELDS).map(([k, f]) => [`\`backup.${k}\``, readmeDefault(f)]),
+            ...Object.entries(RESTORE_FIELDS).map(([k, f]) => [`\`restore.${k}\``, readmeDefault(f)]),
+        ];
+        assert.deepStrictEqual(rows.map((r) => [r[0], r[1]]), expected);
+    });
+
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
