@@ -214,14 +214,18 @@ function restrictedContainer(): k8s.types.input.core.v1.SecurityContext {
     };
 }
 
-/** At most one pod down for a drain at a time, so that a node drain never takes the primary and a replica together. */
+/**
+ * At most one pod down for a drain at a time, so that a node drain never takes the primary and a replica together.
+ * A pod that is not Ready (crash-looping, stuck) may always be evicted: it serves nothing, and counting it
+ * against the budget would block every node drain until someone deletes it by hand.
+ */
 export function createDisruptionBudget(ctx: BuildContext): k8s.policy.v1.PodDisruptionBudget {
     const { args, names, parent } = ctx;
     return new k8s.policy.v1.PodDisruptionBudget(
         `${ctx.name}-pdb`,
         {
             metadata: { name: names.podDisruptionBudget, namespace: args.namespace, labels: ctx.labels("database") },
-            spec: { maxUnavailable: 1, selector: { matchLabels: ctx.selector } },
+            spec: { maxUnavailable: 1, selector: { matchLabels: ctx.selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
         },
         { parent },
     );

@@ -106,9 +106,10 @@ describe("the StatefulSet", () => {
         assert.strictEqual(b.config["pod-count"], "4");
     });
 
-    it("has a PodDisruptionBudget that lets one pod go at a time", async () => {
+    it("has a PodDisruptionBudget that lets one pod go at a time and never holds a drain for an unhealthy pod", async () => {
         const pdb = find(await renderComponent("db"), "PodDisruptionBudget");
         assert.strictEqual(pdb.spec.maxUnavailable, 1);
+        assert.strictEqual(pdb.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
         assert.deepStrictEqual(pdb.spec.selector.matchLabels, { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" });
     });
 });

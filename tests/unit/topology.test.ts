@@ -94,7 +94,7 @@ describe("topologies", () => {
         it("grants ConfigMaps and pods in the namespace under <cluster>-patroni", async () => {
             const r = await renderComponent("db", { ...PATRONI, clusterName: "pg" });
             const role = find(r, "Role", "pg-patroni");
-            assert.deepStrictEqual(role.rules.map((x: any) => x.resources[0]), ["configmaps", "pods"]);
+            assert.deepStrictEqual(role.rules.map((x: any) => x.resources[0]), ["configmaps", "configmaps", "pods", "pods"]);
             assert.strictEqual(find(r, "RoleBinding", "pg-patroni").roleRef.name, "pg-patroni");
         });
 
