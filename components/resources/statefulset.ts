@@ -106,14 +106,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             fsGroupChangePolicy: "OnRootMismatch",
             seccompProfile: { type: "RuntimeDefault" },
         },
-        affinity: {
-            // Soft: on a single-node cluster the pods must still schedule; on many nodes they spread.
-            podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                    { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: ctx.selector } } },
-                ],
-            },
-        },
+        ...placement(ctx),
         ...(args.staticVolumes?.type === "hostPath" ? { initContainers: [volumeOwner(ctx)] } : {}),
         containers: [
             {
@@ -172,6 +165,31 @@ function sidecar(ctx: BuildContext, s: Sidecar, tokenMount: VolumeMount): Contai
         volumeMounts: [
             ...s.reads.map((volume) => ({ name: volume, mountPath: ctx.paths[volume], readOnly: true })),
             ...(s.apiToken ? [tokenMount] : []),
+        ],
+    };
+}
+
+export const HOSTNAME_KEY = "kubernetes.io/hostname";
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+
+/**
+ * Where the pods may go (`podAntiAffinity`). "preferred" (the default) only weighs the scheduler's choice, so a
+ * single-node dev cluster still runs every pod. "required" puts each pod on its own node and keeps the zones
+ * within one pod of each other (4 pods over 3 zones: 2/1/1), so a lost node takes one pod and a lost zone at
+ * most half of them. A zone spread, not a zone anti-affinity: with more pods than zones, one pod per zone could
+ * never schedule them all. With DoNotSchedule the scheduler only places pods on nodes that carry the zone label.
+ */
+function placement(ctx: BuildContext): Pick<PodSpec, "affinity" | "topologySpreadConstraints"> {
+    const labelSelector = { matchLabels: ctx.selector };
+    const required = ctx.args.podAntiAffinity === "required";
+    return {
+        affinity: {
+            podAntiAffinity: required
+                ? { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: HOSTNAME_KEY, labelSelector }] }
+                : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: HOSTNAME_KEY, labelSelector } }] },
+        },
+        topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: required ? "DoNotSchedule" : "ScheduleAnyway", labelSelector },
         ],
     };
 }

@@ -81,17 +81,37 @@ describe("the StatefulSet", () => {
         assert.ok(!mountsOf("postgres").includes("kube-api-access"));
     });
 
-    it("sets resources, soft anti-affinity and the config checksum that rolls the pods", async () => {
+    it("sets resources, soft placement and the config checksum that rolls the pods", async () => {
         const a = find(await renderComponent("db", { resources: { cpuLimit: "2", memoryLimit: "2Gi" } }), "StatefulSet");
         const b = find(await renderComponent("db", { parameters: { work_mem: "16MB" } }), "StatefulSet");
         const pg = container(a, "postgres");
         assert.deepStrictEqual(pg.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } });
-        const anti = a.spec.template.spec.affinity.podAntiAffinity;
-        assert.strictEqual(anti.requiredDuringSchedulingIgnoredDuringExecution, undefined);
-        assert.strictEqual(anti.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey, "kubernetes.io/hostname");
+        // Soft by default: a single-node cluster schedules every pod; more nodes and zones spread them.
+        const selector = { matchLabels: { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" } };
+        assert.deepStrictEqual(a.spec.template.spec.affinity, {
+            podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                    { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: selector } },
+                ],
+            },
+        });
+        assert.deepStrictEqual(a.spec.template.spec.topologySpreadConstraints, [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },
+        ]);
         const checksum = (s: any) => s.spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.match(checksum(a), /^[0-9a-f]{16}$/);
         assert.notStrictEqual(checksum(a), checksum(b));
+    });
+
+    it("with podAntiAffinity required, puts each pod on its own node and keeps the zones within one pod", async () => {
+        const spec = find(await renderComponent("db", { replicas: 3, podAntiAffinity: "required" }), "StatefulSet").spec.template.spec;
+        const selector = { matchLabels: { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" } };
+        assert.deepStrictEqual(spec.affinity, {
+            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: selector }] },
+        });
+        assert.deepStrictEqual(spec.topologySpreadConstraints, [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: selector },
+        ]);
     });
 
     it("does not roll the pods when only the replica count or the primary changes (both are read live)", async () => {
