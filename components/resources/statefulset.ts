@@ -82,6 +82,7 @@ export const DELETION_POLICY_ANNOTATION = "pulumi.com/deletionPropagationPolicy"
 function podSpec(ctx: BuildContext): PodSpec {
     const { args, names, engine, topology, paths } = ctx;
     const scratch = engine.scratchVolumes();
+    const sidecars = topology.sidecars(ctx);
     const db = topology.container(ctx);
     const repositoryVolume = args.backup.repositoryUsed && args.backup.repositoryType === "volume";
     const tokenMount: VolumeMount = { name: TOKEN_VOLUME, mountPath: paths.serviceAccount, readOnly: true };
@@ -125,7 +126,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, mountPath: engine.backup.repositoryMountPath }] : []),
                 ],
             },
-            ...topology.sidecars(ctx).map((s) => sidecar(ctx, s, tokenMount)),
+            ...sidecars.map((s) => sidecar(ctx, s, tokenMount)),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -141,6 +142,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
+            ...sidecars.flatMap((s) => Object.keys(s.scratch)).map((name) => ({ name, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } })),
             ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
             {
                 name: TOKEN_VOLUME,
@@ -157,13 +159,14 @@ function podSpec(ctx: BuildContext): PodSpec {
     };
 }
 
-/** A topology's sidecar, with the restricted security context and read-only mounts of the volumes it reads. */
+/** A topology's sidecar, with the restricted security context, read-only mounts of the volumes it reads and its own scratch. */
 function sidecar(ctx: BuildContext, s: Sidecar, tokenMount: VolumeMount): Container {
     return {
         ...s.container,
         securityContext: restrictedContainer(),
         volumeMounts: [
             ...s.reads.map((volume) => ({ name: volume, mountPath: ctx.paths[volume], readOnly: true })),
+            ...Object.entries(s.scratch).map(([name, mountPath]) => ({ name, mountPath })),
             ...(s.apiToken ? [tokenMount] : []),
         ],
     };

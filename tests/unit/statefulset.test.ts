@@ -81,6 +81,28 @@ describe("the StatefulSet", () => {
         assert.ok(!mountsOf("postgres").includes("kube-api-access"));
     });
 
+    it("restarts a hung role-labeler: a liveness probe reads the heartbeat its loop writes to its own memory volume", async () => {
+        const r = await renderComponent("db");
+        const spec = find(r, "StatefulSet").spec.template.spec;
+        const labeler = container(find(r, "StatefulSet"), "role-labeler");
+        assert.deepStrictEqual(labeler.livenessProbe, {
+            exec: { command: ["/bin/sh", "/etc/replicated-db/scripts/role-labeler-alive.sh"] },
+            timeoutSeconds: 2,
+            periodSeconds: 10,
+            failureThreshold: 3,
+        });
+        assert.strictEqual(env(labeler, "RDB_LABELER_HEARTBEAT").value, "/run/role-labeler/heartbeat");
+        // One loop takes at most the interval plus curl's 10 s: the probe allows several before it fails.
+        const maxAge = Number(env(labeler, "RDB_LABELER_MAX_AGE").value);
+        assert.ok(maxAge >= 3 * (Number(env(labeler, "RDB_LABEL_INTERVAL").value) + 10), `max age ${maxAge}`);
+        assert.ok(labeler.volumeMounts.some((m: any) => m.name === "labeler-state" && m.mountPath === "/run/role-labeler" && !m.readOnly));
+        assert.deepStrictEqual(spec.volumes.find((v: any) => v.name === "labeler-state"), { name: "labeler-state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+        // Its own: the database container does not mount it, and the labeler still writes nothing of the pod's.
+        assert.ok(!container(find(r, "StatefulSet"), "postgres").volumeMounts.some((m: any) => m.name === "labeler-state"));
+        assert.ok(labeler.volumeMounts.filter((m: any) => m.name !== "labeler-state").every((m: any) => m.readOnly));
+        assert.ok(find(r, "ConfigMap", "db-scripts").data["role-labeler-alive.sh"].startsWith("#!/bin/sh"));
+    });
+
     it("sets resources, soft placement and the config checksum that rolls the pods", async () => {
         const a = find(await renderComponent("db", { resources: { cpuLimit: "2", memoryLimit: "2Gi" } }), "StatefulSet");
         const b = find(await renderComponent("db", { parameters: { work_mem: "16MB" } }), "StatefulSet");

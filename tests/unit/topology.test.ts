@@ -51,6 +51,7 @@ describe("topologies", () => {
             assert.deepStrictEqual(labeler.volumeMounts, [
                 { name: "scripts", mountPath: "/etc/replicated-db/scripts", readOnly: true },
                 { name: "run", mountPath: "/run/replicated-db", readOnly: true },
+                { name: "labeler-state", mountPath: "/run/role-labeler" },
                 { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
             ]);
             const dir = labeler.env.find((e: any) => e.name === "RDB_SERVICEACCOUNT_DIR").value;
