@@ -132,6 +132,13 @@ export const ARGS = {
         allowed: "quantities; a field left out keeps its default; limits at least the requests; `shared_buffers` is a quarter of `memoryLimit`",
         fields: RESOURCE_FIELDS,
     },
+    podAntiAffinity: {
+        kind: "string",
+        default: "preferred",
+        allowed:
+            "`preferred` (spread over nodes and zones where possible; schedules on one node) or `required` (one pod per node, " +
+            "zones within one pod of each other: needs `replicas + 1` nodes labelled `topology.kubernetes.io/zone`)",
+    },
     appUser: { kind: "string", default: "app", allowed: "a lower-case identifier" },
     appDatabase: { kind: "string", default: "app", allowed: "a lower-case identifier, owned by `appUser`" },
     replicationUser: { kind: "string", default: "replicator", allowed: "a lower-case identifier other than `appUser`" },

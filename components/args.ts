@@ -185,6 +185,15 @@ export interface ReplicatedDatabaseArgs {
      * @default {"cpuRequest":"250m","memoryRequest":"512Mi","cpuLimit":"","memoryLimit":"1Gi"}
      */
     resources?: ResourcesArgs;
+    /**
+     * How the pods keep apart, so that one node or zone lost does not take several pods:
+     * - "preferred": the scheduler tries to put each pod on its own node and to spread them evenly over the
+     *   zones (`topology.kubernetes.io/zone`), but schedules them anyway where it cannot (a single-node cluster).
+     * - "required": each pod on its own node, and at most one pod more in a zone than in another; a pod that
+     *   cannot be placed so stays Pending. Needs `replicas + 1` schedulable nodes, each labelled with its zone.
+     * @default "preferred"
+     */
+    podAntiAffinity?: string;
     /** The application role. @default "app" */
     appUser?: string;
     /** The application database, owned by `appUser`. @default "app" */
@@ -266,6 +275,7 @@ export interface ResolvedArgs {
     allowMajorVersionChange: boolean;
     labelerImage: string;
     resources: Required<ResourcesArgs>;
+    podAntiAffinity: string;
     appUser: string;
     appDatabase: string;
     replicationUser: string;

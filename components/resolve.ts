@@ -25,6 +25,8 @@ import {
 } from "./validation";
 
 const STATIC_VOLUME_TYPES = ["hostPath", "local"];
+/** The values of `podAntiAffinity`: how strictly the pods keep to separate nodes and zones. */
+export const POD_ANTI_AFFINITY = ["preferred", "required"];
 
 /**
  * Fills in the defaults and validates every argument, throwing an {@link ArgError} on the first bad one.
@@ -89,6 +91,12 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const allowMajorVersionChange = withDefault(args.allowMajorVersionChange, DEFAULTS.allowMajorVersionChange, (v) => checkBoolean(setting("allowMajorVersionChange"), v));
     const labelerImage = checkToken(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, "an image reference with a shell and curl");
     const resources = resolveResources(args.resources ?? {}, setting);
+    const podAntiAffinity = withDefault(args.podAntiAffinity, DEFAULTS.podAntiAffinity, (v) => {
+        if (!POD_ANTI_AFFINITY.includes(v)) {
+            throw new ArgError(setting("podAntiAffinity"), v, POD_ANTI_AFFINITY.map((t) => `"${t}"`).join(" or "));
+        }
+        return v;
+    });
 
     const appUser = checkIdentifier(setting("appUser"), args.appUser ?? DEFAULTS.appUser);
     const appDatabase = checkIdentifier(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
@@ -135,7 +143,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
-        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, appUser,
+        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, maxSlotWalKeepSize,
         synchronousReplicas, parameters, failover, backup, restore,
     };

@@ -20,6 +20,11 @@ export interface Sidecar {
     container: Container;
     /** The pod's volumes it reads, mounted read-only in this order. */
     reads: SharedVolume[];
+    /**
+     * Its own writable scratch directories, volume name to mount path: each an emptyDir in memory that no other
+     * container mounts (the root file system is read-only).
+     */
+    scratch: Record<string, string>;
     /** Whether it gets the ServiceAccount token (at `paths.serviceAccount`), to talk to the Kubernetes API. */
     apiToken: boolean;
 }

@@ -82,6 +82,7 @@ export const DELETION_POLICY_ANNOTATION = "pulumi.com/deletionPropagationPolicy"
 function podSpec(ctx: BuildContext): PodSpec {
     const { args, names, engine, topology, paths } = ctx;
     const scratch = engine.scratchVolumes();
+    const sidecars = topology.sidecars(ctx);
     const db = topology.container(ctx);
     const repositoryVolume = args.backup.repositoryUsed && args.backup.repositoryType === "volume";
     const tokenMount: VolumeMount = { name: TOKEN_VOLUME, mountPath: paths.serviceAccount, readOnly: true };
@@ -106,14 +107,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             fsGroupChangePolicy: "OnRootMismatch",
             seccompProfile: { type: "RuntimeDefault" },
         },
-        affinity: {
-            // Soft: on a single-node cluster the pods must still schedule; on many nodes they spread.
-            podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                    { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: ctx.selector } } },
-                ],
-            },
-        },
+        ...placement(ctx),
         ...(args.staticVolumes?.type === "hostPath" ? { initContainers: [volumeOwner(ctx)] } : {}),
         containers: [
             {
@@ -132,7 +126,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, mountPath: engine.backup.repositoryMountPath }] : []),
                 ],
             },
-            ...topology.sidecars(ctx).map((s) => sidecar(ctx, s, tokenMount)),
+            ...sidecars.map((s) => sidecar(ctx, s, tokenMount)),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -148,6 +142,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
+            ...sidecars.flatMap((s) => Object.keys(s.scratch)).map((name) => ({ name, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } })),
             ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
             {
                 name: TOKEN_VOLUME,
@@ -164,14 +159,40 @@ function podSpec(ctx: BuildContext): PodSpec {
     };
 }
 
-/** A topology's sidecar, with the restricted security context and read-only mounts of the volumes it reads. */
+/** A topology's sidecar, with the restricted security context, read-only mounts of the volumes it reads and its own scratch. */
 function sidecar(ctx: BuildContext, s: Sidecar, tokenMount: VolumeMount): Container {
     return {
         ...s.container,
         securityContext: restrictedContainer(),
         volumeMounts: [
             ...s.reads.map((volume) => ({ name: volume, mountPath: ctx.paths[volume], readOnly: true })),
+            ...Object.entries(s.scratch).map(([name, mountPath]) => ({ name, mountPath })),
             ...(s.apiToken ? [tokenMount] : []),
+        ],
+    };
+}
+
+export const HOSTNAME_KEY = "kubernetes.io/hostname";
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+
+/**
+ * Where the pods may go (`podAntiAffinity`). "preferred" (the default) only weighs the scheduler's choice, so a
+ * single-node dev cluster still runs every pod. "required" puts each pod on its own node and keeps the zones
+ * within one pod of each other (4 pods over 3 zones: 2/1/1), so a lost node takes one pod and a lost zone at
+ * most half of them. A zone spread, not a zone anti-affinity: with more pods than zones, one pod per zone could
+ * never schedule them all. With DoNotSchedule the scheduler only places pods on nodes that carry the zone label.
+ */
+function placement(ctx: BuildContext): Pick<PodSpec, "affinity" | "topologySpreadConstraints"> {
+    const labelSelector = { matchLabels: ctx.selector };
+    const required = ctx.args.podAntiAffinity === "required";
+    return {
+        affinity: {
+            podAntiAffinity: required
+                ? { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: HOSTNAME_KEY, labelSelector }] }
+                : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: HOSTNAME_KEY, labelSelector } }] },
+        },
+        topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: required ? "DoNotSchedule" : "ScheduleAnyway", labelSelector },
         ],
     };
 }
@@ -214,14 +235,18 @@ function restrictedContainer(): k8s.types.input.core.v1.SecurityContext {
     };
 }
 
-/** At most one pod down for a drain at a time, so that a node drain never takes the primary and a replica together. */
+/**
+ * At most one pod down for a drain at a time, so that a node drain never takes the primary and a replica together.
+ * A pod that is not Ready (crash-looping, stuck) may always be evicted: it serves nothing, and counting it
+ * against the budget would block every node drain until someone deletes it by hand.
+ */
 export function createDisruptionBudget(ctx: BuildContext): k8s.policy.v1.PodDisruptionBudget {
     const { args, names, parent } = ctx;
     return new k8s.policy.v1.PodDisruptionBudget(
         `${ctx.name}-pdb`,
         {
             metadata: { name: names.podDisruptionBudget, namespace: args.namespace, labels: ctx.labels("database") },
-            spec: { maxUnavailable: 1, selector: { matchLabels: ctx.selector } },
+            spec: { maxUnavailable: 1, selector: { matchLabels: ctx.selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
         },
         { parent },
     );

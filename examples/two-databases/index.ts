@@ -2,8 +2,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import { ReplicatedDatabase } from "replicated-db";
 
+// Both clusters use a provisioner's volumes, so their pods pass Pod Security "restricted": enforce it.
+// (hostPath static volumes would need "baseline": README, "Pod Security".)
+const podSecurity = Object.fromEntries(
+    ["enforce", "audit", "warn"].map((mode) => [`pod-security.kubernetes.io/${mode}`, "restricted"]),
+);
 const namespaces = ["orders", "analytics"].map(
-    (name) => new k8s.core.v1.Namespace(name, { metadata: { name } }),
+    (name) => new k8s.core.v1.Namespace(name, { metadata: { name, labels: podSecurity } }),
 );
 
 const orders = new ReplicatedDatabase(

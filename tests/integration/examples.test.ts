@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { renderProgram } from "../../render/render";
+import { restrictedViolations } from "../unit/podSecurity";
 import { ROOT, buildOnce } from "./build";
 
 const EXAMPLES = path.join(ROOT, "examples");
@@ -31,6 +32,11 @@ describe("examples", () => {
         // The two clusters share no object name within a namespace, and no cluster-scoped name.
         const keys = r.manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? ""}/${m.metadata.name}`);
         assert.strictEqual(new Set(keys).size, keys.length);
+        // Its namespaces enforce Pod Security "restricted", which these pods pass (tests/unit/pod-security.test.ts).
+        for (const ns of r.manifests.filter((m) => m.kind === "Namespace")) {
+            assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted", ns.metadata.name);
+        }
+        for (const s of sets) assert.deepStrictEqual(restrictedViolations(s.spec.template.spec), [], s.metadata.name);
     });
 
     it("app-stack: hands the database stack's connection strings to a Deployment as a secret", async () => {

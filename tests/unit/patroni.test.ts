@@ -44,16 +44,28 @@ describe("automated failover (Patroni)", () => {
         assert.ok(!pg.env.some((e: any) => /PASSWORD/.test(e.name)));
     });
 
-    it("grants Patroni its ConfigMaps and the pods, in the namespace only", async () => {
-        const r = await renderComponent("db", PATRONI);
+    it("grants Patroni its own ConfigMaps and pods by name, with only the verbs its Kubernetes DCS calls", async () => {
+        const r = await renderComponent("db", { ...PATRONI, replicas: 2 });
         const role = find(r, "Role", "db-patroni");
-        assert.deepStrictEqual(
-            role.rules.map((x: any) => [x.resources.join(), x.resourceNames]),
-            [["configmaps", undefined], ["pods", undefined]],
-        );
-        assert.ok(role.rules.every((x: any) => !x.verbs.includes("*") && x.apiGroups.join() === ""));
+        assert.deepStrictEqual(role.rules, [
+            { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "list", "watch"] },
+            { apiGroups: [""], resources: ["configmaps"], resourceNames: ["db-leader", "db-config", "db-failover", "db-sync"], verbs: ["get", "patch"] },
+            { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["pods"], resourceNames: ["db-0", "db-1", "db-2"], verbs: ["patch"] },
+        ]);
+        // No verb that deletes or replaces anything, and nothing outside the namespace.
+        assert.ok(role.rules.every((x: any) => !x.verbs.some((v: string) => ["*", "delete", "deletecollection", "update"].includes(v))));
         assert.deepStrictEqual(find(r, "RoleBinding", "db-patroni").roleRef.name, "db-patroni");
         assert.strictEqual(r.manifests.filter((m) => m.kind === "ClusterRole").length, 0);
+    });
+
+    it("re-renders the Patroni Role with the new pods' names on a scale-up, under the StatefulSet's scope", async () => {
+        const r = await renderComponent("orders", { ...PATRONI, clusterName: "pg", replicas: 4 });
+        const role = find(r, "Role", "pg-patroni");
+        assert.deepStrictEqual(role.rules[3].resourceNames, ["pg-0", "pg-1", "pg-2", "pg-3", "pg-4"]);
+        assert.deepStrictEqual(role.rules[1].resourceNames, ["pg-leader", "pg-config", "pg-failover", "pg-sync"]);
+        // The ConfigMap names follow Patroni's scope: the StatefulSet's name in patroni.yml.
+        assert.match(find(r, "ConfigMap", "pg-config").data["patroni.yml"], /"scope": "pg",/);
     });
 
     it("renders Patroni's configuration: members are the StatefulSet's pods, the role label drives the Services", async () => {

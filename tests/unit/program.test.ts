@@ -30,6 +30,14 @@ describe("the program", () => {
         assert.strictEqual(r.manifests.filter((m) => m.kind === "PersistentVolume").length, 0);
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.storageClassName, "gp3");
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "100Gi");
+        // Production keeps the pods on separate nodes and spread over the zones, or leaves them Pending.
+        assert.ok(sts.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution);
+        assert.strictEqual(sts.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable, "DoNotSchedule");
+    });
+    it("keeps the dev stack's placement soft, so that its single node runs every pod", async () => {
+        const sts = (await renderProgram(readStackConfig("dev"))).manifests.find((m) => m.kind === "StatefulSet")!;
+        assert.strictEqual(sts.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution, undefined);
+        assert.strictEqual(sts.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable, "ScheduleAnyway");
     });
     it("registers no resource at all when the config is bad", async () => {
         const config = { ...readStackConfig("dev"), "replicated-db:replicas": "-2" };

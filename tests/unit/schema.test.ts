@@ -49,6 +49,7 @@ describe("Kubernetes schema validation", () => {
                     backup: { enabled: true, repositoryType: "volume", diffSchedule: "" },
                 }),
         ],
+        ["required anti-affinity and the zone spread", () => renderComponent("db", { replicas: 3, podAntiAffinity: "required" })],
         ["the dev stack", () => renderProgram(readStackConfig("dev"))],
         ["the prod stack", () => renderProgram(readStackConfig("prod"))],
     ];

@@ -81,17 +81,59 @@ describe("the StatefulSet", () => {
         assert.ok(!mountsOf("postgres").includes("kube-api-access"));
     });
 
-    it("sets resources, soft anti-affinity and the config checksum that rolls the pods", async () => {
+    it("restarts a hung role-labeler: a liveness probe reads the heartbeat its loop writes to its own memory volume", async () => {
+        const r = await renderComponent("db");
+        const spec = find(r, "StatefulSet").spec.template.spec;
+        const labeler = container(find(r, "StatefulSet"), "role-labeler");
+        assert.deepStrictEqual(labeler.livenessProbe, {
+            exec: { command: ["/bin/sh", "/etc/replicated-db/scripts/role-labeler-alive.sh"] },
+            timeoutSeconds: 2,
+            periodSeconds: 10,
+            failureThreshold: 3,
+        });
+        assert.strictEqual(env(labeler, "RDB_LABELER_HEARTBEAT").value, "/run/role-labeler/heartbeat");
+        // One loop takes at most the interval plus curl's 10 s: the probe allows several before it fails.
+        const maxAge = Number(env(labeler, "RDB_LABELER_MAX_AGE").value);
+        assert.ok(maxAge >= 3 * (Number(env(labeler, "RDB_LABEL_INTERVAL").value) + 10), `max age ${maxAge}`);
+        assert.ok(labeler.volumeMounts.some((m: any) => m.name === "labeler-state" && m.mountPath === "/run/role-labeler" && !m.readOnly));
+        assert.deepStrictEqual(spec.volumes.find((v: any) => v.name === "labeler-state"), { name: "labeler-state", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
+        // Its own: the database container does not mount it, and the labeler still writes nothing of the pod's.
+        assert.ok(!container(find(r, "StatefulSet"), "postgres").volumeMounts.some((m: any) => m.name === "labeler-state"));
+        assert.ok(labeler.volumeMounts.filter((m: any) => m.name !== "labeler-state").every((m: any) => m.readOnly));
+        assert.ok(find(r, "ConfigMap", "db-scripts").data["role-labeler-alive.sh"].startsWith("#!/bin/sh"));
+    });
+
+    it("sets resources, soft placement and the config checksum that rolls the pods", async () => {
         const a = find(await renderComponent("db", { resources: { cpuLimit: "2", memoryLimit: "2Gi" } }), "StatefulSet");
         const b = find(await renderComponent("db", { parameters: { work_mem: "16MB" } }), "StatefulSet");
         const pg = container(a, "postgres");
         assert.deepStrictEqual(pg.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } });
-        const anti = a.spec.template.spec.affinity.podAntiAffinity;
-        assert.strictEqual(anti.requiredDuringSchedulingIgnoredDuringExecution, undefined);
-        assert.strictEqual(anti.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey, "kubernetes.io/hostname");
+        // Soft by default: a single-node cluster schedules every pod; more nodes and zones spread them.
+        const selector = { matchLabels: { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" } };
+        assert.deepStrictEqual(a.spec.template.spec.affinity, {
+            podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                    { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: selector } },
+                ],
+            },
+        });
+        assert.deepStrictEqual(a.spec.template.spec.topologySpreadConstraints, [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },
+        ]);
         const checksum = (s: any) => s.spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.match(checksum(a), /^[0-9a-f]{16}$/);
         assert.notStrictEqual(checksum(a), checksum(b));
+    });
+
+    it("with podAntiAffinity required, puts each pod on its own node and keeps the zones within one pod", async () => {
+        const spec = find(await renderComponent("db", { replicas: 3, podAntiAffinity: "required" }), "StatefulSet").spec.template.spec;
+        const selector = { matchLabels: { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" } };
+        assert.deepStrictEqual(spec.affinity, {
+            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: selector }] },
+        });
+        assert.deepStrictEqual(spec.topologySpreadConstraints, [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: selector },
+        ]);
     });
 
     it("does not roll the pods when only the replica count or the primary changes (both are read live)", async () => {
@@ -106,9 +148,10 @@ describe("the StatefulSet", () => {
         assert.strictEqual(b.config["pod-count"], "4");
     });
 
-    it("has a PodDisruptionBudget that lets one pod go at a time", async () => {
+    it("has a PodDisruptionBudget that lets one pod go at a time and never holds a drain for an unhealthy pod", async () => {
         const pdb = find(await renderComponent("db"), "PodDisruptionBudget");
         assert.strictEqual(pdb.spec.maxUnavailable, 1);
+        assert.strictEqual(pdb.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
         assert.deepStrictEqual(pdb.spec.selector.matchLabels, { "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": "db" });
     });
 });

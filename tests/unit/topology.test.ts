@@ -51,6 +51,7 @@ describe("topologies", () => {
             assert.deepStrictEqual(labeler.volumeMounts, [
                 { name: "scripts", mountPath: "/etc/replicated-db/scripts", readOnly: true },
                 { name: "run", mountPath: "/run/replicated-db", readOnly: true },
+                { name: "labeler-state", mountPath: "/run/role-labeler" },
                 { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
             ]);
             const dir = labeler.env.find((e: any) => e.name === "RDB_SERVICEACCOUNT_DIR").value;
@@ -94,7 +95,7 @@ describe("topologies", () => {
         it("grants ConfigMaps and pods in the namespace under <cluster>-patroni", async () => {
             const r = await renderComponent("db", { ...PATRONI, clusterName: "pg" });
             const role = find(r, "Role", "pg-patroni");
-            assert.deepStrictEqual(role.rules.map((x: any) => x.resources[0]), ["configmaps", "pods"]);
+            assert.deepStrictEqual(role.rules.map((x: any) => x.resources[0]), ["configmaps", "configmaps", "pods", "pods"]);
             assert.strictEqual(find(r, "RoleBinding", "pg-patroni").roleRef.name, "pg-patroni");
         });
 

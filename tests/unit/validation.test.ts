@@ -85,6 +85,12 @@ describe("component argument errors", () => {
         rejects({ createStorageClass: true, staticVolumes: { type: "local" } }, /^invalid staticVolumes.nodeNames: \[\] \(allowed: at least one node name/);
         rejects({ createStorageClass: true, staticVolumes: { basePath: "relative/dir" } }, /^invalid staticVolumes.basePath: "relative\/dir"/);
     });
+    it("accepts the two podAntiAffinity values and rejects any other, naming both", () => {
+        assert.strictEqual(resolveArgs("db").podAntiAffinity, "preferred");
+        assert.strictEqual(resolveArgs("db", { podAntiAffinity: "required" }).podAntiAffinity, "required");
+        rejects({ podAntiAffinity: "Required" }, 'invalid podAntiAffinity: "Required" (allowed: "preferred" or "required")');
+        rejects({ podAntiAffinity: "zone" }, 'invalid podAntiAffinity: "zone" (allowed: "preferred" or "required")');
+    });
     it("rejects bad resources and a limit below its request", () => {
         rejects({ resources: { memoryLimit: "lots" } }, /^invalid resources.memoryLimit: "lots"/);
         rejects({ resources: { memoryRequest: "2Gi", memoryLimit: "1Gi" } }, 'invalid resources.memoryLimit: "1Gi" (allowed: at least resources.memoryRequest (2Gi))');

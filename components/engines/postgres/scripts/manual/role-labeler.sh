@@ -21,7 +21,14 @@ label() {
             -o /dev/null "$POD_URL"
 }
 
+# The liveness probe (role-labeler-alive.sh) reads this: epoch seconds at the top of each loop, written to a
+# temporary file and renamed, so that the probe never reads half a number.
+beat() {
+    date +%s >"$RDB_LABELER_HEARTBEAT.tmp" && mv -f "$RDB_LABELER_HEARTBEAT.tmp" "$RDB_LABELER_HEARTBEAT"
+}
+
 while :; do
+    beat
     role=$(cat "$RDB_RUN_DIR/role" 2>/dev/null || true)
     case "$role" in
     primary | replica)

@@ -63,17 +63,43 @@ export const patroni: Topology = {
     configFiles: (ctx) => ({ [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR), [HBA_CONFIG_FILE]: pgHbaConf(ctx.args) }),
     container,
     sidecars: () => [],
-    rbacRules: () => patroniRules(),
+    rbacRules: (ctx) => patroniRules(ctx),
 };
 
 /**
- * Patroni with `use_endpoints: false`: the leader lock, the cluster config and the failover/sync keys are
- * ConfigMaps named after the cluster (created on first start, hence no resourceNames: create and list
- * cannot be limited by name); the members are the pods, which Patroni lists, watches and labels.
+ * The suffixes of the ConfigMaps Patroni's Kubernetes DCS keeps with `use_endpoints: false` and
+ * `scope: <statefulSet>` (./config.ts). Verified in patroni/patroni (v3.3.0 and v4.1.4 alike; lines of commit
+ * de6b22c8): patroni/dcs/__init__.py:1518-1526 names the keys `config`, `leader`, `failover`, `sync`
+ * (`initialize`, `history`, `status` and `failsafe` are annotations on the `config` and `leader` objects, not
+ * objects of their own); :1538 makes the base path `/<namespace>/<scope>`, and patroni/dcs/kubernetes.py:767
+ * passes namespace '' to it, so kubernetes.py:813 (`client_path(path)[1:].replace('/', '-')`) yields
+ * `<scope>-leader` (:817, the whole name without endpoints), `<scope>-config`, `<scope>-failover`, `<scope>-sync`.
  */
-export function patroniRules(): PolicyRule[] {
+export const PATRONI_CONFIGMAP_SUFFIXES = ["leader", "config", "failover", "sync"] as const;
+
+/**
+ * What Patroni's Kubernetes DCS calls (patroni/dcs/kubernetes.py, commit de6b22c8), and nothing more:
+ * - ConfigMaps: created on first use (:1115 `create_namespaced_kind`: create cannot be limited by name), read
+ *   by name (:1217, :1323 `read_namespaced_kind`), patched by name (:1112 `patch_namespaced_kind`), listed and
+ *   watched by label selector (:803-805, the ObjectCache's list and `watch=True`, :624-626). Patroni never
+ *   replaces (PUT) or deletes a single object; only `patronictl remove` deletes them, as a collection (:1432),
+ *   which this Role does not grant: an operator removes a cluster with their own credentials.
+ * - Pods: listed and watched by label selector (:799-801), and each member patches its own pod's labels and
+ *   status annotation (:1399 `patch_namespaced_pod`), so patch is limited to this StatefulSet's pod names.
+ *   Those names come from the plan: a scale-up re-renders this Role with the new pods' names. List and watch
+ *   cannot be limited by name; get is granted beside them, which reveals nothing list does not.
+ */
+export function patroniRules(ctx: EngineContext): PolicyRule[] {
+    const scope = ctx.names.statefulSet;
     return [
-        { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "get", "list", "patch", "update", "watch", "delete"] },
-        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "patch", "update", "watch"] },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "list", "watch"] },
+        {
+            apiGroups: [""],
+            resources: ["configmaps"],
+            resourceNames: PATRONI_CONFIGMAP_SUFFIXES.map((s) => `${scope}-${s}`),
+            verbs: ["get", "patch"],
+        },
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["pods"], resourceNames: ctx.plan.pods.map((p) => p.name), verbs: ["patch"] },
     ];
 }
