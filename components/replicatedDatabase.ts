@@ -92,8 +92,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const configMaps = createConfigMaps(ctx);
         const rbac = createRbac(ctx);
         const services = createServices(ctx);
-        // Before the pods: they start inside the policy, never open.
-        createNetworkPolicies(ctx);
+        const networkPolicies = createNetworkPolicies(ctx);
         const backupClaim = createBackupClaim(ctx);
         const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
@@ -105,6 +104,8 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 configMaps.config,
                 rbac.roleBinding,
                 services.headless,
+                // The pods start inside the policy, never open.
+                ...networkPolicies,
                 ...(backupClaim ? [backupClaim] : []),
             ],
         });
