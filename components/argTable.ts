@@ -81,6 +81,7 @@ export const NETWORK_POLICY_FIELDS = {
             { podLabels: { "k8s-app": "kube-dns" }, namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" } },
         ] as readonly NetworkPeerArgs[],
     },
+    dnsPort: { default: 53 },
     apiServerCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
     backupRepositoryCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
 } as const satisfies Record<keyof NetworkPolicyArgs, FieldSpec>;
@@ -165,7 +166,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `allowedClients` (list of `{podLabels, namespaceLabels}`; default: the pods of the cluster's " +
-            "namespace), `dnsServers`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
+            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
         fields: NETWORK_POLICY_FIELDS,
     },
     maxSlotWalKeepSize: {

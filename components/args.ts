@@ -142,11 +142,17 @@ export interface NetworkPolicyArgs {
      */
     allowedClients?: NetworkPeerArgs[];
     /**
-     * The DNS servers' pods, reached on port 53 (UDP and TCP). The default matches CoreDNS and kube-dns as
+     * The DNS servers' pods, reached on `dnsPort` (UDP and TCP). The default matches CoreDNS and kube-dns as
      * kubeadm, kind, minikube, k3s, EKS, GKE and AKS deploy them.
      * @default [{"podLabels":{"k8s-app":"kube-dns"},"namespaceLabels":{"kubernetes.io/metadata.name":"kube-system"}}]
      */
     dnsServers?: NetworkPeerArgs[];
+    /**
+     * The port the DNS pods listen on (UDP and TCP). A policy sees the pod's port, not the Service's: 53 for
+     * CoreDNS and kube-dns; OpenShift's DNS pods listen on 5353.
+     * @default 53
+     */
+    dnsPort?: number;
     /**
      * Where the Kubernetes API server may be, as CIDRs, reached on ports 443 and 6443 by the pods that use it
      * (the role-labeler sidecar, Patroni) and by the backup Jobs. Its address is not known when the component
@@ -367,6 +373,7 @@ export interface ResolvedNetworkPolicy {
     enabled: boolean;
     allowedClients: ResolvedNetworkPeer[];
     dnsServers: ResolvedNetworkPeer[];
+    dnsPort: number;
     apiServerCidrs: string[];
     backupRepositoryCidrs: string[];
 }

@@ -5,7 +5,7 @@
 import { isIPv6 } from "net";
 import { NetworkPeerArgs, NetworkPolicyArgs, ResolvedNetworkPeer, ResolvedNetworkPolicy } from "../args";
 import { DEFAULTS, NETWORK_PEER_FIELDS } from "../argTable";
-import { ArgError, SettingNamer, argName, checkBoolean } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkInteger } from "../validation";
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -125,6 +125,7 @@ export function resolveNetworkPolicy(given: NetworkPolicyArgs, setting: SettingN
         // [] is allowed: only the cluster's own pods reach the database.
         allowedClients: resolvePeers(s("allowedClients"), given.allowedClients ?? copy(d.allowedClients), "nobody else"),
         dnsServers: resolvePeers(s("dnsServers"), given.dnsServers ?? copy(d.dnsServers), undefined),
+        dnsPort: checkInteger(s("dnsPort"), given.dnsPort ?? d.dnsPort, 1, 65535),
         apiServerCidrs: checkCidrs(
             s("apiServerCidrs"),
             given.apiServerCidrs ?? [...d.apiServerCidrs],

@@ -21,7 +21,6 @@ type NetworkPolicyPort = k8s.types.input.networking.v1.NetworkPolicyPort;
 export const COMPONENT_LABEL = "app.kubernetes.io/component";
 /** The component label of the StatefulSet's pods (statefulset.ts): the backup Jobs' pods share the selector. */
 export const DATABASE_COMPONENT = "database";
-export const DNS_PORT = 53;
 /** The API server's port behind the `kubernetes` Service: 443 on managed clusters, 6443 on kubeadm-built ones. */
 export const API_SERVER_PORTS = [443, 6443];
 /** pgBackRest talks HTTPS to S3: 443 unless the endpoint names a port. */
@@ -68,7 +67,7 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
     const b = args.backup;
     const egress = [
         { to: [own], ports: clusterPorts },
-        { to: np.dnsServers.map(policyPeer), ports: [{ protocol: "UDP", port: DNS_PORT }, tcp(DNS_PORT)] },
+        { to: np.dnsServers.map(policyPeer), ports: [{ protocol: "UDP", port: np.dnsPort }, tcp(np.dnsPort)] },
         ...(podsUseApiServer(ctx) ? [{ to: cidrs(np.apiServerCidrs), ports: API_SERVER_PORTS.map(tcp) }] : []),
         ...(b.repositoryUsed && b.repositoryType === "s3" ? [{ to: cidrs(np.backupRepositoryCidrs), ports: [tcp(s3Port(b.s3Endpoint))] }] : []),
     ];

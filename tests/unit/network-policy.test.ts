@@ -237,10 +237,14 @@ describe("network policy", () => {
         closed(w, w.primary, ELSEWHERE, 53, "UDP");
     });
 
-    it("dnsServers: another DNS deployment's pods", async () => {
-        const w = await world({ replicas: 1, networkPolicy: { dnsServers: [{ podLabels: { app: "dns" }, namespaceLabels: { role: "dns" } }] } }, { dns: { role: "dns" } });
-        open(w, w.primary, pod("dns", "dns", { app: "dns" }), 53, "UDP");
-        closed(w, w.primary, DNS, 53, "UDP");
+    it("dnsServers and dnsPort: OpenShift's DNS pods on 5353", async () => {
+        const openshift = { podLabels: { "dns.operator.openshift.io/daemonset-dns": "default" }, namespaceLabels: { "kubernetes.io/metadata.name": "openshift-dns" } };
+        const w = await world({ replicas: 1, networkPolicy: { dnsServers: [openshift], dnsPort: 5353 } }, { "openshift-dns": {} });
+        const dns = pod("dns-default", "openshift-dns", { "dns.operator.openshift.io/daemonset-dns": "default" });
+        open(w, w.primary, dns, 5353, "UDP");
+        open(w, w.replica, dns, 5353, "TCP");
+        closed(w, w.primary, dns, 53, "UDP");
+        closed(w, w.primary, DNS, 5353, "UDP");
     });
 
     it("enabled: false creates no policy: everything passes", async () => {
@@ -332,6 +336,7 @@ describe("networkPolicy args", () => {
             enabled: true,
             allowedClients: [{ podLabels: {}, namespaceLabels: undefined }],
             dnsServers: [{ podLabels: { "k8s-app": "kube-dns" }, namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" } }],
+            dnsPort: 53,
             apiServerCidrs: ["0.0.0.0/0"],
             backupRepositoryCidrs: ["0.0.0.0/0"],
         });
@@ -345,6 +350,8 @@ describe("networkPolicy args", () => {
         refused(np([]), "networkPolicy", [], /a map/);
         refused(np({ allowClients: [] }), "networkPolicy.allowClients", [], /one of the network policy settings: enabled, allowedClients/);
         refused(np({ enabled: "yes" }), "networkPolicy.enabled", "yes", /true or false/);
+        refused(np({ dnsPort: 0 }), "networkPolicy.dnsPort", 0, /a whole number from 1 to 65535/);
+        refused(np({ dnsPort: "53" }), "networkPolicy.dnsPort", "53", /a whole number from 1 to 65535/);
     });
 
     it("refuse bad peers and peer lists", () => {
