@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs } from "./args";
+import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -67,6 +67,24 @@ export const RESTORE_FIELDS = {
     targetType: { default: "latest" },
     target: { default: "" },
 } as const satisfies Record<keyof RestoreArgs, FieldSpec>;
+
+export const NETWORK_PEER_FIELDS = {
+    podLabels: { default: {} as Readonly<Record<string, string>> },
+    namespaceLabels: { defaultNote: "unset (the cluster's namespace)" },
+} as const satisfies Record<keyof NetworkPeerArgs, FieldSpec>;
+
+export const NETWORK_POLICY_FIELDS = {
+    enabled: { default: true },
+    allowedClients: { default: [{ podLabels: {} }] as readonly NetworkPeerArgs[] },
+    dnsServers: {
+        default: [
+            { podLabels: { "k8s-app": "kube-dns" }, namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        ] as readonly NetworkPeerArgs[],
+    },
+    dnsPort: { default: 53 },
+    apiServerCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+    backupRepositoryCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+} as const satisfies Record<keyof NetworkPolicyArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -150,6 +168,14 @@ export const ARGS = {
     },
     passwordVersion: { kind: "number", default: 1, allowed: "bump to generate new passwords (not with `existingSecretName`)" },
     clusterDomain: { kind: "string", default: "cluster.local", allowed: "the cluster's DNS domain" },
+    networkPolicy: {
+        kind: "object",
+        defaultNote: "on",
+        allowed:
+            "map: `enabled`, `allowedClients` (list of `{podLabels, namespaceLabels}`; default: the pods of the cluster's " +
+            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
+        fields: NETWORK_POLICY_FIELDS,
+    },
     maxSlotWalKeepSize: {
         kind: "string",
         default: "1GB",
@@ -208,6 +234,7 @@ export const DEFAULTS = {
     resources: defaultsOf(RESOURCE_FIELDS),
     backup: defaultsOf(BACKUP_FIELDS),
     restore: defaultsOf(RESTORE_FIELDS),
+    networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

@@ -111,6 +111,65 @@ export interface RestoreArgs {
     target?: string;
 }
 
+/**
+ * Pods that the network policy names: those matching `podLabels` in the namespaces matching `namespaceLabels`
+ * (both must match). Label maps are Kubernetes label selectors' `matchLabels`: every pair must be on the object.
+ */
+export interface NetworkPeerArgs {
+    /** The pods' labels; {} is every pod of those namespaces. @default {} */
+    podLabels?: { [key: string]: string };
+    /**
+     * The namespaces' labels, such as {"kubernetes.io/metadata.name": "apps"} (Kubernetes sets that label on
+     * every namespace); {} is every namespace; unset is the cluster's own namespace only.
+     * @default unset (the cluster's namespace)
+     */
+    namespaceLabels?: { [key: string]: string };
+}
+
+/**
+ * A NetworkPolicy around the database pods: ingress to the database port only from the cluster's own pods and
+ * `allowedClients`, to the topology's own ports (Patroni's REST API) only from the cluster's own pods; egress
+ * only to the cluster's own pods, DNS, the Kubernetes API and, when backups are on, the S3 repository. See
+ * README, "Network policy".
+ */
+export interface NetworkPolicyArgs {
+    /** Create the policies; false leaves the pods open to every pod of the cluster (and lets them reach anything). @default true */
+    enabled?: boolean;
+    /**
+     * Who may connect to the database port besides the cluster's own pods. The default is every pod of the
+     * cluster's namespace; [] is nobody else.
+     * @default [{"podLabels":{}}]
+     */
+    allowedClients?: NetworkPeerArgs[];
+    /**
+     * The DNS servers' pods, reached on `dnsPort` (UDP and TCP). The default matches CoreDNS and kube-dns as
+     * kubeadm, kind, minikube, k3s, EKS, GKE and AKS deploy them.
+     * @default [{"podLabels":{"k8s-app":"kube-dns"},"namespaceLabels":{"kubernetes.io/metadata.name":"kube-system"}}]
+     */
+    dnsServers?: NetworkPeerArgs[];
+    /**
+     * The port the DNS pods listen on (UDP and TCP). A policy sees the pod's port, not the Service's: 53 for
+     * CoreDNS and kube-dns; OpenShift's DNS pods listen on 5353.
+     * @default 53
+     */
+    dnsPort?: number;
+    /**
+     * Where the Kubernetes API server may be, as CIDRs, reached on ports 443 and 6443 by the pods that use it
+     * (the role-labeler sidecar, Patroni) and by the backup Jobs. Its address is not known when the component
+     * renders (managed clusters do not publish it), hence everything by default; narrow it to the API
+     * server's endpoints (`kubectl get endpoints kubernetes`) where you know them.
+     * @default ["0.0.0.0/0"]
+     */
+    apiServerCidrs?: string[];
+    /**
+     * Where the S3 backup repository may be, as CIDRs, reached on `backup.s3Endpoint`'s port (443 unless it
+     * names one) while the repository is used (backups on, or a restore). Nothing is opened for a "volume"
+     * repository.
+     * @default ["0.0.0.0/0"]
+     */
+    backupRepositoryCidrs?: string[];
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -211,6 +270,12 @@ export interface ReplicatedDatabaseArgs {
     /** The cluster's DNS domain, for the pod and Service host names. @default "cluster.local" */
     clusterDomain?: string;
     /**
+     * The NetworkPolicy around the pods (on by default); a field left out keeps its default. See README,
+     * "Network policy".
+     * @default on
+     */
+    networkPolicy?: NetworkPolicyArgs;
+    /**
      * The most WAL a replication slot may hold back on the primary, so that a replica that is gone for
      * long cannot fill the primary's disk (it re-clones instead). A PostgreSQL size such as "2GB".
      * @default "1GB"
@@ -282,6 +347,7 @@ export interface ResolvedArgs {
     existingSecretName: string;
     passwordVersion: number;
     clusterDomain: string;
+    networkPolicy: ResolvedNetworkPolicy;
     maxSlotWalKeepSize: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
@@ -304,4 +370,20 @@ export interface ResolvedBackup extends Required<BackupArgs> {
 /** The restore with its defaults; `stanza` is the source cluster's. */
 export interface ResolvedRestore extends Required<RestoreArgs> {
     stanza: string;
+}
+
+/** A network peer with its defaults: `namespaceLabels` undefined is the cluster's own namespace. */
+export interface ResolvedNetworkPeer {
+    podLabels: { [key: string]: string };
+    namespaceLabels: { [key: string]: string } | undefined;
+}
+
+/** The network policy settings with every default filled in. */
+export interface ResolvedNetworkPolicy {
+    enabled: boolean;
+    allowedClients: ResolvedNetworkPeer[];
+    dnsServers: ResolvedNetworkPeer[];
+    dnsPort: number;
+    apiServerCidrs: string[];
+    backupRepositoryCidrs: string[];
 }

@@ -32,6 +32,10 @@ export interface Names {
     role: string;
     roleBinding: string;
     podDisruptionBudget: string;
+    /** The NetworkPolicy around the database pods. */
+    networkPolicy: string;
+    /** The NetworkPolicy around the backup Jobs' pods. */
+    backupNetworkPolicy: string;
     /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
     backupClaim: string;
     /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
@@ -66,6 +70,8 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         role: `${c}-${topology.rbacSuffix}`,
         roleBinding: `${c}-${topology.rbacSuffix}`,
         podDisruptionBudget: c,
+        networkPolicy: c,
+        backupNetworkPolicy: `${c}-backup`,
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,

@@ -14,6 +14,7 @@ import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
 import { buildContext } from "./resources/context";
 import { createCredentials } from "./resources/credentials";
+import { createNetworkPolicies } from "./resources/networkPolicy";
 import { createRbac } from "./resources/rbac";
 import { createServices } from "./resources/services";
 import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
@@ -91,6 +92,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const configMaps = createConfigMaps(ctx);
         const rbac = createRbac(ctx);
         const services = createServices(ctx);
+        const networkPolicies = createNetworkPolicies(ctx);
         const backupClaim = createBackupClaim(ctx);
         const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
@@ -102,6 +104,8 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 configMaps.config,
                 rbac.roleBinding,
                 services.headless,
+                // The pods start inside the policy, never open.
+                ...networkPolicies,
                 ...(backupClaim ? [backupClaim] : []),
             ],
         });

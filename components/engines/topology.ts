@@ -40,6 +40,11 @@ export interface Topology {
     /** Whether the database container gets the ServiceAccount token (the failover manager in it uses the API). */
     readonly databaseApiToken: boolean;
     /**
+     * The TCP ports besides the database's that the cluster's pods serve to each other and to nobody else
+     * (Patroni's REST API); the network policy opens them between the cluster's own pods only.
+     */
+    readonly internalPorts: readonly { name: string; port: number }[];
+    /**
      * The topology's checks of the resolved args. `given` is what the user passed, to tell a chosen value from
      * a default. Throws an ArgError naming the setting.
      */

@@ -13,6 +13,8 @@ import {
     FieldSpec,
     KNOWN_ARGS,
     BACKUP_FIELDS,
+    NETWORK_PEER_FIELDS,
+    NETWORK_POLICY_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
     STATIC_VOLUME_FIELDS,
@@ -62,6 +64,9 @@ describe("the args table", () => {
         checkMembers("RestoreArgs", RESTORE_FIELDS);
         assert.strictEqual(ARGS.backup.fields, BACKUP_FIELDS);
         assert.strictEqual(ARGS.restore.fields, RESTORE_FIELDS);
+        checkMembers("NetworkPolicyArgs", NETWORK_POLICY_FIELDS);
+        checkMembers("NetworkPeerArgs", NETWORK_PEER_FIELDS);
+        assert.strictEqual(ARGS.networkPolicy.fields, NETWORK_POLICY_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -88,10 +93,18 @@ describe("the args table", () => {
         assert.deepStrictEqual(rows.map((r) => [r[0], r[1]]), expected);
     });
 
+    it("gives every network policy field a README row with its default", () => {
+        const rows = readmeTable("### Network policy");
+        assert.deepStrictEqual(
+            rows.map((r) => [r[0], r[1]]),
+            Object.entries(NETWORK_POLICY_FIELDS).map(([k, f]) => [`\`networkPolicy.${k}\``, readmeDefault(f)]),
+        );
+    });
+
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
@@ -99,6 +112,7 @@ describe("the args table", () => {
         assert.strictEqual(DEFAULTS.backup.enabled, false);
         assert.deepStrictEqual(Object.keys(DEFAULTS.backup), Object.keys(BACKUP_FIELDS));
         assert.deepStrictEqual(Object.keys(DEFAULTS.restore), Object.keys(RESTORE_FIELDS));
+        assert.deepStrictEqual(Object.keys(DEFAULTS.networkPolicy), Object.keys(NETWORK_POLICY_FIELDS));
     });
 
     it("holds the defaults resolveArgs fills in", () => {
@@ -119,6 +133,12 @@ describe("the args table", () => {
             assert.deepStrictEqual(backup[field], spec.default, `resolveArgs's default of backup.${field}`);
         }
         assert.strictEqual(resolveArgs("db", {}).restore, undefined);
+        // The network policy's too; a peer's namespaceLabels left out stays undefined (the cluster's namespace).
+        const np = resolveArgs("db", {}).networkPolicy as unknown as Record<string, unknown>;
+        for (const [field, spec] of Object.entries(NETWORK_POLICY_FIELDS)) {
+            const expected = JSON.parse(JSON.stringify(spec.default), (_k, v) => (v && typeof v === "object" && "podLabels" in v ? { namespaceLabels: undefined, ...v } : v));
+            assert.deepStrictEqual(np[field], expected, `resolveArgs's default of networkPolicy.${field}`);
+        }
     });
 
     it("types every stack config value as its kind says", () => {

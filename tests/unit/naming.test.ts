@@ -58,6 +58,7 @@ async function assertPulumiNames(args: ReplicatedDatabaseArgs): Promise<void> {
         "ChangeGuard db-guard",
         "ConfigMap db-config",
         "ConfigMap db-scripts",
+        "NetworkPolicy db-networkpolicy",
         "PersistentVolume db-pv-0",
         "PersistentVolume db-pv-1",
         "PersistentVolumeClaim db-pvc-0",
@@ -85,6 +86,7 @@ async function assertKubernetesNames(args: ReplicatedDatabaseArgs, rbacSuffix: s
     assert.deepStrictEqual(names.sort(), [
         "ConfigMap shop/pg-config",
         "ConfigMap shop/pg-scripts",
+        "NetworkPolicy shop/pg",
         "PersistentVolume -/shop-pg-data-0",
         "PersistentVolume -/shop-pg-data-1",
         "PersistentVolumeClaim shop/data-pg-0",

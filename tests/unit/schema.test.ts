@@ -50,6 +50,20 @@ describe("Kubernetes schema validation", () => {
                 }),
         ],
         ["required anti-affinity and the zone spread", () => renderComponent("db", { replicas: 3, podAntiAffinity: "required" })],
+        [
+            "the network policies with named clients, Patroni and S3 backups on a port",
+            () =>
+                renderComponent("db", {
+                    image: "registry.example.com/replicated-db-postgres:17.6",
+                    failover: "patroni",
+                    backup: { enabled: true, s3Bucket: "bkp", s3Endpoint: "minio.example.com:9000", s3CredentialsSecret: "c" },
+                    networkPolicy: {
+                        allowedClients: [{ podLabels: { app: "shop" } }, { podLabels: { app: "bi" }, namespaceLabels: { team: "reporting" } }],
+                        apiServerCidrs: ["172.18.0.0/16", "fd00::/64"],
+                        backupRepositoryCidrs: ["52.1.0.0/16"],
+                    },
+                }),
+        ],
         ["the dev stack", () => renderProgram(readStackConfig("dev"))],
         ["the prod stack", () => renderProgram(readStackConfig("prod"))],
     ];
@@ -71,5 +85,8 @@ describe("Kubernetes schema validation", () => {
         const svc = JSON.parse(JSON.stringify(r.manifests.find((m) => m.kind === "Service")));
         svc.spec.ports[0].port = "x";
         await assert.rejects(validate(svc), /is invalid/);
+        const np = JSON.parse(JSON.stringify(r.manifests.find((m) => m.kind === "NetworkPolicy")));
+        np.spec.ingress[0].ports[0].protocol = 6;
+        await assert.rejects(validate(np), /is invalid/);
     });
 });

@@ -47,6 +47,8 @@ export const manual: Topology = {
     name: "manual",
     rbacSuffix: "labeler",
     databaseApiToken: false,
+    // The pods reach each other on the database port only (streaming, pg_rewind).
+    internalPorts: [],
     // primaryOrdinal is checked with the other args (it is within the pods); nothing else is specific.
     validate: () => undefined,
     scripts: () => scriptsOf("common", "manual"),

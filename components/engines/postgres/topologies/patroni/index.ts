@@ -45,6 +45,8 @@ export const patroni: Topology = {
     rbacSuffix: "patroni",
     // Patroni talks to the Kubernetes API itself (leader lock, member list, role labels).
     databaseApiToken: true,
+    // Members ask each other's REST API before a promotion (is anyone more advanced?); nobody else needs it.
+    internalPorts: [{ name: "patroni", port: PATRONI_PORT }],
     validate(args, given, setting) {
         const mode = `${setting("failover")} is "patroni"`;
         if (given.image === undefined) {
