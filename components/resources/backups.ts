@@ -9,6 +9,16 @@ import * as k8s from "@pulumi/kubernetes";
 import { PRIMARY_ROLE, ROLE_LABEL } from "../naming";
 import { BuildContext } from "./context";
 
+/**
+ * The labels of a backup CronJob, its Jobs and their pods: the recommended ones without the selector's
+ * `app.kubernetes.io/name`, so that nothing that selects the database pods (the StatefulSet, the Services, the
+ * PodDisruptionBudget, Patroni's member list, the database pods' NetworkPolicy) counts a backup pod among them.
+ */
+export function backupJobLabels(ctx: BuildContext, type: string): Record<string, string> {
+    const { ["app.kubernetes.io/name"]: _engine, ...rest } = ctx.labels(`backup-${type}`);
+    return rest;
+}
+
 /** The backup types and their schedules, in the order the CronJobs are created. */
 export function backupSchedules(ctx: BuildContext): { type: string; schedule: string }[] {
     const b = ctx.args.backup;
@@ -76,7 +86,7 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
             new k8s.batch.v1.CronJob(
                 `${ctx.name}-backup-${type}`,
                 {
-                    metadata: metadata(names.backupCronJob(type), `backup-${type}`),
+                    metadata: { name: names.backupCronJob(type), namespace: args.namespace, labels: backupJobLabels(ctx, type) },
                     spec: {
                         schedule,
                         timeZone: "Etc/UTC",
@@ -87,12 +97,12 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                         // Failed Jobs stay visible (kubectl get jobs) until three newer ones failed.
                         failedJobsHistoryLimit: 3,
                         jobTemplate: {
-                            metadata: { labels: ctx.labels(`backup-${type}`) },
+                            metadata: { labels: backupJobLabels(ctx, type) },
                             spec: {
                                 // One retry: a backup that fails twice is a failed Job, for a person to see.
                                 backoffLimit: 1,
                                 template: {
-                                    metadata: { labels: ctx.labels(`backup-${type}`) },
+                                    metadata: { labels: backupJobLabels(ctx, type) },
                                     spec: {
                                         serviceAccountName: names.backupServiceAccount,
                                         automountServiceAccountToken: true,

@@ -13,6 +13,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { ResolvedNetworkPeer } from "../args";
 import { backupSchedules } from "./backups";
+import { PACKAGE } from "../naming";
 import { BuildContext } from "./context";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -79,7 +80,12 @@ export function backupPolicySpec(ctx: BuildContext): k8s.types.input.networking.
     const types = backupSchedules(ctx).map((s) => `backup-${s.type}`);
     if (types.length === 0) return undefined;
     return {
-        podSelector: { matchLabels: { ...ctx.selector }, matchExpressions: [{ key: COMPONENT_LABEL, operator: "In", values: types }] },
+        // The backup pods carry no app.kubernetes.io/name (backupJobLabels): the instance and part-of labels
+        // with the component pick them out.
+        podSelector: {
+            matchLabels: { "app.kubernetes.io/instance": ctx.args.clusterName, "app.kubernetes.io/part-of": PACKAGE },
+            matchExpressions: [{ key: COMPONENT_LABEL, operator: "In", values: types }],
+        },
         policyTypes: ["Ingress", "Egress"],
         // Nothing connects to a backup Job.
         ingress: [],

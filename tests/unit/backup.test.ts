@@ -71,6 +71,21 @@ describe("backups (pgBackRest)", () => {
         assert.deepStrictEqual(ofKind(none, "CronJob").map((j) => j.metadata.name), ["db-backup-full"]);
     });
 
+    it("label the backup pods so that no selector of the database pods takes them for one", async () => {
+        const r = await renderComponent("db", { image: IMAGE, failover: "patroni", backup: S3 });
+        const jobPod = find(r, "CronJob", "db-backup-full").spec.jobTemplate.spec.template.metadata.labels;
+        assert.strictEqual(jobPod["app.kubernetes.io/instance"], "db");
+        assert.strictEqual(jobPod["app.kubernetes.io/component"], "backup-full");
+        const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => jobPod[k] === v);
+        const selectors = [
+            find(r, "StatefulSet").spec.selector.matchLabels,
+            find(r, "PodDisruptionBudget").spec.selector.matchLabels,
+            ...ofKind(r, "Service").map((svc) => svc.spec.selector),
+            JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]).kubernetes.labels,
+        ];
+        for (const selector of selectors) assert.ok(!matches(selector), `a backup pod matches ${JSON.stringify(selector)}`);
+    });
+
     it("mount a ReadWriteMany repository claim in every pod, kept on delete", async () => {
         const r = await renderComponent("db", { image: IMAGE, backup: { enabled: true, repositoryType: "volume", volumeStorageClassName: "nfs" } });
         const claim = find(r, "PersistentVolumeClaim", "db-backups");
