@@ -64,7 +64,7 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         readOnlyService: `${c}-ro`,
         secret: args.existingSecretName || `${c}-credentials`,
         scriptsConfigMap: `${c}-scripts`,
-        configConfigMap: `${c}-config`,
+        configConfigMap: `${c}-settings`,
         serviceAccount: c,
         // What the pods' ServiceAccount may do differs by topology, and so does the name that says it.
         role: `${c}-${topology.rbacSuffix}`,

@@ -31,14 +31,14 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
     after(() => c.cleanup());
 
     it("refuses an out-of-range primary-ordinal in the container log, keeps every server, and takes the corrected value", async () => {
-        handEdit("configMaps", "db-config", "primary-ordinal", "7");
+        handEdit("configMaps", "db-settings", "primary-ordinal", "7");
         await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /config primary-ordinal is "7": not a whole number from 0 to 2/.test(log(i))));
         await sleep(3000);
         assert.deepStrictEqual(writable(), [0], "the primary keeps taking writes");
         assert.strictEqual(followers(0), "db_1,db_2", "the replicas keep streaming");
         for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
         for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/config primary-ordinal is "7"/g)!.length, 1, `db-${i} says it once, not every second`);
-        handEdit("configMaps", "db-config", "primary-ordinal", "1");
+        handEdit("configMaps", "db-settings", "primary-ordinal", "1");
         await c.until("db-1 to be the primary and the others to follow it", () => writable().join() === "1" && followers(1) === "db_0,db_2", 120000);
     });
 

@@ -4,7 +4,7 @@ import { container, env, find, ofKind, renderComponent, resource } from "./helpe
 
 const IMAGE = "registry.example.com/replicated-db-postgres:17.6";
 const S3 = { enabled: true, s3Bucket: "backups", s3Endpoint: "minio.storage:9000", s3UriStyle: "path", s3CredentialsSecret: "s3-creds" };
-const conf = (r: any, cluster = "db") => find(r, "ConfigMap", `${cluster}-config`).data["pgbackrest.conf"] as string;
+const conf = (r: any, cluster = "db") => find(r, "ConfigMap", `${cluster}-settings`).data["pgbackrest.conf"] as string;
 const settings = (text: string) => Object.fromEntries(text.split("\n").filter((l) => /^[a-z0-9-]+=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2)));
 
 describe("backups (pgBackRest)", () => {
@@ -14,13 +14,13 @@ describe("backups (pgBackRest)", () => {
         assert.strictEqual(conf(r), undefined);
         const pg = container(find(r, "StatefulSet"), "postgres");
         assert.ok(!pg.env.some((e: any) => /^PGBACKREST_|^RDB_BACKUP|^RDB_RESTORE/.test(e.name)));
-        assert.doesNotMatch(find(r, "ConfigMap", "db-config").data["postgresql.conf"], /archive_/);
+        assert.doesNotMatch(find(r, "ConfigMap", "db-settings").data["postgresql.conf"], /archive_/);
         assert.ok(!Object.keys(find(r, "ConfigMap", "db-scripts").data).includes("backup.sh"));
     });
 
     it("archive from the server through pgBackRest, with the stanza and credentials in the environment", async () => {
         const r = await renderComponent("db", { image: IMAGE, namespace: "shop", backup: S3 });
-        const pgconf = find(r, "ConfigMap", "db-config").data["postgresql.conf"];
+        const pgconf = find(r, "ConfigMap", "db-settings").data["postgresql.conf"];
         assert.match(pgconf, /^archive_mode = 'on'$/m);
         assert.match(pgconf, /^archive_command = 'pgbackrest archive-push %p'$/m);
         assert.match(pgconf, /^restore_command = 'pgbackrest archive-get %f "%p"'$/m);
@@ -81,7 +81,7 @@ describe("backups (pgBackRest)", () => {
             find(r, "StatefulSet").spec.selector.matchLabels,
             find(r, "PodDisruptionBudget").spec.selector.matchLabels,
             ...ofKind(r, "Service").map((svc) => svc.spec.selector),
-            JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]).kubernetes.labels,
+            JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]).kubernetes.labels,
         ];
         for (const selector of selectors) assert.ok(!matches(selector), `a backup pod matches ${JSON.stringify(selector)}`);
     });
@@ -133,7 +133,7 @@ describe("backups (pgBackRest)", () => {
         assert.match(conf(r, "db2"), /^\[default-db2\]$/m);
         assert.match(conf(r, "db2"), /^\[default-db\]$/m);
         assert.strictEqual(ofKind(r, "CronJob").length, 0);
-        assert.doesNotMatch(find(r, "ConfigMap", "db2-config").data["postgresql.conf"], /archive_mode/);
+        assert.doesNotMatch(find(r, "ConfigMap", "db2-settings").data["postgresql.conf"], /archive_mode/);
         assert.ok(Object.keys(find(r, "ConfigMap", "db2-scripts").data).includes("restore.sh"));
     });
 
@@ -144,7 +144,7 @@ describe("backups (pgBackRest)", () => {
             backup: S3,
             restore: { fromClusterName: "db" },
         });
-        const patroni = JSON.parse(find(r, "ConfigMap", "db2-config").data["patroni.yml"]);
+        const patroni = JSON.parse(find(r, "ConfigMap", "db2-settings").data["patroni.yml"]);
         assert.strictEqual(patroni.postgresql.parameters.archive_command, "pgbackrest archive-push %p");
         assert.strictEqual(patroni.bootstrap.dcs.postgresql.parameters.archive_mode, "on");
         assert.deepStrictEqual(patroni.postgresql.recovery_conf, { restore_command: 'pgbackrest archive-get %f "%p"' });

@@ -40,7 +40,7 @@ describe("plan", () => {
         const expected = plan(resolveArgs("db", { ...STATIC_ARGS, replicas: 4 }), LABELER);
         const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 4 });
         assert.strictEqual(find(r, "StatefulSet").spec.replicas, expected.podCount);
-        assert.strictEqual(find(r, "ConfigMap", "db-config").data["pod-count"], String(expected.podCount));
+        assert.strictEqual(find(r, "ConfigMap", "db-settings").data["pod-count"], String(expected.podCount));
         assert.deepStrictEqual(ofKind(r, "PersistentVolumeClaim").map((c) => c.metadata.name), expected.pods.map((p) => expected.names.claim(p.ordinal)));
         assert.deepStrictEqual(find(r, "Role").rules[0].resourceNames, expected.pods.map((p) => p.name));
         assert.deepStrictEqual(r.outputs.podHosts, expected.pods.map((p) => p.host));

@@ -84,8 +84,8 @@ async function assertKubernetesNames(args: ReplicatedDatabaseArgs, rbacSuffix: s
     const r = await renderComponent("db", args);
     const names = r.manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? "-"}/${m.metadata.name}`);
     assert.deepStrictEqual(names.sort(), [
-        "ConfigMap shop/pg-config",
         "ConfigMap shop/pg-scripts",
+        "ConfigMap shop/pg-settings",
         "NetworkPolicy shop/pg",
         "PersistentVolume -/shop-pg-data-0",
         "PersistentVolume -/shop-pg-data-1",

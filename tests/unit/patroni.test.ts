@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
 import { pgHbaConf } from "../../components/engines/postgres/config";
+import { PATRONI_CONFIGMAP_SUFFIXES } from "../../components/engines/postgres/topologies/patroni";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
 import { container, env, find, renderComponent } from "./helpers";
 
@@ -65,12 +66,12 @@ describe("automated failover (Patroni)", () => {
         assert.deepStrictEqual(role.rules[3].resourceNames, ["pg-0", "pg-1", "pg-2", "pg-3", "pg-4"]);
         assert.deepStrictEqual(role.rules[1].resourceNames, ["pg-leader", "pg-config", "pg-failover", "pg-sync"]);
         // The ConfigMap names follow Patroni's scope: the StatefulSet's name in patroni.yml.
-        assert.match(find(r, "ConfigMap", "pg-config").data["patroni.yml"], /"scope": "pg",/);
+        assert.match(find(r, "ConfigMap", "pg-settings").data["patroni.yml"], /"scope": "pg",/);
     });
 
     it("renders Patroni's configuration: members are the StatefulSet's pods, the role label drives the Services", async () => {
         const r = await renderComponent("db", { ...PATRONI, namespace: "shop", replicas: 3, parameters: { work_mem: "16MB" } });
-        const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+        const config = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);
         const sts = find(r, "StatefulSet");
         const podLabels = sts.spec.template.metadata.labels;
         assert.strictEqual(config.scope, "db");
@@ -98,7 +99,7 @@ describe("automated failover (Patroni)", () => {
 
     it("ships the rendered pg_hba.conf beside patroni.yml and points the server's hba_file at its gated copy in pod memory", async () => {
         const r = await renderComponent("db", { ...PATRONI, replicationUser: "streamer" });
-        const data = find(r, "ConfigMap", "db-config").data;
+        const data = find(r, "ConfigMap", "db-settings").data;
         const config = JSON.parse(data["patroni.yml"]);
         assert.strictEqual(data["pg_hba.conf"], pgHbaConf(resolveArgs("db", { ...PATRONI, replicationUser: "streamer" })));
         assert.match(data["pg_hba.conf"], /^host replication streamer all scram-sha-256$/m);
@@ -115,7 +116,7 @@ describe("automated failover (Patroni)", () => {
 
     it("turns synchronousReplicas into Patroni's strict synchronous mode and leaves the standby names to it", async () => {
         const r = await renderComponent("db", { ...PATRONI, replicas: 3, synchronousReplicas: 2 });
-        const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+        const config = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);
         const dcs = config.bootstrap.dcs;
         assert.deepStrictEqual([dcs.synchronous_mode, dcs.synchronous_mode_strict, dcs.synchronous_node_count], [true, true, 2]);
         for (const params of [dcs.postgresql.parameters, config.postgresql.parameters]) {
@@ -133,10 +134,18 @@ describe("automated failover (Patroni)", () => {
         assert.ok("gate.sh" in scripts && "patroni-gate.sh" in scripts && "probe.sh" in scripts && "state.sh" in scripts);
         const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.notStrictEqual(checksum(a), checksum(b));
-        const yml = find(a, "ConfigMap", "db-config").data["patroni.yml"];
+        const yml = find(a, "ConfigMap", "db-settings").data["patroni.yml"];
         const secret = find(a, "Secret");
         for (const v of Object.values<string>({ ...(secret.stringData ?? {}), ...(secret.data ?? {}) })) {
             assert.ok(!yml.includes(v) && !yml.includes(Buffer.from(v, "base64").toString()), "a password is in patroni.yml");
         }
+    });
+
+    it("names none of the component's ConfigMaps as Patroni names its own (Patroni would take it over)", async () => {
+        const r = await renderComponent("db", PATRONI);
+        const patronis = PATRONI_CONFIGMAP_SUFFIXES.map((suffix) => `db-${suffix}`);
+        const ours = r.manifests.filter((m) => m.kind === "ConfigMap").map((m) => m.metadata.name);
+        assert.deepStrictEqual(ours.sort(), ["db-scripts", "db-settings"]);
+        assert.deepStrictEqual(ours.filter((n) => patronis.includes(n)), []);
     });
 });

@@ -36,7 +36,7 @@ describe("Services, RBAC and ConfigMaps", () => {
 
     it("ships the server configuration and the live pod count", async () => {
         const r = await renderComponent("db", { replicas: 3, parameters: { work_mem: "16MB" }, maxSlotWalKeepSize: "4GB" });
-        const data = find(r, "ConfigMap", "db-config").data;
+        const data = find(r, "ConfigMap", "db-settings").data;
         assert.strictEqual(data["pod-count"], "4");
         assert.match(data["postgresql.conf"], /^wal_level = 'replica'$/m);
         assert.match(data["postgresql.conf"], /^hot_standby = 'on'$/m);
@@ -50,7 +50,7 @@ describe("Services, RBAC and ConfigMaps", () => {
 
     it("asks for ANY k synchronous standbys, by any name, so that scaling changes nothing", async () => {
         const conf = async (replicas: number) =>
-            find(await renderComponent("db", { replicas, synchronousReplicas: 1 }), "ConfigMap", "db-config").data["postgresql.conf"];
+            find(await renderComponent("db", { replicas, synchronousReplicas: 1 }), "ConfigMap", "db-settings").data["postgresql.conf"];
         assert.match(await conf(2), /^synchronous_standby_names = 'ANY 1 \(\*\)'$/m);
         assert.strictEqual(await conf(2), await conf(4));
     });

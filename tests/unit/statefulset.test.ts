@@ -139,7 +139,7 @@ describe("the StatefulSet", () => {
     it("does not roll the pods when only the replica count or the primary changes (both are read live)", async () => {
         const render = async (replicas: number, primaryOrdinal: number) => {
             const r = await renderComponent("db", { replicas, primaryOrdinal });
-            return { sts: find(r, "StatefulSet"), config: find(r, "ConfigMap", "db-config").data };
+            return { sts: find(r, "StatefulSet"), config: find(r, "ConfigMap", "db-settings").data };
         };
         const a = await render(1, 0);
         const b = await render(3, 2);

@@ -69,7 +69,7 @@ describe("topologies", () => {
 
         it("ships postgresql.conf and pg_hba.conf, and exactly the common and manual scripts", async () => {
             const r = await renderComponent("db", MANUAL);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "manual"));
             assert.ok("entrypoint.sh" in shipped && "role-labeler.sh" in shipped && "lib.sh" in shipped);
@@ -101,7 +101,7 @@ describe("topologies", () => {
 
         it("ships patroni.yml and pg_hba.conf, and exactly the common and patroni scripts", async () => {
             const r = await renderComponent("db", PATRONI);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-config").data).sort(), ["patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
             assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);
@@ -110,7 +110,7 @@ describe("topologies", () => {
 
         it("takes the engine's name for Patroni's member labels from the pods' selector", async () => {
             const r = await renderComponent("db", PATRONI);
-            const config = JSON.parse(find(r, "ConfigMap", "db-config").data["patroni.yml"]);
+            const config = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);
             assert.deepStrictEqual(config.kubernetes.labels, { "app.kubernetes.io/name": find(r, "StatefulSet").spec.selector.matchLabels["app.kubernetes.io/name"] });
         });
     });
