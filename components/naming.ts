@@ -20,6 +20,9 @@ export const SECRET_KEYS = {
     app: "app-password",
 } as const;
 
+/** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
+export const TLS_KEYS = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
+
 export interface Names {
     statefulSet: string;
     headlessService: string;
