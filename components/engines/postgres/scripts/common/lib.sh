@@ -22,6 +22,12 @@ pod_host() {
     printf '%s' "$RDB_CLUSTER-$1$RDB_POD_DNS_SUFFIX"
 }
 
+# The conninfo words for a connection to another pod: with TLS on (RDB_TLS_CA names the CA file), the server
+# must prove it is that pod (its certificate signed by the CA and valid for the name dialled); "" with TLS off.
+tls_conninfo() {
+    [ -z "${RDB_TLS_CA:-}" ] || printf ' sslmode=verify-full sslrootcert=%s' "$RDB_TLS_CA"
+}
+
 # Slot names allow [a-z0-9_] only; pod names are DNS labels.
 slot_name() {
     printf '%s' "$1" | tr -- '-' '_'
