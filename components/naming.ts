@@ -39,6 +39,10 @@ export interface Names {
     networkPolicy: string;
     /** The NetworkPolicy around the backup Jobs' pods. */
     backupNetworkPolicy: string;
+    /** The TLS Secret the pods mount: `<cluster>-tls` (generated or cert-manager's), or the user's `tls.secretName`. */
+    tlsSecret: string;
+    /** The cert-manager Certificate (`tls.source: certManager`). */
+    certificate: string;
     /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
     backupClaim: string;
     /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
@@ -75,6 +79,8 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         podDisruptionBudget: c,
         networkPolicy: c,
         backupNetworkPolicy: `${c}-backup`,
+        tlsSecret: args.tls.mountedSecretName,
+        certificate: c,
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,

@@ -151,7 +151,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                       {
                           name: TLS_VOLUME,
                           secret: {
-                              secretName: args.tls.mountedSecretName,
+                              secretName: names.tlsSecret,
                               defaultMode: 0o440,
                               items: Object.values(TLS_KEYS).map((key) => ({ key, path: key })),
                           },

@@ -91,7 +91,7 @@ function generated(ctx: BuildContext): Tls {
     const secret = new k8s.core.v1.Secret(
         `${ctx.name}-tls-secret`,
         {
-            metadata: { name: t.mountedSecretName, namespace: args.namespace, labels: ctx.labels("tls") },
+            metadata: { name: ctx.names.tlsSecret, namespace: args.namespace, labels: ctx.labels("tls") },
             type: "kubernetes.io/tls",
             stringData: {
                 [TLS_KEYS.cert]: server.certPem,
@@ -112,9 +112,9 @@ function certManager(ctx: BuildContext): Tls {
         {
             apiVersion: "cert-manager.io/v1",
             kind: "Certificate",
-            metadata: { name: ctx.names.statefulSet, namespace: args.namespace, labels: ctx.labels("tls") },
+            metadata: { name: ctx.names.certificate, namespace: args.namespace, labels: ctx.labels("tls") },
             spec: {
-                secretName: t.mountedSecretName,
+                secretName: ctx.names.tlsSecret,
                 commonName: ctx.names.serviceHost(ctx.names.readWriteService),
                 dnsNames: dnsNames(ctx),
                 duration: `${t.validityDays * HOURS_PER_DAY}h`,
@@ -133,7 +133,7 @@ function certManager(ctx: BuildContext): Tls {
 
 function userSecret(ctx: BuildContext): Tls {
     const { args, parent } = ctx;
-    const name = args.tls.mountedSecretName;
+    const name = ctx.names.tlsSecret;
     const existing = k8s.core.v1.Secret.get(`${ctx.name}-tls-existing-secret`, `${args.namespace}/${name}`, { parent });
     // A CA certificate is public: it leaves the Secret's (secret) data as a plain output.
     const caCertificate = pulumi.unsecret(
