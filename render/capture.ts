@@ -5,6 +5,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { issueTls } from "./tlsIssuer";
 
 /** One registered resource: its Pulumi type token, resource name and inputs (secrets unwrapped). */
 export interface CapturedResource {
@@ -94,6 +95,9 @@ export function fakePem(label: string, name: string, inputs: Record<string, any>
     return `-----BEGIN ${label}-----\n${digest}\n-----END ${label}-----\n`;
 }
 
+/** Real keys and certificates instead of the placeholders (render/tlsIssuer.ts): for the data-plane harness. */
+const REAL_TLS = process.env.RDB_RENDER_REAL_TLS === "1";
+
 /** What the @pulumi/tls resources compute, by type: output name to PEM label. */
 const TLS_OUTPUTS: Record<string, Record<string, string>> = {
     "tls:index/privateKey:PrivateKey": { privateKeyPem: "EC PRIVATE KEY", publicKeyPem: "PUBLIC KEY" },
@@ -120,8 +124,12 @@ export function capturingMocks(sink: CapturedResource[], options: Map<string, Re
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = fakePassword(args.name, value);
             }
-            for (const [output, label] of Object.entries(TLS_OUTPUTS[args.type] ?? {})) {
-                state[output] = fakePem(label, args.name, value);
+            if (REAL_TLS) {
+                Object.assign(state, issueTls(args.type, value));
+            } else {
+                for (const [output, label] of Object.entries(TLS_OUTPUTS[args.type] ?? {})) {
+                    state[output] = fakePem(label, args.name, value);
+                }
             }
             if (read && args.type === "kubernetes:core/v1:Secret") {
                 // A Secret the user brought: stand in for its data so that outputs can be computed (the
