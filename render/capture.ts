@@ -95,8 +95,26 @@ export function fakePem(label: string, name: string, inputs: Record<string, any>
     return `-----BEGIN ${label}-----\n${digest}\n-----END ${label}-----\n`;
 }
 
-/** Real keys and certificates instead of the placeholders (render/tlsIssuer.ts): for the data-plane harness. */
-const REAL_TLS = process.env.RDB_RENDER_REAL_TLS === "1";
+/** Real keys and certificates instead of the placeholders (render/tlsIssuer.ts): for the data-plane harness,
+ * which sets it before it renders (read at each registration, not at load). */
+function realTls(): boolean {
+    return process.env.RDB_RENDER_REAL_TLS === "1";
+}
+
+/** What real TLS resources computed, by type, name and inputs: a render again with the same inputs gets the
+ * same keys and certificates, as Pulumi keeps them in its state (a re-render in the harness must not switch
+ * the CA under running servers); new inputs (a scale-up's DNS names) issue new ones, as the provider would. */
+const issued = new Map<string, Record<string, string>>();
+
+function issueOnce(type: string, name: string, inputs: Record<string, any>): Record<string, string> {
+    const key = `${type}\0${name}\0${JSON.stringify(inputs)}`;
+    let out = issued.get(key);
+    if (!out) {
+        out = issueTls(type, inputs);
+        issued.set(key, out);
+    }
+    return out;
+}
 
 /** What the @pulumi/tls resources compute, by type: output name to PEM label. */
 const TLS_OUTPUTS: Record<string, Record<string, string>> = {
@@ -124,8 +142,8 @@ export function capturingMocks(sink: CapturedResource[], options: Map<string, Re
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = fakePassword(args.name, value);
             }
-            if (REAL_TLS) {
-                Object.assign(state, issueTls(args.type, value));
+            if (realTls()) {
+                Object.assign(state, issueOnce(args.type, args.name, value));
             } else {
                 for (const [output, label] of Object.entries(TLS_OUTPUTS[args.type] ?? {})) {
                     state[output] = fakePem(label, args.name, value);
