@@ -16,6 +16,7 @@ import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
 import { Prober } from "./prober";
+import { SERVICE_ADDRESS, ServiceName } from "./service";
 
 export interface ClusterOptions {
     name?: string;
@@ -129,7 +130,10 @@ export class Cluster {
         }
         lines.push(`${podAddress(0)} ${this.name}-rw.${domain}`, `${podAddress(1)} ${this.name}-ro.${domain}`);
         fs.writeFileSync(this.hostsFile, lines.join("\n") + "\n", { mode: 0o644 });
-        this.addRunHosts(lines.slice(1));
+        // The test's clients reach a Service's name at the harness's Service proxy (service.ts), as a
+        // client reaches its cluster IP.
+        const services = (["rw", "ro"] as const).map((s) => `${SERVICE_ADDRESS[s]} ${this.serviceHost(s)}`);
+        this.addRunHosts([...lines.slice(1, -2), ...services]);
     }
 
     /** The same names in the run's own /etc/hosts (isolated.sh), for the test's clients, replacing this
@@ -145,6 +149,11 @@ export class Cluster {
     /** Pod `ordinal`'s DNS name, which its certificate carries (the test's clients resolve it: isolated.sh). */
     host(ordinal: number): string {
         return `${this.name}-${ordinal}.${this.name}-headless.${this.namespace}.svc.cluster.local`;
+    }
+
+    /** A Service's name, which the certificate carries too. */
+    serviceHost(service: ServiceName): string {
+        return `${this.name}-${service}.${this.namespace}.svc.cluster.local`;
     }
 
     /** libpq's settings for a client of this cluster: verify the server's certificate and name against the
