@@ -82,6 +82,10 @@ export function pgHbaLines(args: ResolvedArgs): string[] {
     const net = args.tls.enabled ? "hostssl" : "host";
     return [
         "local all all peer",
+        // Patroni's own replication connection to its server (the timeline of a replica that does not
+        // stream, which a failover weighs) comes through the pod-private socket: over TCP it would dial
+        // localhost, which no certificate names, and fail verify-full. "all" does not match replication.
+        ...(args.failover === "patroni" ? [`local replication ${args.replicationUser} scram-sha-256`] : []),
         `${net} replication ${args.replicationUser} all scram-sha-256`,
         `${net} all all all scram-sha-256`,
         ...(args.tls.enabled ? ["hostnossl all all all reject"] : []),

@@ -91,6 +91,9 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // Patroni's own connections go through the pod-private socket with peer authentication, so a
             // kept volume with a new Secret cannot lock Patroni out of its own server.
             use_unix_socket: true,
+            // Its replication connection to its own server too (pg_hba's `local replication` rule): over TCP
+            // it would dial localhost with verify-full, which the certificate (pod and Service names) fails.
+            use_unix_socket_repl: true,
             data_dir: dataDir,
             // The root file system is read-only: the passfile Patroni writes lives in the pod's memory.
             pgpass: `${paths.run}/patroni.pgpass`,
