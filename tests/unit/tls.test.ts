@@ -142,6 +142,11 @@ describe("TLS", () => {
         assert.deepStrictEqual(yml.postgresql.authentication.replication, { username: "replicator", ...verify });
         assert.deepStrictEqual(yml.postgresql.authentication.rewind, { username: "postgres", ...verify });
         assert.deepStrictEqual(yml.postgresql.authentication.superuser, { username: "postgres" }, "Patroni's own connections use the socket");
+        // Its own replication connection too (a replica's timeline): over TCP it would dial localhost, which the
+        // certificate does not name, and fail verify-full (seen in tests/data/patroni.test.ts before this).
+        assert.strictEqual(yml.postgresql.use_unix_socket_repl, true);
+        const rules = find(r, "ConfigMap", "db-settings").data["pg_hba.conf"].split("\n");
+        assert.ok(rules.includes("local replication replicator scram-sha-256"), "no socket rule for Patroni's replication connection");
         assert.deepStrictEqual(yml.restapi, { listen: "0.0.0.0:8008", certfile: `${TLS_DIR}/tls.crt`, keyfile: `${TLS_DIR}/tls.key`, cafile: `${TLS_DIR}/ca.crt` });
         assert.deepStrictEqual(yml.ctl, { cacert: `${TLS_DIR}/ca.crt` });
         for (const params of [yml.postgresql.parameters, yml.bootstrap.dcs.postgresql.parameters]) {
