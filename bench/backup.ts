@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { BACKUP_IMAGE } from "../tests/harness/backup";
 import { Cluster, sleep } from "../tests/harness/cluster";
-import { PG_BIN, podAddress } from "../tests/harness/pod";
+import { PG_BIN } from "../tests/harness/pod";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -38,8 +38,8 @@ function percentile(xs: number[], p: number): number {
 const spread = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 
 function pgbench(c: Cluster, args: string[]): string {
-    const r = spawnSync(path.join(PG_BIN, "pgbench"), [...args, "-h", podAddress(0), "-p", "5432", "-U", "app", "app"], {
-        env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH },
+    const r = spawnSync(path.join(PG_BIN, "pgbench"), [...args, "-h", c.host(0), "-p", "5432", "-U", "app", "app"], {
+        env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() },
         encoding: "utf8",
         maxBuffer: 64 << 20,
     });
