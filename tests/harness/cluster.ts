@@ -81,11 +81,12 @@ export class Cluster {
         process.env.RDB_RENDER_REAL_TLS = "1";
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
-        this.writeCa();
         for (const [name, data] of Object.entries(this.userSecrets)) {
             if (this.objects.secrets.has(name)) throw new Error(`the component renders a Secret ${name} of its own`);
             this.objects.secrets.set(name, { ...data });
         }
+        // After the user's Secrets: with tls.source "secret" the CA is theirs.
+        this.writeCa();
         await this.useEtcdForPatroni();
         this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         this.writeHosts();
@@ -139,7 +140,9 @@ export class Cluster {
     /** The same names in the run's own /etc/hosts (isolated.sh), for the test's clients, replacing this
      * cluster's earlier lines. Written in place: it is a bind mount. */
     private addRunHosts(lines: string[]): void {
-        if (!process.env.RDB_RUN_HOSTS) return;
+        if (!process.env.RDB_RUN_HOSTS) {
+            throw new Error("RDB_RUN_HOSTS is not set: the test's clients could not resolve the pods' names (their certificates name no address); run through tests/harness/isolated.sh, which gives the run an /etc/hosts of its own");
+        }
         const name = (l: string) => l.trim().split(/\s+/)[1];
         const names = new Set(lines.map(name));
         const kept = fs.readFileSync("/etc/hosts", "utf8").split("\n").filter((l) => l && !names.has(name(l)));
