@@ -18,6 +18,7 @@ import { ReplicatedDatabaseArgs } from "../components/args";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { AckedWriter } from "../tests/harness/writer";
 import { PATRONI_IMAGE } from "../tests/harness/patroni";
+import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ORDINALS = [0, 1, 2];
@@ -112,10 +113,6 @@ async function once(mode: Mode, run: number): Promise<Run> {
     }
 }
 
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 const seconds = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} (${(Math.min(...xs) / 1000).toFixed(1)}-${(Math.max(...xs) / 1000).toFixed(1)})`;
 
 async function main(): Promise<void> {

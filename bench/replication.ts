@@ -14,32 +14,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { median, percentile, pgbench, spread } from "./stats";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-function percentile(xs: number[], p: number): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-const spread = (xs: number[], digits = 1) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
-
-function pgbench(c: Cluster, args: string[]): string {
-    const r = spawnSync(path.join(PG_BIN, "pgbench"), [...args, "-h", c.host(0), "-p", "5432", "-U", "app", "app"], {
-        env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() },
-        encoding: "utf8",
-        maxBuffer: 64 << 20,
-    });
-    if (r.status !== 0) throw new Error(`pgbench ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout + r.stderr;
-}
 
 function tps(c: Cluster): number {
     const out = pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]);

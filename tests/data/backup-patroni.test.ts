@@ -5,9 +5,8 @@
  * of the archive, has every acknowledged row and its replica streams.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
-import { POD_SCRIPTS, archiver, switchAndArchive } from "../harness/backup";
+import { POD_SCRIPTS, archiver, shareClaim, switchAndArchive } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { AckedWriter } from "../harness/writer";
@@ -76,8 +75,7 @@ describe("archiving across a Patroni failover, and a restore after it", function
                 restore: { fromClusterName: "db" },
             },
         });
-        fs.mkdirSync(path.join(b.base, "claims"), { recursive: true });
-        fs.symlinkSync(path.join(a.base, "claims", "db-backups"), path.join(b.base, "claims", "db-backups"));
+        shareClaim(a, b, "db-backups");
         await b.up();
         const [leader] = await writable(b, [0, 1]);
         const ids = new Set(b.sql(leader, "SELECT string_agg(id::text, ',') FROM items").split(",").map(Number));

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
-import { BACKUP_IMAGE, POD_SCRIPTS as SCRIPTS, archiver, switchAndArchive } from "../harness/backup";
+import { BACKUP_IMAGE, POD_SCRIPTS as SCRIPTS, archiver, shareClaim, switchAndArchive } from "../harness/backup";
 
 const su = { user: "postgres", database: "postgres" };
 
@@ -71,8 +71,7 @@ describe("point-in-time recovery into a new cluster, across a switchover", funct
             restartExited: false,
         });
         try {
-            fs.mkdirSync(path.join(early.base, "claims"), { recursive: true });
-            fs.symlinkSync(path.join(a.base, "claims", "db-backups"), path.join(early.base, "claims", "db-backups"));
+            shareClaim(a, early, "db-backups");
             await early.render();
             early.start(0);
             await early.until("db3-0 to refuse the restore", () => /ERROR: .*before/.test(early.tail(0, 200)) && !early.pod(0).running, 120000);
@@ -92,8 +91,7 @@ describe("point-in-time recovery into a new cluster, across a switchover", funct
             },
         });
         // The same ReadWriteMany claim, named by the new cluster's volumeClaimName.
-        fs.mkdirSync(path.join(b.base, "claims"), { recursive: true });
-        fs.symlinkSync(path.join(a.base, "claims", "db-backups"), path.join(b.base, "claims", "db-backups"));
+        shareClaim(a, b, "db-backups");
         await b.up();
         const ids = b.sql(0, "SELECT string_agg(id::text, ',' ORDER BY id) FROM items").split(",").map(Number);
         const missing = acked.filter((id) => !ids.includes(id));

@@ -1,6 +1,9 @@
 /** What the backup data tests share: the image name they render with, and pgBackRest and archiver lookups in a pod. */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { Cluster } from "./cluster";
+import { claimDir } from "./pod";
 
 /** An image name with pgBackRest as the component requires one; the harness runs Debian's binaries. */
 export const BACKUP_IMAGE = "registry.example.com/replicated-db-postgres:17.6";
@@ -26,4 +29,10 @@ export async function switchAndArchive(c: Cluster, ordinal: number, timeoutMs = 
     const before = archiver(c, ordinal).archived;
     c.sql(ordinal, "SELECT pg_switch_wal() FROM (SELECT txid_current()) x", SU);
     await c.until(`${c.name}-${ordinal} to archive the switched segment`, () => archiver(c, ordinal).archived > before, timeoutMs);
+}
+
+/** Gives `to` the ReadWriteMany claim `claim` of `from` (the same repository volume), before `to` starts. */
+export function shareClaim(from: Cluster, to: Cluster, claim: string): void {
+    fs.mkdirSync(path.dirname(claimDir(to.base, claim)), { recursive: true });
+    fs.symlinkSync(claimDir(from.base, claim), claimDir(to.base, claim));
 }
