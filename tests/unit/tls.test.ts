@@ -131,6 +131,7 @@ describe("TLS", () => {
             "local all all peer",
             "hostssl replication replicator all scram-sha-256",
             "hostssl all all all scram-sha-256",
+            "hostnossl replication all all reject",
             "hostnossl all all all reject",
         ]);
     });

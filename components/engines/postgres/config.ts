@@ -88,7 +88,9 @@ export function pgHbaLines(args: ResolvedArgs): string[] {
         ...(args.failover === "patroni" ? [`local replication ${args.replicationUser} scram-sha-256`] : []),
         `${net} replication ${args.replicationUser} all scram-sha-256`,
         `${net} all all all scram-sha-256`,
-        ...(args.tls.enabled ? ["hostnossl all all all reject"] : []),
+        // "all" never matches replication: its reject rule is written out, so that a plain replication
+        // client is told it was refused for want of TLS, not that no rule names it.
+        ...(args.tls.enabled ? ["hostnossl replication all all reject", "hostnossl all all all reject"] : []),
     ];
 }
 

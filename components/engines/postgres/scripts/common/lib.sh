@@ -64,6 +64,16 @@ secret_checksum() {
     printf '%s\n' "${sum%% *}"
 }
 
+# Changes when the mounted certificate, key or CA changes (a renewal by `pulumi up` or cert-manager: the kubelet
+# swaps the Secret's files in place, all at once). Prints nothing with TLS off; fails, printing nothing, when a
+# file cannot be read, so that a half-visible Secret never looks like a renewal.
+tls_checksum() {
+    [ -n "${RDB_TLS_CA:-}" ] || return 0
+    local sum
+    sum=$(cat "${RDB_TLS_CA%/*}"/* | sha256sum) || return 1
+    printf '%s\n' "${sum%% *}"
+}
+
 # write_passfile ROLE SECRET-KEY FILE: a libpq passfile in RDB_RUN_DIR (pod memory, never the data volume)
 # for ROLE from the mounted Secret, rewritten only when it changes, and renamed into place so that a
 # connection never reads half a file.
