@@ -97,7 +97,7 @@ async function main(): Promise<void> {
         console.log(`| ${what} | ${spread(a, digits)} | ${spread(b, digits)} | ${(median(b) / median(a)).toFixed(2)} |`);
     };
     const lag = (xs: Sample[]) => xs.flatMap((s) => s.lagMs);
-    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`);
+    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; load average at the end ${os.loadavg()[0].toFixed(1)}`);
     console.log(`PostgreSQL: ${spawnSync(path.join(PG_BIN, "postgres"), ["--version"], { encoding: "utf8" }).stdout.trim()}; pgbench scale ${SCALE}; ${RUNS} runs each, interleaved; pgbench -N -c 4 -j 2 for ${SECONDS} s; primary and two async replicas\n`);
     console.log("| figure | TLS off, median (min-max) | TLS on (verify-full), median (min-max) | on / off |");
     console.log("|---|---|---|---|");
