@@ -68,7 +68,7 @@ async function once(mode: Mode, run: number): Promise<Run> {
         const primary = writable(c)[0];
         await c.until("both replicas streaming", () => c.sql(primary, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", superuser) === "2", 120000);
         c.sql(primary, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        const writer = new AckedWriter(ORDINALS, c.secret("app-password"), "items", path.join(c.base, `acks-${run}`));
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "items", path.join(c.base, `acks-${run}`));
         let result: Run;
         try {
             await c.until("the writer to get going", () => writer.acked().length > 100);

@@ -16,7 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { median, percentile, pgbench, spread } from "./stats";
 import { Cluster, sleep } from "../tests/harness/cluster";
-import { PG_BIN, podAddress } from "../tests/harness/pod";
+import { PG_BIN } from "../tests/harness/pod";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -71,8 +71,8 @@ async function lag(c: Cluster): Promise<number[]> {
         }
     })();
     await new Promise<void>((resolve, reject) => {
-        const child = require("child_process").spawn(path.join(PG_BIN, "pgbench"), ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2), "-h", podAddress(0), "-U", "app", "app"], {
-            env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH },
+        const child = require("child_process").spawn(path.join(PG_BIN, "pgbench"), ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2), "-h", c.host(0), "-U", "app", "app"], {
+            env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() },
             stdio: "ignore",
         });
         child.on("exit", (code: number) => (code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}`))));

@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs } from "./args";
+import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -85,6 +85,16 @@ export const NETWORK_POLICY_FIELDS = {
     apiServerCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
     backupRepositoryCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
 } as const satisfies Record<keyof NetworkPolicyArgs, FieldSpec>;
+
+export const TLS_FIELDS = {
+    enabled: { default: true },
+    source: { default: "generated" },
+    issuerName: { default: "" },
+    issuerKind: { default: "Issuer" },
+    secretName: { default: "" },
+    validityDays: { default: 365 },
+    renewBeforeDays: { default: 30 },
+} as const satisfies Record<keyof TlsArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -176,6 +186,14 @@ export const ARGS = {
             "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
         fields: NETWORK_POLICY_FIELDS,
     },
+    tls: {
+        kind: "object",
+        defaultNote: "on",
+        allowed:
+            "map: `enabled`, `source` (`generated` \\| `certManager` \\| `secret`), `issuerName`, `issuerKind` (`Issuer` \\| " +
+            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`: see \"Encryption in transit\"",
+        fields: TLS_FIELDS,
+    },
     maxSlotWalKeepSize: {
         kind: "string",
         default: "1GB",
@@ -235,6 +253,7 @@ export const DEFAULTS = {
     backup: defaultsOf(BACKUP_FIELDS),
     restore: defaultsOf(RESTORE_FIELDS),
     networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
+    tls: defaultsOf(TLS_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

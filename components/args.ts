@@ -170,6 +170,37 @@ export interface NetworkPolicyArgs {
     backupRepositoryCidrs?: string[];
 }
 
+/**
+ * Encryption in transit: every network connection to the database (clients, replication, `pg_rewind`) and to
+ * Patroni's REST API over TLS, with a server certificate valid for every pod and Service name. See README,
+ * "Encryption in transit".
+ */
+export interface TlsArgs {
+    /**
+     * Serve TLS and refuse plain-text network connections; false serves plain TCP only (for a service mesh that
+     * encrypts between the pods itself).
+     * @default true
+     */
+    enabled?: boolean;
+    /**
+     * Where the certificate comes from: "generated" (a CA and a server certificate the component creates with
+     * @pulumi/tls, renewed by `pulumi up`), "certManager" (a cert-manager Certificate from `issuerName`) or
+     * "secret" (the user's Secret `secretName`).
+     * @default "generated"
+     */
+    source?: string;
+    /** The cert-manager Issuer or ClusterIssuer that signs the Certificate ("certManager"). @default "" */
+    issuerName?: string;
+    /** "Issuer" (in the cluster's namespace) or "ClusterIssuer" ("certManager"). @default "Issuer" */
+    issuerKind?: string;
+    /** An existing Secret with keys `tls.crt`, `tls.key` and `ca.crt` ("secret"). @default "" */
+    secretName?: string;
+    /** How long a server certificate is valid, in days ("generated", "certManager"). @default 365 */
+    validityDays?: number;
+    /** How many days before its expiry a certificate is renewed ("generated": by the next `pulumi up`; "certManager"). @default 30 */
+    renewBeforeDays?: number;
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -276,6 +307,12 @@ export interface ReplicatedDatabaseArgs {
      */
     networkPolicy?: NetworkPolicyArgs;
     /**
+     * TLS for every network connection (on by default, with certificates the component generates); a field left
+     * out keeps its default. See README, "Encryption in transit".
+     * @default on
+     */
+    tls?: TlsArgs;
+    /**
      * The most WAL a replication slot may hold back on the primary, so that a replica that is gone for
      * long cannot fill the primary's disk (it re-clones instead). A PostgreSQL size such as "2GB".
      * @default "1GB"
@@ -348,6 +385,7 @@ export interface ResolvedArgs {
     passwordVersion: number;
     clusterDomain: string;
     networkPolicy: ResolvedNetworkPolicy;
+    tls: ResolvedTls;
     maxSlotWalKeepSize: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
@@ -386,4 +424,10 @@ export interface ResolvedNetworkPolicy {
     dnsPort: number;
     apiServerCidrs: string[];
     backupRepositoryCidrs: string[];
+}
+
+/** The TLS settings with every default filled in. */
+export interface ResolvedTls extends Required<TlsArgs> {
+    /** The Secret the pods mount (keys tls.crt, tls.key, ca.crt): `<cluster>-tls`, or the user's with "secret". */
+    mountedSecretName: string;
 }

@@ -20,6 +20,9 @@ export const SECRET_KEYS = {
     app: "app-password",
 } as const;
 
+/** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
+export const TLS_KEYS = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
+
 export interface Names {
     statefulSet: string;
     headlessService: string;
@@ -36,6 +39,10 @@ export interface Names {
     networkPolicy: string;
     /** The NetworkPolicy around the backup Jobs' pods. */
     backupNetworkPolicy: string;
+    /** The TLS Secret the pods mount: `<cluster>-tls` (generated or cert-manager's), or the user's `tls.secretName`. */
+    tlsSecret: string;
+    /** The cert-manager Certificate (`tls.source: certManager`). */
+    certificate: string;
     /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
     backupClaim: string;
     /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
@@ -72,6 +79,8 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         podDisruptionBudget: c,
         networkPolicy: c,
         backupNetworkPolicy: `${c}-backup`,
+        tlsSecret: args.tls.mountedSecretName,
+        certificate: c,
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,

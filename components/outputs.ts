@@ -41,6 +41,11 @@ export const OUTPUTS = {
         secret: true,
         description: "JDBC URL over the replicas' pod names with `targetServerType=secondary&loadBalanceHosts=true` (`preferSecondary` with 0 replicas)",
     },
+    caCertificate: {
+        secret: false,
+        description:
+            "the CA certificate (PEM) the servers' certificate is signed by, for clients' `sslrootcert`; empty with `tls.enabled` false or `tls.source: certManager` (the issuer's CA)",
+    },
     backupRepository: {
         secret: false,
         description: "where the backups go: `s3://<bucket><path> (endpoint <host>)` or `pvc://<claim><path>`, no credentials; empty with backups off",

@@ -19,6 +19,7 @@ import { createRbac } from "./resources/rbac";
 import { createServices } from "./resources/services";
 import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
 import { createGuard } from "./resources/guard";
+import { createTls } from "./resources/tls";
 import { createStorage } from "./resources/storage";
 
 export const TYPE_TOKEN = "replicated-db:index:ReplicatedDatabase";
@@ -64,6 +65,8 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
     public readonly jdbcWriteMultiHostUrl!: pulumi.Output<string>;
     /** A JDBC URL for reads on the replicas (secret). */
     public readonly jdbcReadUrl!: pulumi.Output<string>;
+    /** The CA certificate (PEM) clients verify the servers with; "" with TLS off or from cert-manager. */
+    public readonly caCertificate!: pulumi.Output<string>;
 
     /** Where the backups go (`s3://<bucket><path> (endpoint …)` or `pvc://<claim><path>`), no credentials; "" with backups off. */
     public readonly backupRepository!: pulumi.Output<string>;
@@ -93,6 +96,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         const rbac = createRbac(ctx);
         const services = createServices(ctx);
         const networkPolicies = createNetworkPolicies(ctx);
+        const tls = createTls(ctx);
         const backupClaim = createBackupClaim(ctx);
         const statefulSet = createStatefulSet(ctx, {
             configChecksum: configMaps.checksum,
@@ -107,6 +111,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 // The pods start inside the policy, never open.
                 ...networkPolicies,
                 ...(backupClaim ? [backupClaim] : []),
+                ...(tls.resource ? [tls.resource] : []),
             ],
         });
         createClaimResizes(ctx, statefulSet);
@@ -132,6 +137,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
             jdbcWriteUrl: connection.jdbcWriteUrl,
             jdbcWriteMultiHostUrl: connection.jdbcWriteMultiHostUrl,
             jdbcReadUrl: connection.jdbcReadUrl,
+            caCertificate: tls.caCertificate,
             backupRepository: engine.backup.repositoryUrl(resolved, names.backupClaim),
             backupStanza: resolved.backup.enabled ? resolved.backup.stanza : "",
         });

@@ -9,6 +9,7 @@ import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
 import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
 import { resolveNetworkPolicy } from "./network/resolve";
+import { resolveTls } from "./tls/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
     ArgError,
@@ -116,6 +117,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
     const clusterDomain = checkDnsSubdomain(setting("clusterDomain"), args.clusterDomain ?? DEFAULTS.clusterDomain);
     const networkPolicy = resolveNetworkPolicy(args.networkPolicy ?? {}, setting);
+    const tls = resolveTls(args.tls ?? {}, clusterName, setting);
     const maxSlotWalKeepSize = withDefault(args.maxSlotWalKeepSize, DEFAULTS.maxSlotWalKeepSize, (v) => {
         if (typeof v !== "string" || !/^[1-9][0-9]*(MB|GB|TB)$/.test(v)) {
             throw new ArgError(setting("maxSlotWalKeepSize"), v, "a PostgreSQL size in MB, GB or TB, such as \"2GB\"");
@@ -146,7 +148,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
-        appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, maxSlotWalKeepSize,
+        appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
         synchronousReplicas, parameters, failover, backup, restore,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);

@@ -5,6 +5,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { issueTls } from "./tlsIssuer";
 
 /** One registered resource: its Pulumi type token, resource name and inputs (secrets unwrapped). */
 export interface CapturedResource {
@@ -84,6 +85,45 @@ export function fakePassword(name: string, inputs: Record<string, any>): string 
     return digest.replace(/[^A-Za-z0-9]/g, "").slice(0, Number(inputs.length ?? 32));
 }
 
+/**
+ * A stand-in for a PEM object of @pulumi/tls: deterministic per resource name and inputs, with the PEM armour
+ * of its type, so that a changed input (new DNS names) yields a new value as it would for real. Not a valid
+ * key or certificate: a server given it would refuse to start.
+ */
+export function fakePem(label: string, name: string, inputs: Record<string, any>): string {
+    const digest = crypto.createHash("sha256").update(`${label}\0${name}\0${JSON.stringify(inputs)}`).digest("base64");
+    return `-----BEGIN ${label}-----\n${digest}\n-----END ${label}-----\n`;
+}
+
+/** Real keys and certificates instead of the placeholders (render/tlsIssuer.ts): for the data-plane harness,
+ * which sets it before it renders (read at each registration, not at load). */
+function realTls(): boolean {
+    return process.env.RDB_RENDER_REAL_TLS === "1";
+}
+
+/** What real TLS resources computed, by type, name and inputs: a render again with the same inputs gets the
+ * same keys and certificates, as Pulumi keeps them in its state (a re-render in the harness must not switch
+ * the CA under running servers); new inputs (a scale-up's DNS names) issue new ones, as the provider would. */
+const issued = new Map<string, Record<string, string>>();
+
+function issueOnce(type: string, name: string, inputs: Record<string, any>): Record<string, string> {
+    const key = `${type}\0${name}\0${JSON.stringify(inputs)}`;
+    let out = issued.get(key);
+    if (!out) {
+        out = issueTls(type, inputs);
+        issued.set(key, out);
+    }
+    return out;
+}
+
+/** What the @pulumi/tls resources compute, by type: output name to PEM label. */
+const TLS_OUTPUTS: Record<string, Record<string, string>> = {
+    "tls:index/privateKey:PrivateKey": { privateKeyPem: "EC PRIVATE KEY", publicKeyPem: "PUBLIC KEY" },
+    "tls:index/selfSignedCert:SelfSignedCert": { certPem: "CERTIFICATE" },
+    "tls:index/certRequest:CertRequest": { certRequestPem: "CERTIFICATE REQUEST" },
+    "tls:index/locallySignedCert:LocallySignedCert": { certPem: "CERTIFICATE" },
+};
+
 /** Mocks that append every registration to `sink`. */
 /** Outputs of other stacks, by stack name, for programs that read them through a StackReference. */
 export type StackOutputs = Record<string, Record<string, unknown>>;
@@ -102,10 +142,19 @@ export function capturingMocks(sink: CapturedResource[], options: Map<string, Re
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = fakePassword(args.name, value);
             }
+            if (realTls()) {
+                Object.assign(state, issueOnce(args.type, args.name, value));
+            } else {
+                for (const [output, label] of Object.entries(TLS_OUTPUTS[args.type] ?? {})) {
+                    state[output] = fakePem(label, args.name, value);
+                }
+            }
             if (read && args.type === "kubernetes:core/v1:Secret") {
-                // A Secret the user brought: stand in for its data so that outputs can be computed.
+                // A Secret the user brought: stand in for its data so that outputs can be computed (the
+                // passwords of a credentials Secret, the CA certificate of a TLS Secret).
                 const keys = ["superuser-password", "replication-password", "app-password"];
                 state.data = Object.fromEntries(keys.map((k) => [k, Buffer.from(`existing-${k}`).toString("base64")]));
+                state.data["ca.crt"] = Buffer.from(fakePem("CERTIFICATE", `${args.name}-ca`, {})).toString("base64");
             }
             if (args.type === "pulumi:pulumi:StackReference") {
                 const outputs = stacks[value.name];

@@ -11,7 +11,7 @@ export interface Manifest {
 
 /** "kubernetes:apps/v1:StatefulSet" -> { apiVersion: "apps/v1", kind: "StatefulSet" }; core has no group. */
 export function apiVersionKind(type: string): { apiVersion: string; kind: string } | undefined {
-    const m = /^kubernetes:([a-z0-9.]+)\/([a-z0-9]+):([A-Za-z]+)$/.exec(type);
+    const m = /^kubernetes:([a-z0-9.-]+)\/([a-z0-9]+):([A-Za-z]+)$/.exec(type);
     if (!m) {
         return undefined;
     }

@@ -29,6 +29,8 @@ export interface MountPaths {
     scripts: string;
     config: string;
     secret: string;
+    /** The TLS Secret's files (naming.ts TLS_KEYS), mounted in the database container with `tls.enabled`. */
+    tls: string;
     run: string;
     /** The ServiceAccount token and CA, in the containers a topology gives them to. */
     serviceAccount: string;

@@ -26,6 +26,7 @@ export const MOUNT_PATHS = {
     scripts: "/etc/replicated-db/scripts",
     config: "/etc/replicated-db/config",
     secret: "/etc/replicated-db/secret",
+    tls: "/etc/replicated-db/tls",
     run: "/run/replicated-db",
     serviceAccount: "/var/run/secrets/kubernetes.io/serviceaccount",
 } as const;

@@ -8,7 +8,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
-import { DATA_VOLUME, SECRET_KEYS } from "../naming";
+import { DATA_VOLUME, SECRET_KEYS, TLS_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -17,6 +17,9 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
 /** The backup repository's claim ("volume" repositories), shared by every pod: whichever is primary archives. */
 export const BACKUP_REPOSITORY_VOLUME = "backup-repository";
+
+/** The TLS Secret's files (`tls.enabled`), in the database container only. */
+export const TLS_VOLUME = "tls";
 
 /** The projected volume with the ServiceAccount token, mounted only where the topology says. */
 const TOKEN_VOLUME = "kube-api-access";
@@ -86,6 +89,7 @@ function podSpec(ctx: BuildContext): PodSpec {
     const db = topology.container(ctx);
     const repositoryVolume = args.backup.repositoryUsed && args.backup.repositoryType === "volume";
     const tokenMount: VolumeMount = { name: TOKEN_VOLUME, mountPath: paths.serviceAccount, readOnly: true };
+    const tlsOn = args.tls.enabled;
     const resources = {
         requests: { cpu: args.resources.cpuRequest, memory: args.resources.memoryRequest },
         limits: {
@@ -120,6 +124,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "scripts", mountPath: paths.scripts, readOnly: true },
                     { name: "config", mountPath: paths.config, readOnly: true },
                     { name: "secret", mountPath: paths.secret, readOnly: true },
+                    ...(tlsOn ? [{ name: TLS_VOLUME, mountPath: paths.tls, readOnly: true }] : []),
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
                     ...(topology.databaseApiToken ? [tokenMount] : []),
@@ -139,6 +144,20 @@ function podSpec(ctx: BuildContext): PodSpec {
                     items: Object.values(SECRET_KEYS).map((key) => ({ key, path: key })),
                 },
             },
+            // Owned by root with the server's group (fsGroup) and mode 0440: PostgreSQL accepts a key owned by root
+            // that its group may read and nobody may write. The kubelet refreshes the files on renewal.
+            ...(tlsOn
+                ? [
+                      {
+                          name: TLS_VOLUME,
+                          secret: {
+                              secretName: names.tlsSecret,
+                              defaultMode: 0o440,
+                              items: Object.values(TLS_KEYS).map((key) => ({ key, path: key })),
+                          },
+                      },
+                  ]
+                : []),
             // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),

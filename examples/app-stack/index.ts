@@ -1,5 +1,6 @@
 // An application stack: it reads the database stack's connection strings through a StackReference and
-// hands them to its Deployment as a Secret. The strings stay Pulumi secrets all the way.
+// hands them to its Deployment as a Secret. The strings stay Pulumi secrets all the way. They ask for
+// sslmode=verify-full, so the pods also get the database's CA certificate (public) and PGSSLROOTCERT names it.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -17,6 +18,12 @@ const secret = new k8s.core.v1.Secret("app-database", {
     },
 });
 
+const ca = new k8s.core.v1.ConfigMap("app-database-ca", {
+    metadata: { namespace, name: "app-database-ca" },
+    data: { "ca.crt": db.requireOutput("caCertificate") as pulumi.Output<string> },
+});
+const CA_DIR = "/etc/database-ca";
+
 const labels = { "app.kubernetes.io/name": "shop" };
 export const deployment = new k8s.apps.v1.Deployment("app", {
     metadata: { namespace, name: "shop", labels },
@@ -31,8 +38,12 @@ export const deployment = new k8s.apps.v1.Deployment("app", {
                         name: "shop",
                         image,
                         envFrom: [{ secretRef: { name: secret.metadata.name } }],
+                        // libpq reads it for sslmode=verify-full; a JDBC URL takes sslrootcert=<file> instead.
+                        env: [{ name: "PGSSLROOTCERT", value: `${CA_DIR}/ca.crt` }],
+                        volumeMounts: [{ name: "database-ca", mountPath: CA_DIR, readOnly: true }],
                     },
                 ],
+                volumes: [{ name: "database-ca", configMap: { name: ca.metadata.name } }],
             },
         },
     },

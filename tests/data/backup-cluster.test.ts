@@ -34,7 +34,7 @@ describe("backups on the rendered cluster (volume repository)", function () {
     });
 
     it("takes a full backup under a write load, listed by pgbackrest info, recorded in backup-status", async () => {
-        const writer = new AckedWriter([0], c.secret("app-password"), "items", path.join(c.base, "acks"));
+        const writer = new AckedWriter(c.hosts([0]), c.secret("app-password"), "items", path.join(c.base, "acks"));
         let backup;
         try {
             await c.until("writes", () => Number(c.sql(0, "SELECT count(*) FROM items")) > 20);

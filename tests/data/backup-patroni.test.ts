@@ -38,7 +38,7 @@ describe("archiving across a Patroni failover, and a restore after it", function
         const [first] = await writable(a, [0, 1, 2]);
         await a.until("the primary's stanza", () => archiver(a, first).archived > 0, 120000);
         a.sql(first, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        const writer = new AckedWriter([0, 1, 2], a.secret("app-password"), "items", path.join(a.base, "acks"));
+        const writer = new AckedWriter(a.hosts([0, 1, 2]), a.secret("app-password"), "items", path.join(a.base, "acks"));
         let promoted = -1;
         try {
             await a.until("writes", () => writer.acked().length > 30);

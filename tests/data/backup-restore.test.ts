@@ -28,7 +28,7 @@ describe("point-in-time recovery into a new cluster, across a switchover", funct
     it("restores to a time after the switchover: every acknowledged row, not the drop; the replica streams", async () => {
         await a.up();
         a.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        const writer = new AckedWriter([0, 1], a.secret("app-password"), "items", path.join(a.base, "acks"));
+        const writer = new AckedWriter(a.hosts([0, 1]), a.secret("app-password"), "items", path.join(a.base, "acks"));
         let acked: number[];
         let beforeBackup = "";
         try {

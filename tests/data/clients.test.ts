@@ -44,6 +44,15 @@ const { Client } = require(${JSON.stringify(PG_MODULE)});
 });
 `;
 
+/** Where each client finds the cluster's CA, as an application that mounts `caCertificate` points them at it
+ * (README, "Encryption in transit"): libpq PGSSLROOTCERT, Node's NODE_EXTRA_CA_CERTS, pgjdbc's sslrootcert
+ * property (ConnectOnce.java, from CLIENT_SSLROOTCERT); the strings ask for verify-full themselves. */
+function caEnv(): Record<string, string> {
+    const ca = cluster?.caFile;
+    return ca ? { PGSSLROOTCERT: ca, NODE_EXTRA_CA_CERTS: ca, CLIENT_SSLROOTCERT: ca } : {};
+}
+let cluster: Cluster | undefined;
+
 function command(client: Client): string[] {
     switch (client) {
         case "psql":
@@ -59,6 +68,7 @@ function command(client: Client): string[] {
 describe("clients against the connection-string outputs, on real PostgreSQL servers", function () {
     this.timeout(600000);
     const c = new Cluster({ args: { replicas: 2 } });
+    cluster = c;
     let outputs: Outputs = {};
     const superuser = { user: "postgres", database: "postgres" };
     const recovery = (i: number) => c.psql(i, "SELECT pg_is_in_recovery()", superuser).stdout.trim();
@@ -78,7 +88,7 @@ describe("clients against the connection-string outputs, on real PostgreSQL serv
         // in its own PID namespace and lasts well under a second.
         if (client === "psql") argv.push(value);
         const r = spawnSync("nsenter", ["-t", String(c.pod(0).pid), "-m", "--", ...argv], {
-            env: { PATH: process.env.PATH, HOME: "/root", CLIENT_URL: value, PGCONNECT_TIMEOUT: "5" },
+            env: { PATH: process.env.PATH, HOME: "/root", CLIENT_URL: value, PGCONNECT_TIMEOUT: "5", ...caEnv() },
             encoding: "utf8",
             timeout: 90000,
         });

@@ -21,7 +21,7 @@ describe("switchover and failover on real PostgreSQL servers", function () {
     after(() => c.cleanup());
 
     it("a planned switchover under writes loses no acknowledged row and never has two writable pods", async () => {
-        const writer = new AckedWriter([0, 1, 2], c.secret("app-password"), "items", path.join(c.base, "acks-1"));
+        const writer = new AckedWriter(c.hosts([0, 1, 2]), c.secret("app-password"), "items", path.join(c.base, "acks-1"));
         let most = 0;
         try {
             await c.until("the writer to get going", () => writer.acked().length > 30);

@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { Cluster, sleep } from "../harness/cluster";
 import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
-import { podAddress } from "../harness/pod";
+import { patroniRequest } from "../harness/patroniApi";
 import { Scenario } from "../harness/clients/scenario";
 import { switchoverRounds, untilConverged, writable } from "../harness/clients/topology";
 
@@ -43,8 +43,8 @@ describe("switchover and failover under application load (Patroni)", function ()
         let roles = "";
         while (Date.now() < deadline) {
             try {
-                const r = await fetch(`http://${podAddress(leader)}:8008/cluster`, { signal: AbortSignal.timeout(2000) });
-                const members = ((await r.json()) as { members?: { role: string }[] }).members ?? [];
+                const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
+                const members = (JSON.parse(r.text) as { members?: { role: string }[] }).members ?? [];
                 roles = members.map((m) => m.role).join(",");
                 if (members.some((m) => m.role === "sync_standby")) return;
             } catch {
@@ -61,14 +61,14 @@ describe("switchover and failover under application load (Patroni)", function ()
                 const old = s.primary;
                 await untilSyncStandby(old);
                 const auth = Buffer.from(`patroni:${c.secret("superuser-password")}`).toString("base64");
-                const r = await fetch(`http://${podAddress(old)}:8008/switchover`, {
+                const r = await patroniRequest(c, old, "/switchover", {
                     method: "POST",
                     headers: { Authorization: `Basic ${auth}`, "Content-Type": "application/json" },
                     body: JSON.stringify({ leader: `db-${old}` }),
-                    signal: AbortSignal.timeout(90000),
+                    timeoutMs: 90000,
                 });
-                const text = await r.text();
-                assert.ok(r.ok, `POST /switchover: HTTP ${r.status} ${text}`);
+                const text = r.text;
+                assert.ok(r.status >= 200 && r.status < 300, `POST /switchover: HTTP ${r.status} ${text}`);
                 s.primary = await newPrimary(old, ORDINALS, 60000);
             });
         }

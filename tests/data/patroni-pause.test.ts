@@ -58,8 +58,8 @@ function pauseScenario(title: string, fence: boolean) {
                 assert.strictEqual(killed.length, 1, "the primary pod runs one fence");
                 process.kill(killed[0].pid, "SIGKILL");
             }
-            const sampler = new RoleSampler(ordinals, c.secret("app-password"), path.join(c.base, "roles"));
-            const writers = TABLES.map((t) => new AckedWriter(ordinals, c.secret("app-password"), t, path.join(c.base, `acks-${t}`)));
+            const sampler = new RoleSampler(c, ordinals, c.secret("app-password"), path.join(c.base, "roles"));
+            const writers = TABLES.map((t) => new AckedWriter(c.hosts(ordinals), c.secret("app-password"), t, path.join(c.base, `acks-${t}`)));
             const ackedCount = () => writers.reduce((n, w) => n + w.acked().length, 0);
             let primary = -1;
             try {

@@ -30,7 +30,7 @@ describe("automated failover: passwords rotate without a restart", function () {
         const p = primary()!;
         const pids = ordinals.map((i) => c.pod(i).pid);
         const old = { app: c.secret("app-password"), replication: c.secret("replication-password") };
-        const writer = new Writer(p, old.app, "items");
+        const writer = new Writer(c.hosts(p), old.app, "items");
         try {
             await c.apply({ passwordVersion: 2 });
             const fresh = c.secret("app-password");

@@ -43,7 +43,7 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
     });
 
     it("4. the primary killed: a replica is promoted with nobody acting, no acknowledged row is lost, the old one rejoins", async () => {
-        const writer = new AckedWriter(ordinals, c.secret("app-password"), "items", path.join(c.base, "acks-patroni"));
+        const writer = new AckedWriter(c.hosts(ordinals), c.secret("app-password"), "items", path.join(c.base, "acks-patroni"));
         const old = primary;
         let promotedAfterMs = -1;
         let most = 0;

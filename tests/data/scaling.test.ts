@@ -18,7 +18,7 @@ describe("scaling on real PostgreSQL servers", function () {
     after(() => c.cleanup());
 
     it("6. scales from 1 replica to 3 while writes continue: the new pods clone and catch up", async () => {
-        const writer = new Writer(0, c.secret("app-password"), "items");
+        const writer = new Writer(c.hosts(0), c.secret("app-password"), "items");
         try {
             await c.until("the writer to get going", () => count(0) > 20);
             await c.apply({ replicas: 3 });

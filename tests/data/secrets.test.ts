@@ -47,7 +47,7 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
     it("9. a rotation while running, under writes: the replicas pick up the new password and lose nothing", async () => {
         const starts = () => [0, 1, 2].map((i) => (fs.readFileSync(c.logFile(i), "utf8").match(/starting as (the primary|a replica)/g) ?? []).length);
         const startsBefore = starts();
-        const writer = new Writer(0, c.secret("app-password"), "items");
+        const writer = new Writer(c.hosts(0), c.secret("app-password"), "items");
         let oldReplication = "";
         try {
             await c.until("the writer to get going", () => count(0) > 120);

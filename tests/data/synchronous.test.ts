@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { spawn } from "child_process";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
-import { PG_BIN, podAddress } from "../harness/pod";
+import { PG_BIN } from "../harness/pod";
 
 describe("synchronous replication on real PostgreSQL servers", function () {
     this.timeout(180000);
@@ -39,7 +39,7 @@ describe("synchronous replication on real PostgreSQL servers", function () {
         await c.pod(1).stop("SIGINT");
         await c.pod(2).stop("SIGINT");
         let finished = false;
-        const insert = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-c", "INSERT INTO items (note) VALUES ('waiting')", `host=${podAddress(0)} user=app dbname=app`], {
+        const insert = spawn(path.join(PG_BIN, "psql"), ["-X", "-q", "-c", "INSERT INTO items (note) VALUES ('waiting')", `${c.hosts(0)} user=app dbname=app`], {
             env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH },
             stdio: "ignore",
         });

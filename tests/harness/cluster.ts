@@ -16,6 +16,7 @@ import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
 import { Prober } from "./prober";
+import { SERVICE_ADDRESS, ServiceName } from "./service";
 
 export interface ClusterOptions {
     name?: string;
@@ -75,15 +76,35 @@ export class Cluster {
 
     /** Renders the component for the current args (what `pulumi up` would apply). */
     async render(): Promise<void> {
+        // Real keys and certificates (render/tlsIssuer.ts) instead of the unit tests' placeholders, which no
+        // server would load; the same inputs keep the same CA across renders, as Pulumi's state would.
+        process.env.RDB_RENDER_REAL_TLS = "1";
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
         for (const [name, data] of Object.entries(this.userSecrets)) {
             if (this.objects.secrets.has(name)) throw new Error(`the component renders a Secret ${name} of its own`);
             this.objects.secrets.set(name, { ...data });
         }
+        // After the user's Secrets: with tls.source "secret" the CA is theirs.
+        this.writeCa();
         await this.useEtcdForPatroni();
         this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         this.writeHosts();
+    }
+
+    /** The CA a client verifies the servers with (the `caCertificate` output; `ca.crt` of the TLS Secret),
+     * or undefined with TLS off. */
+    caFile?: string;
+
+    private writeCa(): void {
+        const tlsVolume = this.objects.statefulSet.spec.template.spec.volumes.find((v: any) => v.name === "tls");
+        const ca = tlsVolume ? this.objects.secrets.get(tlsVolume.secret.secretName)?.["ca.crt"] : undefined;
+        if (!ca) {
+            this.caFile = undefined;
+            return;
+        }
+        this.caFile = path.join(this.base, "ca.crt");
+        fs.writeFileSync(this.caFile, ca, { mode: 0o644 });
     }
 
     /** The cluster's etcd, started when the render runs Patroni. */
@@ -110,6 +131,44 @@ export class Cluster {
         }
         lines.push(`${podAddress(0)} ${this.name}-rw.${domain}`, `${podAddress(1)} ${this.name}-ro.${domain}`);
         fs.writeFileSync(this.hostsFile, lines.join("\n") + "\n", { mode: 0o644 });
+        // The test's clients reach a Service's name at the harness's Service proxy (service.ts), as a
+        // client reaches its cluster IP.
+        const services = (["rw", "ro"] as const).map((s) => `${SERVICE_ADDRESS[s]} ${this.serviceHost(s)}`);
+        this.addRunHosts([...lines.slice(1, -2), ...services]);
+    }
+
+    /** The same names in the run's own /etc/hosts (isolated.sh), for the test's clients, replacing this
+     * cluster's earlier lines. Written in place: it is a bind mount. */
+    private addRunHosts(lines: string[]): void {
+        if (!process.env.RDB_RUN_HOSTS) {
+            throw new Error("RDB_RUN_HOSTS is not set: the test's clients could not resolve the pods' names (their certificates name no address); run through tests/harness/isolated.sh, which gives the run an /etc/hosts of its own");
+        }
+        const name = (l: string) => l.trim().split(/\s+/)[1];
+        const names = new Set(lines.map(name));
+        const kept = fs.readFileSync("/etc/hosts", "utf8").split("\n").filter((l) => l && !names.has(name(l)));
+        fs.writeFileSync("/etc/hosts", [...kept, ...lines].join("\n") + "\n");
+    }
+
+    /** Pod `ordinal`'s DNS name, which its certificate carries (the test's clients resolve it: isolated.sh). */
+    host(ordinal: number): string {
+        return `${this.name}-${ordinal}.${this.name}-headless.${this.namespace}.svc.cluster.local`;
+    }
+
+    /** A Service's name, which the certificate carries too. */
+    serviceHost(service: ServiceName): string {
+        return `${this.name}-${service}.${this.namespace}.svc.cluster.local`;
+    }
+
+    /** libpq's settings for a client of this cluster: verify the server's certificate and name against the
+     * cluster's CA, as the connection strings the component outputs ask (none with TLS off). */
+    libpqEnv(): Record<string, string> {
+        return this.caFile ? { PGSSLMODE: "verify-full", PGSSLROOTCERT: this.caFile } : {};
+    }
+
+    /** libpq's host list for these pods, by name, with the TLS settings as conninfo keywords. */
+    hosts(ordinals: number | number[]): string {
+        const list = (Array.isArray(ordinals) ? ordinals : [ordinals]).map((i) => this.host(i)).join(",");
+        return `host=${list}` + (this.caFile ? ` sslmode=verify-full sslrootcert=${this.caFile}` : "");
     }
 
     get hostsFile(): string {
@@ -312,7 +371,7 @@ export class Cluster {
     psql(ordinal: number, query: string, opts: { user?: string; password?: string; database?: string; replication?: boolean } = {}) {
         const user = opts.user ?? "app";
         const password = opts.password ?? this.secret(user === "postgres" ? "superuser-password" : user === "replicator" ? "replication-password" : "app-password");
-        const conninfo = `host=${podAddress(ordinal)} port=5432 user=${user} dbname=${opts.database ?? "app"} connect_timeout=5${opts.replication ? " replication=true" : ""}`;
+        const conninfo = `${this.hosts(ordinal)} port=5432 user=${user} dbname=${opts.database ?? "app"} connect_timeout=5${opts.replication ? " replication=true" : ""}`;
         return spawnSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query, conninfo], {
             env: { PGPASSWORD: password, PATH: process.env.PATH, PGCONNECT_TIMEOUT: "5" },
             encoding: "utf8",

@@ -23,6 +23,18 @@ shift
 # Here we are PID 1 of the new namespace: bash reaps the orphans reparented to it (servers that pg_ctl
 # daemonised), which a node process would leave as zombies.
 ip link set lo up
+# The run's own /etc/hosts (unshare's --mount-proc gave us a private mount namespace): the clusters add their
+# pods' and Services' names to it, so that the test's clients dial them by name and verify the servers'
+# certificates (sslmode=verify-full), which carry names, not addresses, as a client in the cluster would.
+# The copy lives on a tmpfs of this namespace alone (the directory stays empty on the host), so it is gone
+# with the run; it must stay a named file, as the pods bind-mount their own hosts over this mount.
+mkdir -p /run/rdb-run-hosts
+mount -t tmpfs -o size=1m,mode=0755 rdb-run-hosts /run/rdb-run-hosts
+RDB_RUN_HOSTS=/run/rdb-run-hosts/hosts
+cp /etc/hosts "$RDB_RUN_HOSTS"
+chmod 644 "$RDB_RUN_HOSTS"
+mount --bind "$RDB_RUN_HOSTS" /etc/hosts
+export RDB_RUN_HOSTS
 # A background job would get /dev/null as stdin; the run keeps ours.
 "$@" <&0 &
 child=$!

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
         await etcd.start(`${c.base}/etcd.log`);
         c.sql(0, "CREATE TABLE marker (note text NOT NULL)");
         c.sql(0, `INSERT INTO marker (note) VALUES ('${marker}')`);
-        writer = new Writer(0, c.secret("app-password"), "marker");
+        writer = new Writer(c.hosts(0), c.secret("app-password"), "marker");
         const own = fs.readlinkSync(`/proc/${c.pod(0).pid}/ns/mnt`);
         console.log(`ready ${JSON.stringify({ pidns: fs.readlinkSync("/proc/self/ns/pid"), netns: fs.readlinkSync("/proc/self/ns/net"), base: c.base })}`);
         for await (const line of readline.createInterface({ input: process.stdin })) {

@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
-import { PG_BIN, Pod, podAddress } from "./pod";
+import { PG_BIN, Pod } from "./pod";
 
 /** Stands for an image built from images/postgres/Dockerfile; the harness runs Debian's binaries. */
 export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
@@ -103,6 +103,8 @@ export class RoleSampler {
     private exits: Promise<void>[] = [];
 
     constructor(
+        /** The cluster's clients' settings: each pod by name, verify-full against its CA (Cluster.hosts). */
+        private readonly target: { hosts(ordinals: number | number[]): string },
         private readonly ordinals: number[],
         private readonly password: string,
         private readonly dir: string,
@@ -116,7 +118,7 @@ export class RoleSampler {
         fs.mkdirSync(this.dir, { recursive: true });
         const query = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, pg_is_in_recovery()";
         for (const i of this.ordinals) {
-            const conninfo = `host=${podAddress(i)} port=5432 user=app dbname=app connect_timeout=1`;
+            const conninfo = `${this.target.hosts(i)} port=5432 user=app dbname=app connect_timeout=1`;
             const script = `while :; do printf '%s\\n\\\\watch 0.05\\n' "$Q" | "${PG_BIN}/psql" -X -A -t "${conninfo}" >>"$OUT" 2>/dev/null; sleep 0.05; done`;
             const proc = spawn("bash", ["-c", script], {
                 env: { PGPASSWORD: this.password, PATH: process.env.PATH, Q: query, OUT: this.file(i) },

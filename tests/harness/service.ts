@@ -17,23 +17,23 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { Cluster } from "./cluster";
+import { PatroniTarget, patroniRequest } from "./patroniApi";
 import { Pod } from "./pod";
 
 export type ServiceName = "rw" | "ro";
 export const SERVICE_ADDRESS: Record<ServiceName, string> = { rw: "127.0.0.5", ro: "127.0.0.6" };
 export const SERVICE_PORT = 5432;
-const PATRONI_PORT = 8008;
 
 /** The pod addresses a Service would route to now. */
 export type EndpointSource = (service: ServiceName) => Promise<string[]>;
 
 /** The role label the pod would carry: the role-labeler's copy of `<run>/role` (manual mode), or the role
  * Patroni reports on its REST API (Patroni labels the pod itself). undefined: unlabelled. */
-export async function roleLabel(pod: Pod, patroni: boolean): Promise<"primary" | "replica" | undefined> {
+export async function roleLabel(c: PatroniTarget, pod: Pod, patroni: boolean): Promise<"primary" | "replica" | undefined> {
     if (patroni) {
         try {
-            const r = await fetch(`http://${pod.address}:${PATRONI_PORT}/`, { signal: AbortSignal.timeout(1000) });
-            const role = ((await r.json()) as { role?: string }).role;
+            const r = await patroniRequest(c, pod.ordinal, "/", { timeoutMs: 1000 });
+            const role = (JSON.parse(r.text) as { role?: string }).role;
             return role === "master" || role === "primary" ? "primary" : role === "replica" ? "replica" : undefined;
         } catch {
             return undefined;
@@ -54,7 +54,7 @@ export function labelledReadyEndpoints(c: Cluster, patroni: boolean): EndpointSo
         const out: string[] = [];
         for (const p of c.pods.values()) {
             // The kubelet's Ready condition (the harness's prober), as the endpoints controller reads it.
-            if (c.ready(p.ordinal) && (await roleLabel(p, patroni)) === want) out.push(p.address);
+            if (c.ready(p.ordinal) && (await roleLabel(c, p, patroni)) === want) out.push(p.address);
         }
         return out;
     };

@@ -1,6 +1,6 @@
 /** A steady write load from a separate process (psql in a loop), so that the test's event loop stays free. */
 import { ChildProcess, spawn } from "child_process";
-import { PG_BIN, podAddress } from "./pod";
+import { PG_BIN } from "./pod";
 
 /**
  * A load process must not outlive the test run: left behind, it would keep writing into the next run's
@@ -16,9 +16,10 @@ export class Writer {
     private proc: ChildProcess;
     private done: Promise<void>;
 
-    /** Inserts one row per statement into `table` on the pod at `ordinal`, until stopped. */
-    constructor(ordinal: number, password: string, table: string) {
-        const conninfo = `host=${podAddress(ordinal)} port=5432 user=app dbname=app connect_timeout=5`;
+    /** Inserts one row per statement into `table` on the server `hosts` names (Cluster.hosts(ordinal): the
+     * pod by name, verify-full against the cluster's CA), until stopped. */
+    constructor(hosts: string, password: string, table: string) {
+        const conninfo = `${hosts} port=5432 user=app dbname=app connect_timeout=5`;
         // A committed insert is counted by the server; failed ones (during a restart) are simply retried.
         // SIGTERM ends the loop only once the insert in flight has returned (bash runs a trap after its
         // foreground child): a test that counts rows after stop() sees no later commit.
@@ -42,9 +43,9 @@ export class AckedWriter {
     private proc: ChildProcess;
     private done: Promise<void>;
 
-    constructor(ordinals: number[], password: string, table: string, readonly acksFile: string) {
-        const hosts = ordinals.map(podAddress).join(",");
-        const conninfo = `host=${hosts} port=5432 user=app dbname=app connect_timeout=2 target_session_attrs=read-write`;
+    /** `hosts`: Cluster.hosts(ordinals), every pod by name, verify-full against the cluster's CA. */
+    constructor(hosts: string, password: string, table: string, readonly acksFile: string) {
+        const conninfo = `${hosts} port=5432 user=app dbname=app connect_timeout=2 target_session_attrs=read-write`;
         const script = `i=0; while :; do i=$((i+1)); if "${PG_BIN}/psql" -X -q -c "INSERT INTO ${table} (id, note) VALUES ($i, 'load')" "${conninfo}" >/dev/null 2>&1; then echo $i >>"$ACKS"; else sleep 0.2; fi; done`;
         this.proc = spawn("bash", ["-c", script], { env: { PGPASSWORD: password, PATH: process.env.PATH, ACKS: acksFile }, stdio: "ignore" });
         this.done = new Promise((resolve) => this.proc.on("exit", () => resolve()));

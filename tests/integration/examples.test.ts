@@ -27,7 +27,7 @@ describe("examples", () => {
         assert.strictEqual(size("orders"), "50Gi");
         assert.strictEqual(size("analytics"), "200Gi");
         assert.strictEqual(sets.find((s) => s.metadata.namespace === "analytics")!.spec.replicas, 2);
-        assert.match(r.outputs.ordersWriteUrl, /@orders-rw\.orders\.svc\.cluster\.local:5432\/app$/);
+        assert.match(r.outputs.ordersWriteUrl, /@orders-rw\.orders\.svc\.cluster\.local:5432\/app\?sslmode=verify-full$/);
         assert.deepStrictEqual([...r.secretOutputs].sort(), ["analyticsReadUrl", "analyticsWriteUrl", "ordersReadUrl", "ordersWriteUrl"]);
         // The two clusters share no object name within a namespace, and no cluster-scoped name.
         const keys = r.manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? ""}/${m.metadata.name}`);
@@ -39,8 +39,9 @@ describe("examples", () => {
         for (const s of sets) assert.deepStrictEqual(restrictedViolations(s.spec.template.spec), [], s.metadata.name);
     });
 
-    it("app-stack: hands the database stack's connection strings to a Deployment as a secret", async () => {
-        const url = "postgresql://app:s3cret@db-rw.default.svc.cluster.local:5432/app";
+    it("app-stack: hands the database stack's connection strings to a Deployment as a secret, and its CA as a file", async () => {
+        const url = "postgresql://app:s3cret@db-rw.default.svc.cluster.local:5432/app?sslmode=verify-full";
+        const caCertificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
         const r = await renderProgram(
             { "shop-app:databaseStack": "acme/replicated-db/dev" },
             {
@@ -51,6 +52,7 @@ describe("examples", () => {
                         writeConnectionString: url,
                         readConnectionString: url.replace("-rw", "-ro"),
                         primaryHost: "db-rw.default.svc.cluster.local",
+                        caCertificate,
                     },
                 },
             },
@@ -62,5 +64,11 @@ describe("examples", () => {
         assert.deepStrictEqual(deployment.spec.template.spec.containers[0].envFrom, [{ secretRef: { name: "app-database" } }]);
         assert.ok(!JSON.stringify(deployment).includes("s3cret"));
         assert.strictEqual(r.outputs.databaseHost, "db-rw.default.svc.cluster.local");
+        // The CA is public: a ConfigMap, mounted where PGSSLROOTCERT points.
+        assert.strictEqual(r.manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "app-database-ca")!.data["ca.crt"], caCertificate);
+        const pod = deployment.spec.template.spec;
+        assert.deepStrictEqual(pod.volumes, [{ name: "database-ca", configMap: { name: "app-database-ca" } }]);
+        assert.deepStrictEqual(pod.containers[0].volumeMounts, [{ name: "database-ca", mountPath: "/etc/database-ca", readOnly: true }]);
+        assert.deepStrictEqual(pod.containers[0].env, [{ name: "PGSSLROOTCERT", value: "/etc/database-ca/ca.crt" }]);
     });
 });

@@ -54,7 +54,7 @@ describe("npm run render", () => {
         const shown = JSON.parse(render("--stack", "dev", "--outputs", "--show-secrets").stdout);
         assert.deepStrictEqual(Object.keys(shown), Object.keys(outputs));
         assert.match(shown.appPassword, /^[A-Za-z0-9]{32}$/);
-        assert.strictEqual(shown.writeConnectionString, `postgresql://app:${shown.appPassword}@db-rw.default.svc.cluster.local:5432/app`);
+        assert.strictEqual(shown.writeConnectionString, `postgresql://app:${shown.appPassword}@db-rw.default.svc.cluster.local:5432/app?sslmode=verify-full`);
         assert.ok(!masked.stdout.includes(shown.appPassword), "the password leaked into the masked outputs");
         for (const name of OUTPUT_NAMES.filter((n) => !OUTPUTS[n].secret)) assert.deepStrictEqual(shown[name], outputs[name], name);
     });

@@ -15,6 +15,7 @@ import {
     BACKUP_FIELDS,
     NETWORK_PEER_FIELDS,
     NETWORK_POLICY_FIELDS,
+    TLS_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
     STATIC_VOLUME_FIELDS,
@@ -67,6 +68,8 @@ describe("the args table", () => {
         checkMembers("NetworkPolicyArgs", NETWORK_POLICY_FIELDS);
         checkMembers("NetworkPeerArgs", NETWORK_PEER_FIELDS);
         assert.strictEqual(ARGS.networkPolicy.fields, NETWORK_POLICY_FIELDS);
+        checkMembers("TlsArgs", TLS_FIELDS);
+        assert.strictEqual(ARGS.tls.fields, TLS_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -101,10 +104,18 @@ describe("the args table", () => {
         );
     });
 
+    it("gives every TLS field a README row with its default", () => {
+        const rows = readmeTable("### Encryption in transit");
+        assert.deepStrictEqual(
+            rows.map((r) => [r[0], r[1]]),
+            Object.entries(TLS_FIELDS).map(([k, f]) => [`\`tls.${k}\``, readmeDefault(f)]),
+        );
+    });
+
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
@@ -113,6 +124,7 @@ describe("the args table", () => {
         assert.deepStrictEqual(Object.keys(DEFAULTS.backup), Object.keys(BACKUP_FIELDS));
         assert.deepStrictEqual(Object.keys(DEFAULTS.restore), Object.keys(RESTORE_FIELDS));
         assert.deepStrictEqual(Object.keys(DEFAULTS.networkPolicy), Object.keys(NETWORK_POLICY_FIELDS));
+        assert.deepStrictEqual(DEFAULTS.tls, Object.fromEntries(Object.entries(TLS_FIELDS).map(([k, f]) => [k, f.default])));
     });
 
     it("holds the defaults resolveArgs fills in", () => {
@@ -139,6 +151,10 @@ describe("the args table", () => {
             const expected = JSON.parse(JSON.stringify(spec.default), (_k, v) => (v && typeof v === "object" && "podLabels" in v ? { namespaceLabels: undefined, ...v } : v));
             assert.deepStrictEqual(np[field], expected, `resolveArgs's default of networkPolicy.${field}`);
         }
+        // TLS's, with the Secret the pods mount worked out from the cluster's name.
+        const { mountedSecretName, ...tls } = resolveArgs("db", {}).tls;
+        assert.deepStrictEqual(tls, DEFAULTS.tls);
+        assert.strictEqual(mountedSecretName, "db-tls");
     });
 
     it("types every stack config value as its kind says", () => {

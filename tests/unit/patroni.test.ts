@@ -35,7 +35,7 @@ describe("automated failover (Patroni)", () => {
         assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"]);
         assert.strictEqual(pg.readinessProbe.httpGet, undefined);
         assert.deepStrictEqual([pg.readinessProbe.periodSeconds, pg.readinessProbe.timeoutSeconds, pg.readinessProbe.failureThreshold], [5, 2, 3]);
-        assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
+        assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTPS" });
         assert.strictEqual(pg.startupProbe, undefined);
         assert.strictEqual(env(pg, "RDB_PATRONI_PORT").value, "8008");
         // Patroni talks to the API itself: the token is mounted into this container, still not automounted.
@@ -92,7 +92,7 @@ describe("automated failover (Patroni)", () => {
         assert.strictEqual(config.bootstrap.dcs.postgresql.use_pg_rewind, true);
         assert.ok(config.bootstrap.initdb.includes("data-checksums"));
         assert.deepStrictEqual([pg.remove_data_directory_on_rewind_failure, pg.remove_data_directory_on_diverged_timelines], [false, false]);
-        assert.deepStrictEqual(pg.authentication.replication, { username: "replicator" });
+        assert.deepStrictEqual(pg.authentication.replication, { username: "replicator", sslmode: "verify-full", sslrootcert: "/etc/replicated-db/tls/ca.crt" });
         assert.ok(pg.pgpass.startsWith("/run/replicated-db/"));
         assert.deepStrictEqual(config.bootstrap.dcs.synchronous_mode, false);
     });
@@ -102,7 +102,7 @@ describe("automated failover (Patroni)", () => {
         const data = find(r, "ConfigMap", "db-settings").data;
         const config = JSON.parse(data["patroni.yml"]);
         assert.strictEqual(data["pg_hba.conf"], pgHbaConf(resolveArgs("db", { ...PATRONI, replicationUser: "streamer" })));
-        assert.match(data["pg_hba.conf"], /^host replication streamer all scram-sha-256$/m);
+        assert.match(data["pg_hba.conf"], /^hostssl replication streamer all scram-sha-256$/m);
         assert.match(data["pg_hba.conf"], /^local all all peer$/m);
         assert.doesNotMatch(data["pg_hba.conf"], /trust/);
         const run = env(container(find(r, "StatefulSet"), "postgres"), "RDB_RUN_DIR").value;
@@ -135,7 +135,7 @@ describe("automated failover (Patroni)", () => {
         const checksum = (r: typeof a) => find(r, "StatefulSet").spec.template.metadata.annotations["replicated-db.io/config-checksum"];
         assert.notStrictEqual(checksum(a), checksum(b));
         const yml = find(a, "ConfigMap", "db-settings").data["patroni.yml"];
-        const secret = find(a, "Secret");
+        const secret = find(a, "Secret", "db-credentials");
         for (const v of Object.values<string>({ ...(secret.stringData ?? {}), ...(secret.data ?? {}) })) {
             assert.ok(!yml.includes(v) && !yml.includes(Buffer.from(v, "base64").toString()), "a password is in patroni.yml");
         }

@@ -14,10 +14,10 @@ describe("the program", () => {
         assert.strictEqual(o.readOnlyHost, "db-ro.default.svc.cluster.local");
         assert.strictEqual(o.port, 5432);
         assert.deepStrictEqual(o.podHosts, [0, 1, 2].map((i) => `db-${i}.db-headless.default.svc.cluster.local`));
-        assert.match(o.writeConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-rw\.default\.svc\.cluster\.local:5432\/app$/);
+        assert.match(o.writeConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-rw\.default\.svc\.cluster\.local:5432\/app\?sslmode=verify-full$/);
         assert.deepStrictEqual([...r.secretOutputs].sort(), [...SECRET_OUTPUTS].sort());
         assert.ok(SECRET_OUTPUTS.includes("appPassword") && SECRET_OUTPUTS.includes("writeMultiHostConnectionString"));
-        assert.match(o.writeMultiHostConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-0\.db-headless[^,]*:5432,db-1\.[^,]*,db-2\.[^/]*\/app\?target_session_attrs=read-write$/);
+        assert.match(o.writeMultiHostConnectionString, /^postgresql:\/\/app:[A-Za-z0-9]{32}@db-0\.db-headless[^,]*:5432,db-1\.[^,]*,db-2\.[^/]*\/app\?target_session_attrs=read-write&sslmode=verify-full$/);
         for (const plain of ["primaryHost", "readOnlyHost", "podHosts", "port"]) {
             assert.ok(!r.secretOutputs.includes(plain), `${plain} should be plain`);
         }

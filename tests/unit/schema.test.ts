@@ -64,6 +64,9 @@ describe("Kubernetes schema validation", () => {
                     },
                 }),
         ],
+        ["TLS from a user Secret, with Patroni", () => renderComponent("db", { failover: "patroni", image: "registry.example.com/postgres-patroni:17.6", tls: { source: "secret", secretName: "db-certs" } })],
+        ["TLS from cert-manager", () => renderComponent("db", { tls: { source: "certManager", issuerName: "corp-ca", issuerKind: "ClusterIssuer" } })],
+        ["TLS off, with Patroni", () => renderComponent("db", { failover: "patroni", image: "registry.example.com/postgres-patroni:17.6", tls: { enabled: false } })],
         ["the dev stack", () => renderProgram(readStackConfig("dev"))],
         ["the prod stack", () => renderProgram(readStackConfig("prod"))],
     ];
@@ -71,7 +74,8 @@ describe("Kubernetes schema validation", () => {
         it(`accepts every object for ${what}`, async () => {
             const r = await render();
             assert.ok(r.manifests.length >= 10);
-            for (const m of r.manifests) {
+            // kubernetes-models has no schema of cert-manager's Certificate (a CRD); tests/unit/tls.test.ts checks its fields.
+            for (const m of r.manifests.filter((x) => !x.apiVersion.startsWith("cert-manager.io/"))) {
                 await validate(m);
             }
         });

@@ -67,7 +67,7 @@ describe("secrets", () => {
 
     it("keeps the passwords out of every other object", async () => {
         const r = await renderComponent("db");
-        const passwords = Object.values(find(r, "Secret").stringData) as string[];
+        const passwords = Object.values(find(r, "Secret", "db-credentials").stringData) as string[];
         for (const m of r.manifests.filter((x) => x.kind !== "Secret")) {
             const text = JSON.stringify(m);
             for (const pw of passwords) {
@@ -103,8 +103,8 @@ describe("secrets", () => {
     });
 
     it("rolls new passwords when passwordVersion is bumped", async () => {
-        const v1 = find(await renderComponent("db"), "Secret").stringData;
-        const v2 = find(await renderComponent("db", { passwordVersion: 2 }), "Secret").stringData;
+        const v1 = find(await renderComponent("db"), "Secret", "db-credentials").stringData;
+        const v2 = find(await renderComponent("db", { passwordVersion: 2 }), "Secret", "db-credentials").stringData;
         for (const key of Object.keys(v1)) {
             assert.notStrictEqual(v1[key], v2[key], key);
         }
@@ -114,7 +114,8 @@ describe("secrets", () => {
 
     it("reads an existing Secret instead of generating one", async () => {
         const r = await renderComponent("db", { existingSecretName: "team-pg" });
-        assert.strictEqual(r.manifests.filter((m) => m.kind === "Secret").length, 0);
+        // Only the TLS Secret is the component's own.
+        assert.deepStrictEqual(r.manifests.filter((m) => m.kind === "Secret").map((m) => m.metadata.name), ["db-tls"]);
         assert.strictEqual(r.resources.filter((x) => x.type.startsWith("random:")).length, 0);
         const read = resource(r, "db-existing-secret");
         assert.strictEqual(read.read, true);
@@ -147,13 +148,13 @@ describe("secrets", () => {
         const params = (r: { outputs: Record<string, string> }, key: string) => parseAny(r.outputs[key]).params;
         const r = await renderComponent("db", { replicas: 2 });
         assert.deepStrictEqual(hosts(r, "writeMultiHostConnectionString"), ["db-0", "db-1", "db-2"]);
-        assert.deepStrictEqual(params(r, "writeMultiHostConnectionString"), { target_session_attrs: "read-write" });
+        assert.deepStrictEqual(params(r, "writeMultiHostConnectionString"), { target_session_attrs: "read-write", sslmode: "verify-full" });
         assert.deepStrictEqual(hosts(r, "jdbcWriteMultiHostUrl"), ["db-0", "db-1", "db-2"]);
-        assert.deepStrictEqual(params(r, "jdbcWriteMultiHostUrl"), { targetServerType: "primary" });
+        assert.deepStrictEqual(params(r, "jdbcWriteMultiHostUrl"), { targetServerType: "primary", ssl: "true", sslmode: "verify-full" });
         assert.deepStrictEqual(hosts(r, "readMultiHostConnectionString"), ["db-1", "db-2"]);
-        assert.deepStrictEqual(params(r, "readMultiHostConnectionString"), { target_session_attrs: "standby" });
+        assert.deepStrictEqual(params(r, "readMultiHostConnectionString"), { target_session_attrs: "standby", sslmode: "verify-full" });
         assert.deepStrictEqual(hosts(r, "jdbcReadUrl"), ["db-1", "db-2"]);
-        assert.deepStrictEqual(params(r, "jdbcReadUrl"), { targetServerType: "secondary", loadBalanceHosts: "true" });
+        assert.deepStrictEqual(params(r, "jdbcReadUrl"), { targetServerType: "secondary", loadBalanceHosts: "true", ssl: "true", sslmode: "verify-full" });
         assert.deepStrictEqual(hosts(r, "writeConnectionString"), ["db-rw"]);
         assert.deepStrictEqual(hosts(r, "jdbcWriteUrl"), ["db-rw"]);
         assert.deepStrictEqual(hosts(r, "readConnectionString"), ["db-ro"]);
@@ -168,7 +169,7 @@ describe("secrets", () => {
         const alone = await renderComponent("db", { replicas: 0 });
         assert.deepStrictEqual(hosts(alone, "writeMultiHostConnectionString"), ["db-0"]);
         assert.deepStrictEqual(hosts(alone, "readMultiHostConnectionString"), ["db-0"]);
-        assert.deepStrictEqual(params(alone, "readMultiHostConnectionString"), { target_session_attrs: "prefer-standby" });
-        assert.deepStrictEqual(params(alone, "jdbcReadUrl"), { targetServerType: "preferSecondary", loadBalanceHosts: "true" });
+        assert.deepStrictEqual(params(alone, "readMultiHostConnectionString"), { target_session_attrs: "prefer-standby", sslmode: "verify-full" });
+        assert.deepStrictEqual(params(alone, "jdbcReadUrl"), { targetServerType: "preferSecondary", loadBalanceHosts: "true", ssl: "true", sslmode: "verify-full" });
     });
 });

@@ -43,7 +43,7 @@ describe("Services, RBAC and ConfigMaps", () => {
         assert.match(data["postgresql.conf"], /^max_slot_wal_keep_size = '4GB'$/m);
         assert.match(data["postgresql.conf"], /^work_mem = '16MB'$/m);
         assert.match(data["postgresql.conf"], /^shared_buffers = '256MB'$/m);
-        assert.match(data["pg_hba.conf"], /^host replication replicator all scram-sha-256$/m);
+        assert.match(data["pg_hba.conf"], /^hostssl replication replicator all scram-sha-256$/m);
         assert.doesNotMatch(data["pg_hba.conf"], /trust/);
         assert.doesNotMatch(data["postgresql.conf"], /synchronous_standby_names/, "asynchronous by default");
     });

@@ -88,7 +88,7 @@ describe("topologies", () => {
             // liveness stays Patroni's REST API with its timings.
             assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"]);
             assert.deepStrictEqual([pg.readinessProbe.timeoutSeconds, pg.livenessProbe.timeoutSeconds], [2, 5]);
-            assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTP" });
+            assert.deepStrictEqual(pg.livenessProbe.httpGet, { path: "/liveness", port: "patroni", scheme: "HTTPS" });
             assert.ok(!pg.env.some((e: any) => e.name === "RDB_REPLICA_GATE" || e.name === "RDB_LISTEN_ADDRESSES"));
         });
 

@@ -1,5 +1,6 @@
 /** The PostgreSQL server configuration files the component renders into the config ConfigMap. */
 import { ResolvedArgs } from "../../args";
+import { tlsFiles } from "./tlsFiles";
 import { MAX_REPLICAS } from "../../limits";
 import { parseQuantity } from "../../validation";
 import { archiveSettings, recoverySettings } from "./backup";
@@ -11,8 +12,27 @@ import { archiveSettings, recoverySettings } from "./backup";
  */
 const WAL_SENDERS = MAX_REPLICAS + 5;
 
-/** Settings we compute; `args.parameters` may override any of them. */
-export function serverSettings(args: ResolvedArgs): Record<string, string> {
+/**
+ * The server's TLS settings with `tls.enabled`, none without. The key file is root's with the server's group
+ * and mode 0440 (a Secret volume with fsGroup), which PostgreSQL accepts for a key owned by root. A reload picks
+ * up renewed files.
+ */
+export function tlsSettings(args: ResolvedArgs, tlsDir: string): Record<string, string> {
+    if (!args.tls.enabled) {
+        return {};
+    }
+    const files = tlsFiles(tlsDir);
+    return {
+        ssl: "on",
+        ssl_cert_file: files.cert,
+        ssl_key_file: files.key,
+        ssl_ca_file: files.ca,
+        ssl_min_protocol_version: "TLSv1.2",
+    };
+}
+
+/** Settings we compute; `args.parameters` may override any of them. `tlsDir` is where the TLS Secret is mounted. */
+export function serverSettings(args: ResolvedArgs, tlsDir: string): Record<string, string> {
     const settings: Record<string, string> = {
         wal_level: "replica",
         max_wal_senders: String(WAL_SENDERS),
@@ -40,11 +60,11 @@ export function serverSettings(args: ResolvedArgs): Record<string, string> {
         // A quarter of the container's memory is PostgreSQL's own advice for shared_buffers.
         settings.shared_buffers = `${Math.max(16, Math.floor(limit / 4 / 2 ** 20))}MB`;
     }
-    return { ...settings, ...archiveSettings(args), ...args.parameters };
+    return { ...settings, ...tlsSettings(args, tlsDir), ...archiveSettings(args), ...args.parameters };
 }
 
-export function postgresqlConf(args: ResolvedArgs): string {
-    const lines = Object.entries({ ...recoverySettings(args), ...serverSettings(args) }).map(([k, v]) => `${k} = '${v}'`);
+export function postgresqlConf(args: ResolvedArgs, tlsDir: string): string {
+    const lines = Object.entries({ ...recoverySettings(args), ...serverSettings(args, tlsDir) }).map(([k, v]) => `${k} = '${v}'`);
     return [
         "# Rendered by the replicated-db component. The entrypoint adds the per-pod settings",
         "# (listen address, socket directory, primary_conninfo) on the command line.",
@@ -53,12 +73,24 @@ export function postgresqlConf(args: ResolvedArgs): string {
     ].join("\n");
 }
 
-/** The access rules, shared by both modes: rendered as pg_hba.conf into the config ConfigMap; the pods copy it (or its gated form) to the hba_file in pod memory. */
+/**
+ * The access rules, shared by both modes: rendered as pg_hba.conf into the config ConfigMap; the pods copy it (or
+ * its gated form) to the hba_file in pod memory. With `tls.enabled` every network rule is `hostssl` and a last
+ * rule refuses the rest, so that a plain-text client is told so instead of being asked for a password.
+ */
 export function pgHbaLines(args: ResolvedArgs): string[] {
+    const net = args.tls.enabled ? "hostssl" : "host";
     return [
         "local all all peer",
-        `host replication ${args.replicationUser} all scram-sha-256`,
-        "host all all all scram-sha-256",
+        // Patroni's own replication connection to its server (the timeline of a replica that does not
+        // stream, which a failover weighs) comes through the pod-private socket: over TCP it would dial
+        // localhost, which no certificate names, and fail verify-full. "all" does not match replication.
+        ...(args.failover === "patroni" ? [`local replication ${args.replicationUser} scram-sha-256`] : []),
+        `${net} replication ${args.replicationUser} all scram-sha-256`,
+        `${net} all all all scram-sha-256`,
+        // "all" never matches replication: its reject rule is written out, so that a plain replication
+        // client is told it was refused for want of TLS, not that no rule names it.
+        ...(args.tls.enabled ? ["hostnossl replication all all reject", "hostnossl all all all reject"] : []),
     ];
 }
 

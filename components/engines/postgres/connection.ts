@@ -6,6 +6,11 @@
  * `target_session_attrs`, pgjdbc's `targetServerType`): during a switchover, while the read-write Service
  * may still point at the old primary, they skip it at connect time instead of failing at the first write.
  * Only drivers that parse multi-host URIs can use them (libpq and its wrappers, pgjdbc; not node-postgres).
+ *
+ * With `tls.enabled` every string asks for `sslmode=verify-full` (JDBC: `ssl=true&sslmode=verify-full`): the
+ * driver refuses a server whose certificate is not signed by the CA or not valid for the host it dialled. The
+ * CA's file is the client's to give (libpq: `sslrootcert` or PGSSLROOTCERT; pgjdbc: `sslrootcert`; README,
+ * "Encryption in transit"), so no path is written here.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection, EngineContext } from "../engine";
@@ -27,16 +32,23 @@ export function connection(ctx: EngineContext, password: pulumi.Output<string>):
     const libpqRead = hasReplicas ? "standby" : "prefer-standby";
     const jdbcRead = hasReplicas ? "secondary" : "preferSecondary";
 
+    // Query parameters: the role ones first, then TLS's; joined with "?" only when there are any.
+    const tls = args.tls.enabled;
+    const query = (...params: string[]) => {
+        const all = [...params, ...(tls ? ["sslmode=verify-full"] : [])];
+        return all.length ? `?${all.join("&")}` : "";
+    };
+    const jdbcTls = tls ? "&ssl=true&sslmode=verify-full" : "";
     const secret = (f: (pw: string) => string) => pulumi.secret(password.apply((pw) => f(encodeURIComponent(pw))));
     return {
-        writeUri: secret((pw) => `postgresql://${user}:${pw}@${rw}/${db}`),
-        readUri: secret((pw) => `postgresql://${user}:${pw}@${ro}/${db}`),
-        writeMultiHostUri: secret((pw) => `postgresql://${user}:${pw}@${writeHosts}/${db}?target_session_attrs=read-write`),
-        readMultiHostUri: secret((pw) => `postgresql://${user}:${pw}@${readHosts}/${db}?target_session_attrs=${libpqRead}`),
-        jdbcWriteUrl: secret((pw) => `jdbc:postgresql://${rw}/${db}?user=${user}&password=${pw}`),
-        jdbcWriteMultiHostUrl: secret((pw) => `jdbc:postgresql://${writeHosts}/${db}?targetServerType=primary&user=${user}&password=${pw}`),
+        writeUri: secret((pw) => `postgresql://${user}:${pw}@${rw}/${db}${query()}`),
+        readUri: secret((pw) => `postgresql://${user}:${pw}@${ro}/${db}${query()}`),
+        writeMultiHostUri: secret((pw) => `postgresql://${user}:${pw}@${writeHosts}/${db}${query("target_session_attrs=read-write")}`),
+        readMultiHostUri: secret((pw) => `postgresql://${user}:${pw}@${readHosts}/${db}${query(`target_session_attrs=${libpqRead}`)}`),
+        jdbcWriteUrl: secret((pw) => `jdbc:postgresql://${rw}/${db}?user=${user}&password=${pw}${jdbcTls}`),
+        jdbcWriteMultiHostUrl: secret((pw) => `jdbc:postgresql://${writeHosts}/${db}?targetServerType=primary&user=${user}&password=${pw}${jdbcTls}`),
         jdbcReadUrl: secret(
-            (pw) => `jdbc:postgresql://${readHosts}/${db}?targetServerType=${jdbcRead}&loadBalanceHosts=true&user=${user}&password=${pw}`,
+            (pw) => `jdbc:postgresql://${readHosts}/${db}?targetServerType=${jdbcRead}&loadBalanceHosts=true&user=${user}&password=${pw}${jdbcTls}`,
         ),
     };
 }

@@ -3,6 +3,7 @@
  * docs/pod-contract.md. The topologies add their own command, mode variables and probes.
  */
 import { EngineContext, EnvVar } from "../engine";
+import { tlsFiles } from "./tlsFiles";
 import { PORT } from "./connection";
 
 export const DATA_MOUNT = "/var/lib/postgresql/data";
@@ -26,6 +27,8 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_SECRET_DIR", value: paths.secret },
         { name: "RDB_RUN_DIR", value: paths.run },
         { name: "RDB_SOCKET_DIR", value: SOCKET_DIR },
+        // The CA the scripts' connections to other pods verify against (sslmode=verify-full); "" with TLS off.
+        { name: "RDB_TLS_CA", value: args.tls.enabled ? tlsFiles(paths.tls).ca : "" },
         { name: "RDB_CLUSTER", value: names.statefulSet },
         // Pod DNS names are "<cluster>-<ordinal>" + this: the scripts reach other pods by name through the
         // headless Service, never by IP.

@@ -18,6 +18,9 @@ public class ConnectOnce {
         // Bounds the wait for a host that does not answer; the URL's own parameters are left as rendered.
         Properties props = new Properties();
         props.setProperty("connectTimeout", "5");
+        // The CA file, as an application mounts the database's caCertificate (the URL asks for verify-full).
+        String ca = System.getenv("CLIENT_SSLROOTCERT");
+        if (ca != null && !ca.isEmpty()) props.setProperty("sslrootcert", ca);
         try (Connection conn = DriverManager.getConnection(url, props);
                 Statement st = conn.createStatement();
                 ResultSet rs = st.executeQuery("SELECT host(inet_server_addr()), pg_is_in_recovery()")) {

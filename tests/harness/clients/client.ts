@@ -6,6 +6,7 @@
  *
  *   driver "psql": one psql (libpq) per operation, as a shell loop does; the conninfo may be multi-host.
  *   driver "pg":   node-postgres, one connection held across operations, as an application pool holds it.
+ * Every driver connects by name and, with TLS on, verifies the server against the cluster's CA (verify-full).
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -55,6 +56,8 @@ async function pgOnce(sql: string): Promise<Row> {
             database: "app",
             password,
             connectionTimeoutMillis: 2000,
+            // As sslmode=verify-full: the certificate must chain to the cluster's CA and name the host.
+            ...(spec.caFile ? { ssl: { ca: fs.readFileSync(spec.caFile, "utf8"), rejectUnauthorized: true } } : {}),
             // Client-side only: on expiry the connection is dropped, so the row is not acknowledged (a
             // server-side statement_timeout would cancel the synchronous wait and report success).
             query_timeout: 10000,

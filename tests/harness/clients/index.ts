@@ -8,8 +8,7 @@ import { ChildProcess, fork, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../cluster";
-import { podAddress } from "../pod";
-import { SERVICE_ADDRESS, SERVICE_PORT, Service, labelledReadyEndpoints } from "../service";
+import { SERVICE_PORT, Service, labelledReadyEndpoints } from "../service";
 import { ClientSpec } from "./protocol";
 
 const JDBC_JAR = "/usr/share/java/postgresql.jar";
@@ -43,21 +42,25 @@ export class Load {
         // Each child process adds an exit listener that kills it with the test run.
         process.setMaxListeners(Math.max(process.getMaxListeners(), 64));
         const log = (name: string) => path.join(opts.dir, `${name}.jsonl`);
-        const all = opts.ordinals.map(podAddress);
-        const replicas = opts.ordinals.filter((i) => i !== opts.primary).map(podAddress);
-        const libpq = (hosts: string[], attrs: string) => `host=${hosts.join(",")} port=5432 user=app dbname=app connect_timeout=2 target_session_attrs=${attrs}`;
-        const jdbc = (hosts: string[], params: string) => `jdbc:postgresql://${hosts.map((h) => `${h}:5432`).join(",")}/app?${params}`;
+        // By name, as applications are given them, so that TLS clients can verify the server (verify-full).
+        const all = opts.ordinals.map((i) => c.host(i));
+        const replicas = opts.ordinals.filter((i) => i !== opts.primary).map((i) => c.host(i));
+        const ca = c.caFile;
+        const libpqTls = ca ? ` sslmode=verify-full sslrootcert=${ca}` : "";
+        const jdbcTls = ca ? `&sslmode=verify-full&sslrootcert=${ca}` : "";
+        const libpq = (hosts: string[], attrs: string) => `host=${hosts.join(",")} port=5432 user=app dbname=app connect_timeout=2 target_session_attrs=${attrs}${libpqTls}`;
+        const jdbc = (hosts: string[], params: string) => `jdbc:postgresql://${hosts.map((h) => `${h}:5432`).join(",")}/app?${params}${jdbcTls}`;
         const w = (name: string, s: Partial<ClientSpec>): ClientSpec => ({ name, kind: "write", driver: "psql", intervalMs: 500, log: log(name), ...s });
         const r = (name: string, s: Partial<ClientSpec>): ClientSpec => ({ name, kind: "read", driver: "psql", intervalMs: 200, log: log(name), ...s });
         this.specs = [
-            w("psql-rw", { conninfo: libpq([SERVICE_ADDRESS.rw], "any") }),
+            w("psql-rw", { conninfo: libpq([c.serviceHost("rw")], "any") }),
             w("psql-multi", { conninfo: libpq(all, "read-write") }),
-            w("pg-rw", { driver: "pg", host: SERVICE_ADDRESS.rw, port: SERVICE_PORT }),
+            w("pg-rw", { driver: "pg", host: c.serviceHost("rw"), port: SERVICE_PORT, caFile: ca }),
             w("jdbc-primary", { driver: "jdbc", conninfo: jdbc(all, "targetServerType=primary") }),
             r("psql-standby", { conninfo: libpq(replicas, "standby") }),
-            r("pg-ro", { driver: "pg", host: SERVICE_ADDRESS.ro, port: SERVICE_PORT, intervalMs: 100 }),
+            r("pg-ro", { driver: "pg", host: c.serviceHost("ro"), port: SERVICE_PORT, intervalMs: 100, caFile: ca }),
             r("jdbc-secondary", { driver: "jdbc", conninfo: jdbc(replicas, "targetServerType=secondary&loadBalanceHosts=true") }),
-            ...opts.ordinals.map((i) => r(`direct-${i}`, { driver: "pg", host: podAddress(i), port: 5432, intervalMs: 50 })),
+            ...opts.ordinals.map((i) => r(`direct-${i}`, { driver: "pg", host: c.host(i), port: 5432, intervalMs: 50, caFile: ca })),
         ];
     }
 
@@ -77,9 +80,9 @@ export class Load {
         const out = fs.openSync(path.join(this.opts.dir, "processes.log"), "a");
         const stdio = ["ignore", out, out, "ipc"] as const;
         this.track(
-            fork(path.join(__dirname, "sampler.ts"), [this.samplesFile, "20", ...this.opts.ordinals.map(podAddress)], {
+            fork(path.join(__dirname, "sampler.ts"), [this.samplesFile, "20", ...this.opts.ordinals.map((i) => this.c.host(i))], {
                 execArgv: ts,
-                env: { ...process.env, SAMPLER_PASSWORD: this.c.secret("superuser-password") },
+                env: { ...process.env, SAMPLER_PASSWORD: this.c.secret("superuser-password"), SAMPLER_CA_FILE: this.c.caFile ?? "" },
                 stdio: [...stdio],
             }),
         );

@@ -22,8 +22,10 @@ export interface ClientSpec {
     driver: "psql" | "pg" | "jdbc";
     /** libpq conninfo (psql; no password), or a JDBC URL (jdbc). */
     conninfo?: string;
-    /** node-postgres: one host and port (it cannot parse multi-host strings). */
+    /** node-postgres: one host (a pod's or Service's name) and port (it cannot parse multi-host strings). */
     host?: string;
+    /** node-postgres: the CA file it verifies the server's certificate and name with (tls on). */
+    caFile?: string;
     port?: number;
     intervalMs: number;
     retryMs?: number;

@@ -2,7 +2,8 @@
  * The sampler, a process of its own: one held superuser connection per pod, each polled about every 20 ms
  * for pg_is_in_recovery(), the WAL receiver's status and the timeline, every answer logged as a JSON line
  * with the time it was asked and answered (see Sample). Two pods answering "not in recovery" in
- * overlapping windows means two writable pods. The password comes in the env (SAMPLER_PASSWORD).
+ * overlapping windows means two writable pods. The password comes in the env (SAMPLER_PASSWORD). Arguments: the
+ * log file, the period and the pods' names.
  */
 import * as fs from "fs";
 import { Client } from "pg";
@@ -12,6 +13,8 @@ const [logFile, periodArg, ...addresses] = process.argv.slice(2);
 const period = Number(periodArg);
 const out = fs.openSync(logFile, "a");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The cluster's CA (SAMPLER_CA_FILE, empty with TLS off): the pods' names are verified, as verify-full does. */
+const ca = process.env.SAMPLER_CA_FILE ? fs.readFileSync(process.env.SAMPLER_CA_FILE, "utf8") : undefined;
 
 const SQL = `SELECT pg_is_in_recovery() AS rec,
        (SELECT status FROM pg_stat_wal_receiver) AS wal,
@@ -24,7 +27,7 @@ async function poll(pod: number, host: string): Promise<void> {
         const t = Date.now();
         try {
             if (!c) {
-                const fresh = new Client({ host, port: 5432, user: "postgres", database: "postgres", password: process.env.SAMPLER_PASSWORD, connectionTimeoutMillis: 1000, query_timeout: 2000 });
+                const fresh = new Client({ host, port: 5432, user: "postgres", database: "postgres", password: process.env.SAMPLER_PASSWORD, connectionTimeoutMillis: 1000, query_timeout: 2000, ...(ca ? { ssl: { ca, rejectUnauthorized: true } } : {}) });
                 fresh.on("error", () => undefined);
                 c = fresh;
                 await fresh.connect();

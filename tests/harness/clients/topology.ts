@@ -6,12 +6,12 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import { Cluster, sleep } from "../cluster";
-import { PG_BIN, podAddress } from "../pod";
+import { PG_BIN } from "../pod";
 
 /** psql as the superuser on one pod; rejects with psql's message. */
 export function superSql(c: Cluster, ordinal: number, query: string, database = "postgres"): Promise<string> {
     return new Promise((resolve, reject) => {
-        const conninfo = `host=${podAddress(ordinal)} port=5432 user=postgres dbname=${database} connect_timeout=3`;
+        const conninfo = `${c.hosts(ordinal)} port=5432 user=postgres dbname=${database} connect_timeout=3`;
         const child = spawn(`${PG_BIN}/psql`, ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query, conninfo], {
             env: { PGPASSWORD: c.secret("superuser-password"), PATH: process.env.PATH },
         });

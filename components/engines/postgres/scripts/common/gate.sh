@@ -16,14 +16,16 @@ reload_server() {
 # every application connection: every path to the data (Services, pod names, multi-host strings) gets the
 # same answer, not only the one that honours readiness.
 write_hba() {
-    local mode="$1" tmp="$SERVER_HBA.tmp"
+    local mode="$1" tmp="$SERVER_HBA.tmp" net=host
+    # With TLS on, the supervisors' questions must come encrypted too, as every other network connection.
+    [ -z "${RDB_TLS_CA:-}" ] || net=hostssl
     if [ "$mode" = open ]; then
         cp "$RDB_CONFIG_DIR/pg_hba.conf" "$tmp" || return 1
     else
         {
             echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
             grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
-            echo "host postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
+            echo "$net postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
             echo "host all all all reject"
         } >"$tmp" || return 1
     fi

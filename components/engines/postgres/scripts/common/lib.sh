@@ -22,6 +22,12 @@ pod_host() {
     printf '%s' "$RDB_CLUSTER-$1$RDB_POD_DNS_SUFFIX"
 }
 
+# The conninfo words for a connection to another pod: with TLS on (RDB_TLS_CA names the CA file), the server
+# must prove it is that pod (its certificate signed by the CA and valid for the name dialled); "" with TLS off.
+tls_conninfo() {
+    [ -z "${RDB_TLS_CA:-}" ] || printf ' sslmode=verify-full sslrootcert=%s' "$RDB_TLS_CA"
+}
+
 # Slot names allow [a-z0-9_] only; pod names are DNS labels.
 slot_name() {
     printf '%s' "$1" | tr -- '-' '_'
@@ -55,6 +61,16 @@ secret_checksum() {
         [ -r "$RDB_SECRET_DIR/$key" ] || return 1
     done
     sum=$(cat "${SECRET_KEYS[@]/#/$RDB_SECRET_DIR/}" | sha256sum) || return 1
+    printf '%s\n' "${sum%% *}"
+}
+
+# Changes when the mounted certificate, key or CA changes (a renewal by `pulumi up` or cert-manager: the kubelet
+# swaps the Secret's files in place, all at once). Prints nothing with TLS off; fails, printing nothing, when a
+# file cannot be read, so that a half-visible Secret never looks like a renewal.
+tls_checksum() {
+    [ -n "${RDB_TLS_CA:-}" ] || return 0
+    local sum
+    sum=$(cat "${RDB_TLS_CA%/*}"/* | sha256sum) || return 1
     printf '%s\n' "${sum%% *}"
 }
 

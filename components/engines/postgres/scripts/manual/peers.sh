@@ -21,7 +21,7 @@ peer_state() {
     # Only a definite answer counts: "the database system is shutting down" is a failed query here, and a
     # shutting-down primary may still send WAL that a promoted pod would not have.
     if ! out=$(psql -X -A -t -q -v ON_ERROR_STOP=1 \
-        "host=$host port=$PGPORT user=$RDB_REPLICATION_USER dbname=postgres passfile=$RDB_RUN_DIR/pgpass connect_timeout=3" \
+        "host=$host port=$PGPORT user=$RDB_REPLICATION_USER dbname=postgres passfile=$RDB_RUN_DIR/pgpass connect_timeout=3$(tls_conninfo)" \
         -c "SELECT CASE WHEN pg_is_in_recovery() THEN 'standby ' || greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) ELSE 'primary' END" \
         2>/dev/null); then
         printf 'unknown'

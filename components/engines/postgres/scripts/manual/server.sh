@@ -30,7 +30,7 @@ follow() {
     local slot new=""
     slot=$(slot_name "$POD_NAME")
     if [ -n "$1" ]; then
-        new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5'
+        new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5$(tls_conninfo)'
 primary_slot_name = '$slot'"
     fi
     [ "$(cat "$FOLLOW_CONF" 2>/dev/null)" != "$new" ] || return 0
@@ -226,7 +226,7 @@ clone_from() {
     slot=$(slot_name "$POD_NAME")
     clear_empty_pgdata
     rm -rf "$tmp"
-    if ! supervised pg_basebackup -h "$host" -p "$PGPORT" -U "$RDB_REPLICATION_USER" -w \
+    if ! supervised pg_basebackup -d "host=$host port=$PGPORT user=$RDB_REPLICATION_USER$(tls_conninfo)" -w \
         -D "$tmp" -X stream -S "$slot" -c fast; then
         log "clone failed; retrying"
         return 1
@@ -251,7 +251,7 @@ clone_from() {
 # server. When rewinding cannot work, the data is set aside on the volume (kept, never deleted) and cloned.
 rewind_onto() {
     local host="$1" source aside
-    source="host=$host port=$PGPORT user=$RDB_SUPERUSER dbname=postgres passfile=$RDB_RUN_DIR/superpass connect_timeout=5"
+    source="host=$host port=$PGPORT user=$RDB_SUPERUSER dbname=postgres passfile=$RDB_RUN_DIR/superpass connect_timeout=5$(tls_conninfo)"
     if ! psql -X -q -c CHECKPOINT "$source" >/dev/null; then
         log "could not ask $host for a checkpoint; retrying"
         return 1

@@ -115,6 +115,18 @@ secret_tick() {
     log "the Secret changed: passwords set and Patroni reloaded"
 }
 
+# A renewed certificate reaches PostgreSQL and the REST API through a reload of Patroni (SIGHUP): it reloads the
+# server's configuration, and its REST API takes a certificate whose serial number changed. No restart.
+tls_applied=$(tls_checksum || true)
+tls_tick() {
+    local current
+    current=$(tls_checksum) || return 0
+    [ "$current" != "$tls_applied" ] || return 0
+    kill -HUP "$PATRONI_PID" 2>/dev/null || return 0
+    tls_applied=$current
+    log "the TLS certificate changed: Patroni reloaded"
+}
+
 # The gate looks every second (a replica that stops streaming is gated within RDB_GATE_AFTER_SECONDS and one
 # tick), the Secret every RDB_SECRET_POLL_SECONDS. A failing step is logged and tried on the next tick: bash
 # does not apply errexit inside a function whose status is tested, so nothing in a tick ends this script.
@@ -124,6 +136,7 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
     sleep 1 &
     wait $! || true
     gate_tick || log "gate tick failed (status $?); retrying"
+    tls_tick || log "certificate check failed (status $?); retrying"
     now=$(date +%s)
     if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
         secret_checked=$now

@@ -52,7 +52,7 @@ export const manual: Topology = {
     // primaryOrdinal is checked with the other args (it is within the pods); nothing else is specific.
     validate: () => undefined,
     scripts: () => scriptsOf("common", "manual"),
-    configFiles: (ctx) => ({ "postgresql.conf": postgresqlConf(ctx.args), "pg_hba.conf": pgHbaConf(ctx.args) }),
+    configFiles: (ctx) => ({ "postgresql.conf": postgresqlConf(ctx.args, ctx.paths.tls), "pg_hba.conf": pgHbaConf(ctx.args) }),
     container,
     sidecars: (ctx) => [labeler(ctx)],
     // The labeler reads and labels its own pod: get and patch on this StatefulSet's pods by name, nothing else.

@@ -13,6 +13,7 @@ import { PRIMARY_ROLE, ROLE_LABEL } from "../../../../naming";
 import { EngineContext } from "../../../engine";
 import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
+import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
 
 export const PATRONI_PORT = 8008;
@@ -26,8 +27,8 @@ export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as c
 /** Settings Patroni manages itself: it writes synchronous_standby_names from its synchronous mode. */
 const PATRONI_MANAGED = new Set(["synchronous_standby_names", "synchronous_commit"]);
 
-function parameters(args: ResolvedArgs): Record<string, string> {
-    return Object.fromEntries(Object.entries(serverSettings(args)).filter(([k]) => !PATRONI_MANAGED.has(k)));
+function parameters(args: ResolvedArgs, tlsDir: string): Record<string, string> {
+    return Object.fromEntries(Object.entries(serverSettings(args, tlsDir)).filter(([k]) => !PATRONI_MANAGED.has(k)));
 }
 
 /** Patroni's configuration for every pod; patroni.sh adds the per-pod values (name and addresses in the
@@ -37,11 +38,19 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
     const scripts = paths.scripts;
     const callback = `/bin/bash ${scripts}/patroni-callback.sh`;
     const sync = args.synchronousReplicas > 0;
+    const tls = args.tls.enabled ? tlsFiles(paths.tls) : undefined;
+    // Replicas and rewinds reach the leader by its pod DNS name, which the certificate holds.
+    const verify = tls ? { sslmode: "verify-full", sslrootcert: tls.ca } : {};
     return {
         scope: names.statefulSet,
         // The key prefix in a key-value store (the tests' etcd); unused with the Kubernetes API.
         namespace: "/replicated-db/",
-        restapi: { listen: `0.0.0.0:${PATRONI_PORT}` },
+        // HTTPS with the database's certificate when TLS is on; members verify each other against its CA.
+        restapi: {
+            listen: `0.0.0.0:${PATRONI_PORT}`,
+            ...(tls ? { certfile: tls.cert, keyfile: tls.key, cafile: tls.ca } : {}),
+        },
+        ...(tls ? { ctl: { cacert: tls.ca } } : {}),
         kubernetes: {
             namespace: args.namespace,
             // Patroni finds the members by these labels plus scope_label=scope: exactly the StatefulSet's pods.
@@ -66,7 +75,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
                 postgresql: {
                     use_pg_rewind: true,
                     use_slots: true,
-                    parameters: parameters(args),
+                    parameters: parameters(args, paths.tls),
                 },
             },
             // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
@@ -82,13 +91,16 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // Patroni's own connections go through the pod-private socket with peer authentication, so a
             // kept volume with a new Secret cannot lock Patroni out of its own server.
             use_unix_socket: true,
+            // Its replication connection to its own server too (pg_hba's `local replication` rule): over TCP
+            // it would dial localhost with verify-full, which the certificate (pod and Service names) fails.
+            use_unix_socket_repl: true,
             data_dir: dataDir,
             // The root file system is read-only: the passfile Patroni writes lives in the pod's memory.
             pgpass: `${paths.run}/patroni.pgpass`,
             authentication: {
                 superuser: { username: "postgres" },
-                replication: { username: args.replicationUser },
-                rewind: { username: "postgres" },
+                replication: { username: args.replicationUser, ...verify },
+                rewind: { username: "postgres", ...verify },
             },
             // No pg_hba list: the server reads its access rules from a file in pod memory that patroni.sh
             // switches between the rendered rules and gated ones (a replica that is not streaming refuses
@@ -96,7 +108,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }],
-            parameters: { ...parameters(args), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
+            parameters: { ...parameters(args, paths.tls), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
             // Patroni writes recovery settings itself, from here only (it ignores them among the parameters).
             ...(Object.keys(recoverySettings(args)).length ? { recovery_conf: recoverySettings(args) } : {}),
             // The Secret is the truth on every start and after every promotion (a kept volume with a new

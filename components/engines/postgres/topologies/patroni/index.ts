@@ -20,7 +20,8 @@ const PROBE_TIMEOUT_SECONDS = 2;
  * answers liveness. */
 function container(ctx: EngineContext): Container {
     const { args, paths } = ctx;
-    const http = (path: string) => ({ httpGet: { path, port: "patroni", scheme: "HTTP" } });
+    // The kubelet does not verify the certificate; it only needs to speak the REST API's protocol.
+    const http = (path: string) => ({ httpGet: { path, port: "patroni", scheme: args.tls.enabled ? "HTTPS" : "HTTP" } });
     const ready = { exec: { command: ["/bin/bash", `${paths.scripts}/probe.sh`, "readiness"] }, timeoutSeconds: PROBE_TIMEOUT_SECONDS };
     return {
         name: CONTAINER_NAME,
