@@ -3,7 +3,7 @@
  * (the data-plane harness) with pgBackRest and a "volume" repository on the same disk. Prints one table from
  * one run, figures side by side.
  *
- *   npm run bench:backup      (as root; BENCH_SCALE=50 BENCH_RUNS=3 BENCH_SECONDS=15)
+ *   npm run bench:backup      (as root; BENCH_SCALE=50 BENCH_RUNS=3 BENCH_SECONDS=15; BENCH_QUICK=1 for a smoke run)
  *
  * - full backup of a pgbench database of scale BENCH_SCALE (zst, the default, and lz4; process-max 2) against
  *   `cp -a` of the same data directory on the same disk (the goal: within 1.5x);
@@ -11,19 +11,21 @@
  * - archive lag under a pgbench write load: from the moment a WAL segment is complete (the server's write
  *   position has moved past it) to the moment pg_stat_archiver reports it archived;
  * - primary throughput with archiving on and off (archive_mode, a restart between), runs interleaved.
+ * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { BACKUP_IMAGE } from "../tests/harness/backup";
-import { median, percentile, pgbench, spread } from "./stats";
+import { median, percentile, pgbench, pgbenchAsync, spread, tpsOf } from "./stats";
+import { benchSettings, machineLine, Progress, Results } from "./report";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
 
-const SCALE = Number(process.env.BENCH_SCALE ?? 50);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const { scale: SCALE, runs: RUNS, seconds: SECONDS, quick } = benchSettings({ scale: 50, runs: 3, seconds: 15 });
+const results = new Results("backup", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
+// empty backups, loading, backup and restore runs, archive lag, throughput runs
+const progress = new Progress("backup", 1 + 1 + RUNS + 1 + RUNS);
 const SU = { user: "postgres", database: "postgres" };
 /** Inside the pod: a directory on its data volume, beside the data directory. */
 const RESTORE_DIR = "/var/lib/postgresql/data/bench-restore";
@@ -84,7 +86,10 @@ async function archiveLag(c: Cluster): Promise<number[]> {
             await sleep(100);
         }
     })();
-    pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2)]);
+    // Asynchronous, so that the sampler runs during the load; then the last segment is closed, so that even a
+    // short load completes one.
+    await pgbenchAsync(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2)]);
+    c.sql(0, "SELECT pg_switch_wal()", SU);
     await sleep(15000);
     done = true;
     await sampler;
@@ -115,8 +120,10 @@ async function main(): Promise<void> {
         const stanza = await c.exec(0, ["pgbackrest", "stanza-create"]);
         if (stanza.status !== 0) throw new Error(stanza.stderr);
         // What every backup costs whatever the size: the checkpoint, the manifest, the wait for the last WAL.
+        progress.step(`full backups of the empty database (${RUNS})`);
         const empty: number[] = [];
         for (let run = 0; run < RUNS; run++) empty.push(await timed("backup", () => c.exec(0, ["pgbackrest", "backup", "--type=full"], 3600000)));
+        progress.step(`loading pgbench scale ${SCALE}`);
         pgbench(c, ["-i", "-q", "-s", String(SCALE)]);
         const bytes = Number(c.sql(0, "SELECT sum(pg_database_size(datname)) FROM pg_database", SU));
         // The rendered compression (zst) and the fastest one pgBackRest has (lz4), interleaved.
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
         const restore: Record<string, number[]> = { zst: [], lz4: [] };
         const copy: number[] = [];
         for (let run = 0; run < RUNS; run++) {
+            progress.step(`backup and restore: run ${run + 1}/${RUNS}, zst and lz4, cp -a`);
             for (const type of Object.keys(backup)) {
                 backup[type].push(await timed("backup", () => c.exec(0, ["pgbackrest", "backup", "--type=full", `--compress-type=${type}`], 3600000)));
                 await c.exec(0, ["rm", "-rf", RESTORE_DIR]);
@@ -135,24 +143,38 @@ async function main(): Promise<void> {
         }
         const repoMiB = duMiB(path.join(c.base, "claims", "db-backups"));
         const logBefore = fs.readFileSync(c.logFile(0), "utf8").length;
+        progress.step("archive lag under a write load");
         const lags = await archiveLag(c);
         // pgBackRest's own duration of each push during the load ("completed successfully (26ms)").
         const pushes = [...fs.readFileSync(c.logFile(0), "utf8").slice(logBefore).matchAll(/archive-push command end: completed successfully \(([0-9]+)ms\)/g)].map((m) => Number(m[1]));
         const tps = { on: [] as number[], off: [] as number[] };
-        const run = () => Number(/tps = ([0-9.]+)/.exec(pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]))![1]);
+        const run = () => tpsOf(pgbench(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]));
         for (let r = 0; r < RUNS; r++) {
+            progress.step(`throughput: run ${r + 1}/${RUNS}, archiving on and off`);
             tps.on.push(run());
             await setArchiving(c, false);
             tps.off.push(run());
             await setArchiving(c, true);
         }
 
-        console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`);
+        results.add("backup.empty", "s", empty);
+        for (const type of Object.keys(backup)) {
+            results.add(`backup.${type}`, "s", backup[type]);
+            results.add(`restore.${type}`, "s", restore[type]);
+        }
+        results.add("copy", "s", copy);
+        results.add("repository", "MiB", [repoMiB]);
+        results.add("archiveLag", "s", lags);
+        results.add("archivePush", "ms", pushes);
+        results.add("tps.archivingOff", "tps", tps.off);
+        results.add("tps.archivingOn", "tps", tps.on);
+        const json = results.write();
+        console.log(machineLine());
         console.log(
             `${spawnSync(path.join(PG_BIN, "postgres"), ["--version"], { encoding: "utf8" }).stdout.trim()}, ` +
                 `${spawnSync("pgbackrest", ["version"], { encoding: "utf8" }).stdout.trim()}; pgbench scale ${SCALE} ` +
                 `(${(bytes / 2 ** 20).toFixed(0)} MiB); repository on the same disk, zst, process-max 2; ${RUNS} runs; ` +
-                `pgbench -N -c 4 for ${SECONDS} s per throughput run\n`,
+                `pgbench -N -c 4 for ${SECONDS} s per throughput run${quick ? "; QUICK run (a smoke test, not a measurement)" : ""}\n`,
         );
         console.log("| figure | median (min-max) | ratio |");
         console.log("|---|---|---|");
@@ -167,6 +189,11 @@ async function main(): Promise<void> {
         console.log(`| pgBackRest's time per pushed segment under that load, p50 / p95 / max, ms | ${percentile(pushes, 50)} / ${percentile(pushes, 95)} / ${Math.max(...pushes)} (${pushes.length} pushes) | |`);
         console.log(`| primary tps, archiving off | ${spread(tps.off, 0)} | 1 |`);
         console.log(`| primary tps, archiving on (pgBackRest) | ${spread(tps.on, 0)} | ${(median(tps.on) / median(tps.off)).toFixed(2)} |`);
+        console.log(`\nraw figures: ${path.relative(process.cwd(), json)}`);
+    } catch (err) {
+        // The pod's log goes with the cluster: show its end first.
+        console.error(fs.readFileSync(c.logFile(0), "utf8").split("\n").slice(-40).join("\n"));
+        throw err;
     } finally {
         await c.cleanup();
     }

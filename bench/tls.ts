@@ -4,7 +4,7 @@
  * once with TLS on (the default), interleaved so that both see the same machine; one table of medians and
  * on/off ratios.
  *
- *   npm run bench:tls      (as root; BENCH_SCALE=10 BENCH_RUNS=3 BENCH_SECONDS=15)
+ *   npm run bench:tls      (as root; BENCH_SCALE=10 BENCH_RUNS=3 BENCH_SECONDS=15; BENCH_QUICK=1 for a smoke run)
  *
  * - primary tps, pgbench -N -c 4 on kept connections: the cost of encrypting the traffic;
  * - primary tps with a new connection per transaction (pgbench -C): the cost of the handshake, which
@@ -12,17 +12,18 @@
  * - replay lag under the kept-connection load, sampled from pg_stat_replication every 200 ms: the cost
  *   of encrypting the WAL stream to the replicas.
  * With TLS on, clients connect by name with sslmode=verify-full and the cluster's CA, as the outputs say.
+ * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  */
-import { spawn, spawnSync } from "child_process";
-import * as os from "os";
+import { spawnSync } from "child_process";
 import * as path from "path";
-import { median, percentile, pgbench, spread } from "./stats";
+import { median, percentile, pgbench, pgbenchAsync, spread, tpsOf } from "./stats";
+import { benchSettings, machineLine, Progress, Results } from "./report";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
 
-const SCALE = Number(process.env.BENCH_SCALE ?? 10);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const { scale: SCALE, runs: RUNS, seconds: SECONDS, quick } = benchSettings({ scale: 10, runs: 3, seconds: 15 });
+const results = new Results("tls", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
+const progress = new Progress("tls", RUNS * 2);
 const superuser = { user: "postgres", database: "postgres" };
 
 interface Sample {
@@ -30,8 +31,6 @@ interface Sample {
     tpsNewConnection: number;
     lagMs: number[];
 }
-
-const tpsOf = (out: string) => Number(/tps = ([0-9.]+)/.exec(out)![1]);
 
 /** pgbench -N on kept connections while pod 0's replay lag is sampled; its tps and the samples. */
 async function loadWithLag(c: Cluster): Promise<{ tps: number; lagMs: number[] }> {
@@ -44,15 +43,7 @@ async function loadWithLag(c: Cluster): Promise<{ tps: number; lagMs: number[] }
             await sleep(200);
         }
     })();
-    const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn(path.join(PG_BIN, "pgbench"), ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS), "-h", c.host(0), "-U", "app", "app"], {
-            env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() },
-        });
-        let text = "";
-        child.stdout.on("data", (d) => (text += d));
-        child.stderr.on("data", (d) => (text += d));
-        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`pgbench exited ${code}: ${text}`))));
-    });
+    const out = await pgbenchAsync(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)]);
     done = true;
     await sampler;
     return { tps: tpsOf(out), lagMs };
@@ -87,18 +78,24 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
         // Alternate which goes first, so that neither always meets a warmer or a busier machine.
         for (const tls of run % 2 ? [true, false] : [false, true]) {
-            console.error(`run ${run + 1}/${RUNS}: TLS ${tls ? "on" : "off"}`);
+            progress.step(`run ${run + 1}/${RUNS}: a cluster with TLS ${tls ? "on" : "off"}, load, lag, new connections`);
             (tls ? on : off).push(await measure(tls));
         }
     }
+    for (const [name, xs] of [["off", off], ["on", on]] as const) {
+        results.add(`tps.${name}`, "tps", xs.map((x) => x.tps));
+        results.add(`tpsNewConnection.${name}`, "tps", xs.map((x) => x.tpsNewConnection));
+        results.add(`lag.${name}`, "ms", xs.flatMap((x) => x.lagMs));
+    }
+    const json = results.write();
     const row = (what: string, pick: (s: Sample) => number, digits: number) => {
         const a = off.map(pick);
         const b = on.map(pick);
         console.log(`| ${what} | ${spread(a, digits)} | ${spread(b, digits)} | ${(median(b) / median(a)).toFixed(2)} |`);
     };
     const lag = (xs: Sample[]) => xs.flatMap((s) => s.lagMs);
-    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; load average at the end ${os.loadavg()[0].toFixed(1)}`);
-    console.log(`PostgreSQL: ${spawnSync(path.join(PG_BIN, "postgres"), ["--version"], { encoding: "utf8" }).stdout.trim()}; pgbench scale ${SCALE}; ${RUNS} runs each, interleaved; pgbench -N -c 4 -j 2 for ${SECONDS} s; primary and two async replicas\n`);
+    console.log(machineLine());
+    console.log(`PostgreSQL: ${spawnSync(path.join(PG_BIN, "postgres"), ["--version"], { encoding: "utf8" }).stdout.trim()}; pgbench scale ${SCALE}; ${RUNS} runs each, interleaved; pgbench -N -c 4 -j 2 for ${SECONDS} s; primary and two async replicas${quick ? "; QUICK run (a smoke test, not a measurement)" : ""}\n`);
     console.log("| figure | TLS off, median (min-max) | TLS on (verify-full), median (min-max) | on / off |");
     console.log("|---|---|---|---|");
     row("primary tps, kept connections", (s) => s.tps, 0);
@@ -108,6 +105,7 @@ async function main(): Promise<void> {
         console.log(`| replay lag p${p}, ms | ${percentile(lagOff, p).toFixed(1)} | ${percentile(lagOn, p).toFixed(1)} | |`);
     }
     console.log(`| replay lag samples | ${lagOff.length} | ${lagOn.length} | |`);
+    console.log(`\nraw figures: ${path.relative(process.cwd(), json)}`);
 }
 
 main().catch((err) => {

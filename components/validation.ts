@@ -33,6 +33,22 @@ export function describe(value: unknown): string {
 export type SettingNamer = (arg: string) => string;
 export const argName: SettingNamer = (arg) => arg;
 
+/**
+ * A group of settings (a map such as `tls` or `backup`): refuses anything but a map, and any key that is not one
+ * of `known`, naming it. `what` names the group in words ("TLS settings"); `setting` is the group's name.
+ */
+export function checkSettingsMap<T extends object>(setting: string, given: T, known: string[], what: string): T {
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+        throw new ArgError(setting, given, `a map of ${what} (see the README's configuration reference)`);
+    }
+    for (const key of Object.keys(given)) {
+        if (!known.includes(key)) {
+            throw new ArgError(`${setting}.${key}`, (given as Record<string, unknown>)[key], `one of the ${what}: ${known.join(", ")}`);
+        }
+    }
+    return given;
+}
+
 /** A whole number within [min, max]. */
 export function checkInteger(setting: string, value: unknown, min: number, max: number): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {

@@ -13,6 +13,7 @@ import {
     checkDnsSubdomain,
     checkInteger,
     checkQuantity,
+    checkSettingsMap,
     describe,
     parseQuantity,
 } from "../validation";
@@ -52,16 +53,8 @@ interface Cluster {
  * backups on, or a restore from it (`restoring`).
  */
 export function resolveBackup(given: BackupArgs, cluster: Cluster, restoring: boolean, setting: SettingNamer = argName): ResolvedBackup {
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting("backup"), given, "a map of backup settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.backup;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`backup.${key}`), (given as Record<string, unknown>)[key], `one of the backup settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("backup"), given, Object.keys(d), "backup settings");
     const s = (key: keyof BackupArgs) => setting(`backup.${key}`);
     const enabled = checkBoolean(s("enabled"), pick(given.enabled, d.enabled));
     const repositoryUsed = enabled || restoring;
@@ -168,16 +161,8 @@ export function resolveRestore(
     now: number = Date.now(),
 ): ResolvedRestore | undefined {
     if (given === undefined) return undefined;
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting("restore"), given, "a map of restore settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.restore;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`restore.${key}`), (given as Record<string, unknown>)[key], `one of the restore settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("restore"), given, Object.keys(d), "restore settings");
     const s = (key: keyof RestoreArgs) => setting(`restore.${key}`);
     const fromClusterName = pick(given.fromClusterName, d.fromClusterName);
     if (fromClusterName === "") {

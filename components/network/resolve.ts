@@ -5,7 +5,7 @@
 import { isIPv6 } from "net";
 import { NetworkPeerArgs, NetworkPolicyArgs, ResolvedNetworkPeer, ResolvedNetworkPolicy } from "../args";
 import { DEFAULTS, NETWORK_PEER_FIELDS } from "../argTable";
-import { ArgError, SettingNamer, argName, checkBoolean, checkInteger } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkSettingsMap } from "../validation";
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -108,16 +108,8 @@ function resolvePeers(setting: string, value: unknown, emptyAllowed: string | un
 
 /** The network policy settings with their fields' defaults. */
 export function resolveNetworkPolicy(given: NetworkPolicyArgs, setting: SettingNamer = argName): ResolvedNetworkPolicy {
-    if (!isMap(given)) {
-        throw new ArgError(setting("networkPolicy"), given, "a map of network policy settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.networkPolicy;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`networkPolicy.${key}`), (given as Record<string, unknown>)[key], `one of the network policy settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("networkPolicy"), given, Object.keys(d), "network policy settings");
     const s = (key: keyof NetworkPolicyArgs) => setting(`networkPolicy.${key}`);
     const copy = <T>(v: T): T => structuredClone(v);
     return {

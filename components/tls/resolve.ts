@@ -4,7 +4,7 @@
  */
 import { ResolvedTls, TlsArgs } from "../args";
 import { DEFAULTS } from "../argTable";
-import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger, checkSettingsMap } from "../validation";
 
 /** Where the certificate comes from. */
 export const TLS_SOURCES = ["generated", "certManager", "secret"];
@@ -22,16 +22,8 @@ export function generatedSecretName(clusterName: string): string {
 
 /** The TLS settings with their fields' defaults; a source's own fields are required with it and refused without it. */
 export function resolveTls(given: TlsArgs, clusterName: string, setting: SettingNamer = argName): ResolvedTls {
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting("tls"), given, "a map of TLS settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.tls;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`tls.${key}`), (given as Record<string, unknown>)[key], `one of the TLS settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("tls"), given, Object.keys(d), "TLS settings");
     const s = (key: keyof TlsArgs) => setting(`tls.${key}`);
     const enabled = checkBoolean(s("enabled"), given.enabled ?? d.enabled);
     const source = given.source ?? d.source;

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { resolveArgs, resolveParameters, resolveResources, resolveStaticVolumes } from "../../components/resolve";
 import { imageMajor } from "../../components/engines/postgres";
-import { ArgError, checkDnsLabel, checkInteger, checkQuantity, parseQuantity } from "../../components/validation";
+import { ArgError, checkDnsLabel, checkInteger, checkQuantity, checkSettingsMap, parseQuantity } from "../../components/validation";
 import { registeredBefore, renderComponent } from "../../render/render";
 
 function rejects(args: Record<string, unknown>, message: string | RegExp): void {
@@ -165,5 +165,23 @@ describe("the object args' resolvers, called directly", () => {
         assert.throws(() => resolveParameters(["work_mem"] as never), /^ArgError: invalid parameters: \["work_mem"\] \(allowed: a map of parameter names to string values\)$/);
         assert.throws(() => resolveParameters({ Work_Mem: "8MB" }), /^ArgError: invalid parameters.Work_Mem: "Work_Mem"/);
         assert.throws(() => resolveParameters({ work_mem: 8 as never }), /^ArgError: invalid parameters.work_mem: 8 \(allowed: a string without quotes or line breaks\)$/);
+    });
+});
+
+describe("checkSettingsMap: a group of settings", () => {
+    it("returns a map whose keys are all known", () => {
+        const given = { enabled: true };
+        assert.strictEqual(checkSettingsMap("tls", given, ["enabled", "source"], "TLS settings"), given);
+    });
+
+    it("refuses what is not a map, and an unknown key, naming the setting, its value and what is allowed", () => {
+        for (const bad of [null, [], "on", 3]) {
+            assert.throws(() => checkSettingsMap("tls", bad as object, ["enabled"], "TLS settings"), {
+                message: `invalid tls: ${bad === null ? "null" : Array.isArray(bad) ? "[]" : JSON.stringify(bad)} (allowed: a map of TLS settings (see the README's configuration reference))`,
+            });
+        }
+        assert.throws(() => checkSettingsMap("replicated-db:tls", { enable: true }, ["enabled", "source"], "TLS settings"), {
+            message: "invalid replicated-db:tls.enable: true (allowed: one of the TLS settings: enabled, source)",
+        });
     });
 });

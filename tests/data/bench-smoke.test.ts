@@ -1,0 +1,72 @@
+/**
+ * The benchmarks still run: each data-plane bench in its quick mode (BENCH_QUICK=1: tiny database, one run,
+ * three-second loads) from start to end, its table printed and its raw figures written. The figures of a
+ * quick run prove that the bench works, not how fast anything is.
+ */
+import * as assert from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BenchResults } from "../../bench/report";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+/** Runs bench/<name>.ts quick, with its JSON in a temporary directory; its stdout and the JSON it wrote. */
+function runQuick(name: string): Promise<{ stdout: string; stderr: string; results: BenchResults }> {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
+    return new Promise((resolve, reject) => {
+        const child = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "bench", `${name}.ts`)], {
+            cwd: ROOT,
+            env: { ...process.env, BENCH_QUICK: "1", BENCH_OUT: out },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("exit", (code) => {
+            try {
+                if (code !== 0) throw new Error(`bench/${name}.ts exited ${code}:\n${stderr}`);
+                const results = JSON.parse(fs.readFileSync(path.join(out, `${name}-latest.json`), "utf8")) as BenchResults;
+                resolve({ stdout, stderr, results });
+            } catch (err) {
+                reject(err);
+            } finally {
+                fs.rmSync(out, { recursive: true, force: true });
+            }
+        });
+    });
+}
+
+function assertFigures(r: BenchResults, keys: string[]): void {
+    assert.deepStrictEqual(Object.keys(r.figures).sort(), [...keys].sort());
+    for (const [k, f] of Object.entries(r.figures)) {
+        assert.ok(f.values.length > 0 && f.values.every((v) => Number.isFinite(v) && v >= 0), `${k}: ${JSON.stringify(f.values)}`);
+    }
+    assert.strictEqual(r.settings.quick, true);
+}
+
+describe("the benchmarks run end to end in their quick mode", function () {
+    this.timeout(900000);
+
+    it("replication: bootstrap, lag and throughput, unpinned and pinned, with progress and raw figures", async () => {
+        const { stdout, stderr, results } = await runQuick("replication");
+        const modes = ["none", "async", "sync"];
+        assertFigures(results, ["bootstrap.clone", "bootstrap.copy", ...["unpinned", "pinned"].flatMap((p) => [`lag.${p}`, ...modes.map((m) => `tps.${p}.${m}`)])]);
+        assert.ok(results.figures["tps.pinned.none"].values[0] > 0, "no transaction ran");
+        assert.match(stdout, /\| primary tps, two async replicas \| \d+/);
+        assert.match(stdout, /QUICK run/);
+        assert.match(stderr, /\[replication\] 9\/9 throughput: run 1\/1, pinned, synchronous ANY 1/);
+    });
+
+    it("tls: on and off, with raw figures", async () => {
+        const { stdout, results } = await runQuick("tls");
+        assertFigures(results, ["tps.off", "tps.on", "tpsNewConnection.off", "tpsNewConnection.on", "lag.off", "lag.on"]);
+        assert.match(stdout, /\| primary tps, kept connections \| \d+/);
+    });
+
+    it("backup: backups, restores, archiving and throughput, with raw figures", async () => {
+        const { results } = await runQuick("backup");
+        assertFigures(results, ["backup.empty", "backup.zst", "backup.lz4", "restore.zst", "restore.lz4", "copy", "repository", "archiveLag", "archivePush", "tps.archivingOff", "tps.archivingOn"]);
+    });
+});

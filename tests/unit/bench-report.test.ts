@@ -1,0 +1,52 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { benchSettings, BenchResults, compare, Progress, QUICK, Results } from "../../bench/report";
+
+describe("benchmark reports (bench/report.ts)", () => {
+    const defaults = { scale: 50, runs: 3, seconds: 15 };
+
+    it("takes the bench's defaults, the quick mode's figures with BENCH_QUICK=1, and explicit settings over both", () => {
+        assert.deepStrictEqual(benchSettings(defaults, {}), { ...defaults, quick: false });
+        assert.deepStrictEqual(benchSettings(defaults, { BENCH_QUICK: "1" }), { ...QUICK, quick: true });
+        assert.deepStrictEqual(benchSettings(defaults, { BENCH_QUICK: "1", BENCH_RUNS: "2" }), { ...QUICK, runs: 2, quick: true });
+        assert.deepStrictEqual(benchSettings(defaults, { BENCH_SCALE: "10", BENCH_SECONDS: "" }), { scale: 10, runs: 3, seconds: 15, quick: false });
+    });
+
+    it("refuses a setting that is not a whole number of 1 or more, naming it and its value", () => {
+        for (const [name, value] of [["BENCH_RUNS", "0"], ["BENCH_SCALE", "2.5"], ["BENCH_SECONDS", "ten"]]) {
+            assert.throws(() => benchSettings(defaults, { [name]: value }), new RegExp(`^Error: ${name}=${value}: allowed is a whole number of 1 or more$`));
+        }
+    });
+
+    it("reports each step with the steps left and no estimate before the first step has taken time", () => {
+        const lines: string[] = [];
+        const p = new Progress("x", 3, (l) => lines.push(l));
+        p.step("first");
+        p.step("second");
+        assert.match(lines[0], /^\[x\] 1\/3 first \(\d+s so far\)$/);
+        assert.match(lines[1], /^\[x\] 2\/3 second \(\d+s so far, about \d+s left\)$/);
+    });
+
+    it("writes the raw figures as JSON, and compares two runs by median", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
+        try {
+            const a = new Results("demo", { scale: 1, runs: 3, seconds: 3, quick: true });
+            a.add("tps", "tps", [100, 300, 200]);
+            a.add("lag", "ms", [1, 2]);
+            const file = a.write(dir);
+            const first = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
+            assert.deepStrictEqual(first.figures.tps, { unit: "tps", values: [100, 300, 200] });
+            assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "demo-latest.json"), "utf8")), first);
+            assert.strictEqual(first.settings.quick, true);
+            const second: BenchResults = { ...first, startedAt: "later", figures: { tps: { unit: "tps", values: [150, 150] }, extra: { unit: "s", values: [1] } } };
+            const table = compare(first, second);
+            assert.ok(table.includes("| tps | tps | 200.00 | 150.00 | 0.75 |"), table.join("\n"));
+            assert.ok(table.includes("| lag | ms | 1.50 | - |  |"), table.join("\n"));
+            assert.ok(table.includes("| extra | s | - | 1.00 |  |"), table.join("\n"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
