@@ -1,0 +1,177 @@
+/**
+ * The connection pooler (issue 17) on real servers: Debian's PgBouncer run with the rendered pgbouncer.ini,
+ * script, env, uid and Secrets (tests/harness/pooler.ts) in front of the harness cluster's read-write Service
+ * (tests/harness/service.ts). Clients log in with their own password through auth_query, over TLS with
+ * verify-full; pgbench runs through it; a switchover behind it costs a short error window and no acknowledged
+ * row; a bad password, a client without TLS and the superuser are refused.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { Cluster } from "../harness/cluster";
+import { PG_BIN } from "../harness/pod";
+import { PoolerPod, PooledWriter } from "../harness/pooler";
+import { Service, labelledReadyEndpoints } from "../harness/service";
+
+const POOL_SIZE = 6;
+
+describe("the connection pooler (PgBouncer) on real PostgreSQL servers", function () {
+    this.timeout(600000);
+    const c = new Cluster({ args: { replicas: 2, pooler: { enabled: true, defaultPoolSize: POOL_SIZE, maxClientConnections: 200 } } });
+    const superuser = { user: "postgres", database: "postgres" };
+    let rw: Service;
+    let pooler: PoolerPod;
+    const appPassword = () => c.secret("app-password");
+
+    /** psql through the pooler: conninfo words after the pooler's host and TLS settings. */
+    const viaPooler = (query: string, extra = "", password = appPassword(), conninfo = pooler.conninfo()) =>
+        spawnSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query, `${conninfo} user=app dbname=app connect_timeout=5 ${extra}`], {
+            env: { PATH: process.env.PATH, PGPASSWORD: password },
+            encoding: "utf8",
+            timeout: 30000,
+        });
+
+    before(async () => {
+        await c.up();
+        rw = new Service("rw", labelledReadyEndpoints(c, false), path.join(c.base, "service-rw.log"));
+        await rw.start();
+        pooler = new PoolerPod(c, "rw");
+        await pooler.start();
+    });
+    after(async () => {
+        await pooler?.stop();
+        await rw?.stop();
+        await c.cleanup();
+    });
+
+    it("the pods create the pooler role and an auth function that serves application roles only", () => {
+        assert.strictEqual(c.sql(0, "SELECT rolcanlogin || ':' || rolsuper || ':' || rolreplication FROM pg_roles WHERE rolname = 'pooler'", superuser), "true:false:false");
+        const fn = (role: string) => c.sql(0, `SELECT count(*) || ':' || coalesce(min(left(passwd, 14)), '') FROM pooler.user_secret('${role}')`, { ...superuser, database: "app" });
+        assert.strictEqual(fn("app"), "1:SCRAM-SHA-256$");
+        assert.strictEqual(fn("postgres"), "0:", "the superuser's secret must not be served");
+        assert.strictEqual(fn("replicator"), "0:", "the replication role's secret must not be served");
+        // The pooler role may call the function, and read nothing else of the catalog's secrets.
+        const asPooler = { user: "pooler", password: c.secret("pooler-password" as any), database: "app" };
+        assert.strictEqual(c.sql(0, "SELECT count(*) FROM pooler.user_secret('app')", asPooler), "1");
+        const shadow = c.psql(0, "SELECT count(*) FROM pg_shadow", asPooler);
+        assert.notStrictEqual(shadow.status, 0);
+        assert.match(shadow.stderr, /permission denied/);
+        // The application role may not call it.
+        const asApp = c.psql(0, "SELECT count(*) FROM pooler.user_secret('app')");
+        assert.match(asApp.stderr, /permission denied/);
+    });
+
+    it("the rendered pooled string gets an application in with its own password, TLS at both hops", () => {
+        const uri: string = pooler.outputs.pooledWriteConnectionString;
+        assert.match(uri, /^postgresql:\/\/app:[^@]+@db-pooler-rw\.default\.svc\.cluster\.local:5432\/app\?sslmode=verify-full$/);
+        const r = spawnSync(path.join(PG_BIN, "psql"), ["-X", "-q", "-A", "-t", "-c", "SELECT ssl || ':' || pg_is_in_recovery() FROM pg_stat_ssl WHERE pid = pg_backend_pid()", uri], {
+            env: { PATH: process.env.PATH, PGSSLROOTCERT: c.caFile! },
+            encoding: "utf8",
+            timeout: 30000,
+        });
+        // The server's view: the pooler's connection to the primary is TLS (server_tls_sslmode=verify-full).
+        assert.strictEqual(r.status, 0, r.stderr + pooler.tail());
+        assert.strictEqual(r.stdout.trim(), "true:false");
+        // The client's hop is TLS too: a client that requires it and verifies the pooler's name gets in (above);
+        // the same client told to use no TLS is refused (below).
+    });
+
+    it("a wrong password is refused, with the reason", () => {
+        const r = viaPooler("SELECT 1", "", "not-the-password");
+        assert.notStrictEqual(r.status, 0);
+        // PgBouncer 1.18's words for a failed SCRAM exchange.
+        assert.match(r.stderr, /FATAL: +SASL authentication failed/);
+    });
+
+    it("a client without TLS is refused: the pooler requires it", () => {
+        const r = viaPooler("SELECT 1", "", appPassword(), `host=${pooler.host} port=5432 sslmode=disable`);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /SSL required/i);
+    });
+
+    it("the superuser cannot log in through the pooler: auth_query serves no superuser", () => {
+        const r = spawnSync(path.join(PG_BIN, "psql"), ["-X", "-c", "SELECT 1", `${pooler.conninfo()} user=postgres dbname=app connect_timeout=5`], {
+            env: { PATH: process.env.PATH, PGPASSWORD: c.secret("superuser-password") },
+            encoding: "utf8",
+            timeout: 30000,
+        });
+        assert.notStrictEqual(r.status, 0);
+        // auth_query returned no row: PgBouncer knows no such user.
+        assert.match(r.stderr, /FATAL: +no such user/);
+    });
+
+    it("pgbench through the pooler: 24 clients share at most defaultPoolSize server connections", async () => {
+        const bench = (args: string[], conninfo: string) =>
+            spawnSync(path.join(PG_BIN, "pgbench"), [...args, conninfo], {
+                env: { PATH: process.env.PATH, PGPASSWORD: appPassword(), PGUSER: "app" },
+                encoding: "utf8",
+                timeout: 300000,
+            });
+        const init = bench(["-i", "-s", "2", "-q"], `${c.hosts(0)} port=5432 dbname=app`);
+        assert.strictEqual(init.status, 0, init.stderr);
+        let most = 0;
+        const sampler = setInterval(() => {
+            const n = Number(c.psql(0, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND backend_type = 'client backend'", superuser).stdout.trim());
+            if (Number.isFinite(n)) most = Math.max(most, n);
+        }, 500);
+        const run = await new Promise<{ status: number | null; out: string }>((resolve) => {
+            const p = require("child_process").spawn(path.join(PG_BIN, "pgbench"), ["-c", "24", "-j", "2", "-T", "10", "-n", `${pooler.conninfo()} dbname=app`], {
+                env: { PATH: process.env.PATH, PGPASSWORD: appPassword(), PGUSER: "app" },
+            });
+            let out = "";
+            p.stdout.on("data", (d: Buffer) => (out += d));
+            p.stderr.on("data", (d: Buffer) => (out += d));
+            p.on("exit", (status: number | null) => resolve({ status, out }));
+        });
+        clearInterval(sampler);
+        assert.strictEqual(run.status, 0, run.out + pooler.tail());
+        const tps = Number(/tps = ([0-9.]+)/.exec(run.out)?.[1]);
+        const failed = Number(/number of failed transactions: ([0-9]+)/.exec(run.out)?.[1] ?? 0);
+        console.log(`      pgbench through the pooler: ${tps.toFixed(0)} tps, ${failed} failed, at most ${most} server connections for 24 clients`);
+        assert.ok(tps > 0, run.out);
+        assert.strictEqual(failed, 0, run.out);
+        assert.ok(most > 0 && most <= POOL_SIZE, `${most} server connections of the application role (pool size ${POOL_SIZE})`);
+    });
+
+    it("a switchover behind the pooler: writers through it reach the new primary, no acknowledged row lost", async () => {
+        for (let i = 0; i < 3; i++) c.sql(0, `CREATE TABLE pooled_${i} (id bigint PRIMARY KEY)`);
+        const writers = [0, 1, 2].map((i) => new PooledWriter(path.join(c.base, `writer-${i}.jsonl`), pooler.host, appPassword(), c.caFile, `pooled_${i}`));
+        let switchedAt = 0;
+        try {
+            await c.until("the writers to get going through the pooler", () => writers.every((w) => w.acked().length > 20), 60000);
+            switchedAt = Date.now();
+            await c.apply({ primaryOrdinal: 1 });
+            await c.until("db-1 to be the primary behind the rw Service", () => c.serviceEndpoints("rw").join() === "1", 120000);
+            const at = writers.map((w) => w.acked().length);
+            await c.until("every writer to go on through the pooler on the new primary", () => writers.every((w, i) => w.acked().length > at[i] + 30), 120000);
+        } finally {
+            await Promise.all(writers.map((w) => w.stop()));
+        }
+        // Every acknowledged row is on the new primary.
+        let lost = 0;
+        let total = 0;
+        const windows: number[] = [];
+        writers.forEach((w, i) => {
+            const have = new Set(c.sql(1, `SELECT id FROM pooled_${i}`, { ...superuser, database: "app" }).split("\n").filter(Boolean).map(Number));
+            const acked = w.acked();
+            total += acked.length;
+            lost += acked.filter((id) => !have.has(id)).length;
+            // The error window: from the first error after the switchover began to the next acknowledged write.
+            const ev = w.events().filter((e) => e.t >= switchedAt);
+            const firstError = ev.find((e) => e.error !== undefined);
+            const recovered = firstError ? ev.find((e) => e.t > firstError.t && e.ok !== undefined) : undefined;
+            windows.push(firstError && recovered ? recovered.t - firstError.t : 0);
+            const errors = ev.filter((e) => e.error !== undefined);
+            console.log(`      writer ${i}: ${acked.length} acknowledged, ${errors.length} errors, window ${windows[i]} ms${errors.length ? `; first: ${errors[0].error}` : ""}`);
+        });
+        assert.strictEqual(lost, 0, `${lost} of ${total} acknowledged rows missing on the new primary`);
+        // The new primary serves the pooler's new server connections.
+        const r = viaPooler("SELECT pg_is_in_recovery()");
+        assert.strictEqual(r.stdout.trim(), "f", r.stderr);
+        assert.ok(Math.max(...windows) < 60000, `error window ${Math.max(...windows)} ms`);
+    });
+
+    it("the pooler stops cleanly on the kubelet's SIGTERM (PgBouncer's safe shutdown)", async () => {
+        assert.strictEqual(await pooler.stop(), 0, pooler.tail());
+    });
+});
