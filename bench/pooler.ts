@@ -1,0 +1,99 @@
+/**
+ * Benchmark: what the connection pooler buys clients that connect for every transaction (`pgbench -C`), on
+ * real servers started by the component's own scripts (the data-plane harness) and Debian's PgBouncer run
+ * with the rendered configuration (tests/harness/pooler.ts). Direct (pod 0 by name) and through the pooler
+ * (its Service name; PgBouncer reaches the primary through the harness's rw Service proxy), interleaved, both
+ * with TLS and verify-full against the cluster's CA, as the outputs ask. Prints a table of medians.
+ *
+ *   tests/harness/isolated.sh npx ts-node --transpile-only bench/pooler.ts   (as root; BENCH_RUNS=3 BENCH_SECONDS=15 BENCH_CLIENTS=4)
+ *
+ * Two loads per path: as many connections as the machine does (each transaction a new connection and one
+ * SELECT), and a paced ~100 connections per second (`-R 100`), where the latency is the figure.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { median, spread } from "./stats";
+import { Cluster } from "../tests/harness/cluster";
+import { PG_BIN } from "../tests/harness/pod";
+import { PoolerPod } from "../tests/harness/pooler";
+import { Service, labelledReadyEndpoints } from "../tests/harness/service";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+
+interface Result {
+    tps: number;
+    latencyMs: number;
+    connectMs: number;
+    failed: number;
+}
+
+function run(c: Cluster, conninfo: string, extra: string[]): Result {
+    const r = spawnSync(path.join(PG_BIN, "pgbench"), ["-n", "-C", "-S", "-c", String(CLIENTS), "-j", "2", "-T", String(SECONDS), ...extra, `${conninfo} dbname=app`], {
+        env: { PGPASSWORD: c.secret("app-password"), PGUSER: "app", PATH: process.env.PATH },
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+    });
+    const out = r.stdout + r.stderr;
+    if (r.status !== 0) throw new Error(`pgbench: ${out}`);
+    const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+    return {
+        tps: num(/tps = ([0-9.]+)/),
+        latencyMs: num(/latency average = ([0-9.]+) ms/),
+        connectMs: num(/average connection time = ([0-9.]+) ms/),
+        failed: num(/number of failed transactions: ([0-9]+)/) || 0,
+    };
+}
+
+async function main(): Promise<void> {
+    const c = new Cluster({ args: { replicas: 1, pooler: { enabled: true, defaultPoolSize: 10 } } });
+    let rw: Service | undefined;
+    let pooler: PoolerPod | undefined;
+    try {
+        await c.up();
+        rw = new Service("rw", labelledReadyEndpoints(c, false), path.join(c.base, "service-rw.log"));
+        await rw.start();
+        pooler = new PoolerPod(c, "rw");
+        await pooler.start();
+        const init = spawnSync(path.join(PG_BIN, "pgbench"), ["-i", "-s", "5", "-q", `${c.hosts(0)} port=5432 dbname=app`], {
+            env: { PGPASSWORD: c.secret("app-password"), PGUSER: "app", PATH: process.env.PATH },
+            encoding: "utf8",
+        });
+        if (init.status !== 0) throw new Error(init.stderr);
+        const direct = `${c.hosts(0)} port=5432`;
+        const pooled = pooler.conninfo();
+        const loads = { "as fast as it goes": [] as string[], "paced, -R 100": ["-R", "100"] };
+        const results: Record<string, Result[]> = {};
+        for (let i = 0; i < RUNS; i++) {
+            for (const [load, extra] of Object.entries(loads)) {
+                for (const [way, conninfo] of [["direct", direct], ["pooler", pooled]] as const) {
+                    const res = run(c, conninfo, extra);
+                    (results[`${load}|${way}`] ??= []).push(res);
+                    console.error(`run ${i + 1} ${load} ${way}: ${res.tps.toFixed(0)} tps, latency ${res.latencyMs} ms, connect ${res.connectMs} ms, failed ${res.failed}`);
+                }
+            }
+        }
+        const list = (k: string) => results[k];
+        console.log(`\npgbench -C -S, ${CLIENTS} clients, ${SECONDS} s per run, ${RUNS} runs per figure, interleaved; TLS verify-full on every client connection\n`);
+        console.log("| load | path | connections (= transactions) per s | latency average, ms | connection time average, ms | failed |");
+        console.log("|---|---|---|---|---|---|");
+        for (const load of Object.keys(loads)) {
+            for (const way of ["direct", "pooler"]) {
+                const l = list(`${load}|${way}`);
+                console.log(`| ${load} | ${way} | ${spread(l.map((x) => x.tps), 0)} | ${spread(l.map((x) => x.latencyMs), 2)} | ${spread(l.map((x) => x.connectMs), 2)} | ${l.reduce((a, x) => a + x.failed, 0)} |`);
+            }
+            const ratio = median(list(`${load}|pooler`).map((x) => x.tps)) / median(list(`${load}|direct`).map((x) => x.tps));
+            console.log(`| ${load} | pooler / direct | ${ratio.toFixed(2)} | | | |`);
+        }
+    } finally {
+        await pooler?.stop();
+        await rw?.stop();
+        await c.cleanup();
+    }
+}
+
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});
