@@ -11,6 +11,7 @@
  * SELECT), and a paced rate below what both paths do (`-R`, BENCH_RATE, 25 per second by default: this 2-core machine does about 40-100 connections per second), where the latency is the figure.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { median, spread } from "./stats";
 import { Cluster } from "../tests/harness/cluster";
@@ -22,7 +23,34 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 
+/**
+ * CPU time (user + system, of the processes and of their reaped children) of every process of this run
+ * named `postgres` or `pgbouncer`, in ms. The run has a PID namespace of its own (isolated.sh, with its own
+ * /proc), so these are this run's servers only; a postmaster's reaped backends count in its children's time.
+ * A figure that the machine's other load does not change much, unlike the rates.
+ */
+function serverCpuMs(): number {
+    const tick = 1000 / 100; // CLK_TCK is 100 on Linux
+    let ticks = 0;
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
+        let stat: string;
+        try {
+            stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        } catch {
+            continue;
+        }
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        if (comm !== "postgres" && comm !== "pgbouncer") continue;
+        // Fields after the command: state is field 3; utime, stime, cutime, cstime are fields 14-17.
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    return ticks * tick;
+}
+
 interface Result {
+    /** Server CPU (postgres and PgBouncer) per connection, ms. */
+    cpuPerConnectionMs: number;
     tps: number;
     latencyMs: number;
     connectMs: number;
@@ -30,6 +58,7 @@ interface Result {
 }
 
 function run(c: Cluster, conninfo: string, extra: string[]): Result {
+    const cpu0 = serverCpuMs();
     const r = spawnSync(path.join(PG_BIN, "pgbench"), ["-n", "-C", "-S", "-c", String(CLIENTS), "-j", "2", "-T", String(SECONDS), ...extra, `${conninfo} dbname=app`], {
         env: { PGPASSWORD: c.secret("app-password"), PGUSER: "app", PATH: process.env.PATH },
         encoding: "utf8",
@@ -38,7 +67,9 @@ function run(c: Cluster, conninfo: string, extra: string[]): Result {
     const out = r.stdout + r.stderr;
     if (r.status !== 0) throw new Error(`pgbench: ${out}`);
     const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+    const transactions = num(/number of transactions actually processed: ([0-9]+)/);
     return {
+        cpuPerConnectionMs: (serverCpuMs() - cpu0) / transactions,
         tps: num(/tps = ([0-9.]+)/),
         latencyMs: num(/latency average = ([0-9.]+) ms/),
         connectMs: num(/average connection time = ([0-9.]+) ms/),
@@ -71,21 +102,23 @@ async function main(): Promise<void> {
                 for (const [way, conninfo] of [["direct", direct], ["pooler", pooled]] as const) {
                     const res = run(c, conninfo, extra);
                     (results[`${load}|${way}`] ??= []).push(res);
-                    console.error(`run ${i + 1} ${load} ${way}: ${res.tps.toFixed(0)} tps, latency ${res.latencyMs} ms, connect ${res.connectMs} ms, failed ${res.failed}`);
+                    console.error(`run ${i + 1} ${load} ${way}: ${res.tps.toFixed(0)} tps, latency ${res.latencyMs} ms, connect ${res.connectMs} ms, server CPU ${res.cpuPerConnectionMs.toFixed(2)} ms per connection, failed ${res.failed}`);
                 }
             }
         }
         const list = (k: string) => results[k];
         console.log(`\npgbench -C -S, ${CLIENTS} clients, ${SECONDS} s per run, ${RUNS} runs per figure, interleaved; TLS verify-full on every client connection\n`);
-        console.log("| load | path | connections (= transactions) per s | latency average, ms | connection time average, ms | failed |");
-        console.log("|---|---|---|---|---|---|");
+        console.log(`load average at the end: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+        console.log("| load | path | connections (= transactions) per s | latency average, ms | connection time average, ms | server CPU per connection (postgres + PgBouncer), ms | failed |");
+        console.log("|---|---|---|---|---|---|---|");
         for (const load of Object.keys(loads)) {
             for (const way of ["direct", "pooler"]) {
                 const l = list(`${load}|${way}`);
-                console.log(`| ${load} | ${way} | ${spread(l.map((x) => x.tps), 0)} | ${spread(l.map((x) => x.latencyMs), 2)} | ${spread(l.map((x) => x.connectMs), 2)} | ${l.reduce((a, x) => a + x.failed, 0)} |`);
+                console.log(`| ${load} | ${way} | ${spread(l.map((x) => x.tps), 0)} | ${spread(l.map((x) => x.latencyMs), 2)} | ${spread(l.map((x) => x.connectMs), 2)} | ${spread(l.map((x) => x.cpuPerConnectionMs), 2)} | ${l.reduce((a, x) => a + x.failed, 0)} |`);
             }
             const ratio = median(list(`${load}|pooler`).map((x) => x.tps)) / median(list(`${load}|direct`).map((x) => x.tps));
-            console.log(`| ${load} | pooler / direct | ${ratio.toFixed(2)} | | | |`);
+            const cpuRatio = median(list(`${load}|pooler`).map((x) => x.cpuPerConnectionMs)) / median(list(`${load}|direct`).map((x) => x.cpuPerConnectionMs));
+            console.log(`| ${load} | pooler / direct | ${ratio.toFixed(2)} | | | ${cpuRatio.toFixed(2)} | |`);
         }
     } finally {
         await pooler?.stop();
