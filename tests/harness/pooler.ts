@@ -8,14 +8,10 @@
  * 127.0.0.4 for `ro`, which the run's /etc/hosts gives the pooler Service's name, so that clients dial it by
  * name with verify-full. PgBouncer reaches the database through the harness's Service proxies (service.ts)
  * by the Service's name, as in a cluster.
- *
- * Also a writer process that connects as an application does (node-postgres, one long-lived connection,
- * reconnecting on error) and logs every acknowledged id and every error with its time.
  */
-import { ChildProcess, fork, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import { renderComponent } from "../../render/render";
 import { Manifest } from "../../render/manifests";
 import { Cluster, sleep } from "./cluster";
@@ -155,88 +151,4 @@ export class PoolerPod {
     conninfo(): string {
         return `host=${this.host} port=${POOLER_PORT}` + (this.c.caFile ? ` sslmode=verify-full sslrootcert=${this.c.caFile}` : "");
     }
-}
-
-export interface WriterEvent {
-    t: number;
-    ok?: number;
-    error?: string;
-}
-
-/** An application writer in a process of its own: one connection to `host`, INSERT one row per transaction,
- * reconnect 100 ms after an error. Logs JSON lines {t, ok: id} or {t, error}. */
-export class PooledWriter {
-    private readonly proc: ChildProcess;
-    private readonly exited: Promise<void>;
-
-    constructor(readonly logFile: string, host: string, password: string, ca: string | undefined, table: string) {
-        this.proc = fork(__filename, ["--writer"], {
-            execArgv: ["-r", "ts-node/register/transpile-only"],
-            env: { ...process.env, W_LOG: logFile, W_HOST: host, W_PASSWORD: password, W_CA: ca ?? "", W_TABLE: table },
-            stdio: ["ignore", "inherit", "inherit", "ipc"],
-        });
-        this.exited = new Promise((resolve) => this.proc.once("exit", () => resolve()));
-        killOnExit(this.proc);
-    }
-
-    events(): WriterEvent[] {
-        if (!fs.existsSync(this.logFile)) return [];
-        return fs.readFileSync(this.logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    }
-
-    acked(): number[] {
-        return this.events().filter((e) => e.ok !== undefined).map((e) => e.ok!);
-    }
-
-    /** Stops after the insert in flight: what it acknowledged is in the log. */
-    async stop(): Promise<void> {
-        this.proc.send("stop");
-        const timer = setTimeout(() => this.proc.kill("SIGKILL"), 20000);
-        await this.exited;
-        clearTimeout(timer);
-    }
-}
-
-async function runWriter(): Promise<void> {
-    const log = (e: object) => fs.appendFileSync(process.env.W_LOG!, JSON.stringify({ t: Date.now(), ...e }) + "\n");
-    let stop = false;
-    process.on("message", () => (stop = true));
-    const ca = process.env.W_CA;
-    let id = 0;
-    let client: Client | undefined;
-    while (!stop) {
-        try {
-            if (!client) {
-                client = new Client({
-                    host: process.env.W_HOST, port: POOLER_PORT, user: "app", database: "app", password: process.env.W_PASSWORD,
-                    ssl: ca ? { ca: fs.readFileSync(ca, "utf8"), rejectUnauthorized: true } : false,
-                    connectionTimeoutMillis: 5000, query_timeout: 10000,
-                });
-                client.on("error", () => undefined);
-                await client.connect();
-            }
-            const next = id + 1;
-            await client.query(`INSERT INTO ${process.env.W_TABLE} (id) VALUES ($1)`, [next]);
-            id = next;
-            log({ ok: id });
-            await sleep(20);
-        } catch (err) {
-            log({ error: String((err as Error).message ?? err) });
-            const old = client;
-            client = undefined;
-            old?.end().catch(() => undefined);
-            // Never re-use an id: the failed insert may have committed without its acknowledgement.
-            id++;
-            await sleep(100);
-        }
-    }
-    await client?.end().catch(() => undefined);
-    process.exit(0);
-}
-
-if (require.main === module && process.argv[2] === "--writer") {
-    runWriter().catch((err) => {
-        console.error(err);
-        process.exit(1);
-    });
 }
