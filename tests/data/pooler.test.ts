@@ -181,7 +181,13 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
             const gap = Math.max(0, ...ends.slice(1).map((t, k) => t - ends[k]));
             gaps.push(gap);
             const errors = all.filter((o) => !o.ok && o.t >= switchedAt);
-            console.log(`      ${s.name}: ${ok.length} acknowledged, ${errors.length} errors, longest gap between acknowledged writes ${gap} ms${errors.length ? `; first error: ${errors[0].error}` : ""}`);
+            const kinds = new Map<string, number>();
+            for (const e of errors) {
+                const kind = (e.error ?? "").replace(/^psql: error: connection to server at .*?failed: /, "").slice(0, 80);
+                kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+            }
+            const why = [...kinds].map(([k, n]) => `${n} x ${k}`).join("; ");
+            console.log(`      ${s.name}: ${ok.length} acknowledged, ${errors.length} errors, longest gap between acknowledged writes ${gap} ms${why ? ` (${why})` : ""}`);
         }
         assert.strictEqual(lost, 0, `${lost} of ${total} acknowledged rows missing on the new primary`);
         assert.ok(Math.max(...gaps) < 60000, `longest gap between acknowledged writes ${Math.max(...gaps)} ms`);
