@@ -7,6 +7,7 @@
  */
 import * as assert from "assert";
 import { fork, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
@@ -16,6 +17,15 @@ import { PoolerPod } from "../harness/pooler";
 import { Service, labelledReadyEndpoints } from "../harness/service";
 
 const POOL_SIZE = 6;
+
+/** tests/stress/repeat.sh keeps a failed run's logs: the pods', the Service proxies', the poolers' and the clients'. */
+function keepLogs(c: Cluster, label: string): void {
+    const keep = process.env.RDB_KEEP_DIR;
+    if (!keep || !fs.existsSync(c.base)) return;
+    const dir = path.join(keep, label);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(c.base).filter((x) => x.endsWith(".log") || x.endsWith(".jsonl"))) fs.copyFileSync(path.join(c.base, f), path.join(dir, f));
+}
 
 describe("the connection pooler (PgBouncer) on real PostgreSQL servers", function () {
     this.timeout(600000);
@@ -43,6 +53,7 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
     after(async () => {
         await pooler?.stop();
         await rw?.stop();
+        keepLogs(c, "rw-cluster");
         await c.cleanup();
     });
 
@@ -193,6 +204,26 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         assert.ok(Math.max(...gaps) < 60000, `longest gap between acknowledged writes ${Math.max(...gaps)} ms`);
     });
 
+    it("a new Secret reaches the running pooler: the primary sets the pooler role's password, PgBouncer reloads it", async () => {
+        const oldApp = appPassword();
+        const oldPooler = c.secret("pooler-password" as any);
+        await c.apply({ passwordVersion: 2 });
+        assert.notStrictEqual(c.secret("pooler-password" as any), oldPooler);
+        // The primary (db-1 since the switchover) applies the new passwords; then the kubelet swaps the pooler pod's file.
+        await c.until("the primary to apply the new passwords", () => c.psql(1, "SELECT 1", { user: "app", password: oldApp }).status !== 0, 60000);
+        await pooler.refreshSecret();
+        await c.until("pooler.sh to reload PgBouncer", () => /the pooler role's password changed in the Secret: PgBouncer reloaded/.test(pooler.tail(100000)), 30000);
+        // PgBouncer's own server connections as the pooler role were logged in with the old password: end
+        // them, so that the next lookup must log in with the new one.
+        c.sql(1, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'pooler'", superuser);
+        await c.until("the new application password to get in through the pooler", () => viaPooler("SELECT 1", "", appPassword()).status === 0, 60000);
+        assert.ok(Number(c.sql(1, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'pooler'", superuser)) > 0, "PgBouncer did not log in again as the pooler role");
+        const old = viaPooler("SELECT 1", "", oldApp);
+        assert.notStrictEqual(old.status, 0, "the old application password still works through the pooler");
+        const log = pooler.tail(100000);
+        assert.ok(!log.includes(appPassword()) && !log.includes(c.secret("pooler-password" as any)) && !log.includes(oldPooler), "a password in the pooler's log");
+    });
+
     it("the pooler stops cleanly on the kubelet's SIGTERM (PgBouncer's safe shutdown)", async () => {
         assert.strictEqual(await pooler.stop(), 0, pooler.tail());
     });
@@ -217,6 +248,7 @@ describe("the connection pooler with Patroni, in front of both Services", functi
     after(async () => {
         for (const p of Object.values(poolers)) await p?.stop();
         for (const s of services) await s.stop();
+        keepLogs(c, "patroni-cluster");
         await c.cleanup();
     });
 

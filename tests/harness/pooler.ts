@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderComponent } from "../../render/render";
 import { Manifest } from "../../render/manifests";
+import type { Rendered } from "../../render/render";
 import { Cluster, sleep } from "./cluster";
 import { resolveEnv } from "./kubelet";
 
@@ -60,8 +61,9 @@ export class PoolerPod {
         return POOLER_ADDRESS[this.service];
     }
 
-    /** Renders (the cluster's current args, real TLS), lays out the volumes, starts the container and waits until it accepts connections. */
-    async start(): Promise<void> {
+    /** Renders the cluster's current args (real TLS) and writes each volume's files; with `only`, that
+     * volume's alone, each file renamed into place as the kubelet swaps a refreshed Secret's files. */
+    private async layout(only?: string): Promise<{ r: Rendered; mounts: string[]; configMaps: Map<string, any>; secrets: Map<string, any> }> {
         process.env.RDB_RENDER_REAL_TLS = "1";
         const r = await renderComponent(this.c.name, this.c.args);
         this.outputs = r.outputs;
@@ -78,27 +80,44 @@ export class PoolerPod {
         for (const m of container.volumeMounts) {
             const v = spec.volumes.find((x: any) => x.name === m.name);
             const dir = path.join(this.dir, m.name);
+            mounts.push(dir, m.mountPath);
+            if (only !== undefined && m.name !== only) continue;
             fs.mkdirSync(dir, { recursive: true });
             if (v.emptyDir) {
                 // The kubelet's emptyDir under an fsGroup: group-owned, setgid, group-writable.
                 fs.chownSync(dir, 0, gid);
                 fs.chmodSync(dir, 0o2770);
-            } else {
-                const source = v.configMap ? configMaps.get(v.configMap.name) : secrets.get(v.secret.secretName);
-                if (!source) throw new Error(`no object for volume ${m.name}`);
-                const items: { key: string; path: string }[] = (v.configMap ?? v.secret).items ?? Object.keys(source).map((k) => ({ key: k, path: k }));
-                for (const it of items) {
-                    if (source[it.key] === undefined) throw new Error(`volume ${m.name}: no key ${it.key}`);
-                    let text: string = source[it.key];
-                    if (it.path.endsWith(".ini")) text = text.replace(/^listen_addr = .*$/m, `listen_addr = ${this.address}`);
-                    const file = path.join(dir, it.path);
-                    fs.writeFileSync(file, text);
-                    fs.chownSync(file, 0, gid);
-                    fs.chmodSync(file, (v.configMap ?? v.secret).defaultMode ?? 0o644);
-                }
+                continue;
             }
-            mounts.push(dir, m.mountPath);
+            const source = v.configMap ? configMaps.get(v.configMap.name) : secrets.get(v.secret.secretName);
+            if (!source) throw new Error(`no object for volume ${m.name}`);
+            const items: { key: string; path: string }[] = (v.configMap ?? v.secret).items ?? Object.keys(source).map((k) => ({ key: k, path: k }));
+            for (const it of items) {
+                if (source[it.key] === undefined) throw new Error(`volume ${m.name}: no key ${it.key}`);
+                let text: string = source[it.key];
+                if (it.path.endsWith(".ini")) text = text.replace(/^listen_addr = .*$/m, `listen_addr = ${this.address}`);
+                const file = path.join(dir, it.path);
+                fs.writeFileSync(`${file}.new`, text);
+                fs.chownSync(`${file}.new`, 0, gid);
+                fs.chmodSync(`${file}.new`, (v.configMap ?? v.secret).defaultMode ?? 0o644);
+                fs.renameSync(`${file}.new`, file);
+            }
         }
+        return { r, mounts, configMaps, secrets };
+    }
+
+    /** What the kubelet does after `pulumi up` changed the Secret: the running pod's Secret files are replaced. */
+    async refreshSecret(): Promise<void> {
+        await this.layout("secret");
+    }
+
+    /** Renders, lays out the volumes, starts the container and waits until it accepts connections. */
+    async start(): Promise<void> {
+        const { mounts, configMaps, secrets } = await this.layout();
+        const d = this.deployment;
+        const name = d.metadata.name;
+        const spec = d.spec.template.spec;
+        const container = spec.containers[0];
         const env = resolveEnv({ statefulSet: d, configMaps, secrets }, container, `${name}-0`, d.metadata.namespace ?? "default");
         const sc = spec.securityContext;
         const script = 'set -e; while [ "$1" != "--" ]; do mkdir -p "$2"; mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
