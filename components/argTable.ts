@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
+import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, PoolerArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -95,6 +95,21 @@ export const TLS_FIELDS = {
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
 } as const satisfies Record<keyof TlsArgs, FieldSpec>;
+
+/** The pooler's container resources when `pooler.resources` leaves a field out (PgBouncer is small). */
+export const POOLER_RESOURCE_DEFAULTS = { cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "", memoryLimit: "128Mi" } as const;
+
+export const POOLER_FIELDS = {
+    enabled: { default: false },
+    poolMode: { default: "transaction" },
+    readWrite: { default: true },
+    readOnly: { default: false },
+    defaultPoolSize: { default: 20 },
+    maxClientConnections: { default: 1000 },
+    replicas: { default: 2 },
+    image: { default: "ghcr.io/cloudnative-pg/pgbouncer:1.24.0" },
+    resources: { default: POOLER_RESOURCE_DEFAULTS },
+} as const satisfies Record<keyof PoolerArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -238,6 +253,14 @@ export const ARGS = {
             "a new cluster only, from the repository `backup` describes",
         fields: RESTORE_FIELDS,
     },
+    pooler: {
+        kind: "object",
+        defaultNote: "off",
+        allowed:
+            "map: `enabled`, `poolMode` (`transaction` \\| `session`), `readWrite`, `readOnly`, `defaultPoolSize`, " +
+            "`maxClientConnections`, `replicas`, `image`, `resources`: see \"Connection pooler\"",
+        fields: POOLER_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -254,6 +277,7 @@ export const DEFAULTS = {
     restore: defaultsOf(RESTORE_FIELDS),
     networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
     tls: defaultsOf(TLS_FIELDS),
+    pooler: defaultsOf(POOLER_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

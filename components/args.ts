@@ -201,6 +201,41 @@ export interface TlsArgs {
     renewBeforeDays?: number;
 }
 
+/**
+ * A PgBouncer connection pooler in front of the read-write and/or read-only Service: a Deployment, Service,
+ * PodDisruptionBudget per pooled Service, `<cluster>-pooler-rw` / `<cluster>-pooler-ro`. Clients log in with
+ * their own role and password, which PgBouncer looks up through a dedicated role (`auth_query`); no password
+ * list is copied anywhere. See README, "Connection pooler".
+ */
+export interface PoolerArgs {
+    /** Deploy the pooler. @default false */
+    enabled?: boolean;
+    /**
+     * When a server connection goes back to the pool: "transaction" (after each transaction: most sharing, but
+     * no session state such as SET, advisory locks or LISTEN across transactions) or "session" (when the client
+     * disconnects).
+     * @default "transaction"
+     */
+    poolMode?: string;
+    /** Pool in front of the read-write Service (the primary). @default true */
+    readWrite?: boolean;
+    /** Pool in front of the read-only Service (the replicas). @default false */
+    readOnly?: boolean;
+    /** Server connections per pooler pod, per user and database (PgBouncer's `default_pool_size`). @default 20 */
+    defaultPoolSize?: number;
+    /** Client connections one pooler pod accepts (PgBouncer's `max_client_conn`). @default 1000 */
+    maxClientConnections?: number;
+    /** Pooler pods per pooled Service. @default 2 */
+    replicas?: number;
+    /** The PgBouncer image, pinned (a bash, `pgbouncer` on PATH, a non-root user 998). @default "ghcr.io/cloudnative-pg/pgbouncer:1.24.0" */
+    image?: string;
+    /**
+     * Compute resources of each pooler container; a field left out keeps its default.
+     * @default {"cpuRequest":"50m","memoryRequest":"64Mi","cpuLimit":"","memoryLimit":"128Mi"}
+     */
+    resources?: ResourcesArgs;
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -358,6 +393,12 @@ export interface ReplicatedDatabaseArgs {
      * @default unset (an empty new database)
      */
     restore?: RestoreArgs;
+    /**
+     * A PgBouncer connection pooler in front of the Services (off by default); a field left out keeps its
+     * default. See README, "Connection pooler".
+     * @default off
+     */
+    pooler?: PoolerArgs;
 }
 
 /** The arguments with every default filled in and every value checked. */
@@ -393,6 +434,7 @@ export interface ResolvedArgs {
     failover: string;
     backup: ResolvedBackup;
     restore: ResolvedRestore | undefined;
+    pooler: ResolvedPooler;
 }
 
 /** The backup settings with every default filled in. */
@@ -430,4 +472,9 @@ export interface ResolvedNetworkPolicy {
 export interface ResolvedTls extends Required<TlsArgs> {
     /** The Secret the pods mount (keys tls.crt, tls.key, ca.crt): `<cluster>-tls`, or the user's with "secret". */
     mountedSecretName: string;
+}
+
+/** The pooler settings with every default filled in. */
+export interface ResolvedPooler extends Required<Omit<PoolerArgs, "resources">> {
+    resources: Required<ResourcesArgs>;
 }

@@ -20,6 +20,11 @@ export const SECRET_KEYS = {
     app: "app-password",
 } as const;
 
+/** The Secret key of the pooler role's password (`pooler.enabled` only; not in SECRET_KEYS, which every cluster mounts). */
+export const POOLER_SECRET_KEY = "pooler-password";
+/** The pooled Services: `rw` in front of the read-write Service, `ro` in front of the read-only one. */
+export type PooledService = "rw" | "ro";
+
 /** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
 export const TLS_KEYS = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
 
@@ -49,6 +54,12 @@ export interface Names {
     backupServiceAccount: string;
     /** The backup CronJob of a backup type ("full", "diff"). */
     backupCronJob(type: string): string;
+    /** The pooler's Deployment, Service, PodDisruptionBudget and ConfigMap in front of one Service. */
+    pooler(service: PooledService): string;
+    /** The ConfigMap with PgBouncer's configuration files and the pooler container's script. */
+    poolerConfigMap: string;
+    /** The NetworkPolicy around the pooler pods. */
+    poolerNetworkPolicy: string;
     /** The StorageClass to use ("" for the cluster default). */
     storageClass: string;
     pod(ordinal: number): string;
@@ -84,6 +95,9 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,
+        pooler: (service) => `${c}-pooler-${service}`,
+        poolerConfigMap: `${c}-pooler`,
+        poolerNetworkPolicy: `${c}-pooler`,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,
         pod: (i) => `${c}-${i}`,

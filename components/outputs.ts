@@ -51,6 +51,14 @@ export const OUTPUTS = {
         description: "where the backups go: `s3://<bucket><path> (endpoint <host>)` or `pvc://<claim><path>`, no credentials; empty with backups off",
     },
     backupStanza: { secret: false, description: "this cluster's pgBackRest stanza (`<namespace>-<clusterName>`), what a restore's `fromClusterName` names; empty with backups off" },
+    pooledWriteConnectionString: {
+        secret: true,
+        description: "libpq URI through the read-write pooler's Service (`db-pooler-rw`, `sslmode=verify-full` with TLS on); empty without `pooler.enabled` and `pooler.readWrite`",
+    },
+    pooledReadConnectionString: {
+        secret: true,
+        description: "the same through the read-only pooler's Service (`db-pooler-ro`); empty without `pooler.enabled` and `pooler.readOnly`",
+    },
 } as const satisfies Record<string, OutputSpec>;
 
 export type OutputName = keyof typeof OUTPUTS;

@@ -21,6 +21,8 @@ import { createDisruptionBudget, createStatefulSet } from "./resources/statefuls
 import { createGuard } from "./resources/guard";
 import { createTls } from "./resources/tls";
 import { createStorage } from "./resources/storage";
+import { createPooler } from "./resources/pooler";
+import { pooledConnections } from "./pooler/connection";
 
 export const TYPE_TOKEN = "replicated-db:index:ReplicatedDatabase";
 
@@ -67,6 +69,11 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
     public readonly jdbcReadUrl!: pulumi.Output<string>;
     /** The CA certificate (PEM) clients verify the servers with; "" with TLS off or from cert-manager. */
     public readonly caCertificate!: pulumi.Output<string>;
+
+    /** A URI for writes through the read-write pooler's Service (secret); "" without that pooler. */
+    public readonly pooledWriteConnectionString!: pulumi.Output<string>;
+    /** A URI for reads through the read-only pooler's Service (secret); "" without that pooler. */
+    public readonly pooledReadConnectionString!: pulumi.Output<string>;
 
     /** Where the backups go (`s3://<bucket><path> (endpoint …)` or `pvc://<claim><path>`), no credentials; "" with backups off. */
     public readonly backupRepository!: pulumi.Output<string>;
@@ -117,8 +124,11 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         createClaimResizes(ctx, statefulSet);
         createDisruptionBudget(ctx);
         createBackups(ctx, statefulSet);
+        // After the database: its pods start with the pooler's role, inside the same policies.
+        createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.resource ? [tls.resource] : [])]);
 
         const connection = engine.connection(ctx, credentials.appPassword);
+        const pooled = pooledConnections(resolved, names, credentials.appPassword);
         const outputs = publishOutputs({
             namespace: resolved.namespace,
             statefulSetName: names.statefulSet,
@@ -139,6 +149,8 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
             jdbcReadUrl: connection.jdbcReadUrl,
             caCertificate: tls.caCertificate,
             backupRepository: engine.backup.repositoryUrl(resolved, names.backupClaim),
+            pooledWriteConnectionString: pooled.write,
+            pooledReadConnectionString: pooled.read,
             backupStanza: resolved.backup.enabled ? resolved.backup.stanza : "",
         });
         // The compiler holds the declared fields to what is published: same names, same types.

@@ -10,6 +10,7 @@ import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
 import { resolveNetworkPolicy } from "./network/resolve";
 import { resolveTls } from "./tls/resolve";
+import { resolvePooler } from "./pooler/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
     ArgError,
@@ -145,11 +146,13 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         );
     }
 
+    const pooler = resolvePooler(args.pooler ?? {}, { appUser, replicationUser }, setting);
+
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, backup, restore,
+        synchronousReplicas, parameters, failover, backup, restore, pooler,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SECRET_KEYS } from "../naming";
+import { POOLER_SECRET_KEY, SECRET_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 export interface Credentials {
@@ -43,6 +43,8 @@ export function createCredentials(ctx: BuildContext): Credentials {
     const superuser = password("superuser");
     const replication = password("replication");
     const app = password("app");
+    // The pooler's role (pooler.enabled): created only then, so that a cluster without one keeps its Secret as it was.
+    const pooler = args.pooler.enabled ? password("pooler") : undefined;
 
     const secret = new k8s.core.v1.Secret(
         `${ctx.name}-secret`,
@@ -53,6 +55,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.superuser]: pulumi.secret(superuser),
                 [SECRET_KEYS.replication]: pulumi.secret(replication),
                 [SECRET_KEYS.app]: pulumi.secret(app),
+                ...(pooler ? { [POOLER_SECRET_KEY]: pulumi.secret(pooler) } : {}),
             },
         },
         { parent, additionalSecretOutputs: ["data", "stringData"] },

@@ -7,6 +7,9 @@
  * - `<cluster>-backup` selects the backup Jobs' pods: no ingress; egress to the Kubernetes API only (they find
  *   the primary and exec into it through the API; kubectl reaches it by the IP in KUBERNETES_SERVICE_HOST, so
  *   no DNS).
+ * - `<cluster>-pooler` (with `pooler.enabled`) selects the pooler pods: ingress to the pooler's port from
+ *   `allowedClients`; egress to the database port of the database pods and DNS. The database pods' policy then
+ *   admits the pooler pods on the database port.
  * Probes need no rule: the kubelet's traffic from the pod's own node is always allowed (and the manual
  * topology's probes are exec probes).
  */
@@ -14,6 +17,9 @@ import * as k8s from "@pulumi/kubernetes";
 import { ResolvedNetworkPeer } from "../args";
 import { backupSchedules } from "./backups";
 import { PACKAGE } from "../naming";
+import { poolerPodLabels } from "../pooler/labels";
+import { POOLER_PORT } from "../pooler/pgbouncerIni";
+import { pooledServices } from "../pooler/services";
 import { BuildContext } from "./context";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -64,6 +70,8 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         { from: [own], ports: clusterPorts },
         // An empty `from` would admit everyone: no clients means no rule.
         ...(np.allowedClients.length > 0 ? [{ from: np.allowedClients.map(policyPeer), ports: [tcp(engine.port)] }] : []),
+        // The pooler's pods, whoever the allowed clients are: they connect on the clients' behalf.
+        ...(pooledServices(args).length > 0 ? [{ from: [{ podSelector: { matchLabels: poolerPodLabels(args.clusterName) } }], ports: [tcp(engine.port)] }] : []),
     ];
     const b = args.backup;
     const egress = [
@@ -93,6 +101,22 @@ export function backupPolicySpec(ctx: BuildContext): k8s.types.input.networking.
     };
 }
 
+/** The pooler pods' policy spec, or undefined without a pooler. */
+export function poolerPolicySpec(ctx: BuildContext): k8s.types.input.networking.v1.NetworkPolicySpec | undefined {
+    const { args, engine } = ctx;
+    if (pooledServices(args).length === 0) return undefined;
+    const np = args.networkPolicy;
+    return {
+        podSelector: { matchLabels: poolerPodLabels(args.clusterName) },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: np.allowedClients.length > 0 ? [{ from: np.allowedClients.map(policyPeer), ports: [tcp(POOLER_PORT)] }] : [],
+        egress: [
+            { to: [{ podSelector: { matchLabels: databasePodLabels(ctx) } }], ports: [tcp(engine.port)] },
+            { to: np.dnsServers.map(policyPeer), ports: [{ protocol: "UDP", port: np.dnsPort }, tcp(np.dnsPort)] },
+        ],
+    };
+}
+
 export function createNetworkPolicies(ctx: BuildContext): k8s.networking.v1.NetworkPolicy[] {
     const { args, names, parent } = ctx;
     if (!args.networkPolicy.enabled) return [];
@@ -101,6 +125,10 @@ export function createNetworkPolicies(ctx: BuildContext): k8s.networking.v1.Netw
     const backup = backupPolicySpec(ctx);
     if (backup) {
         policies.push(new k8s.networking.v1.NetworkPolicy(`${ctx.name}-backup-networkpolicy`, { metadata: metadata(names.backupNetworkPolicy), spec: backup }, { parent }));
+    }
+    const pooler = poolerPolicySpec(ctx);
+    if (pooler) {
+        policies.push(new k8s.networking.v1.NetworkPolicy(`${ctx.name}-pooler-networkpolicy`, { metadata: metadata(names.poolerNetworkPolicy), spec: pooler }, { parent }));
     }
     return policies;
 }

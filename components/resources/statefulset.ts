@@ -8,7 +8,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
-import { DATA_VOLUME, SECRET_KEYS, TLS_KEYS } from "../naming";
+import { DATA_VOLUME, POOLER_SECRET_KEY, SECRET_KEYS, TLS_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -141,7 +141,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 secret: {
                     secretName: names.secret,
                     defaultMode: 0o440,
-                    items: Object.values(SECRET_KEYS).map((key) => ({ key, path: key })),
+                    items: [...Object.values(SECRET_KEYS), ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : [])].map((key) => ({ key, path: key })),
                 },
             },
             // Owned by root with the server's group (fsGroup) and mode 0440: PostgreSQL accepts a key owned by root

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { TLS_KEYS } from "../naming";
 import { certificateDnsNames } from "../tls/dnsNames";
+import { poolerServiceNames } from "../pooler/services";
 import { BuildContext } from "./context";
 
 /** The generated CA's validity, in days: the server certificate is renewed many times under one CA. */
@@ -45,7 +46,7 @@ export function createTls(ctx: BuildContext): Tls {
 }
 
 function dnsNames(ctx: BuildContext): string[] {
-    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain);
+    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, poolerServiceNames(ctx.args, ctx.names));
 }
 
 function generated(ctx: BuildContext): Tls {

@@ -49,6 +49,7 @@ describe("Kubernetes schema validation", () => {
                     backup: { enabled: true, repositoryType: "volume", diffSchedule: "" },
                 }),
         ],
+        ["the connection pooler in front of both Services", () => renderComponent("db", { pooler: { enabled: true, readOnly: true, poolMode: "session" } })],
         ["required anti-affinity and the zone spread", () => renderComponent("db", { replicas: 3, podAntiAffinity: "required" })],
         [
             "the network policies with named clients, Patroni and S3 backups on a port",

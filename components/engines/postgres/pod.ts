@@ -5,6 +5,7 @@
 import { EngineContext, EnvVar } from "../engine";
 import { tlsFiles } from "./tlsFiles";
 import { PORT } from "./connection";
+import { POOLER_ROLE } from "../../pooler/resolve";
 
 export const DATA_MOUNT = "/var/lib/postgresql/data";
 export const SOCKET_DIR = "/var/run/postgresql";
@@ -38,5 +39,7 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_REPLICATION_USER", value: args.replicationUser },
         { name: "RDB_APP_USER", value: args.appUser },
         { name: "RDB_APP_DATABASE", value: args.appDatabase },
+        // Only with the pooler on, so that a cluster without one renders (and rolls) exactly as before.
+        ...(args.pooler.enabled ? [{ name: "RDB_POOLER_USER", value: POOLER_ROLE }] : []),
     ];
 }

@@ -34,6 +34,8 @@ slot_name() {
 }
 
 SECRET_KEYS=(superuser-password replication-password app-password)
+# With the connection pooler on (RDB_POOLER_USER set), its role's password is in the Secret too.
+[ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
 
 # Succeeds when every password of the mounted Secret is there and not empty; otherwise names the first bad
 # key on stdout. A Secret rotated to an empty value must never reach ALTER ROLE: PostgreSQL would set the
@@ -135,10 +137,39 @@ ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
 SQL
+    [ -z "${RDB_POOLER_USER:-}" ] || pooler_sql
+}
+
+# With the connection pooler on: its role (the Secret's pooler-password) and, in the application database,
+# the one function it may call, which hands PgBouncer's auth_query the SCRAM secret of a role that is neither
+# a superuser nor a replication role. SECURITY DEFINER: the pooler role itself cannot read pg_shadow. Ends
+# connected to postgres again, with the session settings roles_sql starts with, for what follows it.
+pooler_sql() {
+    # shellcheck disable=SC2016
+    printf '\\set pooler_pw `cat "%s/pooler-password"`\n' "$RDB_SECRET_DIR"
+    cat <<'SQL'
+SELECT format('CREATE ROLE %I', :'pooler_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'pooler_user') \gexec
+ALTER ROLE :"pooler_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'pooler_pw';
+\connect :"app_database"
+SET synchronous_commit = 'local';
+CREATE SCHEMA IF NOT EXISTS pooler AUTHORIZATION :"superuser";
+REVOKE ALL ON SCHEMA pooler FROM PUBLIC;
+GRANT USAGE ON SCHEMA pooler TO :"pooler_user";
+CREATE OR REPLACE FUNCTION pooler.user_secret(p_usename text, OUT usename name, OUT passwd text)
+    RETURNS SETOF record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$ SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s WHERE s.usename = p_usename AND NOT s.usesuper AND NOT s.userepl $$;
+REVOKE ALL ON FUNCTION pooler.user_secret(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pooler.user_secret(text) TO :"pooler_user";
+\connect postgres
+SET log_statement = 'none';
+SET log_min_error_statement = 'panic';
+SET synchronous_commit = 'local';
+SQL
 }
 
 # local_psql with the role and database names that roles_sql uses.
 roles_psql() {
     local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
-        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" >/dev/null
+        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" >/dev/null
 }
