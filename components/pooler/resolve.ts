@@ -3,7 +3,7 @@
  */
 import { PoolerArgs, ResolvedPooler, ResourcesArgs } from "../args";
 import { DEFAULTS, POOLER_RESOURCE_DEFAULTS } from "../argTable";
-import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkQuantity, checkToken, parseQuantity } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkQuantity, checkSettingsMap, checkToken, parseQuantity } from "../validation";
 
 /** PgBouncer's pool modes we offer; "statement" breaks multi-statement transactions, so it is not one. */
 export const POOL_MODES = ["transaction", "session"];
@@ -51,16 +51,8 @@ export function resolvePoolerResources(given: unknown, setting: SettingNamer = a
  * must not be one of them.
  */
 export function resolvePooler(given: PoolerArgs, roles: { appUser: string; replicationUser: string }, setting: SettingNamer = argName): ResolvedPooler {
-    if (!isMap(given)) {
-        throw new ArgError(setting("pooler"), given, "a map of pooler settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.pooler;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`pooler.${key}`), (given as Record<string, unknown>)[key], `one of the pooler settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("pooler"), given, Object.keys(d), "pooler settings");
     const s = (key: keyof PoolerArgs) => setting(`pooler.${key}`);
     const enabled = checkBoolean(s("enabled"), given.enabled ?? d.enabled);
     const poolMode = given.poolMode ?? d.poolMode;
