@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
+import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StandbyArgs, StaticVolumesArgs, TlsArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -84,6 +84,7 @@ export const NETWORK_POLICY_FIELDS = {
     dnsPort: { default: 53 },
     apiServerCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
     backupRepositoryCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+    allowedClientCidrs: { default: [] as readonly string[] },
 } as const satisfies Record<keyof NetworkPolicyArgs, FieldSpec>;
 
 export const TLS_FIELDS = {
@@ -94,6 +95,16 @@ export const TLS_FIELDS = {
     secretName: { default: "" },
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
+    extraDnsNames: { default: [] as readonly string[] },
+}
+
+export const STANDBY_FIELDS = {
+    enabled: { default: false },
+    sourceHosts: { default: [] as readonly string[] },
+    sourcePort: { default: 5432 },
+    replicationSecretName: { default: "" },
+    sourceCaCertificate: { default: "" },
+    sourceCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
 } as const satisfies Record<keyof TlsArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
@@ -183,7 +194,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `allowedClients` (list of `{podLabels, namespaceLabels}`; default: the pods of the cluster's " +
-            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
+            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`, `allowedClientCidrs`: see \"Network policy\"",
         fields: NETWORK_POLICY_FIELDS,
     },
     tls: {
@@ -191,7 +202,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `source` (`generated` \\| `certManager` \\| `secret`), `issuerName`, `issuerKind` (`Issuer` \\| " +
-            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`: see \"Encryption in transit\"",
+            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`, `extraDnsNames`: see \"Encryption in transit\"",
         fields: TLS_FIELDS,
     },
     maxSlotWalKeepSize: {
@@ -238,6 +249,15 @@ export const ARGS = {
             "a new cluster only, from the repository `backup` describes",
         fields: RESTORE_FIELDS,
     },
+    standby: {
+        kind: "object",
+        defaultNote: "unset (not a standby)",
+        allowed:
+            "map: `enabled` (`false` promotes), `sourceHosts` (names the source's certificate carries), `sourcePort`, " +
+            "`replicationSecretName` (key `replication-password`: the source's), `sourceCaCertificate` (PEM; required with TLS), " +
+            "`sourceCidrs`; not with `restore`: see \"Disaster recovery: standby cluster\"",
+        fields: STANDBY_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -254,6 +274,7 @@ export const DEFAULTS = {
     restore: defaultsOf(RESTORE_FIELDS),
     networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
     tls: defaultsOf(TLS_FIELDS),
+    standby: defaultsOf(STANDBY_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

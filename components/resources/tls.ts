@@ -45,7 +45,7 @@ export function createTls(ctx: BuildContext): Tls {
 }
 
 function dnsNames(ctx: BuildContext): string[] {
-    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain);
+    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, ctx.args.tls.extraDnsNames);
 }
 
 function generated(ctx: BuildContext): Tls {

@@ -40,7 +40,7 @@ CONF_DIR="$RDB_RUN_DIR/patroni"
 # A YAML single-quoted scalar of a Secret file: any character is literal, a quote is doubled.
 quoted() {
     local value
-    value=$(cat "$RDB_SECRET_DIR/$1")
+    value=$(cat "$(secret_file "$1")")
     printf "'%s'" "${value//\'/\'\'}"
 }
 
