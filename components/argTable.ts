@@ -96,7 +96,7 @@ export const TLS_FIELDS = {
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
     extraDnsNames: { default: [] as readonly string[] },
-}
+} as const satisfies Record<keyof TlsArgs, FieldSpec>;
 
 export const STANDBY_FIELDS = {
     enabled: { default: false },
@@ -105,7 +105,7 @@ export const STANDBY_FIELDS = {
     replicationSecretName: { default: "" },
     sourceCaCertificate: { default: "" },
     sourceCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
-} as const satisfies Record<keyof TlsArgs, FieldSpec>;
+} as const satisfies Record<keyof StandbyArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
