@@ -18,6 +18,7 @@ import {
     TLS_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
+    STANDBY_FIELDS,
     STATIC_VOLUME_FIELDS,
     jsdocDefault,
     readmeDefault,
@@ -70,6 +71,8 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.networkPolicy.fields, NETWORK_POLICY_FIELDS);
         checkMembers("TlsArgs", TLS_FIELDS);
         assert.strictEqual(ARGS.tls.fields, TLS_FIELDS);
+        checkMembers("StandbyArgs", STANDBY_FIELDS);
+        assert.strictEqual(ARGS.standby.fields, STANDBY_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -115,7 +118,7 @@ describe("the args table", () => {
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "standby"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
@@ -125,6 +128,7 @@ describe("the args table", () => {
         assert.deepStrictEqual(Object.keys(DEFAULTS.restore), Object.keys(RESTORE_FIELDS));
         assert.deepStrictEqual(Object.keys(DEFAULTS.networkPolicy), Object.keys(NETWORK_POLICY_FIELDS));
         assert.deepStrictEqual(DEFAULTS.tls, Object.fromEntries(Object.entries(TLS_FIELDS).map(([k, f]) => [k, f.default])));
+        assert.deepStrictEqual(DEFAULTS.standby, Object.fromEntries(Object.entries(STANDBY_FIELDS).map(([k, f]) => [k, f.default])));
     });
 
     it("holds the defaults resolveArgs fills in", () => {
