@@ -12,6 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { Cluster, sleep } from "../harness/cluster";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { patroniRequest } from "../harness/patroniApi";
 import { AckedWriter } from "../harness/writer";
 
 /** "X/Y" (hexadecimal halves) as a byte position. */
@@ -139,5 +141,107 @@ describe("a standby cluster of another cluster on real PostgreSQL servers (manua
         assert.strictEqual(await local(1, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver"), `${dr.host(0)} streaming`);
         assert.deepStrictEqual(dr.serviceEndpoints("rw"), [0]);
         await dr.until("dr-1 ready as a replica", () => dr.serviceEndpoints("ro").join(",") === "1", 30000);
+    });
+});
+
+describe("a standby cluster with Patroni of a manual-mode source on real PostgreSQL servers", function () {
+    this.timeout(600000);
+    const src = new Cluster({ name: "src", args: { replicas: 1 } });
+    let dr: Cluster;
+    let standby: NonNullable<ReplicatedDatabaseArgs["standby"]>;
+    const acks = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rdb-standby-patroni-")), "acks");
+    let writer: AckedWriter | undefined;
+    const superuser = { user: "postgres", database: "postgres" };
+
+    const local = async (ordinal: number, query: string, db = "app"): Promise<string> => {
+        const r = await dr.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
+        if (r.status !== 0) throw new Error(`psql in dr-${ordinal}: ${r.stderr.trim()}`);
+        return r.stdout.trim();
+    };
+    const role = async (ordinal: number): Promise<string | undefined> => {
+        try {
+            return (JSON.parse((await patroniRequest(dr, ordinal, "/patroni", { timeoutMs: 2000 })).text) as { role?: string }).role;
+        } catch {
+            return undefined;
+        }
+    };
+    let leader = -1;
+
+    before(async () => {
+        await src.up();
+        src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
+        standby = {
+            enabled: true,
+            sourceHosts: [src.host(0)],
+            replicationSecretName: "src-replication",
+            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
+        };
+        dr = new Cluster({
+            name: "dr",
+            addressOffset: 20,
+            extraHosts: src.podHostLines(),
+            secrets: { "src-replication": { "replication-password": src.secret("replication-password") } },
+            args: { replicas: 1, failover: "patroni", image: PATRONI_IMAGE, standby },
+        });
+        await dr.up();
+        const deadline = Date.now() + 120000;
+        while (Date.now() < deadline && leader < 0) {
+            for (const i of [0, 1]) if ((await role(i)) === "standby_leader") leader = i;
+            await sleep(500);
+        }
+        assert.ok(leader >= 0, "a standby leader");
+    });
+    after(async () => {
+        await writer?.stop();
+        await dr?.cleanup();
+        await src.cleanup();
+    });
+
+    it("its standby leader streams from the source with verify-full (both CAs trusted), the other member cascades", async () => {
+        const other = 1 - leader;
+        await dr.until("dr's members streaming", () => dr.ready(0) && dr.ready(1), 60000);
+        assert.match(await local(leader, "SELECT conninfo FROM pg_stat_wal_receiver", "postgres"), new RegExp(`host=${src.host(0).replace(/\./g, "\\.")}.*sslmode=verify-full`));
+        assert.strictEqual(await local(leader, "SELECT status FROM pg_stat_wal_receiver", "postgres"), "streaming");
+        assert.strictEqual(await local(other, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver", "postgres"), `${dr.host(leader)} streaming`);
+        assert.strictEqual(await role(other), "replica");
+        src.sql(0, "INSERT INTO items VALUES (0, 'before')");
+        await dr.until("the row on both dr members", () => dr.sql(other, "SELECT count(*) FROM items WHERE id = 0", { password: src.secret("app-password") }) === "1");
+        const write = dr.psql(leader, "INSERT INTO items VALUES (-1, 'refused')", { password: src.secret("app-password") });
+        assert.match(write.stderr, /read-only transaction/);
+        assert.strictEqual(src.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'dr-" + leader + "'", superuser), "1");
+    });
+
+    it("the source killed under writes; promoted through Patroni's dynamic configuration, it keeps what it had and takes writes", async () => {
+        writer = new AckedWriter(src.hosts([0, 1]), src.secret("app-password"), "items", acks);
+        await src.until("writes going", () => writer!.acked().length > 30, 60000);
+        await sleep(3000);
+        await Promise.all([src.stop(0, "SIGKILL"), src.stop(1, "SIGKILL")]);
+        await sleep(1000);
+        const w = writer;
+        writer = undefined;
+        await w.stop();
+        const acked = w.acked();
+        const atKill = new Set((await local(leader, "SELECT id FROM items")).split("\n").filter(Boolean).map(Number));
+        console.log(`      at the kill: ${acked.length} rows acknowledged by src, ${atKill.size - 1} on the standby leader, acknowledged but not there: ${acked.filter((i) => !atKill.has(i)).length}`);
+        // The promotion: the rendered config (standby.enabled false, for the next bootstrap) and Patroni's
+        // running dynamic configuration, which a running cluster takes through its REST API.
+        const started = Date.now();
+        await dr.apply({ standby: { ...standby, enabled: false } });
+        const auth = `Basic ${Buffer.from(`patroni:${dr.secret("superuser-password")}`).toString("base64")}`;
+        const patch = await patroniRequest(dr, leader, "/config", {
+            method: "PATCH",
+            headers: { Authorization: auth, "Content-Type": "application/json" },
+            body: JSON.stringify({ standby_cluster: null }),
+            timeoutMs: 10000,
+        });
+        assert.strictEqual(patch.status, 200, patch.text);
+        await dr.until("the standby leader takes writes", () => dr.psql(leader, "SELECT pg_is_in_recovery()", superuser).stdout.trim() === "f", 120000);
+        console.log(`      promotion: ${Date.now() - started} ms from the PATCH to a writable leader`);
+        const after = new Set((await local(leader, "SELECT id FROM items")).split("\n").filter(Boolean).map(Number));
+        assert.deepStrictEqual([...atKill].filter((i) => !after.has(i)), []);
+        // The callback applied dr's own Secret's application password after the promotion.
+        await dr.until("dr's own app password works", () => dr.sql(leader, "SELECT 1") === "1", 60000);
+        dr.sql(leader, "INSERT INTO items VALUES (1000000, 'after the promotion')");
+        await dr.until("the new row on the other member", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 1000000") === "1", 120000);
     });
 });
