@@ -12,6 +12,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/state.sh"
 # shellcheck source=patroni-gate.sh
 . "$RDB_SCRIPTS_DIR/patroni-gate.sh"
+# shellcheck source=patroni-standby.sh
+. "$RDB_SCRIPTS_DIR/patroni-standby.sh"
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
@@ -156,5 +158,6 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
         secret_checked=$now
         secret_tick || log "Secret check failed (status $?); retrying"
     fi
+    standby_promotion_tick "$CONF_DIR" || log "could not remove standby_cluster from Patroni's configuration; retrying"
 done
 wait "$PATRONI_PID"
