@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, PoolerArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
+import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, PoolerArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StandbyArgs, StaticVolumesArgs, TlsArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -84,6 +84,7 @@ export const NETWORK_POLICY_FIELDS = {
     dnsPort: { default: 53 },
     apiServerCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
     backupRepositoryCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+    allowedClientCidrs: { default: [] as readonly string[] },
 } as const satisfies Record<keyof NetworkPolicyArgs, FieldSpec>;
 
 export const TLS_FIELDS = {
@@ -94,6 +95,7 @@ export const TLS_FIELDS = {
     secretName: { default: "" },
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
+    extraDnsNames: { default: [] as readonly string[] },
 } as const satisfies Record<keyof TlsArgs, FieldSpec>;
 
 /** The pooler's container resources when `pooler.resources` leaves a field out (PgBouncer is small). */
@@ -110,6 +112,14 @@ export const POOLER_FIELDS = {
     image: { default: "ghcr.io/cloudnative-pg/pgbouncer:1.24.0" },
     resources: { default: POOLER_RESOURCE_DEFAULTS },
 } as const satisfies Record<keyof PoolerArgs, FieldSpec>;
+export const STANDBY_FIELDS = {
+    enabled: { default: false },
+    sourceHosts: { default: [] as readonly string[] },
+    sourcePort: { default: 5432 },
+    replicationSecretName: { default: "" },
+    sourceCaCertificate: { default: "" },
+    sourceCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+} as const satisfies Record<keyof StandbyArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -198,7 +208,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `allowedClients` (list of `{podLabels, namespaceLabels}`; default: the pods of the cluster's " +
-            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`: see \"Network policy\"",
+            "namespace), `dnsServers`, `dnsPort`, `apiServerCidrs`, `backupRepositoryCidrs`, `allowedClientCidrs`: see \"Network policy\"",
         fields: NETWORK_POLICY_FIELDS,
     },
     tls: {
@@ -206,7 +216,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `source` (`generated` \\| `certManager` \\| `secret`), `issuerName`, `issuerKind` (`Issuer` \\| " +
-            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`: see \"Encryption in transit\"",
+            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`, `extraDnsNames`: see \"Encryption in transit\"",
         fields: TLS_FIELDS,
     },
     maxSlotWalKeepSize: {
@@ -261,6 +271,15 @@ export const ARGS = {
             "`maxClientConnections`, `replicas`, `image`, `resources`: see \"Connection pooler\"",
         fields: POOLER_FIELDS,
     },
+    standby: {
+        kind: "object",
+        defaultNote: "unset (not a standby)",
+        allowed:
+            "map: `enabled` (`false` promotes), `sourceHosts` (names the source's certificate carries), `sourcePort`, " +
+            "`replicationSecretName` (key `replication-password`: the source's), `sourceCaCertificate` (PEM; required with TLS), " +
+            "`sourceCidrs`; not with `restore`: see \"Disaster recovery: standby cluster\"",
+        fields: STANDBY_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -278,6 +297,7 @@ export const DEFAULTS = {
     networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
     tls: defaultsOf(TLS_FIELDS),
     pooler: defaultsOf(POOLER_FIELDS),
+    standby: defaultsOf(STANDBY_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

@@ -168,6 +168,12 @@ export interface NetworkPolicyArgs {
      * @default ["0.0.0.0/0"]
      */
     backupRepositoryCidrs?: string[];
+    /**
+     * Clients outside the Kubernetes cluster allowed to the database port, as CIDRs, such as the nodes or pod
+     * network of a standby cluster in another region (README, "Disaster recovery: standby cluster").
+     * @default []
+     */
+    allowedClientCidrs?: string[];
 }
 
 /**
@@ -199,6 +205,50 @@ export interface TlsArgs {
     validityDays?: number;
     /** How many days before its expiry a certificate is renewed ("generated": by the next `pulumi up`; "certManager"). @default 30 */
     renewBeforeDays?: number;
+    /**
+     * More DNS names the server certificate carries ("generated", "certManager"), such as the name a standby
+     * cluster in another Kubernetes cluster dials (README, "Disaster recovery: standby cluster").
+     * @default []
+     */
+    extraDnsNames?: string[];
+}
+
+/**
+ * A standby cluster (disaster recovery in another region or Kubernetes cluster): the pod at `primaryOrdinal`
+ * (or, with Patroni, its standby leader) is a standby of another cluster, the source, streaming its WAL over
+ * the network; this cluster's other pods cascade from it. It serves reads and takes no writes. Promotion, when
+ * the source is gone, is `enabled: false` and `pulumi up`. See README, "Disaster recovery: standby cluster".
+ */
+export interface StandbyArgs {
+    /** Stream from the source instead of taking writes; false promotes (the other fields may stay). @default false */
+    enabled?: boolean;
+    /**
+     * The source's host names this cluster's pods dial, in order: names the source's certificate carries
+     * (its read-write Service through a cross-cluster DNS, or a name in the source's `tls.extraDnsNames`).
+     * @default []
+     */
+    sourceHosts?: string[];
+    /** The source's database port. @default 5432 */
+    sourcePort?: number;
+    /**
+     * A Secret in this cluster's namespace with key `replication-password`: the SOURCE's replication password.
+     * This cluster's pods use it for replication (to the source and to each other) instead of the one in its
+     * own credentials Secret, as long as it is set, also after a promotion. Required with `enabled`.
+     * @default ""
+     */
+    replicationSecretName?: string;
+    /**
+     * The source's CA certificate (PEM; its `caCertificate` output): the standby verifies the source with
+     * sslmode=verify-full against it. Required when this cluster's `tls.enabled` is true.
+     * @default ""
+     */
+    sourceCaCertificate?: string;
+    /**
+     * Where the source may be, as CIDRs: this cluster's pods may connect to them on `sourcePort` (egress of
+     * the network policy).
+     * @default ["0.0.0.0/0"]
+     */
+    sourceCidrs?: string[];
 }
 
 /**
@@ -399,6 +449,12 @@ export interface ReplicatedDatabaseArgs {
      * @default off
      */
     pooler?: PoolerArgs;
+    /**
+     * Make this cluster a standby of another (disaster recovery); `enabled: false` promotes it. See README,
+     * "Disaster recovery: standby cluster".
+     * @default unset (not a standby)
+     */
+    standby?: StandbyArgs;
 }
 
 /** The arguments with every default filled in and every value checked. */
@@ -435,7 +491,12 @@ export interface ResolvedArgs {
     backup: ResolvedBackup;
     restore: ResolvedRestore | undefined;
     pooler: ResolvedPooler;
+    /** undefined: never configured as a standby; `enabled` false: promoted (or not yet a standby). */
+    standby: ResolvedStandby | undefined;
 }
+
+/** The standby settings with every default filled in. */
+export type ResolvedStandby = Required<StandbyArgs>;
 
 /** The backup settings with every default filled in. */
 export interface ResolvedBackup extends Required<BackupArgs> {
@@ -466,6 +527,7 @@ export interface ResolvedNetworkPolicy {
     dnsPort: number;
     apiServerCidrs: string[];
     backupRepositoryCidrs: string[];
+    allowedClientCidrs: string[];
 }
 
 /** The TLS settings with every default filled in. */

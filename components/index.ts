@@ -1,6 +1,6 @@
 /** The replicated-db package: the ReplicatedDatabase component, its args and their validation. */
 export { ReplicatedDatabase, TYPE_TOKEN } from "./replicatedDatabase";
-export { ReplicatedDatabaseArgs, ResourcesArgs, StaticVolumesArgs, ResolvedArgs } from "./args";
+export { ReplicatedDatabaseArgs, ResourcesArgs, StandbyArgs, StaticVolumesArgs, ResolvedArgs } from "./args";
 export { ARGS, ArgKind, ArgName, ArgSpec, DEFAULTS, KNOWN_ARGS, argKind } from "./argTable";
 export { resolveArgs, resolveParameters, resolveResources, resolveStaticVolumes } from "./resolve";
 export { OUTPUTS, OUTPUT_NAMES, OutputName } from "./outputs";

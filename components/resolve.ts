@@ -11,6 +11,7 @@ import { resolveFailover } from "./failover";
 import { resolveNetworkPolicy } from "./network/resolve";
 import { resolveTls } from "./tls/resolve";
 import { resolvePooler } from "./pooler/resolve";
+import { resolveStandby } from "./standby/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
     ArgError,
@@ -137,6 +138,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
     const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
     const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined, setting);
+    const standby = resolveStandby(args.standby, { tlsEnabled: tls.enabled, restoring: restore !== undefined }, setting);
     if (backup.repositoryUsed && args.image === undefined) {
         throw new ArgError(
             setting("image"),
@@ -152,7 +154,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, backup, restore, pooler,
+        synchronousReplicas, parameters, failover, backup, restore, pooler, standby,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

@@ -35,7 +35,7 @@ export function registeredBefore(err: unknown): CapturedResource[] | undefined {
 
 async function run(
     config: Record<string, string>,
-    init: () => Record<string, pulumi.Output<any>>,
+    init: () => Record<string, pulumi.Output<any>> | Promise<Record<string, pulumi.Output<any>>>,
     stacks: StackOutputs = {},
     project = "replicated-db",
 ): Promise<Rendered> {
@@ -51,7 +51,7 @@ async function run(
         let outputs: Record<string, pulumi.Output<any>> = {};
         await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(recordOptions(options));
-            outputs = init();
+            outputs = await init();
             return {};
         });
         const resolved: Record<string, any> = {};
@@ -119,7 +119,9 @@ export function renderProgram(config: Record<string, string>, options: ProgramOp
             // A fresh evaluation per render: the program reads the config at load time.
             delete require.cache[program];
             // eslint-disable-next-line @typescript-eslint/no-var-requires
-            return require(program);
+            const exported = require(program);
+            // A program may export an async function, as Pulumi allows: its result is the stack's outputs.
+            return typeof exported === "function" ? exported() : exported;
         },
         options.stacks,
         options.project,

@@ -82,6 +82,14 @@ function checkCidrs(setting: string, value: unknown, why: string): string[] {
     return value.map((c, i) => checkCidr(`${setting}[${i}]`, c));
 }
 
+/** A list of CIDRs that may be empty. */
+export function checkCidrList(setting: string, value: unknown): string[] {
+    if (!Array.isArray(value)) {
+        throw new ArgError(setting, value, 'a list of CIDRs such as ["10.20.0.0/16"]');
+    }
+    return value.map((c, i) => checkCidr(`${setting}[${i}]`, c));
+}
+
 /** A peer with its defaults: podLabels {} (every pod), namespaceLabels undefined (the cluster's namespace). */
 export function resolvePeer(given: NetworkPeerArgs, setting: string): ResolvedNetworkPeer {
     if (!isMap(given)) {
@@ -128,5 +136,7 @@ export function resolveNetworkPolicy(given: NetworkPolicyArgs, setting: SettingN
             given.backupRepositoryCidrs ?? [...d.backupRepositoryCidrs],
             "where the S3 repository may be (it is used only with backups or a restore)",
         ),
+        // [] is allowed (the default): no client from outside the Kubernetes cluster.
+        allowedClientCidrs: checkCidrList(s("allowedClientCidrs"), given.allowedClientCidrs ?? [...d.allowedClientCidrs]),
     };
 }

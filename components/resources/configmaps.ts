@@ -7,6 +7,7 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import { BuildContext } from "./context";
+import { standbyConfigFiles } from "../standby/pod";
 
 export interface ConfigMaps {
     scripts: k8s.core.v1.ConfigMap;
@@ -33,7 +34,11 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(
         `${ctx.name}-config`,
-        { metadata: metadata(names.configConfigMap), data: { ...configFiles, [POD_COUNT_KEY]: String(ctx.plan.podCount), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal) } },
+        {
+            metadata: metadata(names.configConfigMap),
+            // The standby's files are read live too (no restart): `standby.enabled: false` is a promotion.
+            data: { ...configFiles, [POD_COUNT_KEY]: String(ctx.plan.podCount), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal), ...standbyConfigFiles(args) },
+        },
         { parent },
     );
     return { scripts, config, checksum: digest({ ...scriptFiles, ...configFiles }) };

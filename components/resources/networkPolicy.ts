@@ -72,6 +72,8 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         ...(np.allowedClients.length > 0 ? [{ from: np.allowedClients.map(policyPeer), ports: [tcp(engine.port)] }] : []),
         // The pooler's pods, whoever the allowed clients are: they connect on the clients' behalf.
         ...(pooledServices(args).length > 0 ? [{ from: [{ podSelector: { matchLabels: poolerPodLabels(args.clusterName) } }], ports: [tcp(engine.port)] }] : []),
+        // Clients outside the Kubernetes cluster by address, such as a standby cluster in another region.
+        ...(np.allowedClientCidrs.length > 0 ? [{ from: cidrs(np.allowedClientCidrs), ports: [tcp(engine.port)] }] : []),
     ];
     const b = args.backup;
     const egress = [
@@ -79,6 +81,9 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         { to: np.dnsServers.map(policyPeer), ports: [{ protocol: "UDP", port: np.dnsPort }, tcp(np.dnsPort)] },
         ...(podsUseApiServer(ctx) ? [{ to: cidrs(np.apiServerCidrs), ports: API_SERVER_PORTS.map(tcp) }] : []),
         ...(b.repositoryUsed && b.repositoryType === "s3" ? [{ to: cidrs(np.backupRepositoryCidrs), ports: [tcp(s3Port(b.s3Endpoint))] }] : []),
+        // A standby cluster streams from its source (kept after a promotion, so that the pod template and
+        // policy do not change with it).
+        ...(args.standby ? [{ to: cidrs(args.standby.sourceCidrs), ports: [tcp(args.standby.sourcePort)] }] : []),
     ];
     return { podSelector: { matchLabels: databasePodLabels(ctx) }, policyTypes: ["Ingress", "Egress"], ingress, egress };
 }

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
 import { DATA_VOLUME, POOLER_SECRET_KEY, SECRET_KEYS, TLS_KEYS } from "../naming";
 import { BuildContext } from "./context";
+import { standbyEnv, standbyVolumeMounts, standbyVolumes } from "../standby/pod";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -116,7 +117,7 @@ function podSpec(ctx: BuildContext): PodSpec {
         containers: [
             {
                 ...db,
-                env: [...((db.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? []), ...engine.backup.env(ctx)],
+                env: [...((db.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? []), ...engine.backup.env(ctx), ...standbyEnv(args)],
                 resources,
                 securityContext: restrictedContainer(),
                 volumeMounts: [
@@ -124,6 +125,8 @@ function podSpec(ctx: BuildContext): PodSpec {
                     { name: "scripts", mountPath: paths.scripts, readOnly: true },
                     { name: "config", mountPath: paths.config, readOnly: true },
                     { name: "secret", mountPath: paths.secret, readOnly: true },
+                    // A standby cluster's replication password: its source's (components/standby/pod.ts).
+                    ...standbyVolumeMounts(args),
                     ...(tlsOn ? [{ name: TLS_VOLUME, mountPath: paths.tls, readOnly: true }] : []),
                     { name: "run", mountPath: paths.run },
                     ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
@@ -144,6 +147,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     items: [...Object.values(SECRET_KEYS), ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : [])].map((key) => ({ key, path: key })),
                 },
             },
+            ...standbyVolumes(args),
             // Owned by root with the server's group (fsGroup) and mode 0440: PostgreSQL accepts a key owned by root
             // that its group may read and nobody may write. The kubelet refreshes the files on renewal.
             ...(tlsOn

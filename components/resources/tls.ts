@@ -46,7 +46,7 @@ export function createTls(ctx: BuildContext): Tls {
 }
 
 function dnsNames(ctx: BuildContext): string[] {
-    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, poolerServiceNames(ctx.args, ctx.names));
+    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, poolerServiceNames(ctx.args, ctx.names), ctx.args.tls.extraDnsNames);
 }
 
 function generated(ctx: BuildContext): Tls {

@@ -3,15 +3,26 @@ import type { ClusterPlan } from "../plan";
 
 /**
  * Every pod's DNS name through the headless Service (what replication, `pg_rewind`, Patroni and the multi-host
- * strings use), then each Service (headless, read-write, read-only) short (`<svc>`, from the same namespace),
- * namespaced (`<svc>.<ns>`, `<svc>.<ns>.svc`) and fully qualified. No IP address: pod IPs change.
- * `extraServices`: the pooler's Services (components/pooler), whose pods serve the same certificate.
+ * strings use), then each Service (headless, read-write, read-only, and `extraServices`: the pooler's, whose
+ * pods serve the same certificate) short (`<svc>`, from the same namespace), namespaced (`<svc>.<ns>`,
+ * `<svc>.<ns>.svc`) and fully qualified, then `extra` (`tls.extraDnsNames`: names dialled from outside the
+ * cluster, such as a standby cluster's). No IP address: pod IPs change.
  */
-export function certificateDnsNames(plan: ClusterPlan, namespace: string, clusterDomain: string, extraServices: string[] = []): string[] {
+export function certificateDnsNames(
+    plan: ClusterPlan,
+    namespace: string,
+    clusterDomain: string,
+    extraServices: readonly string[] = [],
+    extra: readonly string[] = [],
+): string[] {
     const { names } = plan;
     const services = [names.headlessService, names.readWriteService, names.readOnlyService, ...extraServices];
+    // A name given twice is carried once.
     return [
-        ...plan.pods.map((p) => p.host),
-        ...services.flatMap((svc) => [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.${clusterDomain}`]),
+        ...new Set([
+            ...plan.pods.map((p) => p.host),
+            ...services.flatMap((svc) => [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.${clusterDomain}`]),
+            ...extra,
+        ]),
     ];
 }

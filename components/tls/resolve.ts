@@ -51,6 +51,14 @@ export function resolveTls(given: TlsArgs, clusterName: string, setting: Setting
     if (renewBeforeDays >= validityDays) {
         throw new ArgError(s("renewBeforeDays"), renewBeforeDays, `less than ${s("validityDays")} (${validityDays}): the certificate would be renewed at every run`);
     }
+    const extraDnsNames = given.extraDnsNames ?? [...d.extraDnsNames];
+    if (!Array.isArray(extraDnsNames)) {
+        throw new ArgError(s("extraDnsNames"), extraDnsNames, 'a list of DNS names such as ["db.eu-west.example.com"]');
+    }
+    extraDnsNames.forEach((n, i) => checkDnsSubdomain(`${s("extraDnsNames")}[${i}]`, n));
+    if (source === "secret" && extraDnsNames.length > 0) {
+        throw new ArgError(s("extraDnsNames"), extraDnsNames, `empty with ${s("source")} "secret" (your certificate carries the names you gave it)`);
+    }
     return {
         enabled,
         source,
@@ -59,6 +67,7 @@ export function resolveTls(given: TlsArgs, clusterName: string, setting: Setting
         secretName,
         validityDays,
         renewBeforeDays,
+        extraDnsNames: [...extraDnsNames],
         mountedSecretName: source === "secret" ? secretName : generatedSecretName(clusterName),
     };
 }

@@ -33,6 +33,12 @@ export interface ClusterOptions {
     /** Test-only env values added to the database container, as the listen addresses are (for example
      * PGBACKREST_REPO1_STORAGE_CA_FILE for the test S3 server's own CA). @default {} */
     env?: Record<string, string>;
+    /** Added to every pod's loopback address (127.0.0.(10 + offset + ordinal)), so that a second cluster can
+     * run beside the first in one run (a standby cluster and its source). @default 0 */
+    addressOffset?: number;
+    /** More /etc/hosts lines for the pods (another cluster's names, as a cross-cluster DNS would resolve
+     * them: Cluster.podHostLines()). @default [] */
+    extraHosts?: string[];
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -53,6 +59,8 @@ export class Cluster {
     private readonly userSecrets: Record<string, Record<string, string>>;
     /** Test-only env values of the database container (ClusterOptions.env). */
     readonly extraEnv: Record<string, string>;
+    readonly addressOffset: number;
+    private readonly extraHosts: string[];
     /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
     private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
 
@@ -64,6 +72,11 @@ export class Cluster {
         this.name = options.name ?? "db";
         this.userSecrets = options.secrets ?? {};
         this.extraEnv = options.env ?? {};
+        this.addressOffset = options.addressOffset ?? 0;
+        if (!Number.isInteger(this.addressOffset) || this.addressOffset < 0 || this.addressOffset > 200) {
+            throw new Error(`addressOffset ${this.addressOffset}: a whole number from 0 to 200`);
+        }
+        this.extraHosts = options.extraHosts ?? [];
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -125,16 +138,20 @@ export class Cluster {
     /** Pod DNS names (and the Services, for completeness) resolve to the pods' loopback addresses. */
     private writeHosts(): void {
         const domain = `${this.namespace}.svc.cluster.local`;
-        const lines = ["127.0.0.1 localhost"];
-        for (let i = 0; i <= Math.max(this.replicas, 8); i++) {
-            lines.push(`${podAddress(i)} ${this.name}-${i}.${this.name}-headless.${domain}`);
-        }
-        lines.push(`${podAddress(0)} ${this.name}-rw.${domain}`, `${podAddress(1)} ${this.name}-ro.${domain}`);
-        fs.writeFileSync(this.hostsFile, lines.join("\n") + "\n", { mode: 0o644 });
+        const lines = ["127.0.0.1 localhost", ...this.podHostLines()];
+        lines.push(`${podAddress(0, this.addressOffset)} ${this.name}-rw.${domain}`, `${podAddress(1, this.addressOffset)} ${this.name}-ro.${domain}`);
+        fs.writeFileSync(this.hostsFile, [...lines, ...this.extraHosts].join("\n") + "\n", { mode: 0o644 });
         // The test's clients reach a Service's name at the harness's Service proxy (service.ts), as a
         // client reaches its cluster IP.
         const services = (["rw", "ro"] as const).map((s) => `${SERVICE_ADDRESS[s]} ${this.serviceHost(s)}`);
         this.addRunHosts([...lines.slice(1, -2), ...services]);
+    }
+
+    /** The pods' DNS names at their addresses, as /etc/hosts lines (for another cluster's extraHosts). */
+    podHostLines(): string[] {
+        const lines: string[] = [];
+        for (let i = 0; i <= Math.max(this.replicas, 8); i++) lines.push(`${podAddress(i, this.addressOffset)} ${this.host(i)}`);
+        return lines;
     }
 
     /** The same names in the run's own /etc/hosts (isolated.sh), for the test's clients, replacing this
@@ -194,7 +211,7 @@ export class Cluster {
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv);
+            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset);
             this.pods.set(ordinal, p);
             const pod = p;
             pod.onExit((exitedAt) => this.containerExited(ordinal, pod, exitedAt));

@@ -68,8 +68,10 @@ export function claimDir(base: string, claimName: string): string {
     return path.join(base, "claims", claimName);
 }
 
-export function podAddress(ordinal: number): string {
-    return `127.0.0.${10 + ordinal}`;
+/** Pod `ordinal`'s loopback address; `offset` (ClusterOptions.addressOffset) moves a second cluster of the
+ * same run onto addresses of its own. */
+export function podAddress(ordinal: number, offset = 0): string {
+    return `127.0.0.${10 + offset + ordinal}`;
 }
 
 /**
@@ -116,6 +118,8 @@ export class Pod {
         private readonly etc: Record<string, string>,
         /** Test-only env values of the database container (ClusterOptions.env). */
         private readonly extraEnv: Record<string, string> = {},
+        /** ClusterOptions.addressOffset. */
+        private readonly addressOffset = 0,
     ) {
         this.root = path.join(base, name);
         // The PersistentVolume: it survives pod restarts, deletions and scale-downs.
@@ -124,7 +128,7 @@ export class Pod {
     }
 
     get address(): string {
-        return podAddress(this.ordinal);
+        return podAddress(this.ordinal, this.addressOffset);
     }
 
     get running(): boolean {

@@ -13,10 +13,12 @@ describe("examples", () => {
         this.timeout(120000);
         // What `npm install` does in an example: build the package and link it as node_modules/replicated-db.
         buildOnce();
-        const modules = path.join(EXAMPLES, "two-databases", "node_modules");
-        fs.mkdirSync(modules, { recursive: true });
-        const link = path.join(modules, "replicated-db");
-        if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, "dir");
+        for (const example of ["two-databases", "disaster-recovery/source", "disaster-recovery/standby"]) {
+            const modules = path.join(EXAMPLES, example, "node_modules");
+            fs.mkdirSync(modules, { recursive: true });
+            const link = path.join(modules, "replicated-db");
+            if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, "dir");
+        }
     });
 
     it("two-databases: two clusters in two namespaces, with their own sizes and secret outputs", async () => {
@@ -70,5 +72,52 @@ describe("examples", () => {
         assert.deepStrictEqual(pod.volumes, [{ name: "database-ca", configMap: { name: "app-database-ca" } }]);
         assert.deepStrictEqual(pod.containers[0].volumeMounts, [{ name: "database-ca", mountPath: "/etc/database-ca", readOnly: true }]);
         assert.deepStrictEqual(pod.containers[0].env, [{ name: "PGSSLROOTCERT", value: "/etc/database-ca/ca.crt" }]);
+    });
+
+    describe("disaster-recovery: a source stack and a standby stack that reads it through a StackReference", () => {
+        const caCertificate = "-----BEGIN CERTIFICATE-----\nMIIBsource\n-----END CERTIFICATE-----\n";
+        const sourceOutputs = { standbyHosts: ["db.eu-west.example.com"], caCertificate, replicationPassword: "s3cret-replication" };
+        const standby = (promote: string) =>
+            renderProgram(
+                { "dr-standby:sourceStack": "acme/dr-source/eu-west", "dr-standby:promote": promote },
+                { program: path.join(EXAMPLES, "disaster-recovery", "standby", "index.ts"), project: "dr-standby", stacks: { "acme/dr-source/eu-west": sourceOutputs } },
+            );
+
+        it("source: carries the public name in its certificate, lets the standby region in, exports what the standby needs", async () => {
+            const r = await renderProgram(
+                { "dr-source:publicHost": "db.eu-west.example.com", "dr-source:standbyCidrs": JSON.stringify(["198.51.100.0/24"]) },
+                { program: path.join(EXAMPLES, "disaster-recovery", "source", "index.ts"), project: "dr-source" },
+            );
+            const names: string[] = r.resources.find((x) => x.name === "db-tls-request")!.inputs.dnsNames;
+            assert.ok(names.includes("db.eu-west.example.com"));
+            const policy = r.manifests.find((m) => m.kind === "NetworkPolicy" && m.metadata.name === "db")!;
+            assert.ok(policy.spec.ingress.some((i: any) => i.from?.[0]?.ipBlock?.cidr === "198.51.100.0/24"));
+            const lb = r.manifests.find((m) => m.kind === "Service" && m.metadata.name === "db-external")!;
+            assert.strictEqual(lb.spec.selector["replicated-db.io/role"], "primary");
+            assert.deepStrictEqual(lb.spec.loadBalancerSourceRanges, ["198.51.100.0/24"]);
+            assert.deepStrictEqual(r.outputs.standbyHosts, ["db.eu-west.example.com"]);
+            assert.match(r.outputs.caCertificate, /^-----BEGIN CERTIFICATE-----/);
+            assert.ok(r.secretOutputs.includes("replicationPassword"), "the replication password must stay a secret output");
+        });
+
+        it("standby: streams from the source's name with its CA, the source's replication password in a Secret of its own", async () => {
+            const r = await standby("false");
+            const config = r.manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "db-settings")!.data;
+            assert.strictEqual(config["standby-hosts"], "db.eu-west.example.com");
+            assert.strictEqual(config["standby-ca.crt"], caCertificate);
+            const secret = r.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && x.name === "source-replication")!;
+            assert.strictEqual(secret.inputs.stringData["replication-password"], "s3cret-replication");
+            assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")), "the password must stay secret");
+            const sts = r.manifests.find((m) => m.kind === "StatefulSet")!;
+            assert.ok(sts.spec.template.spec.volumes.some((v: any) => v.secret?.secretName === "source-replication"));
+        });
+
+        it("standby: promote=true empties standby-hosts and changes nothing else of the cluster's pods", async () => {
+            const before = await standby("false");
+            const after = await standby("true");
+            assert.strictEqual(after.manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === "db-settings")!.data["standby-hosts"], "");
+            const sts = (r: typeof before) => JSON.stringify(r.manifests.find((m) => m.kind === "StatefulSet"));
+            assert.strictEqual(sts(after), sts(before));
+        });
     });
 });

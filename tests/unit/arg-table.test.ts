@@ -19,6 +19,7 @@ import {
     POOLER_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
+    STANDBY_FIELDS,
     STATIC_VOLUME_FIELDS,
     jsdocDefault,
     readmeDefault,
@@ -73,6 +74,8 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.tls.fields, TLS_FIELDS);
         checkMembers("PoolerArgs", POOLER_FIELDS);
         assert.strictEqual(ARGS.pooler.fields, POOLER_FIELDS);
+        checkMembers("StandbyArgs", STANDBY_FIELDS);
+        assert.strictEqual(ARGS.standby.fields, STANDBY_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -118,7 +121,7 @@ describe("the args table", () => {
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "pooler"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "pooler", "standby"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
@@ -128,6 +131,7 @@ describe("the args table", () => {
         assert.deepStrictEqual(Object.keys(DEFAULTS.restore), Object.keys(RESTORE_FIELDS));
         assert.deepStrictEqual(Object.keys(DEFAULTS.networkPolicy), Object.keys(NETWORK_POLICY_FIELDS));
         assert.deepStrictEqual(DEFAULTS.tls, Object.fromEntries(Object.entries(TLS_FIELDS).map(([k, f]) => [k, f.default])));
+        assert.deepStrictEqual(DEFAULTS.standby, Object.fromEntries(Object.entries(STANDBY_FIELDS).map(([k, f]) => [k, f.default])));
     });
 
     it("holds the defaults resolveArgs fills in", () => {

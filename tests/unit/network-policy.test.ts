@@ -339,6 +339,7 @@ describe("networkPolicy args", () => {
             dnsPort: 53,
             apiServerCidrs: ["0.0.0.0/0"],
             backupRepositoryCidrs: ["0.0.0.0/0"],
+            allowedClientCidrs: [],
         });
         const r = resolveArgs("db", { networkPolicy: { allowedClients: [{ namespaceLabels: {} }], apiServerCidrs: ["10.0.0.0/8", "fd00::/64", "::/0"] } });
         assert.deepStrictEqual(r.networkPolicy.allowedClients, [{ podLabels: {}, namespaceLabels: {} }]);

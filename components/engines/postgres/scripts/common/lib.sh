@@ -37,17 +37,28 @@ SECRET_KEYS=(superuser-password replication-password app-password)
 # With the connection pooler on (RDB_POOLER_USER set), its role's password is in the Secret too.
 [ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
 
+# secret_file KEY: the mounted file of a password. A standby cluster (README, "Disaster recovery: standby
+# cluster") mounts its source's replication password at RDB_REPLICATION_SECRET_DIR: its data, roles included,
+# is the source's copy, so the source's password is the one that works, to the source and between its pods.
+secret_file() {
+    if [ "$1" = replication-password ] && [ -n "${RDB_REPLICATION_SECRET_DIR:-}" ]; then
+        printf '%s/%s' "$RDB_REPLICATION_SECRET_DIR" "$1"
+    else
+        printf '%s/%s' "$RDB_SECRET_DIR" "$1"
+    fi
+}
+
 # Succeeds when every password of the mounted Secret is there and not empty; otherwise names the first bad
 # key on stdout. A Secret rotated to an empty value must never reach ALTER ROLE: PostgreSQL would set the
 # password to NULL and lock the role out without a word.
 secret_problem() {
     local key
     for key in "${SECRET_KEYS[@]}"; do
-        if [ ! -f "$RDB_SECRET_DIR/$key" ]; then
+        if [ ! -f "$(secret_file "$key")" ]; then
             printf 'key %s is missing' "$key"
             return 0
         fi
-        if [ ! -s "$RDB_SECRET_DIR/$key" ]; then
+        if [ ! -s "$(secret_file "$key")" ]; then
             printf 'key %s is empty' "$key"
             return 0
         fi
@@ -58,11 +69,12 @@ secret_problem() {
 # Changes when any mounted password changes (the kubelet swaps the Secret's files in place). Fails, printing
 # nothing, when a file cannot be read, so that a missing key never looks like a new Secret.
 secret_checksum() {
-    local key sum
+    local key sum files=()
     for key in "${SECRET_KEYS[@]}"; do
-        [ -r "$RDB_SECRET_DIR/$key" ] || return 1
+        files+=("$(secret_file "$key")")
+        [ -r "${files[-1]}" ] || return 1
     done
-    sum=$(cat "${SECRET_KEYS[@]/#/$RDB_SECRET_DIR/}" | sha256sum) || return 1
+    sum=$(cat "${files[@]}" | sha256sum) || return 1
     printf '%s\n' "${sum%% *}"
 }
 
@@ -81,7 +93,7 @@ tls_checksum() {
 # connection never reads half a file.
 write_passfile() {
     local password new target="$RDB_RUN_DIR/$3"
-    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$RDB_SECRET_DIR/$2") || return 1
+    password=$(sed -e 's/\\/\\\\/g' -e 's/:/\\:/g' <"$(secret_file "$2")") || return 1
     new="*:*:*:$1:$password"
     if [ -f "$target" ] && [ "$(cat "$target")" = "$new" ]; then
         return 0
@@ -118,7 +130,7 @@ roles_sql() {
     # shellcheck disable=SC2016
     printf '\\set superuser_pw `cat "%s/superuser-password"`\n' "$RDB_SECRET_DIR"
     # shellcheck disable=SC2016
-    printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set replication_pw `cat "%s"`\n' "$(secret_file replication-password)"
     # shellcheck disable=SC2016
     printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
     cat <<'SQL'

@@ -25,6 +25,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/peers.sh"
 # shellcheck source=server.sh
 . "$RDB_SCRIPTS_DIR/server.sh"
+# shellcheck source=standby.sh
+. "$RDB_SCRIPTS_DIR/standby.sh"
 
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
 # A replica that has not streamed for this long refuses application connections (RDB_REPLICA_GATE=on).
@@ -113,6 +115,12 @@ start_for_role() {
             set_state none no waiting "named the primary, but the Secret is not usable: its passwords would be set from it"
             return 0
         fi
+        # A standby cluster: the named pod is a standby of the source instead (standby.sh).
+        local source
+        if source=$(standby_source); then
+            start_standby_leader "$source"
+            return 0
+        fi
         if [ ! -e "$PGDATA/PG_VERSION" ] && [ -n "${RDB_RESTORE_FROM:-}" ]; then
             set_state none no restoring "restoring a new primary from stanza $RDB_RESTORE_FROM"
             restore_primary || die "the restore from stanza $RDB_RESTORE_FROM failed (see its ERROR line); retrying after the restart"
@@ -132,7 +140,8 @@ start_for_role() {
     local primary
     primary=$(pod_host "$desired")
     if [ ! -e "$PGDATA/PG_VERSION" ]; then
-        if ! peer_is_primary "$desired"; then
+        # In a standby cluster the named pod never takes writes: a replica clones it once it runs as a standby.
+        if ! peer_is_primary "$desired" && ! { standby_source >/dev/null && peer_is_standby "$desired"; }; then
             set_state none no waiting "waiting for the primary $primary to take writes before cloning it"
             return 0
         fi
@@ -176,6 +185,13 @@ primary_tick() {
     # Slots for pods a scale-up added; those of removed pods go.
     slot_sql "$count" | local_psql >/dev/null || log "could not create the replicas' slots; retrying"
     drop_slots_from "$count" || log "could not drop the slots of removed pods; retrying"
+    if standby_source >/dev/null; then
+        # Said, not acted on: stepping down would not make this data a standby of the source again.
+        local why="ERROR: standby.enabled is true, but this cluster was promoted and takes writes; a standby needs new volumes (README, \"Disaster recovery: standby cluster\")"
+        [ "$S_REASON" = "$why" ] || log "$why"
+        set_state primary yes running "$why"
+        return 0
+    fi
     set_state primary yes running "primary"
 }
 
@@ -202,6 +218,13 @@ standby_tick() {
     fi
     if [ "$desired" = "$me" ]; then
         slot_sql "$count" | local_psql >/dev/null || true
+        # A standby cluster's named pod streams from the source and never promotes while it is one; once
+        # standby-hosts is empty (standby.enabled false) it promotes as any named replica does.
+        local source
+        if source=$(standby_source); then
+            standby_leader_tick "$source" "$status"
+            return 0
+        fi
         promote_when_safe "$count"
         return 0
     fi

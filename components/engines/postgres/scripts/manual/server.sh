@@ -33,8 +33,13 @@ follow() {
         new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5$(tls_conninfo)'
 primary_slot_name = '$slot'"
     fi
-    [ "$(cat "$FOLLOW_CONF" 2>/dev/null)" != "$new" ] || return 0
-    printf '%s\n' "$new" >"$FOLLOW_CONF.tmp" && mv -f "$FOLLOW_CONF.tmp" "$FOLLOW_CONF"
+    write_follow "$new"
+}
+
+# write_follow SETTINGS: the per-pod settings file, replaced whole; prints "changed" when it changed.
+write_follow() {
+    [ "$(cat "$FOLLOW_CONF" 2>/dev/null)" != "$1" ] || return 0
+    printf '%s\n' "$1" >"$FOLLOW_CONF.tmp" && mv -f "$FOLLOW_CONF.tmp" "$FOLLOW_CONF"
     printf 'changed'
 }
 

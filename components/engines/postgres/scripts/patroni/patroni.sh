@@ -12,6 +12,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/state.sh"
 # shellcheck source=patroni-gate.sh
 . "$RDB_SCRIPTS_DIR/patroni-gate.sh"
+# shellcheck source=patroni-standby.sh
+. "$RDB_SCRIPTS_DIR/patroni-standby.sh"
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
@@ -40,7 +42,7 @@ CONF_DIR="$RDB_RUN_DIR/patroni"
 # A YAML single-quoted scalar of a Secret file: any character is literal, a quote is doubled.
 quoted() {
     local value
-    value=$(cat "$RDB_SECRET_DIR/$1")
+    value=$(cat "$(secret_file "$1")")
     printf "'%s'" "${value//\'/\'\'}"
 }
 
@@ -63,8 +65,21 @@ YAML
     mv -f "$tmp" "$CONF_DIR/20-passwords.yml"
 }
 
+# A standby cluster with TLS (README, "Disaster recovery: standby cluster"): the replication connections
+# trust this cluster's CA and the source's, one bundle in pod memory (patroni.yml's sslrootcert), rewritten
+# when either file changes.
+CA_BUNDLE="$RDB_RUN_DIR/ca-bundle.crt"
+write_ca_bundle() {
+    local source_ca="$RDB_CONFIG_DIR/standby-ca.crt" new
+    [ -n "${RDB_TLS_CA:-}" ] && [ -s "$source_ca" ] || return 0
+    new=$(cat "$RDB_TLS_CA" "$source_ca") || return 1
+    [ "$(cat "$CA_BUNDLE" 2>/dev/null)" != "$new" ] || return 0
+    printf '%s\n' "$new" >"$CA_BUNDLE.tmp" && mv -f "$CA_BUNDLE.tmp" "$CA_BUNDLE"
+}
+
 check_patroni_version
 mkdir -p "$CONF_DIR"
+write_ca_bundle || die "cannot write the CA bundle $CA_BUNDLE"
 # A link, so that a reload sees the kubelet's update of the ConfigMap.
 ln -sfn "$RDB_CONFIG_DIR/patroni.yml" "$CONF_DIR/10-rendered.yml"
 write_password_config
@@ -137,10 +152,12 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
     wait $! || true
     gate_tick || log "gate tick failed (status $?); retrying"
     tls_tick || log "certificate check failed (status $?); retrying"
+    write_ca_bundle || log "could not rewrite the CA bundle; retrying"
     now=$(date +%s)
     if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
         secret_checked=$now
         secret_tick || log "Secret check failed (status $?); retrying"
     fi
+    standby_promotion_tick "$CONF_DIR" || log "could not remove standby_cluster from Patroni's configuration; retrying"
 done
 wait "$PATRONI_PID"

@@ -15,6 +15,7 @@ import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
+import { patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
 
 export const PATRONI_PORT = 8008;
 export const PATRONI_CONFIG_FILE = "patroni.yml";
@@ -41,6 +42,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
     const tls = args.tls.enabled ? tlsFiles(paths.tls) : undefined;
     // Replicas and rewinds reach the leader by its pod DNS name, which the certificate holds.
     const verify = tls ? { sslmode: "verify-full", sslrootcert: tls.ca } : {};
+    // A standby cluster's replication connections also verify the source (components/standby/patroni.ts).
+    const verifyReplication = tls ? { ...verify, sslrootcert: patroniReplicationCa(args, paths.run, tls.ca) } : {};
     return {
         scope: names.statefulSet,
         // The key prefix in a key-value store (the tests' etcd); unused with the Kubernetes API.
@@ -77,6 +80,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
                     use_slots: true,
                     parameters: parameters(args, paths.tls),
                 },
+                // A standby cluster: its leader streams from the source (README, "Disaster recovery").
+                ...patroniStandbyCluster(args),
             },
             // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
             ...(args.restore
@@ -99,7 +104,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             pgpass: `${paths.run}/patroni.pgpass`,
             authentication: {
                 superuser: { username: "postgres" },
-                replication: { username: args.replicationUser, ...verify },
+                replication: { username: args.replicationUser, ...verifyReplication },
                 rewind: { username: "postgres", ...verify },
             },
             // No pg_hba list: the server reads its access rules from a file in pod memory that patroni.sh

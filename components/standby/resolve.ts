@@ -1,0 +1,80 @@
+/**
+ * The `standby` arg (README, "Disaster recovery: standby cluster"): defaults and checks. Pure; resolveArgs
+ * calls it before any resource exists.
+ */
+import { ResolvedStandby, StandbyArgs } from "../args";
+import { DEFAULTS } from "../argTable";
+import { checkCidr } from "../network/resolve";
+import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger } from "../validation";
+
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFICATE-----\s*$/;
+
+/** What the rest of this cluster's args must agree with. */
+export interface StandbyContext {
+    tlsEnabled: boolean;
+    /** Whether `restore` is set: a standby's data comes from its source, not from a restore. */
+    restoring: boolean;
+}
+
+/**
+ * The standby settings with their fields' defaults, or undefined when the arg is left out (not a standby).
+ * With `enabled` the source must be named, the replication password's Secret given and, with TLS on, the
+ * source's CA; with `enabled: false` (a promoted standby) the fields may stay as they were.
+ */
+export function resolveStandby(given: StandbyArgs | undefined, ctx: StandbyContext, setting: SettingNamer = argName): ResolvedStandby | undefined {
+    if (given === undefined) return undefined;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+        throw new ArgError(setting("standby"), given, "a map of standby settings (see the README's configuration reference)");
+    }
+    const d = DEFAULTS.standby;
+    const known = Object.keys(d);
+    for (const key of Object.keys(given)) {
+        if (!known.includes(key)) {
+            throw new ArgError(setting(`standby.${key}`), (given as Record<string, unknown>)[key], `one of the standby settings: ${known.join(", ")}`);
+        }
+    }
+    const s = (key: keyof StandbyArgs) => setting(`standby.${key}`);
+    const enabled = checkBoolean(s("enabled"), given.enabled ?? d.enabled);
+    const sourceHosts = given.sourceHosts ?? [...d.sourceHosts];
+    if (!Array.isArray(sourceHosts)) {
+        throw new ArgError(s("sourceHosts"), sourceHosts, 'a list of host names such as ["db-rw.databases.svc.eu-west.example"]');
+    }
+    sourceHosts.forEach((h, i) => checkDnsSubdomain(`${s("sourceHosts")}[${i}]`, h));
+    if (enabled && sourceHosts.length === 0) {
+        throw new ArgError(s("sourceHosts"), sourceHosts, `at least one host name of the source when ${s("enabled")} is true`);
+    }
+    const sourcePort = checkInteger(s("sourcePort"), given.sourcePort ?? d.sourcePort, 1, 65535);
+    const replicationSecretName = given.replicationSecretName ?? d.replicationSecretName;
+    if (replicationSecretName !== "") checkDnsSubdomain(s("replicationSecretName"), replicationSecretName);
+    if (enabled && replicationSecretName === "") {
+        throw new ArgError(
+            s("replicationSecretName"),
+            replicationSecretName,
+            `a Secret with key replication-password holding the source's replication password, when ${s("enabled")} is true`,
+        );
+    }
+    const sourceCaCertificate = given.sourceCaCertificate ?? d.sourceCaCertificate;
+    if (typeof sourceCaCertificate !== "string" || (sourceCaCertificate !== "" && !PEM_CERTIFICATE.test(sourceCaCertificate))) {
+        throw new ArgError(s("sourceCaCertificate"), sourceCaCertificate, "a PEM certificate (-----BEGIN CERTIFICATE----- ...), the source's caCertificate output");
+    }
+    if (enabled && ctx.tlsEnabled && sourceCaCertificate === "") {
+        throw new ArgError(
+            s("sourceCaCertificate"),
+            sourceCaCertificate,
+            `the source's CA certificate (PEM) when ${setting("tls.enabled")} is true: the standby verifies the source with verify-full`,
+        );
+    }
+    const sourceCidrs = given.sourceCidrs ?? [...d.sourceCidrs];
+    if (!Array.isArray(sourceCidrs) || sourceCidrs.length === 0) {
+        throw new ArgError(s("sourceCidrs"), sourceCidrs, "a non-empty list of CIDRs: where the source may be");
+    }
+    sourceCidrs.forEach((c, i) => checkCidr(`${s("sourceCidrs")}[${i}]`, c));
+    if (ctx.restoring) {
+        throw new ArgError(
+            setting("standby"),
+            given,
+            `unset when ${setting("restore")} is set: a standby's data comes from its source, a restore's from the backups`,
+        );
+    }
+    return { enabled, sourceHosts: [...sourceHosts], sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs: [...sourceCidrs] };
+}
