@@ -5,7 +5,7 @@
 import { ResolvedStandby, StandbyArgs } from "../args";
 import { DEFAULTS } from "../argTable";
 import { checkCidr } from "../network/resolve";
-import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger, checkSettingsMap } from "../validation";
 
 const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+\r?\n-----END CERTIFICATE-----\s*$/;
 
@@ -23,16 +23,8 @@ export interface StandbyContext {
  */
 export function resolveStandby(given: StandbyArgs | undefined, ctx: StandbyContext, setting: SettingNamer = argName): ResolvedStandby | undefined {
     if (given === undefined) return undefined;
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting("standby"), given, "a map of standby settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.standby;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`standby.${key}`), (given as Record<string, unknown>)[key], `one of the standby settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("standby"), given, Object.keys(d), "standby settings");
     const s = (key: keyof StandbyArgs) => setting(`standby.${key}`);
     const enabled = checkBoolean(s("enabled"), given.enabled ?? d.enabled);
     const sourceHosts = given.sourceHosts ?? [...d.sourceHosts];
