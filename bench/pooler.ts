@@ -5,22 +5,23 @@
  * (its Service name; PgBouncer reaches the primary through the harness's rw Service proxy), interleaved, both
  * with TLS and verify-full against the cluster's CA, as the outputs ask. Prints a table of medians.
  *
- *   tests/harness/isolated.sh npx ts-node --transpile-only bench/pooler.ts   (as root; BENCH_RUNS=3 BENCH_SECONDS=15 BENCH_CLIENTS=4)
+ *   npm run bench:pooler   (as root; BENCH_RUNS=3 BENCH_SECONDS=15 BENCH_CLIENTS=4; BENCH_QUICK=1 for a smoke run)
  *
  * Two loads per path: as many connections as the machine does (each transaction a new connection and one
  * SELECT), and a paced rate below what both paths do (`-R`, BENCH_RATE, 25 per second by default: this 2-core machine does about 40-100 connections per second), where the latency is the figure.
+ * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { median, spread } from "./stats";
+import { benchSettings, machineLine, Progress, Results } from "./report";
 import { Cluster } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
 import { PoolerPod } from "../tests/harness/pooler";
 import { Service, labelledReadyEndpoints } from "../tests/harness/service";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const { scale: SCALE, runs: RUNS, seconds: SECONDS, quick } = benchSettings({ scale: 5, runs: 3, seconds: 15 });
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 
 /**
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
         await rw.start();
         pooler = new PoolerPod(c, "rw");
         await pooler.start();
-        const init = spawnSync(path.join(PG_BIN, "pgbench"), ["-i", "-s", "5", "-q", `${c.hosts(0)} port=5432 dbname=app`], {
+        const init = spawnSync(path.join(PG_BIN, "pgbench"), ["-i", "-s", String(SCALE), "-q", `${c.hosts(0)} port=5432 dbname=app`], {
             env: { PGPASSWORD: c.secret("app-password"), PGUSER: "app", PATH: process.env.PATH },
             encoding: "utf8",
         });
@@ -97,9 +98,11 @@ async function main(): Promise<void> {
         const RATE = String(process.env.BENCH_RATE ?? 25);
         const loads = { "as fast as it goes": [] as string[], [`paced, -R ${RATE}`]: ["-R", RATE] };
         const results: Record<string, Result[]> = {};
+        const progress = new Progress("pooler", RUNS * Object.keys(loads).length * 2);
         for (let i = 0; i < RUNS; i++) {
             for (const [load, extra] of Object.entries(loads)) {
                 for (const [way, conninfo] of [["direct", direct], ["pooler", pooled]] as const) {
+                    progress.step(`run ${i + 1}/${RUNS}, ${load}, ${way}`);
                     const res = run(c, conninfo, extra);
                     (results[`${load}|${way}`] ??= []).push(res);
                     console.error(`run ${i + 1} ${load} ${way}: ${res.tps.toFixed(0)} tps, latency ${res.latencyMs} ms, connect ${res.connectMs} ms, server CPU ${res.cpuPerConnectionMs.toFixed(2)} ms per connection, failed ${res.failed}`);
@@ -107,8 +110,16 @@ async function main(): Promise<void> {
             }
         }
         const list = (k: string) => results[k];
-        console.log(`\npgbench -C -S, ${CLIENTS} clients, ${SECONDS} s per run, ${RUNS} runs per figure, interleaved; TLS verify-full on every client connection\n`);
-        console.log(`load average at the end: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+        const raw = new Results("pooler", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
+        for (const [k, rs] of Object.entries(results)) {
+            const key = k.replace("|", ".").replace(/[^A-Za-z0-9.]+/g, "-");
+            raw.add(`${key}.tps`, "tps", rs.map((x) => x.tps));
+            raw.add(`${key}.latency`, "ms", rs.map((x) => x.latencyMs));
+            raw.add(`${key}.cpuPerConnection`, "ms", rs.map((x) => x.cpuPerConnectionMs));
+        }
+        const json = raw.write();
+        console.log(machineLine());
+        console.log(`\npgbench -C -S, ${CLIENTS} clients, ${SECONDS} s per run, ${RUNS} runs per figure, interleaved; TLS verify-full on every client connection${quick ? "; QUICK run (a smoke test, not a measurement)" : ""}\n`);
         console.log("| load | path | connections (= transactions) per s | latency average, ms | connection time average, ms | server CPU per connection (postgres + PgBouncer), ms | failed |");
         console.log("|---|---|---|---|---|---|---|");
         for (const load of Object.keys(loads)) {
@@ -120,6 +131,7 @@ async function main(): Promise<void> {
             const cpuRatio = median(list(`${load}|pooler`).map((x) => x.cpuPerConnectionMs)) / median(list(`${load}|direct`).map((x) => x.cpuPerConnectionMs));
             console.log(`| ${load} | pooler / direct | ${ratio.toFixed(2)} | | | ${cpuRatio.toFixed(2)} | |`);
         }
+        console.log(`\nraw figures: ${path.relative(process.cwd(), json)}`);
     } finally {
         await pooler?.stop();
         await rw?.stop();

@@ -65,6 +65,13 @@ describe("the benchmarks run end to end in their quick mode", function () {
         assert.match(stdout, /\| primary tps, kept connections \| \d+/);
     });
 
+    it("pooler: new connections direct and through PgBouncer, with raw figures", async () => {
+        const { stdout, results } = await runQuick("pooler");
+        const loads = ["as-fast-as-it-goes", "paced-R-25"];
+        assertFigures(results, loads.flatMap((l) => ["direct", "pooler"].flatMap((w) => ["tps", "latency", "cpuPerConnection"].map((f) => `${l}.${w}.${f}`))));
+        assert.match(stdout, /\| as fast as it goes \| pooler \/ direct \| [0-9.]+/);
+    });
+
     it("backup: backups, restores, archiving and throughput, with raw figures", async () => {
         const { results } = await runQuick("backup");
         assertFigures(results, ["backup.empty", "backup.zst", "backup.lz4", "restore.zst", "restore.lz4", "copy", "repository", "archiveLag", "archivePush", "tps.archivingOff", "tps.archivingOn"]);
