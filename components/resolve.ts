@@ -8,6 +8,7 @@ import { DEFAULTS, KNOWN_ARGS } from "./argTable";
 import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
 import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
+import { resolvePatroniTiming } from "./failover-timing";
 import { resolveNetworkPolicy } from "./network/resolve";
 import { resolveTls } from "./tls/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
@@ -134,6 +135,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
     const parameters = resolveParameters(args.parameters ?? { ...DEFAULTS.parameters }, setting);
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
+    const patroni = resolvePatroniTiming(args.patroni ?? {}, failover, setting);
     const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
     const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined, setting);
     if (backup.repositoryUsed && args.image === undefined) {
@@ -149,7 +151,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, backup, restore,
+        synchronousReplicas, parameters, failover, patroni, backup, restore,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

@@ -16,6 +16,7 @@ import {
     NETWORK_PEER_FIELDS,
     NETWORK_POLICY_FIELDS,
     TLS_FIELDS,
+    PATRONI_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
     STATIC_VOLUME_FIELDS,
@@ -70,6 +71,8 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.networkPolicy.fields, NETWORK_POLICY_FIELDS);
         checkMembers("TlsArgs", TLS_FIELDS);
         assert.strictEqual(ARGS.tls.fields, TLS_FIELDS);
+        checkMembers("PatroniArgs", PATRONI_FIELDS);
+        assert.strictEqual(ARGS.patroni.fields, PATRONI_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -115,7 +118,7 @@ describe("the args table", () => {
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "patroni"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Keeps Patroni's dynamic settings (its timings, the synchronous mode, the server parameters: what the
+# cluster-wide configuration in its store holds) equal to the rendered ones, sourced by patroni.sh (after
+# lib.sh), which calls dynamic_tick every few seconds for the life of the container; sets no shell option.
+# Patroni takes bootstrap.dcs at the cluster's first bootstrap only, so without this a change of the args
+# (a faster failover, say) would never reach a running cluster. Only the primary applies them: it is the
+# one member that always runs, and patronictl's write is a compare-and-swap on the configuration's version,
+# so a member that applies at the same moment as another fails and tries again on its next tick.
+
+DYNAMIC_FILE="$RDB_CONFIG_DIR/patroni-dynamic.json"
+# Once applied (or found equal), the same file is checked again this often: an operator's
+# `patronictl edit-config` of a setting the component renders is undone within this.
+DYNAMIC_RECHECK_SECONDS=60
+# The checksum of the file last applied or found equal while this pod was the primary; empty otherwise.
+DYNAMIC_APPLIED=""
+DYNAMIC_CHECKED_AT=0
+
+dynamic_tick() {
+    local now sum out rc=0
+    if [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" != f ]; then
+        DYNAMIC_APPLIED=""
+        return 0
+    fi
+    sum=$(cksum <"$DYNAMIC_FILE") || return 1
+    now=$(date +%s)
+    if [ "$sum" = "$DYNAMIC_APPLIED" ] && [ $((now - DYNAMIC_CHECKED_AT)) -lt "$DYNAMIC_RECHECK_SECONDS" ]; then
+        return 0
+    fi
+    # --apply merges the file into the stored configuration and writes only when that changes something;
+    # --quiet prints nothing unless it wrote.
+    out=$(timeout 60 patronictl -c "$CONF_DIR" edit-config "$RDB_CLUSTER" --apply "$DYNAMIC_FILE" --force --quiet 2>&1) || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        log "applying the rendered dynamic settings failed (status $rc): ${out//$'\n'/ }"
+        return 1
+    fi
+    if [ -n "$out" ]; then
+        log "Patroni's dynamic settings differed from the rendered ones: applied ($DYNAMIC_FILE)"
+    fi
+    DYNAMIC_APPLIED=$sum
+    DYNAMIC_CHECKED_AT=$now
+}
