@@ -97,6 +97,8 @@ describe("Patroni's timings (patroni arg)", () => {
         assert.strictEqual(dcs.synchronous_mode, true);
         const pg = container(find(r, "StatefulSet"), "postgres");
         assert.strictEqual(env(pg, FENCE_AFTER_ENV).value, "9");
+        // The same bound beside the settings: only a pod whose fence runs it applies them.
+        assert.strictEqual(data["fence-after-seconds"], "9\n");
         const d = await renderComponent("db", PATRONI);
         assert.strictEqual(env(container(find(d, "StatefulSet"), "postgres"), FENCE_AFTER_ENV).value, "10");
         assert.strictEqual(JSON.parse(find(d, "ConfigMap", "db-settings").data["patroni-dynamic.json"]).ttl, 30);

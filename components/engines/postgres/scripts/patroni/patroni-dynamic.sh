@@ -6,8 +6,12 @@
 # (a faster failover, say) would never reach a running cluster. Only the primary applies them: it is the
 # one member that always runs, and patronictl's write is a compare-and-swap on the configuration's version,
 # so a member that applies at the same moment as another fails and tries again on its next tick.
+# The kubelet refreshes the ConfigMap in running pods before the rollout that a change of the timings
+# brings replaces them: a primary whose fence (patroni-fence.sh) still runs the old bound from its env must
+# not apply new timings that bound may not fit, so only a pod started from the same render applies them.
 
 DYNAMIC_FILE="$RDB_CONFIG_DIR/patroni-dynamic.json"
+FENCE_AFTER_FILE="$RDB_CONFIG_DIR/fence-after-seconds"
 # Once applied (or found equal), the same file is checked again this often: an operator's
 # `patronictl edit-config` of a setting the component renders is undone within this.
 DYNAMIC_RECHECK_SECONDS=60
@@ -23,6 +27,13 @@ dynamic_tick() {
     fi
     sum=$(cksum <"$DYNAMIC_FILE") || return 1
     now=$(date +%s)
+    if [ "$(cat "$FENCE_AFTER_FILE")" != "${RDB_FENCE_AFTER_SECONDS:-}" ]; then
+        if [ "$sum" != "$DYNAMIC_APPLIED" ]; then
+            log "the rendered dynamic settings are for a fence bound of $(cat "$FENCE_AFTER_FILE") s, this pod's fence runs ${RDB_FENCE_AFTER_SECONDS:-} s: not applied until this pod is replaced"
+            DYNAMIC_APPLIED=$sum
+        fi
+        return 0
+    fi
     if [ "$sum" = "$DYNAMIC_APPLIED" ] && [ $((now - DYNAMIC_CHECKED_AT)) -lt "$DYNAMIC_RECHECK_SECONDS" ]; then
         return 0
     fi

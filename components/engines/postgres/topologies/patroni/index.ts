@@ -12,7 +12,7 @@ import { CONTAINER_NAME, PGDATA, SOCKET_DIR, baseEnv } from "../../pod";
 import { scriptsOf } from "../../scriptFolders";
 import { pgHbaConf } from "../../config";
 import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
-import { FENCE_AFTER_ENV, fenceAfterSeconds } from "./timing";
+import { FENCE_AFTER_ENV, FENCE_AFTER_FILE, fenceAfterSeconds } from "./timing";
 
 /** A probe that only reads the state file patroni.sh writes once a second, so 2 s is ample. */
 const PROBE_TIMEOUT_SECONDS = 2;
@@ -72,6 +72,7 @@ export const patroni: Topology = {
     configFiles: (ctx) => ({
         [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR),
         [PATRONI_DYNAMIC_FILE]: dynamicSettingsFile(ctx),
+        [FENCE_AFTER_FILE]: `${fenceAfterSeconds(ctx.args.patroni)}\n`,
         [HBA_CONFIG_FILE]: pgHbaConf(ctx.args),
     }),
     container,

@@ -11,6 +11,9 @@ export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as c
 
 /** The env var that tells patroni-fence.sh how long a primary may answer nothing before it is killed. */
 export const FENCE_AFTER_ENV = "RDB_FENCE_AFTER_SECONDS";
+/** The same bound as a file of the config ConfigMap, beside the dynamic settings: patroni-dynamic.sh applies
+ * the rendered settings only from a pod whose fence runs that render's bound (its env equals the file). */
+export const FENCE_AFTER_FILE = "fence-after-seconds";
 /** What one round of patroni-fence.sh can take beyond its bound: its question's timeout (ASK_TIMEOUT, 2 s)
  * and its interval (INTERVAL, 1 s). */
 export const FENCE_ROUND_SECONDS = 3;
