@@ -1,0 +1,144 @@
+/**
+ * Automated failover with the fast timings (`patroni: { ttl: 20, loopWait: 2, retryTimeout: 9,
+ * primaryStartTimeout: 30 }`, strict synchronous mode with one standby) under a client that commits one row per
+ * transaction and follows the primary as applications do (libpq multi-host, target_session_attrs=read-write):
+ * - node loss: the primary's whole pod SIGKILLed (Patroni with it, so its lock must expire);
+ * - the primary's postmaster SIGKILLed while Patroni lives: noticed within one loop_wait;
+ * - the primary's postgres paused (SIGSTOP) for longer than ttl, then resumed: the fence's bound follows the
+ *   timings, and no two pods are ever writable (sampled on the servers themselves).
+ * Each prints the time from the failure to the first acknowledged write; none may lose an acknowledged row.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { sleep } from "../harness/cluster";
+import { RoleSampler, freezePostgres, thaw } from "../harness/patroni";
+import { AckedWriter } from "../harness/writer";
+import { FAST_TIMING } from "../../components/failover-timing";
+import { fenceAfterSeconds } from "../../components/engines/postgres/topologies/patroni/timing";
+import { ORDINALS, OVERLAP_WINDOW_MS, fastCluster, firstAckAfter, missingRows, postmasterPid, settled, untilSyncStandby, writable } from "./patroni-fast-support";
+
+const T = FAST_TIMING;
+/** The README's bound for node loss: the lock expires within ttl of the death, a replica notices and
+ * promotes within two loops, and the client's reconnect (connect_timeout 2 s) comes on top. */
+const NODE_LOSS_BOUND_MS = (T.ttl + 2 * T.loopWait + 3) * 1000;
+/** The README's bound for a crashed server under a live Patroni: noticed within one loop, restarted (crash
+ * recovery) or replaced, and the client's reconnect. */
+const POSTGRES_DEATH_BOUND_MS = 10000;
+
+describe("automated failover with Patroni's fast timings", function () {
+    this.timeout(600000);
+    const c = fastCluster();
+    let primary = -1;
+
+    before(async () => {
+        await c.up();
+        await c.until("one primary and two streaming replicas", () => settled(c), 120000);
+        primary = writable(c)[0];
+        for (const t of ["node_loss", "pg_death", "paused"]) c.sql(primary, `CREATE TABLE ${t} (id bigint PRIMARY KEY, note text NOT NULL)`);
+    });
+    after(() => c.cleanup());
+
+    async function settle(): Promise<void> {
+        await c.until("one primary with every other pod streaming from it", () => settled(c), 180000);
+        primary = writable(c)[0];
+        await untilSyncStandby(c, primary);
+    }
+
+    it(`node loss: the primary's pod SIGKILLed, a replica takes writes within ${NODE_LOSS_BOUND_MS / 1000} s, no acknowledged row lost`, async () => {
+        await untilSyncStandby(c, primary);
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "node_loss", path.join(c.base, "acks-node-loss"));
+        const old = primary;
+        try {
+            await c.until("the writer to get going", () => writer.acked().length > 50);
+            const killedAt = Date.now();
+            await c.stop(old, "SIGKILL");
+            // Counted once the pod is gone: a commit acknowledged just before the kill is not the new primary's.
+            const count = writer.acked().length;
+            const ms = await firstAckAfter(writer, count, killedAt, 120000);
+            const now = writable(c);
+            console.log(`      node loss: first acknowledged write ${ms} ms after the kill of db-${old}, on db-${now.join(",")} (${count} acknowledged before)`);
+            assert.deepStrictEqual(now.length, 1, "one writable pod");
+            assert.notStrictEqual(now[0], old);
+            assert.ok(ms <= NODE_LOSS_BOUND_MS, `${ms} ms > ${NODE_LOSS_BOUND_MS} ms`);
+            await c.until("more writes on the new primary", () => writer.acked().length > count + 20);
+        } finally {
+            await writer.stop();
+        }
+        const acked = writer.acked();
+        const missing = missingRows(c, writable(c)[0], "node_loss", acked);
+        console.log(`      node loss: ${acked.length} acknowledged, ${missing} missing`);
+        assert.strictEqual(missing, 0);
+        c.start(old);
+        await settle();
+    });
+
+    it(`the primary's postmaster SIGKILLed while Patroni lives: writes again within ${POSTGRES_DEATH_BOUND_MS / 1000} s, no acknowledged row lost`, async () => {
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "pg_death", path.join(c.base, "acks-pg-death"));
+        const old = primary;
+        try {
+            await c.until("the writer to get going", () => writer.acked().length > 50);
+            const killedAt = Date.now();
+            process.kill(postmasterPid(c, old), "SIGKILL");
+            // A commit acknowledged just before the kill may reach the file a moment later; no server is back
+            // within 200 ms (Patroni has to notice and run crash recovery).
+            await sleep(200);
+            const ms = await firstAckAfter(writer, writer.acked().length, killedAt, 120000);
+            await c.until("one writable pod", () => writable(c).length === 1, 30000);
+            const now = writable(c)[0];
+            console.log(`      postgres death: first acknowledged write ${ms} ms after the kill of db-${old}'s postmaster, on db-${now} (${now === old ? "restarted in place" : "failed over"})`);
+            assert.ok(ms <= POSTGRES_DEATH_BOUND_MS, `${ms} ms > ${POSTGRES_DEATH_BOUND_MS} ms`);
+        } finally {
+            await writer.stop();
+        }
+        const acked = writer.acked();
+        const missing = missingRows(c, writable(c)[0], "pg_death", acked);
+        console.log(`      postgres death: ${acked.length} acknowledged, ${missing} missing`);
+        assert.strictEqual(missing, 0);
+        await settle();
+    });
+
+    it(`the primary's postgres paused for ttl + 10 s: fenced after ${fenceAfterSeconds(T)} s, never two writable pods, no acknowledged row lost`, async () => {
+        const old = primary;
+        const fenceLines = () => fs.readFileSync(c.logFile(old), "utf8").split("\n").filter((l) => l.includes("FENCE:"));
+        const fencedBefore = fenceLines().length;
+        const sampler = new RoleSampler(c, ORDINALS, c.secret("app-password"), path.join(c.base, "roles-paused"));
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "paused", path.join(c.base, "acks-paused"));
+        let frozenAt = 0;
+        let firstMs = -1;
+        try {
+            sampler.start();
+            await c.until("the writer to get going", () => writer.acked().length > 50);
+            const frozen = freezePostgres(c.pod(old));
+            frozenAt = Date.now();
+            const count = writer.acked().length;
+            await sleep((T.ttl + 10) * 1000);
+            thaw(frozen);
+            firstMs = await firstAckAfter(writer, count, frozenAt, 120000);
+            await c.until("one primary, every other pod streaming", () => settled(c) && writer.acked().length > count + 30, 180000);
+            // Held for two loops: a demoted primary may stream for a moment before Patroni rewinds it.
+            await sleep(2 * T.loopWait * 1000);
+            assert.ok(settled(c), "settled for two loops");
+        } finally {
+            await writer.stop();
+            await sampler.stop();
+        }
+        const samples = sampler.samples();
+        const two = RoleSampler.overlaps(samples, OVERLAP_WINDOW_MS);
+        const now = writable(c)[0];
+        const acked = writer.acked();
+        const missing = missingRows(c, now, "paused", acked);
+        const fences = fenceLines().slice(fencedBefore);
+        console.log(
+            `      paused: first acknowledged write ${firstMs} ms after the pause began; primary db-${now}; ${samples.length} role samples, ` +
+                `${two.length} pairs with two writable pods within ${OVERLAP_WINDOW_MS} ms; ${acked.length} acknowledged, ${missing} missing`,
+        );
+        for (const l of fences) console.log(`      ${l}`);
+        assert.strictEqual(missing, 0);
+        assert.ok(samples.filter((s) => s.ordinal !== old).length > 100, "the sampler observed the other pods");
+        assert.deepStrictEqual(two.slice(0, 5).map(([a, b]) => `db-${a.ordinal}@${a.atMs} db-${b.ordinal}@${b.atMs}`), [], `${two.length} overlapping pairs`);
+        assert.strictEqual(fences.length, 1, "the fence killed the hung primary once");
+        assert.match(fences[0], new RegExp(`not answered for ${fenceAfterSeconds(T)}s`));
+        primary = now;
+    });
+});
