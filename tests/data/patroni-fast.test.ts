@@ -134,6 +134,10 @@ describe("automated failover with Patroni's fast timings", function () {
                 `${two.length} pairs with two writable pods within ${OVERLAP_WINDOW_MS} ms; ${acked.length} acknowledged, ${missing} missing`,
         );
         for (const l of fences) console.log(`      ${l}`);
+        // What the old primary's pod did after the fence, for the report: Patroni's and the server's lines.
+        const log = fs.readFileSync(c.logFile(old), "utf8").split("\n");
+        const at = log.findIndex((l) => l === fences[0]);
+        for (const l of log.slice(at + 1).filter((x) => /INFO|WARNING|ERROR|FATAL|LOG: /.test(x)).slice(0, 12)) console.log(`        | ${l.slice(0, 220)}`);
         assert.strictEqual(missing, 0);
         assert.ok(samples.filter((s) => s.ordinal !== old).length > 100, "the sampler observed the other pods");
         assert.deepStrictEqual(two.slice(0, 5).map(([a, b]) => `db-${a.ordinal}@${a.atMs} db-${b.ordinal}@${b.atMs}`), [], `${two.length} overlapping pairs`);

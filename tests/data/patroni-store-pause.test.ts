@@ -4,7 +4,7 @@
  * transaction, with every pod's role sampled on the servers themselves (RoleSampler, every 50 ms).
  * - Shorter than retryTimeout: the primary keeps its role and no other pod is ever writable.
  * - Longer than ttl: the primary demotes itself (no writes rather than two primaries) within
- *   loopWait + retryTimeout of the outage's start, before its lock could expire; never two writable pods, no
+ *   loopWait + 2 × retryTimeout (at most ttl) of the outage's start; never two writable pods, no
  *   acknowledged row lost, and once the store is back the cluster settles on one primary.
  */
 import * as assert from "assert";
@@ -21,9 +21,9 @@ const T = FAST_TIMING;
 const SHORT_PAUSE_MS = (T.retryTimeout - 3) * 1000;
 /** ...and one longer than ttl is not. */
 const LONG_PAUSE_MS = (T.ttl + 5) * 1000;
-/** The primary stops answering as one within a loop and retryTimeout of the outage (2 s for Patroni's own
- * request granularity and the demotion's fast shutdown). */
-const DEMOTE_BOUND_MS = (T.loopWait + T.retryTimeout + 2) * 1000;
+/** The primary stops answering as one within a loop and two store requests of retryTimeout each (Patroni's rule
+ * makes that at most ttl), plus 2 s for the demotion's fast shutdown. */
+const DEMOTE_BOUND_MS = (T.loopWait + 2 * T.retryTimeout + 2) * 1000;
 
 describe("Patroni's fast timings and a store that stops answering", function () {
     this.timeout(600000);
@@ -52,7 +52,7 @@ describe("Patroni's fast timings and a store that stops answering", function () 
             process.kill(pid, "SIGCONT");
         }
         const to = Date.now();
-        console.log(`      ${table}: etcd paused for ${to - from} ms`);
+        console.log(`      ${table}: etcd paused for ${to - from} ms from ${new Date(from).toISOString()}`);
         return { from, to };
     }
 
