@@ -156,6 +156,8 @@ describe("automated failover with Patroni's fast timings", function () {
                 `${two.length} pairs with two writable pods within ${OVERLAP_WINDOW_MS} ms; ${acked.length} acknowledged, ${missing} missing`,
         );
         for (const l of fences) console.log(`      ${l}`);
+        const back = samples.find((x) => x.writable && x.atMs > frozenAt + fenceAfterSeconds(T) * 1000);
+        if (back) console.log(`      paused: db-${back.ordinal} answered as the primary again ${back.atMs - frozenAt} ms after the pause began (server's clock)`);
         // What the old primary's pod did after the fence, for the report: Patroni's and the server's lines.
         const log = fs.readFileSync(c.logFile(old), "utf8").split("\n");
         const at = log.findIndex((l) => l === fences[0]);
