@@ -134,9 +134,11 @@ describe("automated failover with Patroni's fast timings", function () {
             const frozen = freezePostgres(c.pod(old));
             frozenAt = Date.now();
             const count = writer.acked().length;
+            // Watched from the pause on: the fenced server may take writes again before the pause ends.
+            const first = firstAckAfter(writer, count, frozenAt, 120000);
             await sleep((T.ttl + 10) * 1000);
             thaw(frozen);
-            firstMs = await firstAckAfter(writer, count, frozenAt, 120000);
+            firstMs = await first;
             await c.until("one primary, every other pod streaming", () => settled(c) && writer.acked().length > count + 30, 180000);
             // Held for two loops: a demoted primary may stream for a moment before Patroni rewinds it.
             await sleep(2 * T.loopWait * 1000);
