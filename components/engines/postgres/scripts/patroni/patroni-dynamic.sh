@@ -21,7 +21,9 @@ DYNAMIC_CHECKED_AT=0
 
 dynamic_tick() {
     local now sum out rc=0
-    if [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" != f ]; then
+    # Bounded like the gate's question: a hung server must not stall patroni.sh's loop (the gate, the state).
+    if [ "$(PGCONNECT_TIMEOUT=2 timeout 3 psql -X -A -t -h "$RDB_SOCKET_DIR" -p "$PGPORT" -U "$RDB_SUPERUSER" -d postgres \
+        -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" != f ]; then
         DYNAMIC_APPLIED=""
         return 0
     fi
