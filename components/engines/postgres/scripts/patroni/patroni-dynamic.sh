@@ -40,8 +40,9 @@ dynamic_tick() {
         return 0
     fi
     # --apply merges the file into the stored configuration and writes only when that changes something;
-    # --quiet prints nothing unless it wrote.
-    out=$(timeout 60 patronictl -c "$CONF_DIR" edit-config "$RDB_CLUSTER" --apply "$DYNAMIC_FILE" --force --quiet 2>&1) || rc=$?
+    # --quiet prints nothing unless it wrote. At most 8 s: this runs in patroni.sh's loop, whose state file
+    # readiness takes as stale after 10 s, and a store that does not answer is tried again on the next tick.
+    out=$(timeout 8 patronictl -c "$CONF_DIR" edit-config "$RDB_CLUSTER" --apply "$DYNAMIC_FILE" --force --quiet 2>&1) || rc=$?
     if [ "$rc" -ne 0 ]; then
         log "applying the rendered dynamic settings failed (status $rc): ${out//$'\n'/ }"
         return 1
