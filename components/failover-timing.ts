@@ -2,8 +2,8 @@
  * The `patroni` arg: Patroni's timings (how fast a dead primary is replaced, how long a store outage is
  * survived) and what the pod's fence derives from them. Pure; resolveArgs calls it before any resource exists.
  *
- * Patroni's own rules (docs, "Dynamic Configuration Settings"; patroni/config.py `_validate_and_adjust_timeouts`
- * from 3.1 on, which the image's 4.1.4 runs): `ttl` at least 20, `loop_wait` at least 1, `retry_timeout` at
+ * Patroni's own rules (docs, "Dynamic Configuration Settings", since 3.2 at the latest; patroni/config.py
+ * `_validate_and_adjust_timeouts`, which the image's 4.1.4 runs): `ttl` at least 20, `loop_wait` at least 1, `retry_timeout` at
  * least 3, and `loop_wait + 2 * retry_timeout <= ttl`. Patroni does not refuse a value that breaks them: it
  * logs a warning and silently runs other values (a `ttl` of 10 becomes 20, a too large `loop_wait` or
  * `retry_timeout` is cut). Refusing them here keeps the rendered timing the one Patroni runs.
