@@ -5,7 +5,19 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, PoolerArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StandbyArgs, StaticVolumesArgs, TlsArgs } from "./args";
+import type {
+    BackupArgs,
+    NetworkPeerArgs,
+    NetworkPolicyArgs,
+    PatroniArgs,
+    PoolerArgs,
+    ReplicatedDatabaseArgs,
+    ResourcesArgs,
+    RestoreArgs,
+    StandbyArgs,
+    StaticVolumesArgs,
+    TlsArgs,
+} from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -120,6 +132,13 @@ export const STANDBY_FIELDS = {
     sourceCaCertificate: { default: "" },
     sourceCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
 } as const satisfies Record<keyof StandbyArgs, FieldSpec>;
+/** Patroni's own defaults (components/failover-timing.ts). */
+export const PATRONI_FIELDS = {
+    ttl: { default: 30 },
+    loopWait: { default: 10 },
+    retryTimeout: { default: 10 },
+    primaryStartTimeout: { default: 300 },
+} as const satisfies Record<keyof PatroniArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -245,6 +264,14 @@ export const ARGS = {
             "deprecated, removed in the next release: `true` is `failover: patroni`, `false` is `failover: manual`; " +
             "logs a warning; must agree with `failover` if both are set",
     },
+    patroni: {
+        kind: "object",
+        defaultNote: "Patroni's (ttl 30, loopWait 10, retryTimeout 10, primaryStartTimeout 300)",
+        allowed:
+            "map of seconds (`failover: patroni` only): `ttl` (20-3600), `loopWait` (1-300), `retryTimeout` (3-1200), " +
+            "`primaryStartTimeout` (0-3600), with `loopWait + 2 × retryTimeout <= ttl`; fast: 20, 2, 9, 30: see \"Automated failover\"",
+        fields: PATRONI_FIELDS,
+    },
     backup: {
         kind: "object",
         defaultNote: "off",
@@ -298,6 +325,7 @@ export const DEFAULTS = {
     tls: defaultsOf(TLS_FIELDS),
     pooler: defaultsOf(POOLER_FIELDS),
     standby: defaultsOf(STANDBY_FIELDS),
+    patroni: defaultsOf(PATRONI_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

@@ -286,6 +286,41 @@ export interface PoolerArgs {
     resources?: ResourcesArgs;
 }
 
+/**
+ * Patroni's timings (`failover: "patroni"` only), in seconds. The defaults are Patroni's own, what a cluster
+ * created before these settings existed runs, and a ~30 s failover after the primary's node is lost.
+ * `{ ttl: 20, loopWait: 2, retryTimeout: 9, primaryStartTimeout: 30 }` is the fast choice (about 20 s; see README,
+ * "Automated failover", for what it costs). Checked against Patroni's rules: `ttl` at least 20,
+ * `loopWait + 2 × retryTimeout <= ttl`. A change reaches a running cluster: the leader applies it to Patroni's
+ * dynamic configuration.
+ */
+export interface PatroniArgs {
+    /**
+     * How long the leader lock lives after its last renewal: the primary's node lost, a replica takes over
+     * once it has expired. 20 to 3600.
+     * @default 30
+     */
+    ttl?: number;
+    /**
+     * How long Patroni sleeps between its loops: the leader renews the lock, and a crashed server is
+     * noticed, once per loop. 1 to 300.
+     * @default 10
+     */
+    loopWait?: number;
+    /**
+     * How long Patroni retries a store (Kubernetes API) or PostgreSQL operation before giving up: a store
+     * outage shorter than this does not demote the primary. 3 to 1200.
+     * @default 10
+     */
+    retryTimeout?: number;
+    /**
+     * How long a primary whose server crashed (Patroni still running) may take to come back before a replica
+     * replaces it; 0 fails over at once (asynchronous mode: may lose the last commits). 0 to 3600.
+     * @default 300
+     */
+    primaryStartTimeout?: number;
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -433,6 +468,12 @@ export interface ReplicatedDatabaseArgs {
      */
     automatedFailover?: boolean;
     /**
+     * Patroni's timings (`failover: "patroni"` only; refused otherwise); a field left out keeps its default,
+     * Patroni's own. See README, "Automated failover".
+     * @default Patroni's (ttl 30, loopWait 10, retryTimeout 10, primaryStartTimeout 300)
+     */
+    patroni?: PatroniArgs;
+    /**
      * Backups and continuous archiving (pgBackRest); a field left out keeps its default. Needs an `image` with
      * pgBackRest (images/postgres/Dockerfile). See README, "Backups and point-in-time recovery".
      * @default off
@@ -488,6 +529,8 @@ export interface ResolvedArgs {
     parameters: { [key: string]: string };
     /** The engine's topology that decides the primary ("manual" or "patroni" for PostgreSQL). */
     failover: string;
+    /** Patroni's timings (their defaults when `failover` is not "patroni", where nothing uses them). */
+    patroni: ResolvedPatroni;
     backup: ResolvedBackup;
     restore: ResolvedRestore | undefined;
     pooler: ResolvedPooler;
@@ -497,6 +540,8 @@ export interface ResolvedArgs {
 
 /** The standby settings with every default filled in. */
 export type ResolvedStandby = Required<StandbyArgs>;
+/** Patroni's timings with every default filled in. */
+export type ResolvedPatroni = Required<PatroniArgs>;
 
 /** The backup settings with every default filled in. */
 export interface ResolvedBackup extends Required<BackupArgs> {

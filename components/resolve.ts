@@ -8,6 +8,7 @@ import { DEFAULTS, KNOWN_ARGS } from "./argTable";
 import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
 import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
+import { resolvePatroniTiming } from "./failover-timing";
 import { resolveNetworkPolicy } from "./network/resolve";
 import { resolveTls } from "./tls/resolve";
 import { resolvePooler } from "./pooler/resolve";
@@ -136,6 +137,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
     const parameters = resolveParameters(args.parameters ?? { ...DEFAULTS.parameters }, setting);
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
+    const patroni = resolvePatroniTiming(args.patroni ?? {}, failover, setting);
     const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
     const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined, setting);
     const standby = resolveStandby(args.standby, { tlsEnabled: tls.enabled, restoring: restore !== undefined }, setting);
@@ -154,7 +156,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, backup, restore, pooler, standby,
+        synchronousReplicas, parameters, failover, patroni, backup, restore, pooler, standby,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

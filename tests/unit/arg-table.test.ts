@@ -17,6 +17,7 @@ import {
     NETWORK_POLICY_FIELDS,
     TLS_FIELDS,
     POOLER_FIELDS,
+    PATRONI_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
     STANDBY_FIELDS,
@@ -76,6 +77,8 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.pooler.fields, POOLER_FIELDS);
         checkMembers("StandbyArgs", STANDBY_FIELDS);
         assert.strictEqual(ARGS.standby.fields, STANDBY_FIELDS);
+        checkMembers("PatroniArgs", PATRONI_FIELDS);
+        assert.strictEqual(ARGS.patroni.fields, PATRONI_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -121,7 +124,7 @@ describe("the args table", () => {
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
-            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "pooler", "standby"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "patroni", "pooler", "standby"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);

@@ -99,9 +99,9 @@ describe("topologies", () => {
             assert.strictEqual(find(r, "RoleBinding", "pg-patroni").roleRef.name, "pg-patroni");
         });
 
-        it("ships patroni.yml and pg_hba.conf, and exactly the common and patroni scripts", async () => {
+        it("ships patroni.yml, its dynamic settings and pg_hba.conf, and exactly the common and patroni scripts", async () => {
             const r = await renderComponent("db", PATRONI);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["fence-after-seconds", "patroni-dynamic.json", "patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
             assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);

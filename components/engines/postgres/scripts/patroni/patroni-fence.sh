@@ -12,14 +12,17 @@ set -euo pipefail
 # shellcheck source=../common/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
 
-# The bound: the lock expires no earlier than ttl (30 s) after its last renewal, which came at most one
-# loop_wait (10 s) before the server's last answer; the kill must land before a replica could take over.
+# The bound: the lock expires no earlier than ttl after its last renewal, which came at most one loop_wait
+# before the server's last answer; the kill must land before a replica could take over. The component
+# renders half of ttl - loop_wait (components/failover-timing.ts, which also counts ASK_TIMEOUT + INTERVAL
+# and refuses timings that leave the fence no room), so the bound follows any timing; 10 is that for
+# Patroni's defaults (30 and 10), for a container started without it.
 AFTER=${RDB_FENCE_AFTER_SECONDS:-10}
 ASK_TIMEOUT=2
 INTERVAL=1
 
-if ! [[ "$AFTER" =~ ^[1-9][0-9]?$ ]] || [ "$AFTER" -gt 15 ]; then
-    die "invalid RDB_FENCE_AFTER_SECONDS: '$AFTER' (allowed: whole seconds from 1 to 15, so that the kill lands before the leader lock can expire)"
+if ! [[ "$AFTER" =~ ^[1-9][0-9]{0,3}$ ]]; then
+    die "invalid RDB_FENCE_AFTER_SECONDS: '$AFTER' (allowed: whole seconds from 1 to 9999, half of the leader lock's ttl - loop_wait as the component renders it)"
 fi
 
 uptime_seconds() {

@@ -22,9 +22,6 @@ standby_promotion_tick() {
     hosts=$(tr -d '[:space:]' <"$PATRONI_STANDBY_HOSTS") || return 1
     if [ -n "$hosts" ]; then
         STANDBY_SETTING_REMOVED=""
-# patronictl is a Python process: a failed edit (the store not reachable yet) is retried this often, not every tick.
-STANDBY_RETRY_SECONDS=10
-STANDBY_LAST_TRY=0
         return 0
     fi
     [ -z "$STANDBY_SETTING_REMOVED" ] || return 0

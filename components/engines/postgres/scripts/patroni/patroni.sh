@@ -14,6 +14,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/patroni-gate.sh"
 # shellcheck source=patroni-standby.sh
 . "$RDB_SCRIPTS_DIR/patroni-standby.sh"
+# shellcheck source=patroni-dynamic.sh
+. "$RDB_SCRIPTS_DIR/patroni-dynamic.sh"
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
@@ -143,10 +145,13 @@ tls_tick() {
 }
 
 # The gate looks every second (a replica that stops streaming is gated within RDB_GATE_AFTER_SECONDS and one
-# tick), the Secret every RDB_SECRET_POLL_SECONDS. A failing step is logged and tried on the next tick: bash
+# tick), the Secret every RDB_SECRET_POLL_SECONDS, the dynamic settings every DYNAMIC_POLL_SECONDS (a new
+# primary applies a changed render within that). A failing step is logged and tried on the next tick: bash
 # does not apply errexit inside a function whose status is tested, so nothing in a tick ends this script.
 SECRET_POLL_SECONDS=${RDB_SECRET_POLL_SECONDS:-10}
+DYNAMIC_POLL_SECONDS=5
 secret_checked=$(date +%s)
+dynamic_checked=0
 while kill -0 "$PATRONI_PID" 2>/dev/null; do
     sleep 1 &
     wait $! || true
@@ -159,5 +164,9 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
         secret_tick || log "Secret check failed (status $?); retrying"
     fi
     standby_promotion_tick "$CONF_DIR" || log "could not remove standby_cluster from Patroni's configuration; retrying"
+    if [ $((now - dynamic_checked)) -ge "$DYNAMIC_POLL_SECONDS" ]; then
+        dynamic_checked=$now
+        dynamic_tick || log "dynamic settings check failed (status $?); retrying"
+    fi
 done
 wait "$PATRONI_PID"

@@ -16,20 +16,47 @@ import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
 import { patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
+import { patroniTimingSettings } from "./timing";
 
 export const PATRONI_PORT = 8008;
 export const PATRONI_CONFIG_FILE = "patroni.yml";
+/** Patroni's dynamic settings as rendered (what `bootstrap.dcs` holds), beside patroni.yml: patroni.sh on the
+ * leader applies them to a running cluster (`patronictl edit-config --apply`) when they differ. */
+export const PATRONI_DYNAMIC_FILE = "patroni-dynamic.json";
 /** The rendered access rules, shipped beside patroni.yml: the same file the script-driven mode renders. */
 export const HBA_CONFIG_FILE = "pg_hba.conf";
-/** Patroni's timings, its own defaults: a dead primary's leader lock expires after at most `ttl` seconds,
- * and a replica notices within one `loop_wait`. README, "Automated failover", states the resulting bound. */
-export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
-
 /** Settings Patroni manages itself: it writes synchronous_standby_names from its synchronous mode. */
 const PATRONI_MANAGED = new Set(["synchronous_standby_names", "synchronous_commit"]);
 
 function parameters(args: ResolvedArgs, tlsDir: string): Record<string, string> {
     return Object.fromEntries(Object.entries(serverSettings(args, tlsDir)).filter(([k]) => !PATRONI_MANAGED.has(k)));
+}
+
+/**
+ * Patroni's dynamic settings (cluster-wide, kept in its store): the timings of the `patroni` arg, the
+ * failover's lag limit, the synchronous mode, and the server parameters.
+ */
+export function dynamicSettings(args: ResolvedArgs, tlsDir: string): Record<string, unknown> {
+    const sync = args.synchronousReplicas > 0;
+    return {
+        ...patroniTimingSettings(args.patroni),
+        // A replica more than 1 MB behind is never promoted: it would lose what it has not received.
+        maximum_lag_on_failover: 1048576,
+        // Strict: with fewer than the wanted synchronous replicas, commits wait rather than become
+        // asynchronous, so that an acknowledged commit is always on a replica (as without Patroni).
+        synchronous_mode: sync,
+        synchronous_mode_strict: sync,
+        ...(sync ? { synchronous_node_count: args.synchronousReplicas } : {}),
+        postgresql: {
+            use_pg_rewind: true,
+            use_slots: true,
+            parameters: parameters(args, tlsDir),
+        },
+    };
+}
+
+export function dynamicSettingsFile(ctx: EngineContext): string {
+    return JSON.stringify(dynamicSettings(ctx.args, ctx.paths.tls), null, 2) + "\n";
 }
 
 /** Patroni's configuration for every pod; patroni.sh adds the per-pod values (name and addresses in the
@@ -38,7 +65,6 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
     const { args, names, paths, selector } = ctx;
     const scripts = paths.scripts;
     const callback = `/bin/bash ${scripts}/patroni-callback.sh`;
-    const sync = args.synchronousReplicas > 0;
     const tls = args.tls.enabled ? tlsFiles(paths.tls) : undefined;
     // Replicas and rewinds reach the leader by its pod DNS name, which the certificate holds.
     const verify = tls ? { sslmode: "verify-full", sslrootcert: tls.ca } : {};
@@ -66,20 +92,10 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             use_endpoints: false,
         },
         bootstrap: {
+            // Taken by Patroni at the first bootstrap only; patroni.sh applies later changes of the dynamic settings
+            // (PATRONI_DYNAMIC_FILE), and patroni-standby.sh removes standby_cluster when a standby is promoted.
             dcs: {
-                ...PATRONI_TIMING,
-                // A replica more than 1 MB behind is never promoted: it would lose what it has not received.
-                maximum_lag_on_failover: 1048576,
-                // Strict: with fewer than the wanted synchronous replicas, commits wait rather than become
-                // asynchronous, so that an acknowledged commit is always on a replica (as without Patroni).
-                synchronous_mode: sync,
-                synchronous_mode_strict: sync,
-                ...(sync ? { synchronous_node_count: args.synchronousReplicas } : {}),
-                postgresql: {
-                    use_pg_rewind: true,
-                    use_slots: true,
-                    parameters: parameters(args, paths.tls),
-                },
+                ...dynamicSettings(args, paths.tls),
                 // A standby cluster: its leader streams from the source (README, "Disaster recovery").
                 ...patroniStandbyCluster(args),
             },

@@ -11,7 +11,8 @@ import { PORT } from "../../connection";
 import { CONTAINER_NAME, PGDATA, SOCKET_DIR, baseEnv } from "../../pod";
 import { scriptsOf } from "../../scriptFolders";
 import { pgHbaConf } from "../../config";
-import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_PORT, patroniConfigFile } from "./config";
+import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
+import { FENCE_AFTER_ENV, FENCE_AFTER_FILE, fenceAfterSeconds } from "./timing";
 
 /** A probe that only reads the state file patroni.sh writes once a second, so 2 s is ample. */
 const PROBE_TIMEOUT_SECONDS = 2;
@@ -31,7 +32,12 @@ function container(ctx: EngineContext): Container {
             { name: "postgresql", containerPort: PORT, protocol: "TCP" },
             { name: "patroni", containerPort: PATRONI_PORT, protocol: "TCP" },
         ],
-        env: baseEnv(ctx, [{ name: "RDB_PATRONI_PORT", value: String(PATRONI_PORT) }]),
+        env: baseEnv(ctx, [
+            { name: "RDB_PATRONI_PORT", value: String(PATRONI_PORT) },
+            // The fence's bound follows the timings (components/failover-timing.ts): it must kill a hung
+            // primary before its leader lock can expire. An env var, so a change of the timings rolls the pods.
+            { name: FENCE_AFTER_ENV, value: String(fenceAfterSeconds(args.patroni)) },
+        ]),
         // Ready: the primary, or a replica that streams (Patroni's /readiness would also pass a replica that
         // has lost its primary, whose data may be old); the same rule and timings as the script-driven mode.
         readinessProbe: { ...ready, periodSeconds: 5, failureThreshold: 3 },
@@ -63,7 +69,12 @@ export const patroni: Topology = {
         }
     },
     scripts: () => scriptsOf("common", "patroni"),
-    configFiles: (ctx) => ({ [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR), [HBA_CONFIG_FILE]: pgHbaConf(ctx.args) }),
+    configFiles: (ctx) => ({
+        [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR),
+        [PATRONI_DYNAMIC_FILE]: dynamicSettingsFile(ctx),
+        [FENCE_AFTER_FILE]: `${fenceAfterSeconds(ctx.args.patroni)}\n`,
+        [HBA_CONFIG_FILE]: pgHbaConf(ctx.args),
+    }),
     container,
     sidecars: () => [],
     rbacRules: (ctx) => patroniRules(ctx),

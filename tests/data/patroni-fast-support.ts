@@ -1,0 +1,94 @@
+/** What the fast-timing Patroni tests (patroni-fast.test.ts, patroni-store-pause.test.ts) share. */
+import * as fs from "fs";
+import { Cluster, sleep } from "../harness/cluster";
+import { PATRONI_IMAGE, podProcesses } from "../harness/patroni";
+import { patroniRequest } from "../harness/patroniApi";
+import { AckedWriter } from "../harness/writer";
+import { FAST_TIMING } from "../../components/failover-timing";
+
+export const ORDINALS = [0, 1, 2];
+export const SUPERUSER = { user: "postgres", database: "postgres" };
+/** Two pods out of recovery within this of each other (by their own clocks) count as two primaries. */
+export const OVERLAP_WINDOW_MS = 100;
+
+/** A primary, two replicas, strict synchronous mode with one standby, and the fast timings. */
+export function fastCluster(): Cluster {
+    return new Cluster({
+        args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE, patroni: { ...FAST_TIMING } },
+    });
+}
+
+/** The pods whose server answers out of recovery now (over the pod's socket, as postgres). */
+export function writable(c: Cluster): number[] {
+    return ORDINALS.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", SUPERUSER).stdout.trim() === "f");
+}
+
+/** One primary that every other pod streams from. */
+export function settled(c: Cluster): boolean {
+    const w = writable(c);
+    if (w.length !== 1) return false;
+    const streaming = c.sql(w[0], "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'", SUPERUSER);
+    return streaming === ORDINALS.filter((i) => i !== w[0]).map((i) => `db-${i}`).join(",");
+}
+
+/**
+ * Until Patroni has named a synchronous standby (one of its loops after a start or a failover), strict mode
+ * promotes nobody: a failure is provoked only once it has one, as the other Patroni tests do.
+ */
+export async function untilSyncStandby(c: Cluster, leader: number, timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let roles = "";
+    while (Date.now() < deadline) {
+        try {
+            const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
+            const members = (JSON.parse(r.text) as { members?: { role: string }[] }).members ?? [];
+            roles = members.map((m) => m.role).join(",");
+            if (members.some((m) => m.role === "sync_standby")) return;
+        } catch {
+            /* not answering yet */
+        }
+        await sleep(250);
+    }
+    throw new Error(`Patroni named no synchronous standby within ${timeoutMs / 1000} s (roles: ${roles})`);
+}
+
+/** Milliseconds from `fromMs` until the writer has more than `count` acknowledged rows (polled every 50 ms). */
+export async function firstAckAfter(writer: AckedWriter, count: number, fromMs: number, timeoutMs = 120000): Promise<number> {
+    const deadline = fromMs + timeoutMs;
+    for (;;) {
+        if (writer.acked().length > count) return Date.now() - fromMs;
+        if (Date.now() > deadline) throw new Error(`no write acknowledged within ${timeoutMs / 1000} s`);
+        await sleep(50);
+    }
+}
+
+/** How many of the rows the writer had acknowledged the primary does not have. */
+export function missingRows(c: Cluster, primary: number, table: string, acked: number[]): number {
+    if (acked.length === 0) return 0;
+    return Number(c.sql(primary, `SELECT count(*) FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE id = a)`));
+}
+
+/** The pod's postmaster: its postgres process whose parent is not a postgres process. */
+export function postmasterPid(c: Cluster, ordinal: number): number {
+    const pids = podProcesses(c.pod(ordinal), "postgres").map((p) => p.pid);
+    const parent = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+    const found = pids.filter((pid) => !pids.includes(parent(pid)));
+    if (found.length !== 1) throw new Error(`db-${ordinal}: expected one postmaster, found ${found.length}`);
+    return found[0];
+}
+
+/** The cluster's etcd process (the harness starts one per cluster, with its data directory under the run). */
+export function etcdPid(c: Cluster): number {
+    const dir = c.etcd?.dataDir;
+    if (!dir) throw new Error("the cluster runs no etcd");
+    for (const d of fs.readdirSync("/proc")) {
+        if (!/^[0-9]+$/.test(d)) continue;
+        try {
+            const argv = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+            if (argv[0].endsWith("etcd") && argv.includes(dir)) return Number(d);
+        } catch {
+            /* gone */
+        }
+    }
+    throw new Error(`no etcd process with data directory ${dir}`);
+}

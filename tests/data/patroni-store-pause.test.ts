@@ -1,0 +1,124 @@
+/**
+ * No false failover with Patroni's fast timings: the store (etcd here, the Kubernetes API in a cluster)
+ * paused with SIGSTOP, as an API server that stops answering, under a client that commits one row per
+ * transaction, with every pod's role sampled on the servers themselves (RoleSampler, every 50 ms).
+ * - Shorter than retryTimeout: the primary keeps its role and no other pod is ever writable.
+ * - Longer than ttl: the primary demotes itself (no writes rather than two primaries) within
+ *   loopWait + 2 × retryTimeout (at most ttl) of the outage's start; never two writable pods, no
+ *   acknowledged row lost, and once the store is back the cluster settles on one primary.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { sleep } from "../harness/cluster";
+import { RoleSampler } from "../harness/patroni";
+import { AckedWriter } from "../harness/writer";
+import { FAST_TIMING } from "../../components/failover-timing";
+import { ORDINALS, OVERLAP_WINDOW_MS, etcdPid, fastCluster, missingRows, settled, untilSyncStandby, writable } from "./patroni-fast-support";
+
+const T = FAST_TIMING;
+/** The README's bounds: an outage this much shorter than retryTimeout is ridden out... */
+const SHORT_PAUSE_MS = (T.retryTimeout - 3) * 1000;
+/** ...and one longer than ttl is not. */
+const LONG_PAUSE_MS = (T.ttl + 5) * 1000;
+/** The primary stops answering as one within a loop and two store requests of retryTimeout each (Patroni's rule
+ * makes that at most ttl), plus 2 s for the demotion's fast shutdown. */
+const DEMOTE_BOUND_MS = (T.loopWait + 2 * T.retryTimeout + 2) * 1000;
+
+describe("Patroni's fast timings and a store that stops answering", function () {
+    this.timeout(600000);
+    const c = fastCluster();
+    let primary = -1;
+
+    before(async () => {
+        await c.up();
+        await c.until("one primary and two streaming replicas", () => settled(c), 120000);
+        primary = writable(c)[0];
+        for (const t of ["short_pause", "long_pause"]) c.sql(primary, `CREATE TABLE ${t} (id bigint PRIMARY KEY, note text NOT NULL)`);
+        await untilSyncStandby(c, primary);
+    });
+    after(() => c.cleanup());
+
+    /** Pauses etcd for `ms` under the writer and the sampler; returns when the pause began and ended. */
+    async function pauseStore(table: string, ms: number, sampler: RoleSampler, writer: AckedWriter): Promise<{ from: number; to: number }> {
+        sampler.start();
+        await c.until("the writer to get going", () => writer.acked().length > 50);
+        const pid = etcdPid(c);
+        const from = Date.now();
+        process.kill(pid, "SIGSTOP");
+        try {
+            await sleep(ms);
+        } finally {
+            process.kill(pid, "SIGCONT");
+        }
+        const to = Date.now();
+        console.log(`      ${table}: etcd paused for ${to - from} ms from ${new Date(from).toISOString()}`);
+        return { from, to };
+    }
+
+    const demotions = (i: number) => fs.readFileSync(c.logFile(i), "utf8").split("\n").filter((l) => l.includes("DCS is not accessible and I was a leader"));
+
+    it(`a ${SHORT_PAUSE_MS / 1000} s outage (shorter than retryTimeout ${T.retryTimeout} s): the primary keeps its role, no other pod is ever writable`, async () => {
+        const old = primary;
+        const sampler = new RoleSampler(c, ORDINALS, c.secret("app-password"), path.join(c.base, "roles-short"));
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "short_pause", path.join(c.base, "acks-short"));
+        let window = { from: 0, to: 0 };
+        try {
+            window = await pauseStore("short_pause", SHORT_PAUSE_MS, sampler, writer);
+            const count = writer.acked().length;
+            // Three loops after the store is back: a late demotion would show by then.
+            await sleep(3 * T.loopWait * 1000 + T.retryTimeout * 1000);
+            await c.until("more writes", () => writer.acked().length > count + 20);
+        } finally {
+            await writer.stop();
+            await sampler.stop();
+        }
+        const samples = sampler.samples();
+        const others = samples.filter((s) => s.ordinal !== old && s.writable);
+        const oldDuring = samples.filter((s) => s.ordinal === old && s.atMs >= window.from);
+        const missing = missingRows(c, old, "short_pause", writer.acked());
+        console.log(`      short_pause: ${samples.length} role samples, ${oldDuring.filter((s) => !s.writable).length} of db-${old} in recovery, ${others.length} writable on other pods; ${writer.acked().length} acknowledged, ${missing} missing`);
+        assert.deepStrictEqual(writable(c), [old], "the primary kept its role");
+        assert.strictEqual(others.length, 0, "no other pod was writable");
+        assert.ok(oldDuring.length > 100 && oldDuring.every((s) => s.writable), "the primary answered as the primary throughout");
+        assert.deepStrictEqual(demotions(old), [], "Patroni did not demote the primary");
+        assert.strictEqual(missing, 0);
+    });
+
+    it(`a ${LONG_PAUSE_MS / 1000} s outage (longer than ttl ${T.ttl} s): the primary demotes itself within ${DEMOTE_BOUND_MS / 1000} s, never two writable pods, no acknowledged row lost`, async () => {
+        const old = primary;
+        await untilSyncStandby(c, old);
+        const sampler = new RoleSampler(c, ORDINALS, c.secret("app-password"), path.join(c.base, "roles-long"));
+        const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), "long_pause", path.join(c.base, "acks-long"));
+        let window = { from: 0, to: 0 };
+        try {
+            window = await pauseStore("long_pause", LONG_PAUSE_MS, sampler, writer);
+            const count = writer.acked().length;
+            await c.until("one primary, every other pod streaming, taking writes", () => settled(c) && writer.acked().length > count + 30, 180000);
+            await sleep(2 * T.loopWait * 1000);
+            assert.ok(settled(c), "settled for two loops");
+        } finally {
+            await writer.stop();
+            await sampler.stop();
+        }
+        const samples = sampler.samples();
+        const two = RoleSampler.overlaps(samples, OVERLAP_WINDOW_MS);
+        const lastOld = samples.filter((s) => s.ordinal === old && s.writable && s.atMs <= window.to).pop();
+        const now = writable(c)[0];
+        const missing = missingRows(c, now, "long_pause", writer.acked());
+        const demotedAfterMs = lastOld ? lastOld.atMs - window.from : -1;
+        console.log(
+            `      long_pause: db-${old} last answered as the primary ${demotedAfterMs} ms into the outage; primary now db-${now}; ` +
+                `${two.length} pairs with two writable pods within ${OVERLAP_WINDOW_MS} ms; ${writer.acked().length} acknowledged, ${missing} missing`,
+        );
+        for (const l of demotions(old)) console.log(`      ${l}`);
+        assert.ok(demotions(old).length >= 1, "Patroni demoted the primary because the store did not answer");
+        assert.ok(lastOld, "the primary was sampled as the primary when the outage began");
+        assert.ok(demotedAfterMs <= DEMOTE_BOUND_MS, `the primary answered as one ${demotedAfterMs} ms into the outage (bound ${DEMOTE_BOUND_MS} ms)`);
+        assert.deepStrictEqual(two.slice(0, 5).map(([a, b]) => `db-${a.ordinal}@${a.atMs} db-${b.ordinal}@${b.atMs}`), [], `${two.length} overlapping pairs`);
+        // No pod but the old primary was writable during the outage: nobody took over while the store was away.
+        assert.deepStrictEqual(samples.filter((s) => s.writable && s.ordinal !== old && s.atMs < window.to), []);
+        assert.strictEqual(missing, 0);
+        primary = now;
+    });
+});
