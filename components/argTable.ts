@@ -5,7 +5,7 @@
  * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
  * arg of the interface or names one it does not have.
  */
-import type { BackupArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
+import type { BackupArgs, MonitoringArgs, NetworkPeerArgs, NetworkPolicyArgs, ReplicatedDatabaseArgs, ResourcesArgs, RestoreArgs, StaticVolumesArgs, TlsArgs } from "./args";
 import { DEFAULT_FAILOVER } from "./failover";
 
 /** How a stack config value is written: Pulumi hands a program strings, with maps and lists as JSON. */
@@ -95,6 +95,21 @@ export const TLS_FIELDS = {
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
 } as const satisfies Record<keyof TlsArgs, FieldSpec>;
+
+export const MONITORING_FIELDS = {
+    enabled: { default: true },
+    exporterImage: { default: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" },
+    user: { default: "monitor" },
+    port: { default: 9187 },
+    prometheusOperator: { default: false },
+    prometheusLabels: { default: {} as Readonly<Record<string, string>> },
+    scrapers: { default: [{ podLabels: { "app.kubernetes.io/name": "prometheus" }, namespaceLabels: {} }] as readonly NetworkPeerArgs[] },
+    replayLagSeconds: { default: 60 },
+    slotWalPercent: { default: 80 },
+    diskUsedPercent: { default: 85 },
+    backupMaxAgeHours: { default: 48 },
+    grafanaDashboard: { default: false },
+} as const satisfies Record<keyof MonitoringArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -238,6 +253,15 @@ export const ARGS = {
             "a new cluster only, from the repository `backup` describes",
         fields: RESTORE_FIELDS,
     },
+    monitoring: {
+        kind: "object",
+        defaultNote: "on",
+        allowed:
+            "map: `enabled`, `exporterImage`, `user`, `port`, `prometheusOperator`, `prometheusLabels`, `scrapers` (list of " +
+            "`{podLabels, namespaceLabels}`), `replayLagSeconds`, `slotWalPercent`, `diskUsedPercent`, `backupMaxAgeHours`, " +
+            "`grafanaDashboard`: see \"Monitoring\"",
+        fields: MONITORING_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -254,6 +278,7 @@ export const DEFAULTS = {
     restore: defaultsOf(RESTORE_FIELDS),
     networkPolicy: defaultsOf(NETWORK_POLICY_FIELDS),
     tls: defaultsOf(TLS_FIELDS),
+    monitoring: defaultsOf(MONITORING_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

@@ -20,6 +20,14 @@ export const SECRET_KEYS = {
     app: "app-password",
 } as const;
 
+/** The Secret key of the monitoring role's password (`monitoring.enabled` only). */
+export const MONITORING_SECRET_KEY = "monitoring-password";
+
+/** The Secret's keys the database container reads: the three passwords, and the monitoring role's when monitoring is on. */
+export function podSecretKeys(args: Pick<ResolvedArgs, "monitoring">): string[] {
+    return [...Object.values(SECRET_KEYS), ...(args.monitoring.enabled ? [MONITORING_SECRET_KEY] : [])];
+}
+
 /** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
 export const TLS_KEYS = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
 
@@ -49,6 +57,13 @@ export interface Names {
     backupServiceAccount: string;
     /** The backup CronJob of a backup type ("full", "diff"). */
     backupCronJob(type: string): string;
+    /** The alert rules' ConfigMap (a Prometheus rules file), without the Prometheus Operator. */
+    alertRulesConfigMap: string;
+    /** The Grafana dashboard's ConfigMap (`monitoring.grafanaDashboard`). */
+    dashboardConfigMap: string;
+    /** The PodMonitor and the PrometheusRule (`monitoring.prometheusOperator`). */
+    podMonitor: string;
+    prometheusRule: string;
     /** The StorageClass to use ("" for the cluster default). */
     storageClass: string;
     pod(ordinal: number): string;
@@ -84,6 +99,10 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,
+        alertRulesConfigMap: `${c}-alert-rules`,
+        dashboardConfigMap: `${c}-dashboard`,
+        podMonitor: c,
+        prometheusRule: c,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,
         pod: (i) => `${c}-${i}`,

@@ -19,6 +19,7 @@ import { createRbac } from "./resources/rbac";
 import { createServices } from "./resources/services";
 import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
 import { createGuard } from "./resources/guard";
+import { createMonitoring } from "./resources/monitoring";
 import { createTls } from "./resources/tls";
 import { createStorage } from "./resources/storage";
 
@@ -117,6 +118,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         createClaimResizes(ctx, statefulSet);
         createDisruptionBudget(ctx);
         createBackups(ctx, statefulSet);
+        createMonitoring(ctx);
 
         const connection = engine.connection(ctx, credentials.appPassword);
         const outputs = publishOutputs({

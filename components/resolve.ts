@@ -9,6 +9,7 @@ import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
 import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
 import { resolveNetworkPolicy } from "./network/resolve";
+import { resolveMonitoring } from "./monitoring/resolve";
 import { resolveTls } from "./tls/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
@@ -145,11 +146,13 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         );
     }
 
+    const monitoring = resolveMonitoring(args.monitoring ?? {}, ["postgres", replicationUser, appUser], setting);
+
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, backup, restore,
+        synchronousReplicas, parameters, failover, backup, restore, monitoring,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

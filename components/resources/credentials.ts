@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SECRET_KEYS } from "../naming";
+import { MONITORING_SECRET_KEY, SECRET_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 export interface Credentials {
@@ -23,6 +23,10 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 const value = data?.[SECRET_KEYS.app];
                 if (!value) {
                     throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${SECRET_KEYS.app}"`);
+                }
+                // The pods mount it (monitoring.enabled): without it they would not start.
+                if (args.monitoring.enabled && !data?.[MONITORING_SECRET_KEY]) {
+                    throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${MONITORING_SECRET_KEY}" (needed with monitoring.enabled)`);
                 }
                 return Buffer.from(value, "base64").toString("utf8");
             }),
@@ -43,6 +47,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
     const superuser = password("superuser");
     const replication = password("replication");
     const app = password("app");
+    const monitoring = args.monitoring.enabled ? password("monitoring") : undefined;
 
     const secret = new k8s.core.v1.Secret(
         `${ctx.name}-secret`,
@@ -53,6 +58,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.superuser]: pulumi.secret(superuser),
                 [SECRET_KEYS.replication]: pulumi.secret(replication),
                 [SECRET_KEYS.app]: pulumi.secret(app),
+                ...(monitoring ? { [MONITORING_SECRET_KEY]: pulumi.secret(monitoring) } : {}),
             },
         },
         { parent, additionalSecretOutputs: ["data", "stringData"] },

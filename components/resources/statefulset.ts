@@ -8,7 +8,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
-import { DATA_VOLUME, SECRET_KEYS, TLS_KEYS } from "../naming";
+import { DATA_VOLUME, TLS_KEYS, podSecretKeys } from "../naming";
+import { exporterContainers, exporterVolumes, scrapeAnnotations } from "./monitoring";
 import { BuildContext } from "./context";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -59,7 +60,7 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 template: {
                     metadata: {
                         labels: ctx.labels("database"),
-                        annotations: { "replicated-db.io/config-checksum": inputs.configChecksum },
+                        annotations: { "replicated-db.io/config-checksum": inputs.configChecksum, ...scrapeAnnotations(ctx) },
                     },
                     spec: podSpec(ctx),
                 },
@@ -132,6 +133,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 ],
             },
             ...sidecars.map((s) => sidecar(ctx, s, tokenMount)),
+            ...exporterContainers(ctx).map((c) => ({ ...c, securityContext: restrictedContainer() })),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -141,7 +143,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 secret: {
                     secretName: names.secret,
                     defaultMode: 0o440,
-                    items: Object.values(SECRET_KEYS).map((key) => ({ key, path: key })),
+                    items: podSecretKeys(args).map((key) => ({ key, path: key })),
                 },
             },
             // Owned by root with the server's group (fsGroup) and mode 0440: PostgreSQL accepts a key owned by root
@@ -163,6 +165,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
             ...sidecars.flatMap((s) => Object.keys(s.scratch)).map((name) => ({ name, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } })),
             ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
+            ...exporterVolumes(ctx),
             {
                 name: TOKEN_VOLUME,
                 projected: {

@@ -38,5 +38,7 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_REPLICATION_USER", value: args.replicationUser },
         { name: "RDB_APP_USER", value: args.appUser },
         { name: "RDB_APP_DATABASE", value: args.appDatabase },
+        // The exporter's role (member of pg_monitor, password `monitoring-password`); "" with monitoring off.
+        { name: "RDB_MONITORING_USER", value: args.monitoring.enabled ? args.monitoring.user : "" },
     ];
 }

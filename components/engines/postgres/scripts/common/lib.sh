@@ -34,6 +34,8 @@ slot_name() {
 }
 
 SECRET_KEYS=(superuser-password replication-password app-password)
+# The exporter's role, with monitoring on: its password is checked and applied like the others.
+[ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
 
 # Succeeds when every password of the mounted Secret is there and not empty; otherwise names the first bad
 # key on stdout. A Secret rotated to an empty value must never reach ALTER ROLE: PostgreSQL would set the
@@ -109,6 +111,10 @@ roles_sql() {
     printf '\\set replication_pw `cat "%s/replication-password"`\n' "$RDB_SECRET_DIR"
     # shellcheck disable=SC2016
     printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
+    if [ -n "${RDB_MONITORING_USER:-}" ]; then
+        # shellcheck disable=SC2016
+        printf '\\set monitoring_pw `cat "%s/monitoring-password"`\n' "$RDB_SECRET_DIR"
+    fi
     cat <<'SQL'
 -- Neither a logged statement nor a failing one may write a password into the server log.
 SET log_statement = 'none';
@@ -125,10 +131,21 @@ ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
 SQL
+    if [ -n "${RDB_MONITORING_USER:-}" ]; then
+        # Reads the statistics views and settings (pg_monitor), nothing else: no table, no write.
+        cat <<'SQL'
+SELECT format('CREATE ROLE %I', :'monitoring_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'monitoring_user') \gexec
+ALTER ROLE :"monitoring_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 5 PASSWORD :'monitoring_pw';
+SELECT format('GRANT pg_monitor TO %I', :'monitoring_user')
+    WHERE NOT pg_has_role(:'monitoring_user', 'pg_monitor', 'MEMBER') \gexec
+SQL
+    fi
 }
 
 # local_psql with the role and database names that roles_sql uses.
 roles_psql() {
     local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
-        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" >/dev/null
+        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" \
+        -v monitoring_user="${RDB_MONITORING_USER:-}" >/dev/null
 }
