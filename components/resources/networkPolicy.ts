@@ -64,6 +64,7 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         { from: [own], ports: clusterPorts },
         // An empty `from` would admit everyone: no clients means no rule.
         ...(np.allowedClients.length > 0 ? [{ from: np.allowedClients.map(policyPeer), ports: [tcp(engine.port)] }] : []),
+        ...metricsIngress(ctx),
     ];
     const b = args.backup;
     const egress = [
@@ -73,6 +74,17 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         ...(b.repositoryUsed && b.repositoryType === "s3" ? [{ to: cidrs(np.backupRepositoryCidrs), ports: [tcp(s3Port(b.s3Endpoint))] }] : []),
     ];
     return { podSelector: { matchLabels: databasePodLabels(ctx) }, policyTypes: ["Ingress", "Egress"], ingress, egress };
+}
+
+/**
+ * With monitoring on: the exporter's port, and Patroni's REST API (its /metrics), from `monitoring.scrapers` only.
+ * Patroni's other endpoints that act (switchover, restart) ask for its password.
+ */
+export function metricsIngress(ctx: BuildContext): k8s.types.input.networking.v1.NetworkPolicyIngressRule[] {
+    const m = ctx.args.monitoring;
+    if (!m.enabled || m.scrapers.length === 0) return [];
+    const patroni = ctx.topology.internalPorts.filter((p) => p.name === "patroni").map((p) => tcp(p.port));
+    return [{ from: m.scrapers.map(policyPeer), ports: [tcp(m.port), ...patroni] }];
 }
 
 /** The backup Jobs' policy spec, or undefined without scheduled backups. */
