@@ -2,6 +2,9 @@
  * The alert rules, as one Prometheus rule group: the PrometheusRule's `spec.groups` with the Prometheus Operator,
  * and a plain rules file (JSON, which is YAML) for any other Prometheus and for `promtool test rules`.
  *
+ * Annotations use `{{ $labels.<name> }}` and `{{ $value }}` only (no humanize functions), so that the tests can
+ * state the exact text an alert carries.
+ *
  * They select this cluster's series by the labels every exporter query carries (`rdb_cluster`, `rdb_namespace`,
  * components/monitoring/queries.ts), the data volumes by the kubelet's `namespace` and `persistentvolumeclaim`
  * labels, and the backup CronJobs by kube-state-metrics' `namespace` and `cronjob` labels.
@@ -85,7 +88,7 @@ export function ruleGroup(args: ResolvedArgs): RuleGroup {
             `rdb_replication_replay_lag_seconds{${sel}} > ${m.replayLagSeconds}`,
             FOR.lag,
             "warning",
-            `${who}: replica {{ $labels.replica }} replays {{ $value | humanizeDuration }} behind`,
+            `${who}: replica {{ $labels.replica }} replays {{ $value }} s behind`,
             `The replica's replay lag is above ${m.replayLagSeconds} s (monitoring.replayLagSeconds): reads there are that old.`,
         ),
         rule(
@@ -93,7 +96,7 @@ export function ruleGroup(args: ResolvedArgs): RuleGroup {
             `rdb_slot_retained_bytes{${sel}} > ${m.slotWalPercent / 100} * rdb_slot_max_retained_bytes{${sel}} and rdb_slot_max_retained_bytes{${sel}} > 0`,
             FOR.slot,
             "warning",
-            `${who}: slot {{ $labels.slot }} holds {{ $value | humanize1024 }}B of WAL`,
+            `${who}: slot {{ $labels.slot }} holds WAL near its bound`,
             `The slot retains more than ${m.slotWalPercent}% of maxSlotWalKeepSize (${args.maxSlotWalKeepSize}); at the bound the primary drops the WAL and that replica must be cloned again.`,
         ),
         rule(
@@ -101,7 +104,7 @@ export function ruleGroup(args: ResolvedArgs): RuleGroup {
             `kubelet_volume_stats_used_bytes{${claims}} / kubelet_volume_stats_capacity_bytes{${claims}} > ${m.diskUsedPercent / 100}`,
             FOR.disk,
             "warning",
-            `${who}: volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full`,
+            `${who}: volume {{ $labels.persistentvolumeclaim }} is nearly full ({{ $value }} used)`,
             `A data volume is more than ${m.diskUsedPercent}% full (monitoring.diskUsedPercent): grow storageSize (README, "Growing the volumes").`,
         ),
         rule(
@@ -128,7 +131,7 @@ export function ruleGroup(args: ResolvedArgs): RuleGroup {
                 `time() - max by (namespace) (kube_cronjob_status_last_successful_time{namespace="${ns}",cronjob=~"${c}-backup-(full|diff)"}) > ${m.backupMaxAgeHours * 3600}`,
                 FOR.backup,
                 "warning",
-                `${who}: the last successful backup is {{ $value | humanizeDuration }} old`,
+                `${who}: the last successful backup is too old ({{ $value }} s)`,
                 `No backup Job has succeeded for more than ${m.backupMaxAgeHours} h (monitoring.backupMaxAgeHours; kube-state-metrics).`,
             ),
         );
