@@ -77,7 +77,10 @@ describe("metrics and alerts on real servers", function () {
         assert.strictEqual(c.sql(0, "SELECT rolsuper || ',' || rolreplication || ',' || rolcreaterole || ',' || rolcreatedb FROM pg_roles WHERE rolname = 'monitor'", superuser), "false,false,false,false");
         assert.strictEqual(c.sql(0, "SELECT string_agg(b.rolname, ',') FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'monitor'", superuser), "pg_monitor");
         for (const i of [0, 1, 2]) {
-            assert.strictEqual(c.sql(i, "SELECT count(*) || ':' || bool_and(client_addr IS NULL) FROM pg_stat_activity WHERE usename = 'monitor'", superuser), "1:true");
+            // Its sessions (postgres_exporter keeps one for its queries, one for its collectors) stay under the role's limit of 5.
+            const [n, socket] = c.sql(i, "SELECT count(*) || ':' || bool_and(client_addr IS NULL) FROM pg_stat_activity WHERE usename = 'monitor'", superuser).split(":");
+            assert.ok(Number(n) >= 1 && Number(n) <= 5, `${n} monitor sessions on db-${i}`);
+            assert.strictEqual(socket, "true");
         }
         // It reads statistics, not data: the application's tables are closed to it.
         c.sql(0, "CREATE TABLE IF NOT EXISTS secrets_here (v text)");
@@ -107,7 +110,7 @@ describe("metrics and alerts on real servers", function () {
         for (const s of lag) assert.ok(s.value > 0, `replica ${s.metric.replica} showed no replay lag in bytes under load: ${JSON.stringify(lag)}`);
         const seconds = await prometheus.query(`max_over_time(rdb_replication_replay_lag_seconds[${window}])`);
         assert.ok(seconds.some((s) => s.value > 0), `no replay lag in seconds under load: ${JSON.stringify(seconds)}`);
-        const tps = await prometheus.query(`max_over_time(rate(rdb_activity_xact_commit{pod="db-0"}[5s])[${window}:1s])`);
+        const tps = await prometheus.query(`max_over_time(rate(rdb_activity_xact_commit{pod="db-0"}[6s])[${window}:2s])`);
         assert.ok(tps[0].value > 50, `commit rate ${tps[0].value}`);
         const wal = await prometheus.query(`increase(rdb_server_wal_position_bytes{pod="db-0"}[${window}])`);
         assert.ok(wal[0].value > 1e6, `WAL written ${wal[0].value}`);
@@ -130,7 +133,8 @@ describe("metrics and alerts on real servers", function () {
         assert.ok(firedAfter >= 60, `fired ${firedAfter} s after the stop, before its for (${FOR.streaming})`);
         // The stopped replica's sidecar still runs and says its server is down.
         assert.ok(exporters.running(2));
-        assert.deepStrictEqual((await prometheus.query('pg_up{pod="db-2"}')).map((s) => s.value), [0]);
+        const seen = async () => ({ up: (await prometheus.query('up{pod="db-2"}')).map((s) => s.value), pgUp: (await prometheus.query('pg_up{pod="db-2"}')).map((s) => s.value) });
+        await eventually("db-2's exporter scraped, reporting its server down", seen, (v) => v.up[0] === 1 && v.pgUp[0] === 0, 20000);
         // No other alert: the primary and the other replica are fine.
         assert.deepStrictEqual([...new Set((await prometheus.alerts()).map((a) => a.labels.alertname))], [NOT_STREAMING]);
         const returnedAt = Date.now();
