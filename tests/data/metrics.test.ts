@@ -3,17 +3,24 @@
  * postgres_exporter, tests/harness/exporter.ts) with the rendered queries and the monitoring role, and a real
  * Prometheus (tests/harness/prometheus.ts) with the scrape job the pods' annotations ask for and the rendered
  * rules. A stopped replica fires ReplicatedDbReplicaNotStreaming, which resolves once the replica streams again;
- * lag under a pgbench load is a series.
+ * lag under a pgbench load is a series. With Patroni: its callbacks create the role, and its REST API's /metrics
+ * answers as the PodMonitor scrapes it (HTTPS, the cluster's CA, the headless Service's name).
  */
 import * as assert from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import { exporterMetricNames } from "../../components/monitoring/queries";
 import { ALERTS, FOR } from "../../components/monitoring/rules";
 import { resolveArgs } from "../../components/resolve";
 import { Cluster, sleep } from "../harness/cluster";
 import { Exporters } from "../harness/exporter";
-import { PG_BIN } from "../harness/pod";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { PATRONI_PORT } from "../harness/patroniApi";
+import { PG_BIN, podAddress } from "../harness/pod";
+import { renderComponent } from "../../render/render";
 import { Alert, Prometheus } from "../harness/prometheus";
 
 const NOT_STREAMING = ALERTS.replicaNotStreaming;
@@ -142,5 +149,69 @@ describe("metrics and alerts on real servers", function () {
         await c.until("db-2 to stream again", () => c.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", superuser) === "2", 120000);
         await eventually("the alert resolved", notStreaming, (a) => a.length === 0, 60000);
         console.log(`      ${NOT_STREAMING}: firing ${firedAfter.toFixed(0)} s after the stop (for: ${FOR.streaming}), resolved ${((Date.now() - returnedAt) / 1000).toFixed(0)} s after the restart`);
+    });
+});
+
+describe("metrics with failover: patroni", function () {
+    this.timeout(600000);
+    const args = { replicas: 1, failover: "patroni", image: PATRONI_IMAGE, monitoring: { prometheusOperator: true } };
+    const c = new Cluster({ args });
+    const exporters = new Exporters(c);
+
+    /** One GET as the scraper makes it: to the pod's address (Prometheus dials pod IPs), TLS verified as the PodMonitor says. */
+    function scrape(ordinal: number, port: number, tls?: { ca: Buffer; servername: string }): Promise<string> {
+        return new Promise((resolve, reject) => {
+            const options = { host: podAddress(ordinal), port, path: "/metrics", timeout: 5000, ...(tls ?? {}) };
+            const req = (tls ? https : http).get(options, (res) => {
+                let body = "";
+                res.on("data", (d) => (body += d));
+                res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
+            });
+            req.on("timeout", () => req.destroy(new Error("no answer")));
+            req.on("error", reject);
+        });
+    }
+    const value = (text: string, series: string) => {
+        const line = text.split("\n").find((l) => l.startsWith(series));
+        return line === undefined ? undefined : Number(line.split(" ").pop());
+    };
+
+    before(async () => {
+        await c.up();
+        exporters.startAll();
+    });
+    after(async () => {
+        exporters.stop();
+        await c.cleanup();
+    });
+
+    it("Patroni's callbacks create the monitoring role: each pod's exporter reports its role", async () => {
+        const roles: (number | undefined)[] = [];
+        const deadline = Date.now() + 60000;
+        while (Date.now() < deadline) {
+            roles.length = 0;
+            for (const i of [0, 1]) {
+                const text = await scrape(i, 9187).catch(() => "");
+                roles.push(value(text, 'rdb_server_is_primary{rdb_cluster="db",rdb_namespace="default"'));
+            }
+            if (roles.every((r) => r !== undefined)) break;
+            await sleep(1000);
+        }
+        assert.deepStrictEqual([...roles].sort(), [0, 1], `exporter roles ${JSON.stringify(roles)}:\n${fs.readFileSync(exporters.logFile(0), "utf8").slice(-2000)}`);
+        assert.strictEqual(c.sql(0, "SELECT rolsuper FROM pg_roles WHERE rolname = 'monitor'", { user: "postgres", database: "postgres" }), "f");
+    });
+
+    it("Patroni's /metrics answers over HTTPS verified by the cluster's CA with the PodMonitor's server name, at the pod's address", async () => {
+        const r = await renderComponent("db", args);
+        const endpoint = r.manifests.find((m) => m.kind === "PodMonitor")!.spec.podMetricsEndpoints.find((e: any) => e.port === "patroni");
+        const ca = Buffer.from(c.objects.secrets.get(endpoint.tlsConfig.ca.secret.name)![endpoint.tlsConfig.ca.secret.key]);
+        for (const i of [0, 1]) {
+            const text = await scrape(i, PATRONI_PORT, { ca, servername: endpoint.tlsConfig.serverName });
+            assert.ok(value(text, "patroni_postgres_running") === 1, text.slice(0, 500));
+        }
+        const leaders = await Promise.all([0, 1].map(async (i) => value(await scrape(i, PATRONI_PORT, { ca, servername: endpoint.tlsConfig.serverName }), "patroni_master")));
+        assert.deepStrictEqual([...leaders].sort(), [0, 1]);
+        // The name matters: the pod's address alone is in no certificate.
+        await assert.rejects(scrape(0, PATRONI_PORT, { ca, servername: "" }), /IP|altname|certificate/i);
     });
 });

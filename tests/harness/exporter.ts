@@ -33,6 +33,13 @@ export class Exporters {
         for (const ordinal of this.c.pods.keys()) this.start(ordinal);
     }
 
+    /** The exporter's process id (unshare, bash and setpriv exec into it, so it keeps the first pid). */
+    pid(ordinal: number): number {
+        const pid = this.procs.get(ordinal)?.pid;
+        if (pid === undefined) throw new Error(`the exporter of pod ${ordinal} does not run`);
+        return pid;
+    }
+
     /** Whether pod `ordinal`'s exporter process still runs. */
     running(ordinal: number): boolean {
         const p = this.procs.get(ordinal);
