@@ -7,6 +7,7 @@
  */
 import type {
     BackupArgs,
+    MonitoringArgs,
     NetworkPeerArgs,
     NetworkPolicyArgs,
     PatroniArgs,
@@ -139,6 +140,20 @@ export const PATRONI_FIELDS = {
     retryTimeout: { default: 10 },
     primaryStartTimeout: { default: 300 },
 } as const satisfies Record<keyof PatroniArgs, FieldSpec>;
+export const MONITORING_FIELDS = {
+    enabled: { default: true },
+    exporterImage: { default: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" },
+    user: { default: "monitor" },
+    port: { default: 9187 },
+    prometheusOperator: { default: false },
+    prometheusLabels: { default: {} as Readonly<Record<string, string>> },
+    scrapers: { default: [{ podLabels: { "app.kubernetes.io/name": "prometheus" }, namespaceLabels: {} }] as readonly NetworkPeerArgs[] },
+    replayLagSeconds: { default: 60 },
+    slotWalPercent: { default: 80 },
+    diskUsedPercent: { default: 85 },
+    backupMaxAgeHours: { default: 48 },
+    grafanaDashboard: { default: false },
+} as const satisfies Record<keyof MonitoringArgs, FieldSpec>;
 
 type Defaults<T extends Record<string, FieldSpec>> = { readonly [K in keyof T]: T[K]["default"] };
 
@@ -307,6 +322,15 @@ export const ARGS = {
             "`sourceCidrs`; not with `restore`: see \"Disaster recovery: standby cluster\"",
         fields: STANDBY_FIELDS,
     },
+    monitoring: {
+        kind: "object",
+        defaultNote: "on",
+        allowed:
+            "map: `enabled`, `exporterImage`, `user`, `port`, `prometheusOperator`, `prometheusLabels`, `scrapers` (list of " +
+            "`{podLabels, namespaceLabels}`), `replayLagSeconds`, `slotWalPercent`, `diskUsedPercent`, `backupMaxAgeHours`, " +
+            "`grafanaDashboard`: see \"Monitoring\"",
+        fields: MONITORING_FIELDS,
+    },
 } as const satisfies Record<keyof ReplicatedDatabaseArgs, ArgSpec>;
 
 export type ArgName = keyof typeof ARGS;
@@ -326,6 +350,7 @@ export const DEFAULTS = {
     pooler: defaultsOf(POOLER_FIELDS),
     standby: defaultsOf(STANDBY_FIELDS),
     patroni: defaultsOf(PATRONI_FIELDS),
+    monitoring: defaultsOf(MONITORING_FIELDS),
 } as const;
 
 /** The kind of an arg's stack config value; undefined for a name that is no arg. */

@@ -321,6 +321,47 @@ export interface PatroniArgs {
     primaryStartTimeout?: number;
 }
 
+/**
+ * Metrics and alerts: a postgres_exporter sidecar in every pod that reads the server over its local socket as a
+ * least-privilege role (member of `pg_monitor`, password in the cluster's Secret), the alert rules and a Grafana
+ * dashboard. See README, "Monitoring".
+ */
+export interface MonitoringArgs {
+    /** Run the exporter sidecar and render the rules. @default true */
+    enabled?: boolean;
+    /** The exporter's image (Prometheus community's postgres_exporter, pinned by version). @default "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" */
+    exporterImage?: string;
+    /** The monitoring role the exporter logs in as; its password is the Secret's `monitoring-password`. @default "monitor" */
+    user?: string;
+    /** The exporter's port (named `metrics`). @default 9187 */
+    port?: number;
+    /**
+     * Create a PodMonitor and a PrometheusRule (monitoring.coreos.com/v1; the Prometheus Operator's CRDs must exist);
+     * false annotates the pods with `prometheus.io/scrape` instead.
+     * @default false
+     */
+    prometheusOperator?: boolean;
+    /** Labels put on the PodMonitor and the PrometheusRule, for the Prometheus resource's selectors (such as {"release": "kube-prometheus-stack"}). @default {} */
+    prometheusLabels?: { [key: string]: string };
+    /**
+     * Who may scrape the metrics port (and, with `failover: "patroni"`, Patroni's /metrics), as NetworkPolicy peers.
+     * The default is pods labelled `app.kubernetes.io/name: prometheus` in any namespace (the Prometheus Operator's
+     * and the community Helm chart's servers).
+     * @default [{"podLabels":{"app.kubernetes.io/name":"prometheus"},"namespaceLabels":{}}]
+     */
+    scrapers?: NetworkPeerArgs[];
+    /** A replica's replay lag, in seconds, above which an alert fires. @default 60 */
+    replayLagSeconds?: number;
+    /** The share of `maxSlotWalKeepSize`, in percent, that a slot may retain before an alert fires. @default 80 */
+    slotWalPercent?: number;
+    /** The share of a data volume, in percent, in use before an alert fires (the kubelet's volume statistics). @default 85 */
+    diskUsedPercent?: number;
+    /** With backups: the age, in hours, of the last successful backup Job above which an alert fires (kube-state-metrics). @default 48 */
+    backupMaxAgeHours?: number;
+    /** Create a ConfigMap with the Grafana dashboard, labelled `grafana_dashboard: "1"` for Grafana's sidecar. @default false */
+    grafanaDashboard?: boolean;
+}
+
 /** The arguments of {@link ReplicatedDatabase}. */
 export interface ReplicatedDatabaseArgs {
     /**
@@ -496,6 +537,12 @@ export interface ReplicatedDatabaseArgs {
      * @default unset (not a standby)
      */
     standby?: StandbyArgs;
+    /**
+     * Metrics (a postgres_exporter sidecar), alert rules and a dashboard; a field left out keeps its default. See
+     * README, "Monitoring".
+     * @default on
+     */
+    monitoring?: MonitoringArgs;
 }
 
 /** The arguments with every default filled in and every value checked. */
@@ -536,6 +583,7 @@ export interface ResolvedArgs {
     pooler: ResolvedPooler;
     /** undefined: never configured as a standby; `enabled` false: promoted (or not yet a standby). */
     standby: ResolvedStandby | undefined;
+    monitoring: ResolvedMonitoring;
 }
 
 /** The standby settings with every default filled in. */
@@ -584,4 +632,9 @@ export interface ResolvedTls extends Required<TlsArgs> {
 /** The pooler settings with every default filled in. */
 export interface ResolvedPooler extends Required<Omit<PoolerArgs, "resources">> {
     resources: Required<ResourcesArgs>;
+}
+
+/** The monitoring settings with every default filled in. */
+export interface ResolvedMonitoring extends Required<Omit<MonitoringArgs, "scrapers">> {
+    scrapers: ResolvedNetworkPeer[];
 }

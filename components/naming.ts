@@ -24,6 +24,16 @@ export const SECRET_KEYS = {
 export const POOLER_SECRET_KEY = "pooler-password";
 /** The pooled Services: `rw` in front of the read-write Service, `ro` in front of the read-only one. */
 export type PooledService = "rw" | "ro";
+/** The Secret key of the monitoring role's password (`monitoring.enabled` only). */
+export const MONITORING_SECRET_KEY = "monitoring-password";
+
+/**
+ * The Secret's keys the database container reads: the three passwords, the monitoring role's when monitoring is
+ * on, the pooler role's when the pooler is on.
+ */
+export function podSecretKeys(args: Pick<ResolvedArgs, "monitoring" | "pooler">): string[] {
+    return [...Object.values(SECRET_KEYS), ...(args.monitoring.enabled ? [MONITORING_SECRET_KEY] : []), ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : [])];
+}
 
 /** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
 export const TLS_KEYS = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
@@ -60,6 +70,13 @@ export interface Names {
     poolerConfigMap: string;
     /** The NetworkPolicy around the pooler pods. */
     poolerNetworkPolicy: string;
+    /** The alert rules' ConfigMap (a Prometheus rules file), without the Prometheus Operator. */
+    alertRulesConfigMap: string;
+    /** The Grafana dashboard's ConfigMap (`monitoring.grafanaDashboard`). */
+    dashboardConfigMap: string;
+    /** The PodMonitor and the PrometheusRule (`monitoring.prometheusOperator`). */
+    podMonitor: string;
+    prometheusRule: string;
     /** The StorageClass to use ("" for the cluster default). */
     storageClass: string;
     pod(ordinal: number): string;
@@ -98,6 +115,10 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         pooler: (service) => `${c}-pooler-${service}`,
         poolerConfigMap: `${c}-pooler`,
         poolerNetworkPolicy: `${c}-pooler`,
+        alertRulesConfigMap: `${c}-alert-rules`,
+        dashboardConfigMap: `${c}-dashboard`,
+        podMonitor: c,
+        prometheusRule: c,
         // Cluster-scoped: the namespace keeps two clusters of the same name apart.
         storageClass: args.createStorageClass ? `${ns}-${c}` : args.storageClassName,
         pod: (i) => `${c}-${i}`,

@@ -19,6 +19,7 @@ import { createRbac } from "./resources/rbac";
 import { createServices } from "./resources/services";
 import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
 import { createGuard } from "./resources/guard";
+import { createMonitoring } from "./resources/monitoring";
 import { createTls } from "./resources/tls";
 import { createStorage } from "./resources/storage";
 import { createPooler } from "./resources/pooler";
@@ -126,6 +127,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         createBackups(ctx, statefulSet);
         // After the database: its pods start with the pooler's role, inside the same policies.
         createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.resource ? [tls.resource] : [])]);
+        createMonitoring(ctx);
 
         const connection = engine.connection(ctx, credentials.appPassword);
         const pooled = pooledConnections(resolved, names, credentials.appPassword);

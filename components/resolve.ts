@@ -10,8 +10,9 @@ import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
 import { resolvePatroniTiming } from "./failover-timing";
 import { resolveNetworkPolicy } from "./network/resolve";
+import { resolveMonitoring } from "./monitoring/resolve";
 import { resolveTls } from "./tls/resolve";
-import { resolvePooler } from "./pooler/resolve";
+import { POOLER_ROLE, resolvePooler } from "./pooler/resolve";
 import { resolveStandby } from "./standby/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
@@ -151,12 +152,14 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
 
     const pooler = resolvePooler(args.pooler ?? {}, { appUser, replicationUser }, setting);
+    // The exporter's role is none of the others, the pooler's included.
+    const monitoring = resolveMonitoring(args.monitoring ?? {}, ["postgres", replicationUser, appUser, POOLER_ROLE], setting);
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, patroni, backup, restore, pooler, standby,
+        synchronousReplicas, parameters, failover, patroni, backup, restore, pooler, standby, monitoring,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

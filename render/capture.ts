@@ -152,7 +152,7 @@ export function capturingMocks(sink: CapturedResource[], options: Map<string, Re
             if (read && args.type === "kubernetes:core/v1:Secret") {
                 // A Secret the user brought: stand in for its data so that outputs can be computed (the
                 // passwords of a credentials Secret, the CA certificate of a TLS Secret).
-                const keys = ["superuser-password", "replication-password", "app-password"];
+                const keys = ["superuser-password", "replication-password", "app-password", "monitoring-password"];
                 state.data = Object.fromEntries(keys.map((k) => [k, Buffer.from(`existing-${k}`).toString("base64")]));
                 state.data["ca.crt"] = Buffer.from(fakePem("CERTIFICATE", `${args.name}-ca`, {})).toString("base64");
             }

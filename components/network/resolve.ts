@@ -107,7 +107,7 @@ export function resolvePeer(given: NetworkPeerArgs, setting: string): ResolvedNe
     };
 }
 
-function resolvePeers(setting: string, value: unknown, emptyAllowed: string | undefined): ResolvedNetworkPeer[] {
+export function resolvePeers(setting: string, value: unknown, emptyAllowed: string | undefined): ResolvedNetworkPeer[] {
     if (!Array.isArray(value) || (value.length === 0 && emptyAllowed === undefined)) {
         throw new ArgError(setting, value, `a ${emptyAllowed === undefined ? "non-empty " : ""}list of {podLabels, namespaceLabels} maps`);
     }

@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import { BuildContext } from "./context";
 import { standbyConfigFiles } from "../standby/pod";
+import { monitoringConfigFiles } from "./monitoring";
 
 export interface ConfigMaps {
     scripts: k8s.core.v1.ConfigMap;
@@ -29,7 +30,7 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
     // topology's script must not restart these pods.
     const backup = args.backup.repositoryUsed ? ctx.engine.backup : undefined;
     const scriptFiles = { ...topology.scripts(), ...backup?.scripts() };
-    const configFiles = { ...topology.configFiles(ctx), ...backup?.configFiles(ctx) };
+    const configFiles = { ...topology.configFiles(ctx), ...backup?.configFiles(ctx), ...monitoringConfigFiles(ctx) };
     const metadata = (name: string) => ({ name, namespace: args.namespace, labels: ctx.labels("config") });
     const scripts = new k8s.core.v1.ConfigMap(`${ctx.name}-scripts`, { metadata: metadata(names.scriptsConfigMap), data: scriptFiles }, { parent });
     const config = new k8s.core.v1.ConfigMap(

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { POOLER_SECRET_KEY, SECRET_KEYS } from "../naming";
+import { MONITORING_SECRET_KEY, POOLER_SECRET_KEY, SECRET_KEYS } from "../naming";
 import { BuildContext } from "./context";
 
 export interface Credentials {
@@ -23,6 +23,10 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 const value = data?.[SECRET_KEYS.app];
                 if (!value) {
                     throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${SECRET_KEYS.app}"`);
+                }
+                // The pods mount it (monitoring.enabled): without it they would not start.
+                if (args.monitoring.enabled && !data?.[MONITORING_SECRET_KEY]) {
+                    throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${MONITORING_SECRET_KEY}" (needed with monitoring.enabled)`);
                 }
                 return Buffer.from(value, "base64").toString("utf8");
             }),
@@ -45,6 +49,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
     const app = password("app");
     // The pooler's role (pooler.enabled): created only then, so that a cluster without one keeps its Secret as it was.
     const pooler = args.pooler.enabled ? password("pooler") : undefined;
+    const monitoring = args.monitoring.enabled ? password("monitoring") : undefined;
 
     const secret = new k8s.core.v1.Secret(
         `${ctx.name}-secret`,
@@ -56,6 +61,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.replication]: pulumi.secret(replication),
                 [SECRET_KEYS.app]: pulumi.secret(app),
                 ...(pooler ? { [POOLER_SECRET_KEY]: pulumi.secret(pooler) } : {}),
+                ...(monitoring ? { [MONITORING_SECRET_KEY]: pulumi.secret(monitoring) } : {}),
             },
         },
         { parent, additionalSecretOutputs: ["data", "stringData"] },

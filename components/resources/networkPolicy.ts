@@ -74,6 +74,7 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         ...(pooledServices(args).length > 0 ? [{ from: [{ podSelector: { matchLabels: poolerPodLabels(args.clusterName) } }], ports: [tcp(engine.port)] }] : []),
         // Clients outside the Kubernetes cluster by address, such as a standby cluster in another region.
         ...(np.allowedClientCidrs.length > 0 ? [{ from: cidrs(np.allowedClientCidrs), ports: [tcp(engine.port)] }] : []),
+        ...metricsIngress(ctx),
     ];
     const b = args.backup;
     const egress = [
@@ -86,6 +87,17 @@ export function databasePolicySpec(ctx: BuildContext): k8s.types.input.networkin
         ...(args.standby ? [{ to: cidrs(args.standby.sourceCidrs), ports: [tcp(args.standby.sourcePort)] }] : []),
     ];
     return { podSelector: { matchLabels: databasePodLabels(ctx) }, policyTypes: ["Ingress", "Egress"], ingress, egress };
+}
+
+/**
+ * With monitoring on: the exporter's port, and Patroni's REST API (its /metrics), from `monitoring.scrapers` only.
+ * Patroni's other endpoints that act (switchover, restart) ask for its password.
+ */
+export function metricsIngress(ctx: BuildContext): k8s.types.input.networking.v1.NetworkPolicyIngressRule[] {
+    const m = ctx.args.monitoring;
+    if (!m.enabled || m.scrapers.length === 0) return [];
+    const patroni = ctx.topology.internalPorts.filter((p) => p.name === "patroni").map((p) => tcp(p.port));
+    return [{ from: m.scrapers.map(policyPeer), ports: [tcp(m.port), ...patroni] }];
 }
 
 /** The backup Jobs' policy spec, or undefined without scheduled backups. */

@@ -8,7 +8,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
-import { DATA_VOLUME, POOLER_SECRET_KEY, SECRET_KEYS, TLS_KEYS } from "../naming";
+import { DATA_VOLUME, TLS_KEYS, podSecretKeys } from "../naming";
+import { exporterContainers, exporterVolumes, scrapeAnnotations } from "./monitoring";
 import { BuildContext } from "./context";
 import { standbyEnv, standbyVolumeMounts, standbyVolumes } from "../standby/pod";
 
@@ -60,7 +61,7 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 template: {
                     metadata: {
                         labels: ctx.labels("database"),
-                        annotations: { "replicated-db.io/config-checksum": inputs.configChecksum },
+                        annotations: { "replicated-db.io/config-checksum": inputs.configChecksum, ...scrapeAnnotations(ctx) },
                     },
                     spec: podSpec(ctx),
                 },
@@ -135,6 +136,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 ],
             },
             ...sidecars.map((s) => sidecar(ctx, s, tokenMount)),
+            ...exporterContainers(ctx).map((c) => ({ ...c, securityContext: restrictedContainer() })),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
@@ -144,7 +146,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 secret: {
                     secretName: names.secret,
                     defaultMode: 0o440,
-                    items: [...Object.values(SECRET_KEYS), ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : [])].map((key) => ({ key, path: key })),
+                    items: podSecretKeys(args).map((key) => ({ key, path: key })),
                 },
             },
             ...standbyVolumes(args),
@@ -167,6 +169,7 @@ function podSpec(ctx: BuildContext): PodSpec {
             ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
             ...sidecars.flatMap((s) => Object.keys(s.scratch)).map((name) => ({ name, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } })),
             ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
+            ...exporterVolumes(ctx),
             {
                 name: TOKEN_VOLUME,
                 projected: {

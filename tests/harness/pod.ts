@@ -308,6 +308,22 @@ export class Pod {
         this.watchNamespace(proc);
     }
 
+    /**
+     * Starts another container of the pod (a sidecar) as rendered: its command and args, its env (references
+     * resolved), its mounts of the pod's volumes, its uid, gid and fsGroup, in a mount namespace of its own beside
+     * the database container's. `rewrite` maps its argv (the image's binary to Debian's, its listen address to the
+     * pod's); the caller stops it (the kubelet's restart policy and probes are not played for sidecars).
+     */
+    startSidecar(name: string, log: string, rewrite: (argv: string[]) => string[]): ChildProcess {
+        if (!this.created) throw new Error(`${this.name} does not exist: start it first`);
+        const { c, env, mounts, id } = this.plan(this.objects, name);
+        const out = fs.openSync(log, "a");
+        const argv = rewrite([...(c.command ?? []), ...(c.args ?? [])]);
+        const child = spawn("unshare", this.launch(mounts, [...runAs(id), ...argv]), { env, cwd: "/", stdio: ["ignore", out, out], detached: true });
+        fs.closeSync(out);
+        return child;
+    }
+
     /** Records the container's mount namespace as soon as unshare has made it, to find its processes later. */
     private watchNamespace(proc: ChildProcess): void {
         const timer = setInterval(() => {

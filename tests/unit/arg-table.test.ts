@@ -18,6 +18,7 @@ import {
     TLS_FIELDS,
     POOLER_FIELDS,
     PATRONI_FIELDS,
+    MONITORING_FIELDS,
     RESOURCE_FIELDS,
     RESTORE_FIELDS,
     STANDBY_FIELDS,
@@ -79,6 +80,8 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.standby.fields, STANDBY_FIELDS);
         checkMembers("PatroniArgs", PATRONI_FIELDS);
         assert.strictEqual(ARGS.patroni.fields, PATRONI_FIELDS);
+        checkMembers("MonitoringArgs", MONITORING_FIELDS);
+        assert.strictEqual(ARGS.monitoring.fields, MONITORING_FIELDS);
     });
 
     it("is the README's configuration reference, row by row", () => {
@@ -121,10 +124,19 @@ describe("the args table", () => {
         );
     });
 
+    it("gives every monitoring field a README row with its default", () => {
+        const rows = readmeTable("### Monitoring");
+        assert.deepStrictEqual(
+            rows.map((r) => [r[0], r[1]]),
+            Object.entries(MONITORING_FIELDS).map(([k, f]) => [`\`monitoring.${k}\``, readmeDefault(f)]),
+        );
+    });
+
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {
         assert.deepStrictEqual([...KNOWN_ARGS], Object.keys(ARGS));
         for (const [name, spec] of Object.entries(ARGS)) {
             if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "patroni", "pooler", "standby"].includes(name)) continue;
+            if (["staticVolumes", "resources", "backup", "restore", "networkPolicy", "tls", "monitoring"].includes(name)) continue;
             assert.deepStrictEqual((DEFAULTS as Record<string, unknown>)[name], (spec as FieldSpec).default, name);
         }
         assert.deepStrictEqual(DEFAULTS.resources, ARGS.resources.default);
@@ -135,6 +147,7 @@ describe("the args table", () => {
         assert.deepStrictEqual(Object.keys(DEFAULTS.networkPolicy), Object.keys(NETWORK_POLICY_FIELDS));
         assert.deepStrictEqual(DEFAULTS.tls, Object.fromEntries(Object.entries(TLS_FIELDS).map(([k, f]) => [k, f.default])));
         assert.deepStrictEqual(DEFAULTS.standby, Object.fromEntries(Object.entries(STANDBY_FIELDS).map(([k, f]) => [k, f.default])));
+        assert.deepStrictEqual(DEFAULTS.monitoring, Object.fromEntries(Object.entries(MONITORING_FIELDS).map(([k, f]) => [k, f.default])));
     });
 
     it("holds the defaults resolveArgs fills in", () => {

@@ -57,6 +57,7 @@ async function assertPulumiNames(args: ReplicatedDatabaseArgs): Promise<void> {
     assert.deepStrictEqual(names.sort(), [
         "CertRequest db-tls-request",
         "ChangeGuard db-guard",
+        "ConfigMap db-alert-rules",
         "ConfigMap db-config",
         "ConfigMap db-scripts",
         "LocallySignedCert db-tls-server",
@@ -69,6 +70,7 @@ async function assertPulumiNames(args: ReplicatedDatabaseArgs): Promise<void> {
         "PrivateKey db-tls-ca-key",
         "PrivateKey db-tls-server-key",
         "RandomPassword db-app-password",
+        "RandomPassword db-monitoring-password",
         "RandomPassword db-replication-password",
         "RandomPassword db-superuser-password",
         "ReplicatedDatabase db",
@@ -90,6 +92,7 @@ async function assertKubernetesNames(args: ReplicatedDatabaseArgs, rbacSuffix: s
     const r = await renderComponent("db", args);
     const names = r.manifests.map((m) => `${m.kind} ${m.metadata.namespace ?? "-"}/${m.metadata.name}`);
     assert.deepStrictEqual(names.sort(), [
+        "ConfigMap shop/pg-alert-rules",
         "ConfigMap shop/pg-scripts",
         "ConfigMap shop/pg-settings",
         "NetworkPolicy shop/pg",

@@ -175,7 +175,9 @@ describe("network policy", () => {
         assertClusterPaths(w);
         closed(w, pod("web", "default", { app: "web" }), w.primary, 5432);
         const np = w.policies.find((p) => p.metadata.name === "db")!;
-        assert.strictEqual(np.spec.ingress.length, 1);
+        // The cluster's own pods, and the metrics scrapers (on the metrics port only: tests/unit/monitoring.test.ts).
+        assert.strictEqual(np.spec.ingress.length, 2);
+        assert.deepStrictEqual(np.spec.ingress[1].ports, [{ protocol: "TCP", port: 9187 }]);
         for (const rule of [...np.spec.ingress, ...np.spec.egress]) {
             assert.ok((rule.from ?? rule.to).length > 0, JSON.stringify(rule));
         }

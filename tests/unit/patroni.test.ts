@@ -24,7 +24,8 @@ describe("automated failover (Patroni)", () => {
     it("runs Patroni in the database container, live through its REST API, ready from patroni.sh's state, with no labeler sidecar", async () => {
         const sts = find(await renderComponent("db", PATRONI), "StatefulSet");
         const names = sts.spec.template.spec.containers.map((c: any) => c.name);
-        assert.deepStrictEqual(names, ["postgres"]);
+        // The metrics exporter is the only other container (monitoring is on by default).
+        assert.deepStrictEqual(names, ["postgres", "metrics-exporter"]);
         assert.ok(!names.includes(LABELER_CONTAINER));
         const pg = container(sts, "postgres");
         assert.strictEqual(pg.image, IMAGE);
@@ -145,7 +146,7 @@ describe("automated failover (Patroni)", () => {
         const r = await renderComponent("db", PATRONI);
         const patronis = PATRONI_CONFIGMAP_SUFFIXES.map((suffix) => `db-${suffix}`);
         const ours = r.manifests.filter((m) => m.kind === "ConfigMap").map((m) => m.metadata.name);
-        assert.deepStrictEqual(ours.sort(), ["db-scripts", "db-settings"]);
+        assert.deepStrictEqual(ours.sort(), ["db-alert-rules", "db-scripts", "db-settings"]);
         assert.deepStrictEqual(ours.filter((n) => patronis.includes(n)), []);
     });
 });

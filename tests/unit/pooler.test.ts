@@ -118,7 +118,7 @@ describe("the pooler's objects", () => {
         assert.ok(!off.manifests.some((m) => m.metadata.name.includes("pooler")));
         const pg = container(find(off, "StatefulSet"), "postgres");
         assert.ok(!pg.env.some((e: any) => e.name === "RDB_POOLER_USER"));
-        assert.deepStrictEqual(Object.keys(find(off, "Secret", "db-credentials").stringData).sort(), ["app-password", "replication-password", "superuser-password"]);
+        assert.deepStrictEqual(Object.keys(find(off, "Secret", "db-credentials").stringData).sort(), ["app-password", "monitoring-password", "replication-password", "superuser-password"]);
         assert.strictEqual(off.outputs.pooledWriteConnectionString, "");
         assert.strictEqual(off.outputs.pooledReadConnectionString, "");
     });
@@ -255,7 +255,8 @@ describe("the pooler's network policy, evaluated", () => {
         assert.ok(allowed(w.cluster, w.poolers[0], w.db, 5432));
         const plain = await world({});
         assert.strictEqual(plain.cluster.policies.map((p) => p.metadata.name).join(), "db");
-        assert.strictEqual(find(plain.r, "NetworkPolicy", "db").spec.ingress.length, 2);
+        // The cluster's own pods, the allowed clients, the metrics scrapers: no pooler rule.
+        assert.strictEqual(find(plain.r, "NetworkPolicy", "db").spec.ingress.length, 3);
         // A pod that merely looks like a pooler of ANOTHER cluster gets nothing.
         const w2 = await world(ON);
         const foreign = pod("x", "default", { ...w2.poolers[0].labels, "app.kubernetes.io/instance": "other" });

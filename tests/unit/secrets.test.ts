@@ -50,7 +50,7 @@ describe("secrets", () => {
     it("stores them in the Secret as secret values only", async () => {
         const r = await renderComponent("db");
         const secret = find(r, "Secret", "db-credentials");
-        assert.deepStrictEqual(Object.keys(secret.stringData).sort(), ["app-password", "replication-password", "superuser-password"]);
+        assert.deepStrictEqual(Object.keys(secret.stringData).sort(), ["app-password", "monitoring-password", "replication-password", "superuser-password"]);
         const captured = resource(r, "db-secret");
         // Pulumi may mark the whole map or each value; either way no value may travel in the clear.
         for (const key of Object.keys(secret.stringData)) {
@@ -62,7 +62,7 @@ describe("secrets", () => {
         for (const out of ["data", "stringData"]) {
             assert.ok(captured.options.additionalSecretOutputs.includes(out), `${out} is not an additional secret output`);
         }
-        assert.strictEqual(new Set(Object.values(secret.stringData)).size, 3, "the three passwords must differ");
+        assert.strictEqual(new Set(Object.values(secret.stringData)).size, 4, "the four passwords must differ");
     });
 
     it("keeps the passwords out of every other object", async () => {

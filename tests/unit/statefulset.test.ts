@@ -54,7 +54,7 @@ describe("the StatefulSet", () => {
         assert.strictEqual(spec.securityContext.fsGroup, 999);
         assert.deepStrictEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
         assert.strictEqual(spec.initContainers, undefined);
-        assert.strictEqual(spec.containers.length, 2);
+        assert.strictEqual(spec.containers.length, 3);
         for (const c of spec.containers) {
             assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, c.name);
             assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] }, c.name);

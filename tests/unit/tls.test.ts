@@ -128,6 +128,7 @@ describe("TLS", () => {
         }
         const rules = data["pg_hba.conf"].split("\n").filter((l: string) => l && !l.startsWith("#"));
         assert.deepStrictEqual(rules, [
+            "local postgres monitor scram-sha-256",
             "local all all peer",
             "hostssl replication replicator all scram-sha-256",
             "hostssl all all all scram-sha-256",
@@ -175,6 +176,7 @@ describe("TLS", () => {
         const data = find(r, "ConfigMap", "db-settings").data;
         assert.doesNotMatch(data["postgresql.conf"], /^ssl/m);
         assert.deepStrictEqual(data["pg_hba.conf"].split("\n").filter((l: string) => l && !l.startsWith("#")), [
+            "local postgres monitor scram-sha-256",
             "local all all peer",
             "host replication replicator all scram-sha-256",
             "host all all all scram-sha-256",

@@ -40,7 +40,7 @@ describe("topologies", () => {
     describe("manual", () => {
         it("runs our entrypoint with the labeler sidecar, which alone holds the API token", async () => {
             const spec = podSpec(await renderComponent("db", { ...MANUAL, labelerImage: "example.org/curl:1" }));
-            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "role-labeler"]);
+            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "role-labeler", "metrics-exporter"]);
             const pg = spec.containers[0];
             assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/entrypoint.sh"]);
             assert.deepStrictEqual(pg.ports.map((p: any) => p.name), ["postgresql"]);
@@ -69,7 +69,7 @@ describe("topologies", () => {
 
         it("ships postgresql.conf and pg_hba.conf, and exactly the common and manual scripts", async () => {
             const r = await renderComponent("db", MANUAL);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["exporter-queries.yaml", "pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "manual"));
             assert.ok("entrypoint.sh" in shipped && "role-labeler.sh" in shipped && "lib.sh" in shipped);
@@ -80,7 +80,7 @@ describe("topologies", () => {
     describe("patroni", () => {
         it("runs Patroni in the database container, which gets the token; no sidecar", async () => {
             const spec = podSpec(await renderComponent("db", PATRONI));
-            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres"]);
+            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "metrics-exporter"]);
             const pg = spec.containers[0];
             assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
             assert.deepStrictEqual(pg.volumeMounts.at(-1), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
@@ -101,7 +101,7 @@ describe("topologies", () => {
 
         it("ships patroni.yml, its dynamic settings and pg_hba.conf, and exactly the common and patroni scripts", async () => {
             const r = await renderComponent("db", PATRONI);
-            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["fence-after-seconds", "patroni-dynamic.json", "patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
+            assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["exporter-queries.yaml", "fence-after-seconds", "patroni-dynamic.json", "patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
             assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
             assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);

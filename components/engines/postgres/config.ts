@@ -81,6 +81,9 @@ export function postgresqlConf(args: ResolvedArgs, tlsDir: string): string {
 export function pgHbaLines(args: ResolvedArgs): string[] {
     const net = args.tls.enabled ? "hostssl" : "host";
     return [
+        // The exporter sidecar's role logs in over the socket with its password: peer would map the sidecar's
+        // uid to the superuser. Before the peer rule, which would otherwise match it first.
+        ...(args.monitoring.enabled ? [`local postgres ${args.monitoring.user} scram-sha-256`] : []),
         "local all all peer",
         // Patroni's own replication connection to its server (the timeline of a replica that does not
         // stream, which a failover weighs) comes through the pod-private socket: over TCP it would dial

@@ -41,5 +41,7 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_APP_DATABASE", value: args.appDatabase },
         // Only with the pooler on, so that a cluster without one renders (and rolls) exactly as before.
         ...(args.pooler.enabled ? [{ name: "RDB_POOLER_USER", value: POOLER_ROLE }] : []),
+        // The exporter's role (member of pg_monitor, password `monitoring-password`); "" with monitoring off.
+        { name: "RDB_MONITORING_USER", value: args.monitoring.enabled ? args.monitoring.user : "" },
     ];
 }

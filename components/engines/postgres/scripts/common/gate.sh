@@ -39,9 +39,11 @@ gate() {
     [ "$want" = off ] && [ -z "$GATED" ] && return 0
     if [ "$want" = on ]; then
         write_hba gated && reload_server || return 1
-        local_psql -v superuser="$RDB_SUPERUSER" -v repl="$RDB_REPLICATION_USER" >/dev/null <<'SQL' || true
+        # The exporter's socket session stays (its role is let in on the socket, gated or not): the alerts need
+        # to hear from a replica most when it does not stream.
+        local_psql -v superuser="$RDB_SUPERUSER" -v repl="$RDB_REPLICATION_USER" -v mon="${RDB_MONITORING_USER:-}" >/dev/null <<'SQL' || true
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
- WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename NOT IN (:'superuser', :'repl');
+ WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename NOT IN (:'superuser', :'repl', :'mon');
 SQL
         GATED=1
         log "refusing application connections: $reason"

@@ -47,6 +47,8 @@ secret_file() {
         printf '%s/%s' "$RDB_SECRET_DIR" "$1"
     fi
 }
+# The exporter's role, with monitoring on: its password is checked and applied like the others.
+[ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
 
 # Succeeds when every password of the mounted Secret is there and not empty; otherwise names the first bad
 # key on stdout. A Secret rotated to an empty value must never reach ALTER ROLE: PostgreSQL would set the
@@ -133,6 +135,10 @@ roles_sql() {
     printf '\\set replication_pw `cat "%s"`\n' "$(secret_file replication-password)"
     # shellcheck disable=SC2016
     printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
+    if [ -n "${RDB_MONITORING_USER:-}" ]; then
+        # shellcheck disable=SC2016
+        printf '\\set monitoring_pw `cat "%s/monitoring-password"`\n' "$RDB_SECRET_DIR"
+    fi
     cat <<'SQL'
 -- Neither a logged statement nor a failing one may write a password into the server log.
 SET log_statement = 'none';
@@ -149,6 +155,16 @@ ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
 SQL
+    if [ -n "${RDB_MONITORING_USER:-}" ]; then
+        # Reads the statistics views and settings (pg_monitor), nothing else: no table, no write.
+        cat <<'SQL'
+SELECT format('CREATE ROLE %I', :'monitoring_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'monitoring_user') \gexec
+ALTER ROLE :"monitoring_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 5 PASSWORD :'monitoring_pw';
+SELECT format('GRANT pg_monitor TO %I', :'monitoring_user')
+    WHERE NOT pg_has_role(:'monitoring_user', 'pg_monitor', 'MEMBER') \gexec
+SQL
+    fi
     [ -z "${RDB_POOLER_USER:-}" ] || pooler_sql
 }
 
@@ -183,5 +199,6 @@ SQL
 # local_psql with the role and database names that roles_sql uses.
 roles_psql() {
     local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
-        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" >/dev/null
+        -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" \
+        -v monitoring_user="${RDB_MONITORING_USER:-}" >/dev/null
 }

@@ -1,0 +1,55 @@
+/**
+ * The `monitoring` arg: defaults and checks. Pure; resolveArgs calls it before any resource exists.
+ */
+import { MonitoringArgs, ResolvedMonitoring } from "../args";
+import { DEFAULTS } from "../argTable";
+import { checkLabels, resolvePeers } from "../network/resolve";
+import { ArgError, SettingNamer, argName, checkBoolean, checkIdentifier, checkInteger, checkToken } from "../validation";
+
+/** Ports the pods already use: the database's and Patroni's REST API. */
+const TAKEN_PORTS = [5432, 8008];
+
+function isMap(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The monitoring settings with their fields' defaults. `roles` are the role names already taken (superuser,
+ * replication, application): the monitoring role must be another one, or it would get their privileges.
+ */
+export function resolveMonitoring(given: MonitoringArgs, roles: string[], setting: SettingNamer = argName): ResolvedMonitoring {
+    if (!isMap(given)) {
+        throw new ArgError(setting("monitoring"), given, "a map of monitoring settings (see the README's configuration reference)");
+    }
+    const d = DEFAULTS.monitoring;
+    const known = Object.keys(d);
+    for (const key of Object.keys(given)) {
+        if (!known.includes(key)) {
+            throw new ArgError(setting(`monitoring.${key}`), (given as Record<string, unknown>)[key], `one of the monitoring settings: ${known.join(", ")}`);
+        }
+    }
+    const s = (key: keyof MonitoringArgs) => setting(`monitoring.${key}`);
+    const user = checkIdentifier(s("user"), given.user ?? d.user);
+    if (roles.includes(user)) {
+        throw new ArgError(s("user"), user, `a role of its own, not one of ${roles.join(", ")} (it would get that role's privileges)`);
+    }
+    const port = checkInteger(s("port"), given.port ?? d.port, 1024, 65535);
+    if (TAKEN_PORTS.includes(port)) {
+        throw new ArgError(s("port"), port, `a port from 1024 to 65535 other than ${TAKEN_PORTS.join(" and ")} (the database's and Patroni's)`);
+    }
+    return {
+        enabled: checkBoolean(s("enabled"), given.enabled ?? d.enabled),
+        exporterImage: checkToken(s("exporterImage"), given.exporterImage ?? d.exporterImage, "an image reference such as \"quay.io/prometheuscommunity/postgres-exporter:v0.16.0\""),
+        user,
+        port,
+        prometheusOperator: checkBoolean(s("prometheusOperator"), given.prometheusOperator ?? d.prometheusOperator),
+        prometheusLabels: checkLabels(s("prometheusLabels"), given.prometheusLabels ?? { ...d.prometheusLabels }),
+        // [] is allowed: nobody scrapes through the policy (a scraper on the node, or none).
+        scrapers: resolvePeers(s("scrapers"), given.scrapers ?? structuredClone(d.scrapers), "nobody"),
+        replayLagSeconds: checkInteger(s("replayLagSeconds"), given.replayLagSeconds ?? d.replayLagSeconds, 1, 86400),
+        slotWalPercent: checkInteger(s("slotWalPercent"), given.slotWalPercent ?? d.slotWalPercent, 1, 100),
+        diskUsedPercent: checkInteger(s("diskUsedPercent"), given.diskUsedPercent ?? d.diskUsedPercent, 1, 99),
+        backupMaxAgeHours: checkInteger(s("backupMaxAgeHours"), given.backupMaxAgeHours ?? d.backupMaxAgeHours, 1, 8760),
+        grafanaDashboard: checkBoolean(s("grafanaDashboard"), given.grafanaDashboard ?? d.grafanaDashboard),
+    };
+}
