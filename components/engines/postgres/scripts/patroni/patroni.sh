@@ -124,6 +124,7 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
     sleep 1 &
     wait $! || true
     gate_tick || log "gate tick failed (status $?); retrying"
+    checksum_watch || true
     now=$(date +%s)
     if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
         secret_checked=$now
