@@ -129,6 +129,7 @@ describe("TLS", () => {
         const rules = data["pg_hba.conf"].split("\n").filter((l: string) => l && !l.startsWith("#"));
         assert.deepStrictEqual(rules, [
             "local all all peer",
+            "local replication postgres peer",
             "hostssl replication replicator all scram-sha-256",
             "hostssl all all all scram-sha-256",
             "hostnossl all all all reject",
@@ -175,6 +176,7 @@ describe("TLS", () => {
         assert.doesNotMatch(data["postgresql.conf"], /^ssl/m);
         assert.deepStrictEqual(data["pg_hba.conf"].split("\n").filter((l: string) => l && !l.startsWith("#")), [
             "local all all peer",
+            "local replication postgres peer",
             "host replication replicator all scram-sha-256",
             "host all all all scram-sha-256",
         ]);
