@@ -30,7 +30,9 @@ describe("replicated-db-verify", function () {
         pgbench(c, ["-i", "-s", "2", "-q"]);
         // The table the tests damage: nothing writes to it after this, so that replay never rewrites its pages.
         c.sql(0, "CREATE TABLE victim AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 5000) g");
-        c.sql(0, "CHECKPOINT", superuser);
+        // Frozen, its hint bits set: reading it later writes no full-page image into the WAL (with data checksums
+        // a first hint bit after a checkpoint does), which replay would otherwise copy over the damage.
+        c.sql(0, "VACUUM FREEZE victim", superuser);
         victimFile = c.sql(0, "SELECT pg_relation_filepath('victim')", superuser);
         const lsn = c.sql(0, "SELECT pg_current_wal_lsn()", superuser);
         for (const i of [1, 2]) await c.until(`db-${i} to replay the tables`, () => c.sql(i, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'`, superuser) === "t");
@@ -51,6 +53,11 @@ describe("replicated-db-verify", function () {
 
     /** Replica `i`'s copy of the victim table's file: stopped cleanly (its buffers on disk), changed, started again. */
     async function damage(i: number, change: (fd: number) => void): Promise<void> {
+        // Its restart replays from its last restartpoint: one after everything that touched the table.
+        c.sql(0, "CHECKPOINT", superuser);
+        const lsn = c.sql(0, "SELECT pg_current_wal_lsn()", superuser);
+        await c.until(`db-${i} to replay the checkpoint`, () => c.sql(i, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'`, superuser) === "t");
+        c.sql(i, "CHECKPOINT", superuser);
         await c.stop(i, "SIGINT");
         const file = path.join(c.pod(i).dataDir, "pgdata", victimFile);
         const fd = fs.openSync(file, "r+");
@@ -102,7 +109,8 @@ describe("replicated-db-verify", function () {
     it("names the replica and the table when 64 bytes of its copy change on disk; the replica that read it goes not ready and says why, the primary stays ready", async () => {
         // 64 bytes in the middle of the first page's rows, which the page's checksum covers.
         await damage(1, (fd) => fs.writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, 6000));
-        assert.match(c.psql(1, "SELECT count(*) FROM victim").stderr, /invalid page in block 0 of relation/);
+        const read = c.psql(1, "SELECT count(*) FROM victim");
+        assert.match(read.stderr, /invalid page in block 0 of relation/, c.tail(1, 60));
         const r = await k.run(VERIFY, ["-n", "default", "db"]);
         assert.strictEqual(r.code, 1, r.stdout + r.stderr);
         const lines = r.stdout.split("\n").filter((l) => l.startsWith("DIFFERS: "));
@@ -122,8 +130,12 @@ describe("replicated-db-verify", function () {
         // A restart of the container does not make the damage go away.
         await c.kill(1, "SIGKILL");
         const state = path.join(c.pod(1).root, "mounts", "run", "state");
-        await c.until("db-1's supervisor to see it stream again", () => fs.readFileSync(state, "utf8").includes("ready=yes"), 90000);
-        assert.strictEqual(c.sql(1, "SELECT sum(checksum_failures) FROM pg_stat_database", superuser), "0", "the crash made the server forget its count");
+        // The crash made the server forget its count; the supervisor, restarted, sees it stream again.
+        await c.until(
+            "db-1 to answer again, with no failure counted, and its supervisor to see it stream",
+            () => c.sql(1, "SELECT sum(checksum_failures) FROM pg_stat_database", superuser) === "0" && fs.readFileSync(state, "utf8").includes("ready=yes"),
+            90000,
+        );
         const probe = c.pod(1).probe("readinessProbe");
         assert.strictEqual(probe.ok, false);
         assert.match(probe.output, /data checksum failures in this replica's data directory/);
