@@ -95,6 +95,8 @@ describe("replicated-db-status (manual failover)", function () {
         assert.strictEqual(p1.walReceiver, "streaming");
         assert.strictEqual(p1.slot.active, true);
         assert.deepStrictEqual(s.slots.map((x: any) => x.name), ["db_1", "db_2"]);
+        // initdb --data-checksums: every copy of the cluster checks its pages.
+        for (const i of [0, 1, 2]) assert.strictEqual(c.sql(i, "SHOW data_checksums", superuser), "on");
     }
 
     it("names the other replica when the first is down; the stopped one is not ready, unreachable, its slot inactive and retaining WAL", async () => {
@@ -159,5 +161,7 @@ describe("replicated-db-status (failover: patroni)", function () {
         const r = await status(k);
         assert.strictEqual(r.code, 0, r.out + r.stderr);
         assert.match(r.out, new RegExp(`^${s.primary} +True +primary +1 .* Leader running 1`, "m"));
+        // Patroni's bootstrap.initdb asks for data checksums too.
+        for (const i of [0, 1, 2]) assert.strictEqual(c.sql(i, "SHOW data_checksums", superuser), "on");
     });
 });

@@ -141,4 +141,18 @@ describe("replicated-db-verify", function () {
         assert.match(probe.output, /data checksum failures in this replica's data directory/);
         assert.ok(!c.ready(1), "still not ready after a container restart");
     });
+
+    it("a replica re-cloned in place as the README says is ready again and verifies; the damaged copy is kept on its volume", async () => {
+        // The README's command; the exec ends with the container (the supervisor exits once its server stops).
+        await c.exec(1, ["bash", "-c", 'd="$PGDATA.damaged.$(date +%s)"; mv "$PGDATA" "$d" && pg_ctl -D "$d" -m fast stop']);
+        await c.waitReady(1, 180000);
+        assert.strictEqual(fs.readFileSync(c.logFile(1), "utf8").match(/event=clone_finished/g)?.length, 2);
+        assert.strictEqual(fs.readdirSync(c.pod(1).dataDir).filter((f) => f.startsWith("pgdata.damaged.")).length, 1);
+        assert.deepStrictEqual(c.serviceEndpoints("ro"), [1, 2]);
+        const r = await k.run(VERIFY, ["-n", "default", "--no-page-scan", "db"]);
+        assert.strictEqual(r.code, 1, r.stdout + r.stderr);
+        const lines = r.stdout.split("\n").filter((l) => l.startsWith("DIFFERS: "));
+        assert.strictEqual(lines.length, 1, r.stdout);
+        assert.match(lines[0], /^DIFFERS: pod db-2, database app, table public\.victim: /);
+    });
 });

@@ -180,10 +180,11 @@ checksum_watch() {
         action="a replica is not ready until it is cloned afresh; a primary stays ready: switch over, then re-clone it"
 }
 
-# checksum_damaged: succeeds when the supervising loop has seen checksum failures in the current data directory.
+# checksum_damaged: succeeds when the supervising loop has seen checksum failures in the current data directory,
+# or has seen some and the data directory is not there (moved aside for a re-clone, while its server still runs).
 checksum_damaged() {
     local recorded id
     recorded=$(cat "$RDB_RUN_DIR/checksum-failures" 2>/dev/null) || return 1
-    id=$(pgdata_id) || return 1
+    id=$(pgdata_id) || return 0
     [ "${recorded% *}" = "$id" ] && [ "${recorded#* }" -gt 0 ] 2>/dev/null
 }
