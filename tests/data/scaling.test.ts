@@ -59,6 +59,6 @@ describe("scaling on real PostgreSQL servers", function () {
         const total = count(0);
         await c.until("the returning replica to catch up", () => count(2) === total);
         const log = fs.readFileSync(c.logFile(2), "utf8");
-        assert.strictEqual(log.match(/clone complete/g)?.length, 1, "the kept volume is reused, not cloned again");
+        assert.strictEqual(log.match(/event=clone_finished/g)?.length, 1, "the kept volume is reused, not cloned again");
     });
 });

@@ -1,73 +1,167 @@
 /**
- * bin/replicated-db-status, the operator's "which replica to promote" command, run against the harness's
- * pods through a stand-in kubectl that execs into them as the kubelet would.
+ * bin/replicated-db-status, the operator's one look at a cluster, run against the harness's pods through a
+ * stand-in kubectl (tests/harness/kubectl.ts) that execs into them as the kubelet would: in both failover
+ * modes, its table and its --json.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../harness/cluster";
-import { PG_BIN } from "../harness/pod";
+import { Kubectl } from "../harness/kubectl";
+import { PATRONI_IMAGE } from "../harness/patroni";
 
-describe("replicated-db-status", function () {
-    this.timeout(120000);
-    const c = new Cluster({ args: { replicas: 2 } });
-    const superuser = { user: "postgres", database: "postgres" };
+const STATUS = path.join(__dirname, "..", "..", "bin", "replicated-db-status");
+const superuser = { user: "postgres", database: "postgres" };
 
-    before(() => c.up());
-    after(() => c.cleanup());
+async function status(k: Kubectl, ...args: string[]): Promise<{ code: number | null; out: string; stderr: string }> {
+    const r = await k.run(STATUS, ["-n", "default", ...args, "db"]);
+    return { code: r.code, out: r.stdout, stderr: r.stderr };
+}
 
-    function status(): { code: number | null; out: string } {
-        const dir = path.join(c.base, "kubectl");
-        fs.mkdirSync(dir, { recursive: true });
-        const pods = [...c.pods.values()].filter((p) => p.running);
-        // Only what the command uses: `get pods -o name` and `exec POD -c postgres -- CMD...`.
-        const cases = pods.map((p) => `  ${p.name}) pid=${p.pid} ;;`).join("\n");
-        fs.writeFileSync(
-            path.join(dir, "kubectl"),
-            `#!/bin/bash
-set -eu
-if [ "$1" = get ]; then
-${pods.map((p) => `  echo pod/${p.name}`).join("\n")}
-  exit 0
-fi
-[ "$1" = exec ] || exit 2
-pod=$4
-case $pod in
-${cases}
-  *) exit 1 ;;
-esac
-shift 7
-exec nsenter -t "$pid" -m -- setpriv --reuid=999 --regid=999 --groups=999 -- env PATH=${PG_BIN}:/usr/bin:/bin "$@"
-`,
-            { mode: 0o755 },
-        );
-        const r = spawnSync(path.join(__dirname, "..", "..", "bin", "replicated-db-status"), ["-n", "default", "db"], {
-            env: { PATH: `${dir}:${process.env.PATH}` },
-            encoding: "utf8",
-        });
-        return { code: r.status, out: r.stdout + r.stderr };
+async function statusJson(k: Kubectl): Promise<any> {
+    const r = await status(k, "--json");
+    assert.strictEqual(r.code, 0, r.out + r.stderr);
+    return JSON.parse(r.out);
+}
+
+/** The JSON's shape, the same in both modes: every key present, with its type. */
+function assertShape(s: any, mode: string, pods: string[]): void {
+    assert.deepStrictEqual(Object.keys(s), ["cluster", "namespace", "mode", "primary", "mostAdvancedReplica", "pods", "slots"]);
+    assert.strictEqual(s.cluster, "db");
+    assert.strictEqual(s.namespace, "default");
+    assert.strictEqual(s.mode, mode);
+    assert.deepStrictEqual(s.pods.map((p: any) => p.name), pods);
+    for (const p of s.pods) {
+        assert.deepStrictEqual(Object.keys(p), ["name", "ready", "role", "timeline", "receivedLsn", "replayedLsn", "replayPaused", "walReceiver", "lag", "slot", "checksumFailures", "patroni"]);
+        assert.strictEqual(typeof p.ready, "boolean");
+        assert.match(p.role, /^(primary|replica|unreachable)$/);
+        assert.strictEqual(typeof p.timeline, "number");
+        assert.match(p.receivedLsn, /^[0-9A-F]+\/[0-9A-F]+$/);
+        assert.match(p.replayedLsn, /^[0-9A-F]+\/[0-9A-F]+$/);
+        assert.deepStrictEqual(Object.keys(p.lag), ["receivedBytes", "replayedBytes", "receivedSeconds", "replayedSeconds", "syncState"]);
+        assert.strictEqual(p.checksumFailures, 0);
+        if (p.role === "replica") {
+            assert.strictEqual(typeof p.lag.receivedBytes, "number");
+            assert.strictEqual(typeof p.lag.replayedSeconds, "number");
+            assert.deepStrictEqual(Object.keys(p.slot), ["name", "active", "retainedBytes", "walStatus"]);
+            assert.strictEqual(p.slot.name, p.name.replace(/-/g, "_"));
+            assert.strictEqual(typeof p.slot.retainedBytes, "number");
+        }
     }
+    for (const slot of s.slots) assert.deepStrictEqual(Object.keys(slot), ["name", "active", "retainedBytes", "walStatus"]);
+}
+
+describe("replicated-db-status (manual failover)", function () {
+    this.timeout(180000);
+    const c = new Cluster({ args: { replicas: 2 } });
+    let k: Kubectl;
+
+    before(async () => {
+        await c.up();
+        k = new Kubectl(c);
+    });
+    after(() => c.cleanup());
 
     it("names the replica that has replayed the most when they have received the same", async () => {
         c.sql(2, "SELECT pg_wal_replay_pause()", superuser);
-        c.sql(0, "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
-        await c.until("replica 1 to replay the table", () => c.sql(1, "SELECT count(*) FROM t") === "1000");
-        const r = status();
-        assert.strictEqual(r.code, 0, r.out);
-        assert.match(r.out, /^db-0 +primary /m);
-        assert.match(r.out, /^db-2 +replica /m);
-        assert.match(r.out, /most advanced replica: db-1$/m);
-        c.sql(2, "SELECT pg_wal_replay_resume()", superuser);
+        try {
+            await pausedReplica();
+        } finally {
+            c.sql(2, "SELECT pg_wal_replay_resume()", superuser);
+        }
     });
 
-    it("names the other replica when the first falls behind", async () => {
+    async function pausedReplica(): Promise<void> {
+        c.sql(0, "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+        await c.until("replica 1 to replay the table", () => c.sql(1, "SELECT count(*) FROM t") === "1000");
+        const lsn = c.sql(0, "SELECT pg_current_wal_lsn()", superuser);
+        await c.until("replica 2 to receive it", () => c.sql(2, `SELECT pg_last_wal_receive_lsn() >= '${lsn}'`, superuser) === "t");
+        const r = await status(k);
+        assert.strictEqual(r.code, 0, r.out + r.stderr);
+        assert.match(r.out, /^db-0 +True +primary +1 /m);
+        assert.match(r.out, /^db-1 +True +replica +1 /m);
+        assert.match(r.out, /^db-2 +True +replica\(paused\) +1 /m);
+        assert.match(r.out, /most advanced replica: db-1$/m);
+        // The paused replica is behind in what it replayed, by the table's WAL at least, and its slot is active.
+        const s = await statusJson(k);
+        assertShape(s, "manual", ["db-0", "db-1", "db-2"]);
+        const [p0, p1, p2] = s.pods;
+        assert.strictEqual(s.primary, "db-0");
+        assert.strictEqual(s.mostAdvancedReplica, "db-1");
+        assert.strictEqual(p0.slot, null);
+        assert.strictEqual(p0.patroni, null);
+        assert.strictEqual(p2.replayPaused, true);
+        assert.ok(p2.lag.replayedBytes > 8192, JSON.stringify(p2));
+        assert.ok(p2.lag.replayedBytes > p1.lag.replayedBytes, JSON.stringify(s.pods));
+        assert.strictEqual(p1.walReceiver, "streaming");
+        assert.strictEqual(p1.slot.active, true);
+        assert.deepStrictEqual(s.slots.map((x: any) => x.name), ["db_1", "db_2"]);
+        // initdb --data-checksums: every copy of the cluster checks its pages.
+        for (const i of [0, 1, 2]) assert.strictEqual(c.sql(i, "SHOW data_checksums", superuser), "on");
+    }
+
+    it("names the other replica when the first is down; the stopped one is not ready, unreachable, its slot inactive and retaining WAL", async () => {
         await c.pod(1).stop("SIGINT");
-        c.sql(0, "INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
-        await c.until("replica 2 to replay", () => c.sql(2, "SELECT count(*) FROM t") === "2000");
-        const r = status();
+        c.sql(0, "INSERT INTO t SELECT g FROM generate_series(1, 100000) g");
+        await c.until("replica 2 to replay", () => c.sql(2, "SELECT count(*) FROM t") === "101000");
+        const r = await status(k);
         assert.match(r.out, /most advanced replica: db-2$/m);
+        const s = await statusJson(k);
+        const p1 = s.pods.find((p: any) => p.name === "db-1");
+        assert.deepStrictEqual([p1.ready, p1.role, p1.receivedLsn, p1.slot.active], [false, "unreachable", null, false]);
+        assert.match(r.out, /^db-1 +False +unreachable /m);
+        const slot = s.slots.find((x: any) => x.name === "db_1");
+        assert.strictEqual(slot.active, false);
+        assert.ok(slot.retainedBytes > 1000000, JSON.stringify(slot));
+        assert.strictEqual(s.mostAdvancedReplica, "db-2");
         c.start(1);
         await c.waitReady(1);
+    });
+
+    it("exits 2 with a clear message when kubectl cannot list the pods, and on an unknown option", async () => {
+        const none = await k.run(STATUS, ["-n", "default", "other"]);
+        assert.strictEqual(none.code, 2);
+        assert.match(none.stderr, /unexpected selector|no pod of other/);
+        const bad = await k.run(STATUS, ["--bogus", "db"]);
+        assert.strictEqual(bad.code, 2);
+        assert.match(bad.stderr, /unknown option '--bogus'/);
+    });
+});
+
+describe("replicated-db-status (failover: patroni)", function () {
+    this.timeout(300000);
+    const c = new Cluster({ args: { replicas: 2, failover: "patroni", image: PATRONI_IMAGE } });
+    let k: Kubectl;
+
+    before(async () => {
+        await c.up();
+        k = new Kubectl(c);
+    });
+    after(() => c.cleanup());
+
+    it("shows Patroni's view of every member beside the servers', in the table and the JSON", async () => {
+        let s: any;
+        const deadline = Date.now() + 60000;
+        for (;;) {
+            s = await statusJson(k);
+            const streaming = s.pods.filter((p: any) => p.walReceiver === "streaming").length;
+            if ((s.primary && streaming === 2 && s.pods.every((p: any) => p.patroni && p.slot !== undefined)) || Date.now() > deadline) break;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        assertShape(s, "patroni", ["db-0", "db-1", "db-2"]);
+        const leader = s.pods.find((p: any) => p.role === "primary");
+        assert.strictEqual(leader.name, s.primary);
+        assert.strictEqual(leader.patroni.role, "Leader");
+        for (const p of s.pods.filter((x: any) => x.role === "replica")) {
+            assert.strictEqual(p.patroni.role, "Replica");
+            assert.match(p.patroni.state, /^(running|streaming)$/);
+            assert.strictEqual(p.patroni.timeline, p.timeline);
+            assert.strictEqual(p.slot.name, p.name.replace(/-/g, "_"));
+            assert.strictEqual(p.slot.active, true);
+        }
+        const r = await status(k);
+        assert.strictEqual(r.code, 0, r.out + r.stderr);
+        assert.match(r.out, new RegExp(`^${s.primary} +True +primary +1 .* Leader running 1`, "m"));
+        // Patroni's bootstrap.initdb asks for data checksums too.
+        for (const i of [0, 1, 2]) assert.strictEqual(c.sql(i, "SHOW data_checksums", superuser), "on");
     });
 });

@@ -130,6 +130,7 @@ describe("TLS", () => {
         assert.deepStrictEqual(rules, [
             "local postgres monitor scram-sha-256",
             "local all all peer",
+            "local replication postgres peer",
             "hostssl replication replicator all scram-sha-256",
             "hostssl all all all scram-sha-256",
             "hostnossl replication all all reject",
@@ -178,6 +179,7 @@ describe("TLS", () => {
         assert.deepStrictEqual(data["pg_hba.conf"].split("\n").filter((l: string) => l && !l.startsWith("#")), [
             "local postgres monitor scram-sha-256",
             "local all all peer",
+            "local replication postgres peer",
             "host replication replicator all scram-sha-256",
             "host all all all scram-sha-256",
         ]);

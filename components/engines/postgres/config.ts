@@ -85,6 +85,9 @@ export function pgHbaLines(args: ResolvedArgs): string[] {
         // uid to the superuser. Before the peer rule, which would otherwise match it first.
         ...(args.monitoring.enabled ? [`local postgres ${args.monitoring.user} scram-sha-256`] : []),
         "local all all peer",
+        // The operator's page scan (bin/replicated-db-verify: a base backup to nowhere, which reads every page from
+        // disk and checks its checksum) runs in the pod as the superuser: the same peer trust as the line above.
+        "local replication postgres peer",
         // Patroni's own replication connection to its server (the timeline of a replica that does not
         // stream, which a failover weighs) comes through the pod-private socket: over TCP it would dial
         // localhost, which no certificate names, and fail verify-full. "all" does not match replication.

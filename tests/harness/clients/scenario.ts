@@ -13,7 +13,7 @@ import { CREATE_TABLE, TABLE } from "./protocol";
 import { signatures, superSql, untilConverged, writable } from "./topology";
 
 /** Log lines that mean a pod's history split from the primary's: never acceptable. */
-const FORKED = /forked off|not a child of|requested timeline|pg_rewind failed/;
+const FORKED = /forked off|not a child of|requested timeline|pg_rewind failed|event=rewind_failed/;
 
 export class Scenario {
     load!: Load;

@@ -66,7 +66,7 @@ export async function untilConverged(c: Cluster, primary: number, ordinals: numb
 /** Lines of the pods' logs that name a known failure: a forked timeline, a failed rewind, a server that
  * could not start. */
 export function signatures(c: Cluster, ordinals: number[]): string[] {
-    const patterns = /forked off|not a child of|could not find previous WAL|pg_rewind failed|FATAL|PANIC|requested timeline|diverged/;
+    const patterns = /forked off|not a child of|could not find previous WAL|pg_rewind failed|event=rewind_failed|FATAL|PANIC|requested timeline|diverged/;
     const out: string[] = [];
     for (const i of ordinals) {
         const file = c.logFile(i);

@@ -8,6 +8,24 @@ log() {
     printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "${POD_NAME:-?}" "$*" >&2
 }
 
+# event NAME [KEY=VALUE...]: one line per decision a pod script takes (role chosen, clone, promotion, rewind,
+# slot dropped, checksum failure seen), always in this format, so that `kubectl logs` tells the story and a
+# line can be found by its name:  <time> <pod> replicated-db: event=NAME key=value key="a value with spaces"
+# A value with a space, a quote or a backslash is double-quoted with \ and \" escaped; nothing else is.
+event() {
+    local line="replicated-db: event=$1" kv key value
+    shift
+    for kv in "$@"; do
+        key=${kv%%=*} value=${kv#*=}
+        if [[ "$value" =~ [[:space:]\"\\] || -z "$value" ]]; then
+            value=${value//\\/\\\\}
+            value="\"${value//\"/\\\"}\""
+        fi
+        line+=" $key=$value"
+    done
+    log "$line"
+}
+
 die() {
     log "FATAL: $*"
     exit 1
@@ -201,4 +219,42 @@ roles_psql() {
     local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
         -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" \
         -v monitoring_user="${RDB_MONITORING_USER:-}" >/dev/null
+}
+
+# The data directory's identity: a clone, restore or re-initialisation renames a new directory into place (a
+# new inode); a restart of the server or the container keeps it.
+pgdata_id() {
+    stat -c %i "$PGDATA" 2>/dev/null
+}
+
+# checksum_watch: the supervising loop's look at the data-checksum failures the server has counted
+# (pg_stat_database.checksum_failures, every database and the shared catalogs). A failure means a page on this
+# pod's volume no longer holds what was written: it does not heal by itself, and PostgreSQL forgets the count
+# after a crash, so the worst count seen for this data directory is kept in $RDB_RUN_DIR/checksum-failures
+# ("<data directory inode> <count>"), which the readiness probe reads (a replica with a count is not ready;
+# README, "Consistency checks"). One event line whenever the count grows. A server that does not answer is
+# simply asked again on the next tick.
+checksum_watch() {
+    local count id file="$RDB_RUN_DIR/checksum-failures" recorded seen=0 details
+    count=$(PGCONNECT_TIMEOUT=2 timeout 3 psql -X -q -A -t -h "$RDB_SOCKET_DIR" -p "$PGPORT" -U "$RDB_SUPERUSER"         -d postgres -c 'SELECT coalesce(sum(checksum_failures), 0) FROM pg_stat_database' 2>/dev/null) || return 0
+    [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -gt 0 ] || return 0
+    id=$(pgdata_id) || return 0
+    recorded=$(cat "$file" 2>/dev/null || true)
+    [ "${recorded% *}" != "$id" ] || seen=${recorded#* }
+    [[ "$seen" =~ ^[0-9]+$ ]] || seen=0
+    [ "$count" -gt "$seen" ] || return 0
+    printf '%s %s\n' "$id" "$count" >"$file.tmp" && mv -f "$file.tmp" "$file"
+    details=$(PGCONNECT_TIMEOUT=2 timeout 3 psql -X -q -A -t -F ':' -h "$RDB_SOCKET_DIR" -p "$PGPORT" -U "$RDB_SUPERUSER"         -d postgres -c "SELECT string_agg(coalesce(datname, '(shared)') || ':' || checksum_failures, ',' ORDER BY datname)
+                          FROM pg_stat_database WHERE checksum_failures > 0" 2>/dev/null || true)
+    event checksum_failure failures="$count" databases="$details" \
+        action="a replica is not ready until it is cloned afresh; a primary stays ready: switch over, then re-clone it"
+}
+
+# checksum_damaged: succeeds when the supervising loop has seen checksum failures in the current data directory,
+# or has seen some and the data directory is not there (moved aside for a re-clone, while its server still runs).
+checksum_damaged() {
+    local recorded id
+    recorded=$(cat "$RDB_RUN_DIR/checksum-failures" 2>/dev/null) || return 1
+    id=$(pgdata_id) || return 0
+    [ "${recorded% *}" = "$id" ] && [ "${recorded#* }" -gt 0 ] 2>/dev/null
 }

@@ -3,6 +3,7 @@
 # the container (manual: the supervisor, entrypoint.sh; patroni: patroni.sh's loop) does everything that
 # acts and writes what it sees into $RDB_RUN_DIR/state. A probe that the kubelet kills at its timeout can
 # therefore never leave anything half done. The Patroni mode uses readiness only (liveness is Patroni's).
+# Readiness also reads $RDB_RUN_DIR/checksum-failures, which the same loop writes (lib.sh checksum_watch).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
@@ -27,6 +28,11 @@ startup)
 readiness)
     [ "$(state_age)" -le "$READY_STALE_SECONDS" ] || fail "supervisor silent for $(state_age) s"
     [ "$(state_value ready)" = yes ] || fail "not ready: $(state_value reason)"
+    # A replica whose pages fail their checksums serves damaged data: out of the read-only Service until it is
+    # cloned afresh. The primary stays: without it every write fails (README, "Consistency checks").
+    if [ "$(state_value role)" = replica ] && checksum_damaged; then
+        fail "not ready: data checksum failures in this replica's data directory ($(cut -d ' ' -f 2 "$RDB_RUN_DIR/checksum-failures") seen): clone it afresh"
+    fi
     ;;
 liveness)
     # Alive while the supervisor loop runs; it notices a dead or hung server itself.

@@ -123,16 +123,20 @@ start_for_role() {
         fi
         if [ ! -e "$PGDATA/PG_VERSION" ] && [ -n "${RDB_RESTORE_FROM:-}" ]; then
             set_state none no restoring "restoring a new primary from stanza $RDB_RESTORE_FROM"
+            event role_chosen role=primary action=restore stanza="$RDB_RESTORE_FROM"
             restore_primary || die "the restore from stanza $RDB_RESTORE_FROM failed (see its ERROR line); retrying after the restart"
         elif [ ! -e "$PGDATA/PG_VERSION" ]; then
             set_state none no initialising "initialising a new primary"
+            event role_chosen role=primary action=initdb
             init_primary || die "initdb failed"
         fi
         if [ -e "$PGDATA/standby.signal" ]; then
             set_state replica no starting "named the primary: starting as a standby, promoting once it is safe"
+            event role_chosen role=primary action=start-standby-then-promote
             start_standby "" || return 0
         else
             set_state none no starting "starting as the primary"
+            event role_chosen role=primary action=start
             start_primary "$count" || return 0
         fi
         return 0
@@ -157,6 +161,7 @@ start_for_role() {
         rewind_onto "$primary" || { sleep 2; return 0; }
     fi
     set_state replica no starting "starting as a replica of $primary"
+    event role_chosen role=replica action=start source="$primary"
     start_standby "$primary" || return 0
 }
 
@@ -169,7 +174,7 @@ primary_tick() {
         set_state primary no demoting "the config names $RDB_CLUSTER-$desired as the primary: stepping down"
         touch "$PGDATA/standby.signal"
         stop_server
-        log "stepped down; rejoining as a replica of $(pod_host "$desired")"
+        event stepped_down primary="$(pod_host "$desired")"
         return 0
     fi
     [ -z "$GATED" ] || gate off "this pod is the primary"
@@ -278,11 +283,12 @@ promote_when_safe() {
         return 0
     fi
     set_state replica no promoting "promoting to primary at $mine"
+    event promotion_started lsn="$mine"
     if ! local_psql -c 'SELECT pg_promote(true, 60)' >/dev/null; then
         log "promotion did not finish; retrying"
         return 0
     fi
-    log "promoted"
+    event promoted timeline="$(local_psql -c "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int" 2>/dev/null || true)"
     # Clients are let in at once: a standby that stopped streaming when the old primary went is gated.
     [ -z "$GATED" ] || gate off "this pod is now the primary"
     follow "" >/dev/null
@@ -302,6 +308,7 @@ tick() {
     fi
     desired=$DESIRED count=$COUNT
     refresh_passfiles || true
+    checksum_watch || true
     if ! server_running; then
         if [ -n "$SERVER_PID" ]; then
             local rc=0

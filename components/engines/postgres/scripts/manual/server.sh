@@ -170,10 +170,10 @@ slot_sql() {
 # scale-down removed) and this pod's own, so that they stop holding WAL back. 0 drops every inactive one,
 # as a replica does: it serves no slot unless a pod streams from it right now.
 drop_slots_from() {
-    local prefix
+    local prefix dropped slot
     prefix=$(slot_name "$RDB_CLUSTER-")
-    local_psql -v prefix="$prefix" -v from="$1" -v own="$(slot_name "$POD_NAME")" >/dev/null <<'SQL'
-SELECT pg_drop_replication_slot(slot_name)
+    dropped=$(local_psql -v prefix="$prefix" -v from="$1" -v own="$(slot_name "$POD_NAME")" <<'SQL'
+SELECT slot_name, pg_drop_replication_slot(slot_name)
   FROM pg_replication_slots
  WHERE NOT active
    AND slot_type = 'physical'
@@ -181,6 +181,10 @@ SELECT pg_drop_replication_slot(slot_name)
    AND substr(slot_name, length(:'prefix') + 1) ~ '^[0-9]+$'
    AND (substr(slot_name, length(:'prefix') + 1)::int >= :from OR slot_name = :'own');
 SQL
+    ) || return 1
+    for slot in $dropped; do
+        event slot_dropped slot="${slot%|}"
+    done
 }
 
 # The primary's start: first on a private socket and no TCP, so that the passwords come from the Secret
@@ -231,14 +235,15 @@ clone_from() {
     slot=$(slot_name "$POD_NAME")
     clear_empty_pgdata
     rm -rf "$tmp"
+    event clone_started source="$host" slot="$slot"
     if ! supervised pg_basebackup -d "host=$host port=$PGPORT user=$RDB_REPLICATION_USER$(tls_conninfo)" -w \
         -D "$tmp" -X stream -S "$slot" -c fast; then
-        log "clone failed; retrying"
+        event clone_failed source="$host" next=retry
         return 1
     fi
     touch "$tmp/standby.signal"
     mv "$tmp" "$PGDATA"
-    log "clone complete"
+    event clone_finished source="$host"
     # A primary still on the old major yields a clone this server cannot open; it is only our own fresh
     # copy, so it goes, and the pod waits (restarting) until the primary runs this major too.
     local cloned
@@ -261,13 +266,14 @@ rewind_onto() {
         log "could not ask $host for a checkpoint; retrying"
         return 1
     fi
+    event rewind_started source="$host"
     if supervised pg_rewind --target-pgdata="$PGDATA" --source-server="$source" --config-file="$SERVER_CONF" >&2; then
         touch "$PGDATA/standby.signal"
-        log "rewound onto $host"
+        event rewind_finished source="$host"
         return 0
     fi
     aside="$PGDATA.diverged.$(date -u +%Y%m%dT%H%M%SZ)"
     mv "$PGDATA" "$aside"
-    log "pg_rewind failed: data kept as $aside; cloning $host"
+    event rewind_failed source="$host" kept="$aside" next=clone
     return 1
 }

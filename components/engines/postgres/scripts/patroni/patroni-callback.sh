@@ -35,7 +35,7 @@ case "$action" in
 post_bootstrap)
     # Patroni waits for this before it lets clients in: the application role and database exist first.
     roles_sql | roles_psql
-    log "post_bootstrap: roles and the application database created"
+    event role_chosen role=primary action=bootstrap
     ;;
 on_start | on_role_change)
     case "$role" in
@@ -43,10 +43,15 @@ on_start | on_role_change)
         wait_writable
         roles_sql | roles_psql
         log "$action as $role: passwords set from the Secret"
+        if [ "$action" = on_role_change ]; then
+            event promoted by=patroni
+        else
+            event role_chosen role=primary by=patroni callback="$action"
+        fi
         ensure_stanza
         ;;
     *)
-        log "$action as $role: nothing to do on a replica"
+        event role_chosen role=replica by=patroni callback="$action"
         ;;
     esac
     ;;

@@ -158,6 +158,7 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
     gate_tick || log "gate tick failed (status $?); retrying"
     tls_tick || log "certificate check failed (status $?); retrying"
     write_ca_bundle || log "could not rewrite the CA bundle; retrying"
+    checksum_watch || true
     now=$(date +%s)
     if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
         secret_checked=$now
