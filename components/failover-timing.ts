@@ -10,7 +10,7 @@
  */
 import { PatroniArgs, ResolvedPatroni } from "./args";
 import { DEFAULTS } from "./argTable";
-import { ArgError, SettingNamer, argName, checkInteger } from "./validation";
+import { ArgError, SettingNamer, argName, checkInteger, checkSettingsMap } from "./validation";
 import { FENCE_ROUND_SECONDS, fenceAfterSeconds } from "./engines/postgres/topologies/patroni/timing";
 
 /** Patroni's floors (see above) and our sane ceilings: an hour for the lock, five minutes between loops. */
@@ -32,16 +32,8 @@ export const FAST_TIMING = { ttl: 20, loopWait: 2, retryTimeout: 9, primaryStart
 
 /** The timings with their defaults (Patroni's own), checked against Patroni's rules; only with `failover: "patroni"`. */
 export function resolvePatroniTiming(given: PatroniArgs, failover: string, setting: SettingNamer = argName): ResolvedPatroni {
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting("patroni"), given, "a map of Patroni's timings: ttl, loopWait, retryTimeout, primaryStartTimeout");
-    }
     const d = DEFAULTS.patroni;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`patroni.${key}`), (given as Record<string, unknown>)[key], `one of Patroni's timings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("patroni"), given, Object.keys(d), "Patroni timings");
     if (failover !== "patroni" && Object.keys(given).length > 0) {
         throw new ArgError(setting("patroni"), given, `unset unless ${setting("failover")} is "patroni": only Patroni runs these timings`);
     }

@@ -4,30 +4,18 @@
 import { MonitoringArgs, ResolvedMonitoring } from "../args";
 import { DEFAULTS } from "../argTable";
 import { checkLabels, resolvePeers } from "../network/resolve";
-import { ArgError, SettingNamer, argName, checkBoolean, checkIdentifier, checkInteger, checkToken } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkIdentifier, checkInteger, checkSettingsMap, checkToken } from "../validation";
 
 /** Ports the pods already use: the database's and Patroni's REST API. */
 const TAKEN_PORTS = [5432, 8008];
-
-function isMap(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * The monitoring settings with their fields' defaults. `roles` are the role names already taken (superuser,
  * replication, application): the monitoring role must be another one, or it would get their privileges.
  */
 export function resolveMonitoring(given: MonitoringArgs, roles: string[], setting: SettingNamer = argName): ResolvedMonitoring {
-    if (!isMap(given)) {
-        throw new ArgError(setting("monitoring"), given, "a map of monitoring settings (see the README's configuration reference)");
-    }
     const d = DEFAULTS.monitoring;
-    const known = Object.keys(d);
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new ArgError(setting(`monitoring.${key}`), (given as Record<string, unknown>)[key], `one of the monitoring settings: ${known.join(", ")}`);
-        }
-    }
+    checkSettingsMap(setting("monitoring"), given, Object.keys(d), "monitoring settings");
     const s = (key: keyof MonitoringArgs) => setting(`monitoring.${key}`);
     const user = checkIdentifier(s("user"), given.user ?? d.user);
     if (roles.includes(user)) {

@@ -53,7 +53,7 @@ describe("Patroni's timings (patroni arg)", () => {
     });
 
     it("refuses unknown fields, a non-map, and timings without Patroni", () => {
-        assert.throws(() => resolvePatroniTiming({ loop_wait: 2 } as never, "patroni"), /invalid patroni\.loop_wait: 2 \(allowed: one of Patroni's timings: ttl, loopWait, retryTimeout, primaryStartTimeout\)/);
+        assert.throws(() => resolvePatroniTiming({ loop_wait: 2 } as never, "patroni"), /invalid patroni\.loop_wait: 2 \(allowed: one of the Patroni timings: ttl, loopWait, retryTimeout, primaryStartTimeout\)/);
         assert.throws(() => resolvePatroniTiming([] as never, "patroni"), /invalid patroni: \[\]/);
         assert.throws(() => resolveArgs("db", { patroni: { ttl: 20 } }), /invalid patroni: \{"ttl":20\} \(allowed: unset unless failover is "patroni"/);
         assert.doesNotThrow(() => resolveArgs("db", {}));
