@@ -2,7 +2,6 @@
 import * as fs from "fs";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE, podProcesses } from "../harness/patroni";
-import { patroniRequest } from "../harness/patroniApi";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING } from "../../components/failover-timing";
 
@@ -31,26 +30,7 @@ export function settled(c: Cluster): boolean {
     return streaming === ORDINALS.filter((i) => i !== w[0]).map((i) => `db-${i}`).join(",");
 }
 
-/**
- * Until Patroni has named a synchronous standby (one of its loops after a start or a failover), strict mode
- * promotes nobody: a failure is provoked only once it has one, as the other Patroni tests do.
- */
-export async function untilSyncStandby(c: Cluster, leader: number, timeoutMs = 60000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let roles = "";
-    while (Date.now() < deadline) {
-        try {
-            const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
-            const members = (JSON.parse(r.text) as { members?: { role: string }[] }).members ?? [];
-            roles = members.map((m) => m.role).join(",");
-            if (members.some((m) => m.role === "sync_standby")) return;
-        } catch {
-            /* not answering yet */
-        }
-        await sleep(250);
-    }
-    throw new Error(`Patroni named no synchronous standby within ${timeoutMs / 1000} s (roles: ${roles})`);
-}
+export { untilSyncStandby } from "../harness/patroniApi";
 
 /** Milliseconds from `fromMs` until the writer has more than `count` acknowledged rows (polled every 50 ms). */
 export async function firstAckAfter(writer: AckedWriter, count: number, fromMs: number, timeoutMs = 120000): Promise<number> {

@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { Cluster, sleep } from "../harness/cluster";
 import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
-import { patroniRequest } from "../harness/patroniApi";
+import { patroniRequest, untilSyncStandby } from "../harness/patroniApi";
 import { Scenario } from "../harness/clients/scenario";
 import { switchoverRounds, untilConverged, writable } from "../harness/clients/topology";
 
@@ -36,30 +36,11 @@ describe("switchover and failover under application load (Patroni)", function ()
         }
     }
 
-    /** Patroni names a synchronous standby in its own loop, a while after the replicas stream; strict
-     * synchronous mode refuses a switchover until it has one, so the operator waits for it (bounded). */
-    async function untilSyncStandby(leader: number, timeoutMs = 60000): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        let roles = "";
-        while (Date.now() < deadline) {
-            try {
-                const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
-                const members = (JSON.parse(r.text) as { members?: { role: string }[] }).members ?? [];
-                roles = members.map((m) => m.role).join(",");
-                if (members.some((m) => m.role === "sync_standby")) return;
-            } catch {
-                /* not answering yet */
-            }
-            await sleep(500);
-        }
-        throw new Error(`Patroni named no synchronous standby within ${timeoutMs / 1000} s (roles: ${roles})`);
-    }
-
     it(`${3 * ROUNDS} switchovers through Patroni's REST API: every pod streams from the new primary on its timeline`, async () => {
         for (let k = 0; k < 3 * ROUNDS; k++) {
             await s.step(`switchover from db-${s.primary}`, async () => {
                 const old = s.primary;
-                await untilSyncStandby(old);
+                await untilSyncStandby(c, old);
                 const auth = Buffer.from(`patroni:${c.secret("superuser-password")}`).toString("base64");
                 const r = await patroniRequest(c, old, "/switchover", {
                     method: "POST",
@@ -82,7 +63,7 @@ describe("switchover and failover under application load (Patroni)", function ()
                 // Until Patroni has named the new primary's synchronous standby (one loop after a switchover
                 // or a failover), strict mode promotes nobody: a primary lost in that window stays lost
                 // until it returns (seen in this test: no failover in 60 s). Measured apart from that window.
-                await untilSyncStandby(killed);
+                await untilSyncStandby(c, killed);
                 await c.stop(killed, "SIGKILL");
                 s.primary = await newPrimary(killed, survivors, AUTOMATED_FAILOVER_BOUND_MS + 10000);
                 await untilConverged(c, s.primary, survivors, `db-${s.primary} promoted`);

@@ -28,40 +28,53 @@ function summary(values: number[]): string {
     return `n=${s.length} median=${at(0.5)} p95=${at(0.95)} max=${s[s.length - 1]}`;
 }
 
+type StandbySettings = NonNullable<ReplicatedDatabaseArgs["standby"]>;
+
+/**
+ * The standby cluster "dr" of `src`, with `args` beside its standby settings: its pods on addresses of their own,
+ * resolving src's names as a cross-cluster DNS would, and src's replication password in the Secret the user (or
+ * the DR example's stack) creates in dr's namespace.
+ */
+function standbyClusterOf(src: Cluster, args: ReplicatedDatabaseArgs): { dr: Cluster; standby: StandbySettings } {
+    const standby: StandbySettings = {
+        enabled: true,
+        sourceHosts: [src.host(0)],
+        replicationSecretName: "src-replication",
+        sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
+    };
+    const dr = new Cluster({
+        name: "dr",
+        addressOffset: 20,
+        extraHosts: src.podHostLines(),
+        secrets: { "src-replication": { "replication-password": src.secret("replication-password") } },
+        args: { replicas: 1, ...args, standby },
+    });
+    return { dr, standby };
+}
+
+/** Over a pod's private socket as postgres (peer): answers whether or not the pod refuses clients. */
+async function localPsql(c: Cluster, ordinal: number, query: string, db = "app"): Promise<string> {
+    const r = await c.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
+    if (r.status !== 0) throw new Error(`psql in ${c.name}-${ordinal}: ${r.stderr.trim()}`);
+    return r.stdout.trim();
+}
+
 describe("a standby cluster of another cluster on real PostgreSQL servers (manual failover)", function () {
     this.timeout(600000);
     const src = new Cluster({ name: "src", args: { replicas: 1 } });
     let dr: Cluster;
-    let standby: NonNullable<ReplicatedDatabaseArgs["standby"]>;
+    let standby: StandbySettings;
     const acks = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rdb-standby-")), "acks");
     let writer: AckedWriter | undefined;
 
-    /** Over dr's pod-private socket as postgres (peer): answers whether or not the pod refuses clients. */
-    const local = async (ordinal: number, query: string, db = "app"): Promise<string> => {
-        const r = await dr.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
-        if (r.status !== 0) throw new Error(`psql in dr-${ordinal}: ${r.stderr.trim()}`);
-        return r.stdout.trim();
-    };
+    const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
     const ids = async (ordinal: number): Promise<Set<number>> =>
         new Set((await local(ordinal, "SELECT id FROM items ORDER BY id")).split("\n").filter(Boolean).map(Number));
 
     before(async () => {
         await src.up();
         src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        standby = {
-            enabled: true,
-            sourceHosts: [src.host(0)],
-            replicationSecretName: "src-replication",
-            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
-        };
-        dr = new Cluster({
-            name: "dr",
-            addressOffset: 20,
-            extraHosts: src.podHostLines(),
-            // What the user (or the DR example's stack) creates in dr's namespace: src's replication password.
-            secrets: { "src-replication": { "replication-password": src.secret("replication-password") } },
-            args: { replicas: 1, standby },
-        });
+        ({ dr, standby } = standbyClusterOf(src, {}));
         await dr.up();
     });
     after(async () => {
@@ -148,16 +161,12 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
     this.timeout(600000);
     const src = new Cluster({ name: "src", args: { replicas: 1 } });
     let dr: Cluster;
-    let standby: NonNullable<ReplicatedDatabaseArgs["standby"]>;
+    let standby: StandbySettings;
     const acks = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rdb-standby-patroni-")), "acks");
     let writer: AckedWriter | undefined;
     const superuser = { user: "postgres", database: "postgres" };
 
-    const local = async (ordinal: number, query: string, db = "app"): Promise<string> => {
-        const r = await dr.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
-        if (r.status !== 0) throw new Error(`psql in dr-${ordinal}: ${r.stderr.trim()}`);
-        return r.stdout.trim();
-    };
+    const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
     const role = async (ordinal: number): Promise<string | undefined> => {
         try {
             return (JSON.parse((await patroniRequest(dr, ordinal, "/patroni", { timeoutMs: 2000 })).text) as { role?: string }).role;
@@ -170,19 +179,7 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
     before(async () => {
         await src.up();
         src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        standby = {
-            enabled: true,
-            sourceHosts: [src.host(0)],
-            replicationSecretName: "src-replication",
-            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
-        };
-        dr = new Cluster({
-            name: "dr",
-            addressOffset: 20,
-            extraHosts: src.podHostLines(),
-            secrets: { "src-replication": { "replication-password": src.secret("replication-password") } },
-            args: { replicas: 1, failover: "patroni", image: PATRONI_IMAGE, standby },
-        });
+        ({ dr, standby } = standbyClusterOf(src, { failover: "patroni", image: PATRONI_IMAGE }));
         await dr.up();
         const deadline = Date.now() + 120000;
         while (Date.now() < deadline && leader < 0) {

@@ -49,3 +49,24 @@ export function patroniRequest(
         req.end(opts.body);
     });
 }
+
+/**
+ * Until Patroni has named a synchronous standby (one of its loops after a start or a failover), strict mode
+ * promotes nobody: a failure is provoked only once it has one, as the other Patroni tests do.
+ */
+export async function untilSyncStandby(c: PatroniTarget, leader: number, timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let roles = "";
+    while (Date.now() < deadline) {
+        try {
+            const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
+            const members = (JSON.parse(r.text) as { members?: { role: string }[] }).members ?? [];
+            roles = members.map((m) => m.role).join(",");
+            if (members.some((m) => m.role === "sync_standby")) return;
+        } catch {
+            /* not answering yet */
+        }
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`Patroni named no synchronous standby within ${timeoutMs / 1000} s (roles: ${roles})`);
+}
