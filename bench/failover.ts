@@ -3,7 +3,9 @@
  * Prints, per mode, the time from the primary's SIGKILL to the first write a client gets acknowledged by
  * the new primary, and the acknowledged rows the new primary does not have.
  *
- *   npx ts-node --transpile-only bench/failover.ts      (as root; BENCH_RUNS=3, BENCH_MODES=Patroni for a subset)
+ *   npm run bench:failover      (as root; BENCH_RUNS=3, BENCH_MODES=Patroni for a subset; BENCH_QUICK=1: one run per mode)
+ *
+ * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  *
  * Each run is a fresh cluster of a primary and two replicas with a client that follows the primary (libpq
  * multi-host, target_session_attrs=read-write, as through the read-write Service) and inserts one row
@@ -21,17 +23,18 @@
  *   BENCH_MODES=fast runs only the fast-timing rows.
  */
 import * as path from "path";
-import { ReplicatedDatabaseArgs } from "../components/args";
-import { Cluster, sleep } from "../tests/harness/cluster";
-import { AckedWriter } from "../tests/harness/writer";
-import { PATRONI_IMAGE, podProcesses } from "../tests/harness/patroni";
-import { patroniRequest } from "../tests/harness/patroniApi";
-import { PatroniArgs } from "../components/args";
-import { FAST_TIMING } from "../components/failover-timing";
 import * as fs from "fs";
+import { PatroniArgs, ReplicatedDatabaseArgs } from "../components/args";
+import { FAST_TIMING } from "../components/failover-timing";
+import { Cluster, sleep } from "../tests/harness/cluster";
+import { PATRONI_IMAGE, podProcesses } from "../tests/harness/patroni";
+import { untilSyncStandby } from "../tests/harness/patroniApi";
+import { AckedWriter } from "../tests/harness/writer";
+import { benchSettings, machineLine, Progress, Results } from "./report";
 import { median } from "./stats";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const settings = benchSettings({ scale: 1, runs: 3, seconds: 1 });
+const RUNS = settings.runs;
 const ORDINALS = [0, 1, 2];
 const superuser = { user: "postgres", database: "postgres" };
 
@@ -78,21 +81,6 @@ function postmasterPid(c: Cluster, ordinal: number): number {
     const found = pids.filter((pid) => !pids.includes(parent(pid)));
     if (found.length !== 1) throw new Error(`db-${ordinal}: expected one postmaster, found ${found.length}`);
     return found[0];
-}
-
-/** Strict synchronous mode promotes nobody until Patroni has named a synchronous standby. */
-async function untilSyncStandby(c: Cluster, leader: number): Promise<void> {
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-        try {
-            const r = await patroniRequest(c, leader, "/cluster", { timeoutMs: 2000 });
-            if (((JSON.parse(r.text) as { members?: { role: string }[] }).members ?? []).some((m) => m.role === "sync_standby")) return;
-        } catch {
-            /* not answering yet */
-        }
-        await sleep(250);
-    }
-    throw new Error("Patroni named no synchronous standby within 60 s");
 }
 
 /** The replica that received most WAL: the operator's choice before a manual failover. */
@@ -167,23 +155,33 @@ const seconds = (xs: number[]) => `${(median(xs) / 1000).toFixed(1)} (${(Math.mi
 async function main(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error("run as root: the harness gives each pod a mount namespace");
     const rows: string[] = [];
+    const results = new Results("failover", settings);
+    const progress = new Progress("failover", MODES.length * RUNS);
     for (const mode of MODES) {
         const runs: Run[] = [];
         for (let run = 0; run < RUNS; run++) {
+            progress.step(`${mode.name}: run ${run + 1}/${RUNS}`);
             const r = await once(mode, run);
             process.stderr.write(`${mode.name}, run ${run + 1}: ${JSON.stringify(r)}\n`);
             runs.push(r);
         }
         const fromChange = runs.map((r) => r.fromChangeMs).filter((x): x is number => x !== undefined);
+        const key = mode.name.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+        results.add(`${key}.toFirstWrite`, "ms", runs.map((r) => r.toFirstWriteMs));
+        if (fromChange.length) results.add(`${key}.fromChange`, "ms", fromChange);
+        results.add(`${key}.lost`, "rows", runs.map((r) => r.lost));
         rows.push(
             `| ${mode.name} | ${seconds(runs.map((r) => r.toFirstWriteMs))} | ${fromChange.length ? seconds(fromChange) : "n/a"} | ` +
                 `${runs.map((r) => r.lost).join(", ")} of ${runs.map((r) => r.acked).join(", ")} |`,
         );
     }
+    const json = results.write();
+    console.log(machineLine());
     console.log(`Failover on ${RUNS} fresh clusters per mode (primary + 2 replicas, SIGKILL of the primary's pod, or of its postmaster only, under a one-row-per-commit client):\n`);
     console.log("| mode | kill to first acknowledged write, s: median (min-max) | config change to first write, s | acknowledged rows lost, per run |");
     console.log("|---|---|---|---|");
     for (const row of rows) console.log(row);
+    console.log(`\nraw figures: ${path.relative(process.cwd(), json)}`);
 }
 
 main().catch((err) => {
