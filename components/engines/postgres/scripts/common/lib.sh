@@ -142,7 +142,8 @@ local_psql() {
         -U "$RDB_SUPERUSER" -d postgres "$@"
 }
 
-# SQL that sets the three roles' passwords from the mounted Secret, creating the roles and the application
+# SQL that sets the roles' passwords from the mounted Secret (the three, and the monitoring and pooler roles when
+# they are on), creating the roles and the application
 # database when missing. The passwords travel on stdin, never on a command line.
 roles_sql() {
     # The backquotes are psql's, run by psql when it reads the line: the password never passes through a
