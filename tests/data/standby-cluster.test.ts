@@ -14,6 +14,7 @@ import { ReplicatedDatabaseArgs } from "../../components/args";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { patroniRequest } from "../harness/patroniApi";
+import { labelledReadyEndpoints } from "../harness/service";
 import { AckedWriter } from "../harness/writer";
 
 /** "X/Y" (hexadecimal halves) as a byte position. */
@@ -206,6 +207,11 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
         const write = dr.psql(leader, "INSERT INTO items VALUES (-1, 'refused')", { password: src.secret("app-password") });
         assert.match(write.stderr, /read-only transaction/);
         assert.strictEqual(src.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'dr-" + leader + "'", superuser), "1");
+        // Labelled as Patroni labels them with the rendered values: the standby leader serves reads, and the
+        // read-write Service has no endpoint while the cluster is a standby (as in the manual mode).
+        const endpoints = labelledReadyEndpoints(dr, true);
+        assert.deepStrictEqual(await endpoints("rw"), []);
+        assert.deepStrictEqual((await endpoints("ro")).sort(), [dr.pod(0).address, dr.pod(1).address].sort());
     });
 
     it("the source killed under writes; promoted by the same config change (standby.enabled false), it keeps what it had and takes writes", async () => {
@@ -233,5 +239,12 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
         await dr.until("dr's own app password works", () => dr.sql(leader, "SELECT 1") === "1", 60000);
         dr.sql(leader, "INSERT INTO items VALUES (1000000, 'after the promotion')");
         await dr.until("the new row on the other member", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 1000000") === "1", 120000);
+        // Promoted, the leader is labelled primary: the read-write Service routes to it once it is ready.
+        let rw: string[] = [];
+        for (const deadline = Date.now() + 60000; Date.now() < deadline; await sleep(500)) {
+            rw = await labelledReadyEndpoints(dr, true)("rw");
+            if (rw.length > 0) break;
+        }
+        assert.deepStrictEqual(rw, [dr.pod(leader).address]);
     });
 });

@@ -10,12 +10,14 @@
  *
  * Readiness is the harness kubelet's (`Cluster.ready`); the role label is read here rather than through
  * `Cluster.serviceEndpoints` because with Patroni it comes from Patroni's REST API (the harness's etcd store
- * labels no pod).
+ * labels no pod), mapped to a label value as Patroni's Kubernetes store maps it with the rendered settings
+ * (components/engines/postgres/topologies/patroni/roleLabels.ts).
  */
 import { ChildProcess, fork } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { patroniRoleLabel } from "../../components/engines/postgres/topologies/patroni/roleLabels";
 import { Cluster } from "./cluster";
 import { PatroniTarget, patroniRequest } from "./patroniApi";
 import { Pod } from "./pod";
@@ -33,8 +35,9 @@ export async function roleLabel(c: PatroniTarget, pod: Pod, patroni: boolean): P
     if (patroni) {
         try {
             const r = await patroniRequest(c, pod.ordinal, "/", { timeoutMs: 1000 });
-            const role = (JSON.parse(r.text) as { role?: string }).role;
-            return role === "master" || role === "primary" ? "primary" : role === "replica" ? "replica" : undefined;
+            const member = JSON.parse(r.text) as { role?: string; state?: string };
+            const label = patroniRoleLabel(member.role, member.state);
+            return label === "primary" || label === "replica" ? label : undefined;
         } catch {
             return undefined;
         }

@@ -4,6 +4,7 @@ import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
 import { pgHbaConf } from "../../components/engines/postgres/config";
 import { PATRONI_CONFIGMAP_SUFFIXES } from "../../components/engines/postgres/topologies/patroni";
+import { patroniRoleLabel } from "../../components/engines/postgres/topologies/patroni/roleLabels";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
 import { container, env, find, renderComponent } from "./helpers";
 
@@ -70,6 +71,20 @@ describe("automated failover (Patroni)", () => {
         assert.match(find(r, "ConfigMap", "pg-settings").data["patroni.yml"], /"scope": "pg",/);
     });
 
+    it("labels pods as Patroni's Kubernetes store does with the rendered values (the harness's Services use the same mapping)", () => {
+        const cases: [string | undefined, string | undefined, string | undefined][] = [
+            ["primary", "running", PRIMARY_ROLE],
+            ["master", "running", PRIMARY_ROLE],
+            ["standby_leader", "running", REPLICA_ROLE],
+            ["replica", "running", REPLICA_ROLE],
+            ["replica", "starting", undefined],
+            ["replica", "stopped", undefined],
+            ["demoted", "running", "demoted"],
+            [undefined, undefined, undefined],
+        ];
+        for (const [role, state, label] of cases) assert.strictEqual(patroniRoleLabel(role, state), label, `${role}/${state}`);
+    });
+
     it("renders Patroni's configuration: members are the StatefulSet's pods, the role label drives the Services", async () => {
         const r = await renderComponent("db", { ...PATRONI, namespace: "shop", replicas: 3, parameters: { work_mem: "16MB" } });
         const config = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);
@@ -83,6 +98,9 @@ describe("automated failover (Patroni)", () => {
         for (const [k, v] of Object.entries({ ...k8s.labels, [k8s.scope_label]: config.scope })) assert.strictEqual(podLabels[k], v, k);
         assert.strictEqual(k8s.role_label, ROLE_LABEL);
         assert.strictEqual(k8s.leader_label_value, PRIMARY_ROLE);
+        assert.strictEqual(k8s.follower_label_value, REPLICA_ROLE);
+        // Patroni's default would put a standby cluster's leader (read-only) behind the read-write Service.
+        assert.strictEqual(k8s.standby_leader_label_value, REPLICA_ROLE);
         assert.strictEqual(find(r, "Service", "db-rw").spec.selector[ROLE_LABEL], PRIMARY_ROLE);
         assert.strictEqual(find(r, "Service", "db-ro").spec.selector[ROLE_LABEL], REPLICA_ROLE);
         const pg = config.postgresql;

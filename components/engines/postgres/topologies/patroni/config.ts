@@ -9,13 +9,13 @@
  * needs no YAML library at run time.
  */
 import { ResolvedArgs } from "../../../../args";
-import { PRIMARY_ROLE, ROLE_LABEL } from "../../../../naming";
 import { EngineContext } from "../../../engine";
 import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
 import { patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
+import { PATRONI_ROLE_LABELS } from "./roleLabels";
 import { patroniTimingSettings } from "./timing";
 
 export const PATRONI_PORT = 8008;
@@ -85,9 +85,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // Patroni finds the members by these labels plus scope_label=scope: exactly the StatefulSet's pods.
             labels: { "app.kubernetes.io/name": selector["app.kubernetes.io/name"] },
             scope_label: "app.kubernetes.io/instance",
-            // The read-write and read-only Services select on this label, as in the script-driven mode.
-            role_label: ROLE_LABEL,
-            leader_label_value: PRIMARY_ROLE,
+            // The read-write and read-only Services select on this label, as in the script-driven mode (roleLabels.ts).
+            ...PATRONI_ROLE_LABELS,
             // ConfigMaps hold the leader lock; the Services follow the role label, not Patroni's Endpoints.
             use_endpoints: false,
         },
