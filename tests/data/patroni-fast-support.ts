@@ -1,7 +1,8 @@
 /** What the fast-timing Patroni tests (patroni-fast.test.ts, patroni-store-pause.test.ts) share. */
+import * as assert from "assert";
 import * as fs from "fs";
 import { Cluster, sleep } from "../harness/cluster";
-import { PATRONI_IMAGE, podProcesses } from "../harness/patroni";
+import { PATRONI_IMAGE, RoleSample, RoleSampler, podProcesses } from "../harness/patroni";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING } from "../../components/failover-timing";
 
@@ -31,6 +32,24 @@ export function settled(c: Cluster): boolean {
 }
 
 export { untilSyncStandby } from "../harness/patroniApi";
+
+/** After a disturbance: one primary taking the writer's rows again with every other pod streaming, still so two
+ * loops later (a demoted primary may stream for a moment before Patroni rewinds it). */
+export async function settleUnderWrites(c: Cluster, writer: AckedWriter, count: number, loopWaitSeconds: number): Promise<void> {
+    await c.until("one primary, every other pod streaming, taking writes", () => settled(c) && writer.acked().length > count + 30, 180000);
+    await sleep(2 * loopWaitSeconds * 1000);
+    assert.ok(settled(c), "settled for two loops");
+}
+
+/** The pairs of samples with two writable pods within OVERLAP_WINDOW_MS of each other. */
+export function twoWritable(samples: RoleSample[]): [RoleSample, RoleSample][] {
+    return RoleSampler.overlaps(samples, OVERLAP_WINDOW_MS);
+}
+
+/** Fails naming the first pairs when any two pods were writable at once. */
+export function assertNeverTwoWritable(two: [RoleSample, RoleSample][]): void {
+    assert.deepStrictEqual(two.slice(0, 5).map(([a, b]) => `db-${a.ordinal}@${a.atMs} db-${b.ordinal}@${b.atMs}`), [], `${two.length} overlapping pairs`);
+}
 
 /** Milliseconds from `fromMs` until the writer has more than `count` acknowledged rows (polled every 50 ms). */
 export async function firstAckAfter(writer: AckedWriter, count: number, fromMs: number, timeoutMs = 120000): Promise<number> {
