@@ -3,16 +3,30 @@
  * standby cluster, its `standby_cluster` dynamic setting. Its leader (the "standby leader") clones the source
  * with pg_basebackup and streams from it; the other members cascade from the standby leader.
  *
- * Patroni applies `bootstrap.dcs` only when the cluster is first created: on a running cluster the
- * standby_cluster setting changes through Patroni's REST API (PATCH /config), which is how a promotion is
- * done in this mode (README).
+ * The setting lives in one live file of the config ConfigMap (PATRONI_STANDBY_FILE, outside the checksum that
+ * rolls the pods), from which patroni-standby.sh adds it to bootstrap.dcs at start (Patroni takes bootstrap.dcs
+ * only when the cluster is first created) and, on the leader, keeps the store equal to it on a running cluster
+ * (`patronictl edit-config --apply`): a changed source and a promotion (null) are config changes, not rollouts.
  */
 import { ResolvedArgs } from "../args";
 
 /** The ca bundle a standby cluster's replication connections trust, in pod memory (written by patroni.sh). */
 export const CA_BUNDLE_FILE = "ca-bundle.crt";
 
-/** `standby_cluster` for bootstrap.dcs, or nothing. No slot on the source (as in the manual mode). */
+/**
+ * The live file (in the config ConfigMap, outside the checksum that rolls the pods) holding the standby_cluster
+ * setting that patroni-standby.sh keeps in Patroni's store on a running cluster: the rendered one while a standby
+ * (a changed source reaches Patroni), null once promoted (Patroni promotes its standby leader).
+ */
+export const PATRONI_STANDBY_FILE = "patroni-standby.json";
+
+/**
+ * Every standby_cluster key the component may render: Patroni's `edit-config --apply` merges into the stored
+ * setting, so a key no longer rendered is written as null (removed) rather than left behind.
+ */
+export const PATRONI_STANDBY_KEYS = ["host", "port", "primary_slot_name", "create_replica_methods", "restore_command", "archive_cleanup_command", "recovery_min_apply_delay"];
+
+/** The `standby_cluster` setting, or nothing. No slot on the source (as in the manual mode). */
 export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknown> {
     const sb = args.standby;
     if (!sb?.enabled) return {};
@@ -32,4 +46,12 @@ export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknow
  */
 export function patroniReplicationCa(args: ResolvedArgs, runDir: string, ownCa: string): string {
     return args.standby && args.standby.sourceCaCertificate !== "" ? `${runDir}/${CA_BUNDLE_FILE}` : ownCa;
+}
+
+/** The live file's content with `failover: "patroni"` and the `standby` arg; nothing otherwise. */
+export function patroniStandbyFile(args: ResolvedArgs): Record<string, string> {
+    if (!args.standby || args.failover !== "patroni") return {};
+    const rendered = patroniStandbyCluster(args).standby_cluster as Record<string, unknown> | undefined;
+    const standby = rendered ? Object.fromEntries(PATRONI_STANDBY_KEYS.map((k) => [k, rendered[k] ?? null])) : null;
+    return { [PATRONI_STANDBY_FILE]: JSON.stringify({ standby_cluster: standby }, null, 2) + "\n" };
 }

@@ -2,7 +2,8 @@
  * What a standby cluster adds to the pods (README, "Disaster recovery: standby cluster"):
  * - in the config ConfigMap, read live by the supervisor on every tick (never part of the checksum that rolls
  *   the pods, so that a promotion is a config change, not a restart): `standby-hosts` (the source's hosts,
- *   comma-separated; empty once promoted), `standby-port`, `standby-ca.crt` (the source's CA);
+ *   comma-separated; empty once promoted), `standby-port`, `standby-ca.crt` (the source's CA) and, with Patroni,
+ *   `patroni-standby.json` (its standby_cluster setting, null once promoted: ./patroni.ts);
  * - the Secret `replicationSecretName`'s `replication-password` (the source's), mounted beside the cluster's
  *   own Secret, and RDB_REPLICATION_SECRET_DIR naming it: the scripts take the replication password from there.
  * Nothing at all without the `standby` arg.
@@ -10,6 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { ResolvedArgs } from "../args";
 import { SECRET_KEYS } from "../naming";
+import { patroniStandbyFile } from "./patroni";
 
 export const STANDBY_CONFIG_KEYS = { hosts: "standby-hosts", port: "standby-port", ca: "standby-ca.crt" } as const;
 export const REPLICATION_SECRET_VOLUME = "standby-replication";
@@ -23,6 +25,7 @@ export function standbyConfigFiles(args: ResolvedArgs): Record<string, string> {
         [STANDBY_CONFIG_KEYS.hosts]: sb.enabled ? sb.sourceHosts.join(",") : "",
         [STANDBY_CONFIG_KEYS.port]: String(sb.sourcePort),
         [STANDBY_CONFIG_KEYS.ca]: sb.sourceCaCertificate,
+        ...patroniStandbyFile(args),
     };
 }
 

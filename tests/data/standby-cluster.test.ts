@@ -214,6 +214,23 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
         assert.deepStrictEqual((await endpoints("ro")).sort(), [dr.pod(0).address, dr.pod(1).address].sort());
     });
 
+    it("a changed source reaches the running standby leader (patroni-standby.json applied live, no restart)", async () => {
+        const restarts = [0, 1].map((i) => dr.restarts(i));
+        standby = { ...standby, sourceHosts: [src.host(1)] };
+        const started = Date.now();
+        await dr.apply({ standby });
+        let receiver = "";
+        for (const deadline = Date.now() + 120000; Date.now() < deadline && receiver !== `${src.host(1)} streaming`; await sleep(500)) {
+            receiver = await local(leader, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver", "postgres").catch(() => "");
+        }
+        assert.strictEqual(receiver, `${src.host(1)} streaming`, "the standby leader streams from src-1");
+        console.log(`      source changed: ${Date.now() - started} ms from the applied config to streaming from src-1`);
+        assert.strictEqual(JSON.parse((await patroniRequest(dr, leader, "/config")).text).standby_cluster.host, src.host(1));
+        assert.deepStrictEqual([0, 1].map((i) => dr.restarts(i)), restarts, "no container restarted");
+        src.sql(0, "INSERT INTO items VALUES (1, 'through src-1')");
+        await dr.until("the row on the other member through src-1 and the standby leader", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 1", { password: src.secret("app-password") }) === "1", 60000);
+    });
+
     it("the source killed under writes; promoted by the same config change (standby.enabled false), it keeps what it had and takes writes", async () => {
         writer = new AckedWriter(src.hosts([0, 1]), src.secret("app-password"), "items", acks);
         await src.until("writes going", () => writer!.acked().length > 30, 60000);
@@ -246,5 +263,14 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
             if (rw.length > 0) break;
         }
         assert.deepStrictEqual(rw, [dr.pod(leader).address]);
+    });
+
+    it("a promoted cluster set to standby.enabled true again stays the primary and says why (its own writes are never rewound away)", async () => {
+        await dr.apply({ standby: { ...standby, enabled: true } });
+        const refusal = "ERROR: standby.enabled is true but this cluster was promoted";
+        await dr.until("the leader's refusal in its log", () => fs.readFileSync(dr.logFile(leader), "utf8").includes(refusal), 90000);
+        assert.strictEqual(dr.psql(leader, "SELECT pg_is_in_recovery()", superuser).stdout.trim(), "f");
+        assert.strictEqual(JSON.parse((await patroniRequest(dr, leader, "/config")).text).standby_cluster, undefined);
+        dr.sql(leader, "INSERT INTO items VALUES (1000001, 'still the primary')");
     });
 });

@@ -7,6 +7,8 @@
 import * as assert from "assert";
 import { ReplicatedDatabaseArgs, StandbyArgs } from "../../components/args";
 import { resolveArgs } from "../../components/resolve";
+import { PATRONI_STANDBY_FILE, PATRONI_STANDBY_KEYS, patroniStandbyCluster } from "../../components/standby/patroni";
+import { STANDBY_CONFIG_KEYS } from "../../components/standby/pod";
 import { resolveStandby } from "../../components/standby/resolve";
 import { ArgError } from "../../components/validation";
 import { container, env, find, renderComponent, resource } from "./helpers";
@@ -146,13 +148,44 @@ describe("standby cluster: what it renders", () => {
         assert.strictEqual(names.filter((n) => n === "db-rw").length, 1);
     });
 
-    it("with Patroni: its standby_cluster at bootstrap, replication trusting both CAs; promoted, none", async () => {
+    it("with Patroni: its standby_cluster setting, replication trusting both CAs; promoted, none", async () => {
         const patroni = async (standby: StandbyArgs) => JSON.parse(find(await renderComponent("db", { ...PATRONI, standby }), "ConfigMap", "db-settings").data["patroni.yml"]);
         const cfg = await patroni({ ...STANDBY, sourceHosts: ["a.example.com", "b.example.com"], sourcePort: 6432 });
-        assert.deepStrictEqual(cfg.bootstrap.dcs.standby_cluster, { host: "a.example.com,b.example.com", port: 6432, create_replica_methods: ["basebackup"] });
+        assert.deepStrictEqual(patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourceHosts: ["a.example.com", "b.example.com"], sourcePort: 6432 } })), {
+            standby_cluster: { host: "a.example.com,b.example.com", port: 6432, create_replica_methods: ["basebackup"] },
+        });
+        // Not in patroni.yml (whose change would roll the pods): patroni-standby.sh adds the live file's at start.
+        assert.strictEqual(cfg.bootstrap.dcs.standby_cluster, undefined);
         assert.strictEqual(cfg.postgresql.authentication.replication.sslrootcert, "/run/replicated-db/ca-bundle.crt");
         assert.strictEqual(cfg.postgresql.authentication.rewind.sslrootcert, "/etc/replicated-db/tls/ca.crt");
         const promoted = await patroni({ ...STANDBY, enabled: false });
         assert.strictEqual(promoted.bootstrap.dcs.standby_cluster, undefined);
+    });
+
+    it("with Patroni: the live standby_cluster file (every managed key, null when not rendered); null once promoted, without a roll", async () => {
+        const live = async (standby: StandbyArgs) => {
+            const r = await renderComponent("db", { ...PATRONI, standby });
+            return { r, file: JSON.parse(find(r, "ConfigMap", "db-settings").data[PATRONI_STANDBY_FILE]) };
+        };
+        const { r: before, file } = await live({ ...STANDBY, sourcePort: 6432 });
+        const rendered = patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourcePort: 6432 } })).standby_cluster as Record<string, unknown>;
+        assert.deepStrictEqual(Object.keys(file.standby_cluster).sort(), [...PATRONI_STANDBY_KEYS].sort());
+        // The rendered setting, and every other key it may set as null: Patroni's --apply merges, so a key
+        // rendered once and dropped later is removed from the store rather than left behind.
+        for (const k of PATRONI_STANDBY_KEYS) assert.deepStrictEqual(file.standby_cluster[k], rendered[k] ?? null, k);
+        const { r: after, file: promoted } = await live({ ...STANDBY, sourcePort: 6432, enabled: false });
+        assert.deepStrictEqual(promoted, { standby_cluster: null });
+        assert.deepStrictEqual(Object.entries(plan(before, after)).filter(([, s]) => s !== "same"), [["db-config", "update"]]);
+        // Not with the script-driven mode, nor without the arg.
+        assert.strictEqual(find(await renderComponent("db", { standby: STANDBY }), "ConfigMap", "db-settings").data[PATRONI_STANDBY_FILE], undefined);
+        assert.strictEqual(find(await renderComponent("db", PATRONI), "ConfigMap", "db-settings").data[PATRONI_STANDBY_FILE], undefined);
+    });
+
+    it("the scripts read the live files by the names the component renders them under", async () => {
+        const scripts = find(await renderComponent("db", { ...PATRONI, standby: STANDBY }), "ConfigMap", "db-scripts").data;
+        const manual = find(await renderComponent("db", { standby: STANDBY }), "ConfigMap", "db-scripts").data;
+        for (const name of Object.values(STANDBY_CONFIG_KEYS)) assert.ok(manual["standby.sh"].includes(`$RDB_CONFIG_DIR/${name}`), name);
+        assert.ok(scripts["patroni-standby.sh"].includes(`$RDB_CONFIG_DIR/${PATRONI_STANDBY_FILE}`));
+        assert.ok(scripts["patroni.sh"].includes(`$RDB_CONFIG_DIR/${STANDBY_CONFIG_KEYS.ca}`));
     });
 });

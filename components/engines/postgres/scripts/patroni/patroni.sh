@@ -85,6 +85,7 @@ write_ca_bundle || die "cannot write the CA bundle $CA_BUNDLE"
 # A link, so that a reload sees the kubelet's update of the ConfigMap.
 ln -sfn "$RDB_CONFIG_DIR/patroni.yml" "$CONF_DIR/10-rendered.yml"
 write_password_config
+write_standby_bootstrap "$CONF_DIR" || die "cannot write the standby cluster's bootstrap setting in $CONF_DIR"
 # The server's access rules (hba_file in patroni.yml) are in place, gated, before Patroni first starts it:
 # until this pod is the primary or streams, the application is refused. A container restart keeps the
 # pod's memory, and with it stale rules from the last run, so they are rewritten too.
@@ -164,7 +165,7 @@ while kill -0 "$PATRONI_PID" 2>/dev/null; do
         secret_checked=$now
         secret_tick || log "Secret check failed (status $?); retrying"
     fi
-    standby_promotion_tick "$CONF_DIR" || log "could not remove standby_cluster from Patroni's configuration; retrying"
+    standby_settings_tick "$CONF_DIR" || true
     if [ $((now - dynamic_checked)) -ge "$DYNAMIC_POLL_SECONDS" ]; then
         dynamic_checked=$now
         dynamic_tick || log "dynamic settings check failed (status $?); retrying"

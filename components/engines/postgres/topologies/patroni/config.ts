@@ -14,7 +14,7 @@ import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
-import { patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
+import { patroniReplicationCa } from "../../../../standby/patroni";
 import { PATRONI_ROLE_LABELS } from "./roleLabels";
 import { patroniTimingSettings } from "./timing";
 
@@ -94,9 +94,9 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // Taken by Patroni at the first bootstrap only; patroni.sh applies later changes of the dynamic settings
             // (PATRONI_DYNAMIC_FILE), and patroni-standby.sh removes standby_cluster when a standby is promoted.
             dcs: {
+                // A standby cluster's standby_cluster is not here but in its own live file (patroni-standby.sh
+                // adds it at start), so that a promotion does not change this file and roll the pods.
                 ...dynamicSettings(args, paths.tls),
-                // A standby cluster: its leader streams from the source (README, "Disaster recovery").
-                ...patroniStandbyCluster(args),
             },
             // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
             ...(args.restore
