@@ -8,16 +8,18 @@
  * - full backup of a pgbench database of scale BENCH_SCALE (zst, the default, and lz4; process-max 2) against
  *   `cp -a` of the same data directory on the same disk (the goal: within 1.5x);
  * - restore of each backup into an empty directory against `cp -a` of the data directory;
- * - archive lag under a pgbench write load: from the moment a WAL segment is complete (the server's write
- *   position has moved past it) to the moment pg_stat_archiver reports it archived;
+ * - archive lag under a pgbench write load: from the moment a WAL segment is complete (the server makes its
+ *   `.ready` file) to the moment its file is whole in the repository, and to `.done`, seen by a watcher in a
+ *   process of its own (bench/archive-watch.ts, inotify);
  * - primary throughput with archiving on and off (archive_mode, a restart between), runs interleaved.
  * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  */
-import { spawnSync } from "child_process";
+import { fork, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { BACKUP_IMAGE } from "../tests/harness/backup";
-import { median, percentile, pgbench, pgbenchAsync, spread, tpsOf } from "./stats";
+import { ArchiveEvent, pairArchiveEvents } from "./archive-watch";
+import { median, percentile, pgbench, pgbenchBackground, spread, tpsOf } from "./stats";
 import { benchSettings, machineLine, Progress, Results } from "./report";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
@@ -57,43 +59,49 @@ function duMiB(dir: string): number {
     return Number(spawnSync("du", ["-sm", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
 }
 
-/** The WAL segment file name of an LSN on timeline 1 (16 MiB segments). */
-function segmentOf(lsn: string): number {
-    const [hi, lo] = lsn.split("/").map((x) => parseInt(x, 16));
-    return hi * 256 + Math.floor(lo / 2 ** 24);
+/** The repository's `archive` directory on the claim (under repositoryPath, whatever it is), made by stanza-create. */
+function repositoryArchiveDir(claim: string, depth = 3): string {
+    const look = (dir: string, left: number): string | undefined => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            if (!e.isDirectory()) continue;
+            const full = path.join(dir, e.name);
+            // archive/<stanza>/archive.info: the repository's archive, not a directory of that name in a backup.
+            if (e.name === "archive" && fs.readdirSync(full).some((stanza) => fs.existsSync(path.join(full, stanza, "archive.info")))) return full;
+            if (left > 0) {
+                const found = look(full, left - 1);
+                if (found) return found;
+            }
+        }
+        return undefined;
+    };
+    const found = look(claim, depth);
+    if (!found) throw new Error(`no pgBackRest archive directory under ${claim}`);
+    return found;
 }
 
-/** Per segment completed under a pgbench load: seconds from completion to archived. */
-async function archiveLag(c: Cluster): Promise<number[]> {
-    const completedAt = new Map<number, number>();
-    const archivedAt = new Map<number, number>();
-    let done = false;
-    const sampler = (async () => {
-        let current = -1;
-        while (!done) {
-            const r = c.psql(0, "SELECT pg_current_wal_lsn() || ' ' || coalesce(last_archived_wal, '') FROM pg_stat_archiver", SU);
-            const now = Date.now();
-            if (r.status === 0) {
-                const [lsn, wal] = r.stdout.trim().split(" ");
-                const seg = segmentOf(lsn);
-                for (let s = current; s >= 0 && s < seg; s++) if (!completedAt.has(s)) completedAt.set(s, now);
-                current = current < 0 ? seg : Math.max(current, seg);
-                if (wal && /^[0-9A-F]{24}$/.test(wal)) {
-                    const archived = parseInt(wal.slice(8, 16), 16) * 256 + parseInt(wal.slice(16, 24), 16);
-                    for (const s of completedAt.keys()) if (s <= archived && !archivedAt.has(s)) archivedAt.set(s, now);
-                }
-            }
-            await sleep(100);
-        }
-    })();
-    // Asynchronous, so that the sampler runs during the load; then the last segment is closed, so that even a
-    // short load completes one.
-    await pgbenchAsync(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2)]);
-    c.sql(0, "SELECT pg_switch_wal()", SU);
-    await sleep(15000);
-    done = true;
-    await sampler;
-    return [...archivedAt.entries()].map(([s, t]) => (t - completedAt.get(s)!) / 1000);
+/**
+ * Archive lag under a pgbench write load, from a sampler in a process of its own (bench/archive-watch.ts):
+ * nothing here can hold it up, and this process only awaits meanwhile (pgbench in the background).
+ */
+async function archiveLag(c: Cluster): Promise<ReturnType<typeof pairArchiveEvents>> {
+    const log = path.join(c.base, "archive-events.jsonl");
+    const statusDir = path.join(c.pod(0).dataDir, "pgdata", "pg_wal", "archive_status");
+    const repoDir = repositoryArchiveDir(path.join(c.base, "claims", "db-backups"));
+    const watcher = fork(path.join(__dirname, "archive-watch.ts"), [log, statusDir, repoDir], { execArgv: ["-r", "ts-node/register/transpile-only"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    try {
+        await new Promise<void>((resolve, reject) => {
+            watcher.once("message", () => resolve());
+            watcher.once("exit", (code) => reject(new Error(`the archive watcher exited ${code}`)));
+        });
+        await pgbenchBackground(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS * 2)]).output;
+        // The last segment closed, so that even a short load completes one; then time for the pushes to end.
+        c.sql(0, "SELECT pg_switch_wal()", SU);
+        await sleep(15000);
+    } finally {
+        watcher.kill("SIGTERM");
+    }
+    const text = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+    return pairArchiveEvents(text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as ArchiveEvent));
 }
 
 async function setArchiving(c: Cluster, on: boolean): Promise<void> {
@@ -164,7 +172,8 @@ async function main(): Promise<void> {
         }
         results.add("copy", "s", copy);
         results.add("repository", "MiB", [repoMiB]);
-        results.add("archiveLag", "s", lags);
+        results.add("archiveLag", "ms", lags.toRepository);
+        results.add("archiveDone", "ms", lags.toDone);
         results.add("archivePush", "ms", pushes);
         results.add("tps.archivingOff", "tps", tps.off);
         results.add("tps.archivingOn", "tps", tps.on);
@@ -185,7 +194,9 @@ async function main(): Promise<void> {
         }
         console.log(`| cp -a of the data directory, s | ${spread(copy)} | 1 |`);
         console.log(`| repository after ${2 * RUNS} full backups (retention ${RUNS + 1}), MiB | ${repoMiB} | ${(repoMiB / (RUNS + 1) / (bytes / 2 ** 20)).toFixed(2)}x the database per kept backup |`);
-        console.log(`| archive lag under write load (segment complete to archived, sampled every ~0.15 s), p50 / p95 / max, s | ${percentile(lags, 50).toFixed(2)} / ${percentile(lags, 95).toFixed(2)} / ${Math.max(...lags).toFixed(2)} (${lags.length} segments) | |`);
+        const p = (xs: number[]) => (xs.length ? `${percentile(xs, 50).toFixed(0)} / ${percentile(xs, 95).toFixed(0)} / ${Math.max(...xs).toFixed(0)}` : "none");
+        console.log(`| archive lag under write load (segment complete, its .ready made, to its file whole in the repository), p50 / p95 / max, ms | ${p(lags.toRepository)} (${lags.toRepository.length} segments, ${lags.missing} not there within 15 s, ${lags.byScan} events seen by the 100 ms scan first) | |`);
+        console.log(`| the same to archived (.done: archive_command returned), p50 / p95 / max, ms | ${p(lags.toDone)} (${lags.toDone.length} segments) | |`);
         console.log(`| pgBackRest's time per pushed segment under that load, p50 / p95 / max, ms | ${percentile(pushes, 50)} / ${percentile(pushes, 95)} / ${Math.max(...pushes)} (${pushes.length} pushes) | |`);
         console.log(`| primary tps, archiving off | ${spread(tps.off, 0)} | 1 |`);
         console.log(`| primary tps, archiving on (pgBackRest) | ${spread(tps.on, 0)} | ${(median(tps.on) / median(tps.off)).toFixed(2)} |`);

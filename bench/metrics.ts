@@ -4,22 +4,24 @@
  * TPC-B-like load on the primary with nobody scraping, with a scrape of /metrics every 15 s (Prometheus's usual
  * interval, the PodMonitor's) and, to make the cost visible at all, every 1 s. Runs interleaved, in rotating order.
  *
- *   tests/harness/isolated.sh npx ts-node --transpile-only bench/metrics.ts   (as root; BENCH_RUNS=5 BENCH_SECONDS=30 BENCH_SCALE=10)
+ *   npm run bench:metrics   (as root; BENCH_RUNS=5 BENCH_SECONDS=30 BENCH_SCALE=10; BENCH_QUICK=1 for a smoke run)
+ *
+ * Progress on stderr; raw figures as JSON in bench/results (compare two runs with bench/compare.ts).
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import { median, pgbench, spread } from "./stats";
+import * as path from "path";
+import { median, pgbench, pgbenchBackground, spread } from "./stats";
+import { benchSettings, machineLine, Progress, Results } from "./report";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { Exporters } from "../tests/harness/exporter";
 import { podAddress } from "../tests/harness/pod";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
-const SCALE = Number(process.env.BENCH_SCALE ?? 10);
+const { scale: SCALE, runs: RUNS, seconds: SECONDS, quick } = benchSettings({ scale: 10, runs: 5, seconds: 30 });
 const MODES = [
-    { name: "no scrape", every: 0 },
-    { name: "scrape every 15 s", every: 15 },
-    { name: "scrape every 1 s", every: 1 },
+    { key: "none", name: "no scrape", every: 0 },
+    { key: "every15s", name: "scrape every 15 s", every: 15 },
+    { key: "every1s", name: "scrape every 1 s", every: 1 },
 ];
 
 /** The exporter's CPU time so far, in ms (utime + stime from /proc, in clock ticks of 10 ms). */
@@ -28,10 +30,16 @@ function cpuMs(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** A scraper: a process of its own (pgbench blocks this one), GETting /metrics every `every` seconds and timing each. */
+/** A scraper: a process of its own, GETting /metrics every `every` seconds and timing each (curl's own clock). */
 function scraper(url: string, every: number, log: string): ChildProcess {
     const loop = `while :; do curl -s -o /dev/null -w '%{time_total}\\n' '${url}' >>'${log}'; sleep ${every}; done`;
     return spawn("bash", ["-c", loop], { stdio: "ignore", detached: true });
+}
+
+/** The scrape times a scraper logged, ms (none if it was stopped before its first answer). */
+function scrapeTimes(log: string): number[] {
+    if (!fs.existsSync(log)) return [];
+    return fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((x) => Number(x) * 1000);
 }
 
 async function main(): Promise<void> {
@@ -41,38 +49,55 @@ async function main(): Promise<void> {
         await c.up();
         exporters.start(0);
         const url = `http://${podAddress(0)}:9187/metrics`;
+        const progress = new Progress("metrics", RUNS * MODES.length);
         pgbench(c, ["-i", "-q", "-s", String(SCALE)]);
         await sleep(2000);
-        const tps: Record<string, number[]> = Object.fromEntries(MODES.map((m) => [m.name, []]));
-        const scrapeMs: Record<string, number[]> = Object.fromEntries(MODES.map((m) => [m.name, []]));
-        const cpuPerScrape: Record<string, number[]> = Object.fromEntries(MODES.map((m) => [m.name, []]));
+        const by = () => Object.fromEntries(MODES.map((m) => [m.key, [] as number[]]));
+        const tps = by();
+        const scrapeMs = by();
+        const cpuPerScrape = by();
         for (let run = 0; run < RUNS; run++) {
             // Rotate the order, so that no mode always runs first (a cold cache) or last (a fuller table).
             for (let k = 0; k < MODES.length; k++) {
                 const mode = MODES[(run + k) % MODES.length];
+                progress.step(`run ${run + 1}/${RUNS}, ${mode.name}`);
                 const log = `${c.base}/scrapes-${run}-${k}.log`;
                 const cpu0 = cpuMs(exporters.pid(0));
                 const s = mode.every > 0 ? scraper(url, mode.every, log) : undefined;
-                const out = pgbench(c, ["-c", "4", "-j", "2", "-T", String(SECONDS), "-n"]);
-                if (s) process.kill(-s.pid!, "SIGKILL");
+                try {
+                    tps[mode.key].push(await pgbenchBackground(c, ["-c", "4", "-j", "2", "-T", String(SECONDS), "-n"]).tps);
+                } finally {
+                    if (s) process.kill(-s.pid!, "SIGKILL");
+                }
                 const cpu = cpuMs(exporters.pid(0)) - cpu0;
-                tps[mode.name].push(Number(/tps = ([0-9.]+)/.exec(out)![1]));
                 if (s) {
-                    const times = fs.readFileSync(log, "utf8").trim().split("\n").map(Number);
-                    scrapeMs[mode.name].push(...times.map((x) => x * 1000));
-                    cpuPerScrape[mode.name].push(cpu / times.length);
+                    const times = scrapeTimes(log);
+                    scrapeMs[mode.key].push(...times);
+                    if (times.length) cpuPerScrape[mode.key].push(cpu / times.length);
                 }
             }
         }
-        const base = median(tps[MODES[0].name]);
-        console.log(`\nmetrics exporter cost on the primary (${RUNS} runs of ${SECONDS} s each, pgbench -c 4 -j 2, scale ${SCALE}, interleaved)\n`);
-        console.log("| load | TPS median (min-max) | vs no scrape | one scrape, ms | exporter CPU per scrape, ms |");
+        const raw = new Results("metrics", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
+        for (const m of MODES) {
+            raw.add(`tps.${m.key}`, "tps", tps[m.key]);
+            if (m.every > 0) {
+                raw.add(`scrape.${m.key}`, "ms", scrapeMs[m.key]);
+                raw.add(`exporterCpuPerScrape.${m.key}`, "ms", cpuPerScrape[m.key]);
+            }
+        }
+        const json = raw.write();
+        const base = median(tps.none);
+        const cell = (xs: number[], digits: number) => (xs.length ? spread(xs, digits) : "none");
+        console.log(machineLine());
+        console.log(`\nmetrics exporter cost on the primary (${RUNS} runs of ${SECONDS} s each, pgbench -c 4 -j 2, scale ${SCALE}, interleaved)${quick ? "; QUICK run (a smoke test, not a measurement)" : ""}\n`);
+        console.log("| load | TPS median (min-max) | vs no scrape | one scrape, ms (count) | exporter CPU per scrape, ms |");
         console.log("|---|---|---|---|---|");
         for (const m of MODES) {
-            const scrape = m.every > 0 ? `${spread(scrapeMs[m.name], 0)} (${scrapeMs[m.name].length})` : "-";
-            const cpu = m.every > 0 ? spread(cpuPerScrape[m.name], 0) : "-";
-            console.log(`| ${m.name} | ${spread(tps[m.name], 0)} | ${((median(tps[m.name]) / base) * 100).toFixed(1)} % | ${scrape} | ${cpu} |`);
+            const scrape = m.every > 0 ? `${cell(scrapeMs[m.key], 0)} (${scrapeMs[m.key].length})` : "-";
+            const cpu = m.every > 0 ? cell(cpuPerScrape[m.key], 0) : "-";
+            console.log(`| ${m.name} | ${spread(tps[m.key], 0)} | ${((median(tps[m.key]) / base) * 100).toFixed(1)} % | ${scrape} | ${cpu} |`);
         }
+        console.log(`\nraw figures: ${path.relative(process.cwd(), json)}`);
     } finally {
         exporters.stop();
         await c.cleanup();

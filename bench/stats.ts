@@ -1,5 +1,5 @@
 /** What the data-plane benchmarks share: summaries of repeated runs, and pgbench against a harness cluster's pod 0. */
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as path from "path";
 import { Cluster } from "../tests/harness/cluster";
 import { PG_BIN } from "../tests/harness/pod";
@@ -36,18 +36,55 @@ export function pgbench(c: Cluster, args: string[], cpus?: string): string {
     return r.stdout + r.stderr;
 }
 
-/** pgbench as above, letting the event loop run (a sampler beside it); resolves with its output. */
-export function pgbenchAsync(c: Cluster, args: string[], cpus?: string): Promise<string> {
-    const { file, argv, env } = pgbenchCommand(c, args, cpus);
-    return new Promise((resolve, reject) => {
-        const child = spawn(file, argv, { env });
-        let text = "";
-        child.stdout.on("data", (d) => (text += d));
-        child.stderr.on("data", (d) => (text += d));
-        child.on("error", reject);
-        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`pgbench ${args.join(" ")} exited ${code}: ${text}`))));
-    });
+/** pgbench in the background: its process, its whole output, its tps, and a way to stop it early. */
+export interface PgbenchRun {
+    proc: ChildProcess;
+    /** pgbench's output once it exits 0; rejects with its output otherwise (also when stopped). */
+    output: Promise<string>;
+    /** The tps figure of that output. */
+    tps: Promise<number>;
+    /** SIGINT, then resolves once it has exited (a load the caller ends itself has no figure to wait for). */
+    stop(): Promise<void>;
 }
 
-/** The tps figure of pgbench's output. */
-export const tpsOf = (out: string): number => Number(/tps = ([0-9.]+)/.exec(out)![1]);
+/**
+ * pgbench as `pgbench` above, started in the background so that the event loop runs beside it (a sampler, a
+ * verify, a probe). Its output and tps are promises; a caller that never awaits them does not get an
+ * unhandled rejection for a run it stopped.
+ */
+export function pgbenchBackground(c: Cluster, args: string[], cpus?: string): PgbenchRun {
+    const { file, argv, env } = pgbenchCommand(c, args, cpus);
+    const proc = spawn(file, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    proc.stdout!.on("data", (d) => (text += d));
+    proc.stderr!.on("data", (d) => (text += d));
+    const exited = new Promise<number | null>((resolve, reject) => {
+        proc.on("error", reject);
+        proc.on("close", (code) => resolve(code));
+    });
+    const output = exited.then((code) => {
+        if (code !== 0) throw new Error(`pgbench ${args.join(" ")} exited ${code}: ${text}`);
+        return text;
+    });
+    const tps = output.then(tpsOf);
+    // Handled here so that a stopped run's rejection is not unhandled; awaiting either still rejects.
+    output.catch(() => undefined);
+    tps.catch(() => undefined);
+    const stop = async () => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGINT");
+        await exited.catch(() => undefined);
+    };
+    return { proc, output, tps, stop };
+}
+
+/** pgbench as above, letting the event loop run (a sampler beside it); resolves with its output. */
+export function pgbenchAsync(c: Cluster, args: string[], cpus?: string): Promise<string> {
+    return pgbenchBackground(c, args, cpus).output;
+}
+
+/** The tps figure of pgbench's output; an error with the output if it has none. */
+export function tpsOf(out: string): number {
+    const m = /tps = ([0-9.]+)/.exec(out);
+    if (!m) throw new Error(`no tps in pgbench's output: ${out}`);
+    return Number(m[1]);
+}

@@ -52,10 +52,13 @@ describe("the benchmarks run end to end in their quick mode", function () {
     it("replication: bootstrap, lag and throughput, unpinned and pinned, with progress and raw figures", async () => {
         const { stdout, stderr, results } = await runQuick("replication");
         const modes = ["none", "async", "sync"];
-        assertFigures(results, ["bootstrap.clone", "bootstrap.copy", ...["unpinned", "pinned"].flatMap((p) => [`lag.${p}`, ...modes.map((m) => `tps.${p}.${m}`)])]);
+        assertFigures(results, ["bootstrap.streaming", "bootstrap.ready", "bootstrap.copy", ...["unpinned", "pinned"].flatMap((p) => [`lag.${p}`, ...modes.map((m) => `tps.${p}.${m}`)])]);
         assert.ok(results.figures["tps.pinned.none"].values[0] > 0, "no transaction ran");
         assert.match(stdout, /\| primary tps, two async replicas \| \d+/);
         assert.match(stdout, /QUICK run/);
+        // Streaming comes before the kubelet's readiness probe has seen it (or in the same instant at most).
+        assert.ok(results.figures["bootstrap.streaming"].values[0] <= results.figures["bootstrap.ready"].values[0], JSON.stringify(results.figures));
+        assert.match(stdout, /\| replica bootstrap: clone until the primary sees it streaming \(polled every 50 ms\), s \| \d/);
         assert.match(stderr, /\[replication\] 9\/9 throughput: run 1\/1, pinned, synchronous ANY 1/);
     });
 
@@ -74,6 +77,26 @@ describe("the benchmarks run end to end in their quick mode", function () {
 
     it("backup: backups, restores, archiving and throughput, with raw figures", async () => {
         const { results } = await runQuick("backup");
-        assertFigures(results, ["backup.empty", "backup.zst", "backup.lz4", "restore.zst", "restore.lz4", "copy", "repository", "archiveLag", "archivePush", "tps.archivingOff", "tps.archivingOn"]);
+        assertFigures(results, ["backup.empty", "backup.zst", "backup.lz4", "restore.zst", "restore.lz4", "copy", "repository", "archiveLag", "archiveDone", "archivePush", "tps.archivingOff", "tps.archivingOn"]);
+        // Each segment reaches the repository before the server counts it archived, and not in the same instant
+        // as its completion (a sampler held up would see both at once).
+        const lag = results.figures.archiveLag.values;
+        assert.ok(lag.every((ms) => ms > 0), `archive lag ${JSON.stringify(lag)} ms`);
+        assert.ok(Math.max(...lag) <= Math.max(...results.figures.archiveDone.values), JSON.stringify(results.figures));
+    });
+
+    it("metrics: the exporter's cost with no scrape, every 15 s and every 1 s, with progress and raw figures", async () => {
+        const { stdout, stderr, results } = await runQuick("metrics");
+        assertFigures(results, ["tps.none", "tps.every15s", "tps.every1s", "scrape.every15s", "scrape.every1s", "exporterCpuPerScrape.every15s", "exporterCpuPerScrape.every1s"]);
+        assert.match(stdout, /\| scrape every 1 s \| \d+ \(\d+-\d+\) \| [0-9.]+ % \| /);
+        assert.match(stderr, /\[metrics\] 3\/3 run 1\/1, /);
+    });
+
+    it("verify: replicated-db-verify against pg_dump, and under a load, with progress and raw figures", async () => {
+        const { stdout, stderr, results } = await runQuick("verify");
+        assertFigures(results, ["verify.full", "verify.noPageScan", "pgDump", "verify.underLoad", "heldBack", "tps.alone", "tps.withVerify"]);
+        assert.ok(results.figures["tps.alone"].values[0] > 0, "no transaction ran");
+        assert.match(stdout, /\| replicated-db-verify --no-page-scan \| [0-9.]+ /);
+        assert.match(stderr, /\[verify\] 3\/3 under load: /);
     });
 });

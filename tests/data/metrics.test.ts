@@ -7,11 +7,9 @@
  * answers as the PodMonitor scrapes it (HTTPS, the cluster's CA, the headless Service's name).
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as path from "path";
 import { exporterMetricNames } from "../../components/monitoring/queries";
 import { ALERTS, FOR } from "../../components/monitoring/rules";
 import { resolveArgs } from "../../components/resolve";
@@ -19,8 +17,9 @@ import { Cluster, sleep } from "../harness/cluster";
 import { Exporters } from "../harness/exporter";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { PATRONI_PORT } from "../harness/patroniApi";
-import { PG_BIN, podAddress } from "../harness/pod";
+import { podAddress } from "../harness/pod";
 import { renderComponent } from "../../render/render";
+import { pgbenchAsync } from "../../bench/stats";
 import { Alert, Prometheus } from "../harness/prometheus";
 
 const NOT_STREAMING = ALERTS.replicaNotStreaming;
@@ -98,15 +97,7 @@ describe("metrics and alerts on real servers", function () {
     });
 
     it("shows replication lag under a pgbench load as a series", async () => {
-        const env = { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() };
-        const bench = (args: string[]) =>
-            new Promise<string>((resolve, reject) => {
-                const p = spawn(path.join(PG_BIN, "pgbench"), [...args, "-h", c.host(0), "-p", "5432", "-U", "app", "app"], { env });
-                let out = "";
-                p.stdout.on("data", (d) => (out += d));
-                p.stderr.on("data", (d) => (out += d));
-                p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`pgbench ${args.join(" ")}: ${out}`))));
-            });
+        const bench = (args: string[]) => pgbenchAsync(c, args);
         await bench(["-i", "-s", "5", "-q"]);
         const started = Date.now();
         await bench(["-c", "4", "-j", "2", "-T", "20", "-n"]);

@@ -6,13 +6,11 @@
  * primary stays ready.
  */
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { pgbench } from "../../bench/stats";
+import { pgbench, pgbenchBackground } from "../../bench/stats";
 import { Cluster } from "../harness/cluster";
 import { Kubectl } from "../harness/kubectl";
-import { PG_BIN } from "../harness/pod";
 
 const VERIFY = path.join(__dirname, "..", "..", "bin", "replicated-db-verify");
 const superuser = { user: "postgres", database: "app" };
@@ -40,16 +38,7 @@ describe("replicated-db-verify", function () {
     after(() => c.cleanup());
 
     /** pgbench's TPC-B-like writes (updates and inserts on four tables) for `seconds`, in the background. */
-    function load(seconds: number): { proc: ChildProcess; done: Promise<string> } {
-        const proc = spawn(path.join(PG_BIN, "pgbench"), ["-c", "2", "-T", String(seconds), "-h", c.host(0), "-p", "5432", "-U", "app", "app"], {
-            env: { PGPASSWORD: c.secret("app-password"), PATH: process.env.PATH, ...c.libpqEnv() },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        proc.stdout!.on("data", (d) => (out += d));
-        proc.stderr!.on("data", (d) => (out += d));
-        return { proc, done: new Promise((resolve) => proc.on("close", () => resolve(out))) };
-    }
+    const load = (seconds: number) => pgbenchBackground(c, ["-c", "2", "-T", String(seconds)]);
 
     /** Replica `i`'s copy of the victim table's file: stopped cleanly (its buffers on disk), changed, started again. */
     async function damage(i: number, change: (fd: number) => void): Promise<void> {
@@ -89,8 +78,7 @@ describe("replicated-db-verify", function () {
             const before = Number(c.sql(0, "SELECT count(*) FROM pgbench_history"));
             await c.until("more writes after the verification", () => Number(c.sql(0, "SELECT count(*) FROM pgbench_history")) > before + 20);
         } finally {
-            l.proc.kill("SIGINT");
-            await l.done;
+            await l.stop();
         }
     });
 

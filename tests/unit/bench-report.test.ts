@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { benchSettings, BenchResults, compare, Progress, QUICK, Results } from "../../bench/report";
+import { ArchiveEvent, classify, pairArchiveEvents } from "../../bench/archive-watch";
 
 describe("benchmark reports (bench/report.ts)", () => {
     const defaults = { scale: 50, runs: 3, seconds: 15 };
@@ -48,5 +49,34 @@ describe("benchmark reports (bench/report.ts)", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the archive-lag sampler's events (bench/archive-watch.ts)", () => {
+    const seg = (n: number) => `00000001000000000000000${n}`;
+
+    it("takes a segment's .ready and .done in archive_status and its whole file in the repository, nothing else", () => {
+        assert.deepStrictEqual(classify(`${seg(5)}.ready`, false), { kind: "ready", segment: seg(5) });
+        assert.deepStrictEqual(classify(`${seg(5)}.done`, false), { kind: "done", segment: seg(5) });
+        assert.deepStrictEqual(classify(`${seg(5)}-${"a".repeat(40)}.zst`, true), { kind: "repo", segment: seg(5) });
+        // pgBackRest's file before its rename, a timeline history, a backup label, and a .ready outside archive_status.
+        for (const [name, repo] of [[`${seg(5)}-${"a".repeat(40)}.zst.pgbackrest.tmp`, true], ["00000002.history.ready", false], [`${seg(5)}.00000028.backup.ready`, false], [`${seg(5)}.ready`, true]] as const) {
+            assert.strictEqual(classify(name, repo), undefined, name);
+        }
+    });
+
+    it("pairs each completed segment with its arrival in the repository and its .done, and counts one that never arrived", () => {
+        const events: ArchiveEvent[] = [
+            { t: 1000, kind: "ready", segment: seg(1), via: "watch" },
+            { t: 1120, kind: "repo", segment: seg(1), via: "watch" },
+            { t: 1130, kind: "done", segment: seg(1), via: "watch" },
+            { t: 2000, kind: "ready", segment: seg(2), via: "watch" },
+            { t: 2400, kind: "repo", segment: seg(2), via: "scan" },
+            { t: 2450, kind: "done", segment: seg(2), via: "watch" },
+            { t: 3000, kind: "ready", segment: seg(3), via: "watch" },
+            // A segment completed before the sampler started: no .ready seen, so no figure.
+            { t: 900, kind: "repo", segment: seg(0), via: "watch" },
+        ];
+        assert.deepStrictEqual(pairArchiveEvents(events), { toRepository: [120, 400], toDone: [130, 450], missing: 1, byScan: 1 });
     });
 });
