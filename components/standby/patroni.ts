@@ -12,17 +12,38 @@ import { ResolvedArgs } from "../args";
 /** The ca bundle a standby cluster's replication connections trust, in pod memory (written by patroni.sh). */
 export const CA_BUNDLE_FILE = "ca-bundle.crt";
 
-/** `standby_cluster` for bootstrap.dcs, or nothing. No slot on the source (as in the manual mode). */
+/** The replica method that makes the standby leader from the source's latest backup in the repository. */
+export const ARCHIVE_REPLICA_METHOD = "pgbackrest";
+
+/**
+ * `standby_cluster` for bootstrap.dcs, or nothing. No slot on the source (as in the manual mode). With the
+ * archive feed (`standby.archiveFromClusterName`): Patroni's own keys for it, a `restore_command` that reads the
+ * source's stanza (pgBackRest's archive-get only reads the repository), with which the standby leader replays the
+ * archive whenever streaming fails, and the pgbackrest replica method before basebackup, so that the standby
+ * leader is made from the source's latest backup when the repository has one (basebackup otherwise).
+ */
 export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknown> {
     const sb = args.standby;
     if (!sb?.enabled) return {};
+    const archive = sb.archiveStanza !== "";
     return {
         standby_cluster: {
             host: sb.sourceHosts.join(","),
             port: sb.sourcePort,
-            create_replica_methods: ["basebackup"],
+            create_replica_methods: archive ? [ARCHIVE_REPLICA_METHOD, "basebackup"] : ["basebackup"],
+            ...(archive ? { restore_command: `pgbackrest --stanza=${sb.archiveStanza} archive-get %f "%p"` } : {}),
         },
     };
+}
+
+/**
+ * The pgbackrest replica method's own settings (Patroni reads them under `postgresql.<method>`): restore-standby.sh
+ * with Patroni's parameters (it takes --datadir). With the archive feed only; rendered whether or not `enabled`
+ * is true, so that a promotion changes nothing in patroni.yml.
+ */
+export function patroniArchiveReplicaMethod(args: ResolvedArgs, scriptsDir: string): Record<string, unknown> {
+    if (!args.standby?.archiveStanza) return {};
+    return { [ARCHIVE_REPLICA_METHOD]: { command: `/bin/bash ${scriptsDir}/restore-standby.sh`, keep_data: false, no_leader: true } };
 }
 
 /**

@@ -32,7 +32,14 @@ function refused(args: ReplicatedDatabaseArgs, message: string): void {
 describe("standby cluster: the args", () => {
     it("fills the defaults, and is undefined when left out", () => {
         assert.strictEqual(resolveArgs("db", {}).standby, undefined);
-        assert.deepStrictEqual(resolveArgs("db", { standby: STANDBY }).standby, { ...STANDBY, sourcePort: 5432, sourceCidrs: ["0.0.0.0/0"] });
+        assert.deepStrictEqual(resolveArgs("db", { standby: STANDBY }).standby, {
+            ...STANDBY,
+            sourcePort: 5432,
+            sourceCidrs: ["0.0.0.0/0"],
+            archiveFromClusterName: "",
+            archiveFromNamespace: "",
+            archiveStanza: "",
+        });
         // A promoted standby may keep its fields, or drop them.
         assert.strictEqual(resolveArgs("db", { standby: { enabled: false } }).standby!.enabled, false);
         // Without TLS the source's CA is not required.
@@ -63,7 +70,7 @@ describe("standby cluster: the args", () => {
         );
         refused(
             { standby: { ...STANDBY, primary: "x" } as StandbyArgs },
-            'invalid standby.primary: "x" (allowed: one of the standby settings: enabled, sourceHosts, sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs)',
+            'invalid standby.primary: "x" (allowed: one of the standby settings: enabled, sourceHosts, sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs, archiveFromClusterName, archiveFromNamespace)',
         );
         refused(
             { standby: STANDBY, restore: { fromClusterName: "old" }, backup: { s3Bucket: "bkp", s3Endpoint: "s3.example.com", s3CredentialsSecret: "c" }, image: "registry.example.com/pg:17.6" },
@@ -83,8 +90,8 @@ describe("standby cluster: the args", () => {
     });
 
     it("is a pure function the component and the program share", () => {
-        assert.strictEqual(resolveStandby(undefined, { tlsEnabled: true, restoring: false }), undefined);
-        assert.throws(() => resolveStandby({ enabled: true }, { tlsEnabled: false, restoring: false }, (a) => `replicated-db:${a}`), /invalid replicated-db:standby\.sourceHosts/);
+        assert.strictEqual(resolveStandby(undefined, { tlsEnabled: true, restoring: false, namespace: "default", clusterName: "db" }), undefined);
+        assert.throws(() => resolveStandby({ enabled: true }, { tlsEnabled: false, restoring: false, namespace: "default", clusterName: "db" }, (a) => `replicated-db:${a}`), /invalid replicated-db:standby\.sourceHosts/);
     });
 });
 

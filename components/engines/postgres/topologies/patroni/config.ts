@@ -15,7 +15,7 @@ import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
-import { patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
+import { patroniArchiveReplicaMethod, patroniReplicationCa, patroniStandbyCluster } from "../../../../standby/patroni";
 import { patroniTimingSettings } from "./timing";
 
 export const PATRONI_PORT = 8008;
@@ -129,6 +129,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }],
+            // A standby cluster with the archive feed: its standby leader may be made from the source's backup.
+            ...patroniArchiveReplicaMethod(args, scripts),
             parameters: { ...parameters(args, paths.tls), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
             // Patroni writes recovery settings itself, from here only (it ignores them among the parameters).
             ...(Object.keys(recoverySettings(args)).length ? { recovery_conf: recoverySettings(args) } : {}),
