@@ -8,6 +8,7 @@
  * done in this mode (README).
  */
 import { ResolvedArgs } from "../args";
+import { standbyRestoreCommand } from "../engines/postgres/backup";
 
 /** The ca bundle a standby cluster's replication connections trust, in pod memory (written by patroni.sh). */
 export const CA_BUNDLE_FILE = "ca-bundle.crt";
@@ -18,11 +19,12 @@ export const ARCHIVE_REPLICA_METHOD = "pgbackrest";
 /**
  * `standby_cluster` for bootstrap.dcs, or nothing. No slot on the source (as in the manual mode). With the
  * archive feed (`standby.archiveFromClusterName`): Patroni's own keys for it, a `restore_command` that reads the
- * source's stanza (pgBackRest's archive-get only reads the repository), with which the standby leader replays the
- * archive whenever streaming fails, and the pgbackrest replica method before basebackup, so that the standby
- * leader is made from the source's latest backup when the repository has one (basebackup otherwise).
+ * source's stanza (archive-get.sh: pgBackRest's archive-get, which only reads the repository, as in the manual
+ * mode), with which the standby leader replays the archive whenever streaming fails, and the pgbackrest replica
+ * method before basebackup, so that the standby leader is made from the source's latest backup when the
+ * repository has one (basebackup otherwise).
  */
-export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknown> {
+export function patroniStandbyCluster(args: ResolvedArgs, scriptsDir: string): Record<string, unknown> {
     const sb = args.standby;
     if (!sb?.enabled) return {};
     const archive = sb.archiveStanza !== "";
@@ -31,7 +33,7 @@ export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknow
             host: sb.sourceHosts.join(","),
             port: sb.sourcePort,
             create_replica_methods: archive ? [ARCHIVE_REPLICA_METHOD, "basebackup"] : ["basebackup"],
-            ...(archive ? { restore_command: `pgbackrest --stanza=${sb.archiveStanza} archive-get %f "%p"` } : {}),
+            ...(archive ? { restore_command: standbyRestoreCommand(scriptsDir) } : {}),
         },
     };
 }

@@ -7,13 +7,16 @@
  * cascades from it. Rows committed on src and archived after dr started appear on dr-0 (the time from the push
  * to the replay is measured) and on dr-1. Then the source is made reachable (one config change: the port) and
  * dr-0 streams. Last, src is gone, dr is promoted and archives to ITS OWN stanza: src's stanza is not written
- * to again.
+ * to again. The same with dr in Patroni mode (Patroni's standby_cluster restore_command and its pgbackrest replica
+ * method), up to the promotion; the switch to streaming is not (Patroni does not apply a changed source port).
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { BACKUP_IMAGE, POD_SCRIPTS, archiver, backupInfo } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { patroniRequest } from "../harness/patroniApi";
 import { S3Server } from "../harness/s3";
 
 const su = { user: "postgres", database: "postgres" };
@@ -170,5 +173,118 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
         assert.deepStrictEqual([...srcKeys()].sort(), [...srcBefore].sort());
         // Replicas of the promoted cluster fall back to the rendered restore_command (dr's own stanza).
         assert.strictEqual(await local(1, "SHOW restore_command", "postgres"), 'pgbackrest archive-get %f "%p"');
+    });
+});
+
+describe("a Patroni standby cluster fed from the source's archive on real PostgreSQL servers", function () {
+    this.timeout(900000);
+    const dir = fs.mkdtempSync("/var/tmp/rdb-s3-archive-patroni-");
+    const s3 = new S3Server(dir);
+    const creds = s3.credentialsEnv();
+    const repository = { s3Bucket: s3.bucket, s3Endpoint: s3.endpoint, s3UriStyle: "path", s3CredentialsSecret: "s3-creds" };
+    const s3Secret = { "s3-creds": { "access-key-id": creds.PGBACKREST_REPO1_S3_KEY, "secret-access-key": creds.PGBACKREST_REPO1_S3_KEY_SECRET } };
+    const env = { PGBACKREST_REPO1_STORAGE_CA_FILE: s3.caFile, PGBACKREST_IO_TIMEOUT: "3" };
+    const src = new Cluster({
+        name: "src",
+        args: { replicas: 1, image: BACKUP_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 } },
+        secrets: s3Secret,
+        env,
+    });
+    let dr: Cluster;
+    let standby: StandbySettings;
+    let leader = -1;
+    const srcApp = () => ({ password: src.secret("app-password") });
+    const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
+    const role = async (ordinal: number): Promise<string | undefined> => {
+        try {
+            return (JSON.parse((await patroniRequest(dr, ordinal, "/patroni", { timeoutMs: 2000 })).text) as { role?: string }).role;
+        } catch {
+            return undefined;
+        }
+    };
+
+    before(async () => {
+        await s3.start();
+        await src.up();
+        src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
+        src.sql(0, "INSERT INTO items VALUES (1, 'before the backup')");
+        await src.until("src to archive", () => archiver(src, 0).archived > 0, 180000);
+        const backup = await src.exec(0, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
+        assert.strictEqual(backup.status, 0, backup.stderr);
+        src.sql(0, "INSERT INTO items VALUES (2, 'after the backup')");
+        src.sql(0, "SELECT pg_switch_wal()", su);
+        standby = {
+            enabled: true,
+            sourceHosts: [src.host(0)],
+            sourcePort: DEAD_PORT,
+            replicationSecretName: "src-replication",
+            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
+            archiveFromClusterName: "src",
+        };
+        dr = new Cluster({
+            name: "dr",
+            addressOffset: 20,
+            extraHosts: src.podHostLines(),
+            secrets: { ...s3Secret, "src-replication": { "replication-password": src.secret("replication-password") } },
+            env,
+            args: { replicas: 1, failover: "patroni", image: PATRONI_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 }, standby },
+        });
+        await dr.up();
+        const deadline = Date.now() + 120000;
+        while (Date.now() < deadline && leader < 0) {
+            for (const i of [0, 1]) if ((await role(i)) === "standby_leader") leader = i;
+            await sleep(500);
+        }
+        assert.ok(leader >= 0, "a standby leader");
+    });
+    after(async () => {
+        await dr?.cleanup();
+        await src.cleanup();
+        await s3.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("makes the standby leader with the pgbackrest method from src's backup, replays src's archive; the other member cascades", async () => {
+        const other = 1 - leader;
+        const log = fs.readFileSync(dr.logFile(leader), "utf8");
+        assert.match(log, /replica has been created using pgbackrest/);
+        assert.match(log, /restored the source's stanza default-src into/);
+        assert.strictEqual(await local(leader, "SHOW restore_command", "postgres"), '/bin/bash /etc/replicated-db/scripts/archive-get.sh %f "%p"');
+        assert.notStrictEqual(await local(leader, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres"), "streaming");
+        await dr.until("the standby leader to replay src's archived row", () => dr.sql(leader, "SELECT count(*) FROM items", srcApp()) === "2", 60000);
+        assert.match((await dr.exec(leader, ["cat", "/run/replicated-db/state"])).stdout, /^reason=standby leader: replaying the source's archive \(stanza default-src/m);
+        assert.match(dr.psql(leader, "INSERT INTO items VALUES (-1, 'refused')", srcApp()).stderr, /read-only transaction/);
+        await dr.until("the other member to cascade", () => dr.sql(other, "SELECT count(*) FROM items", srcApp()) === "2", 60000);
+        assert.strictEqual(await local(other, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver", "postgres"), `${dr.host(leader)} streaming`);
+    });
+
+    it("replays rows archived on src after it started (push-to-replay time measured)", async () => {
+        const lagMs: number[] = [];
+        for (let i = 0; i < 5; i++) {
+            const id = 100 + i;
+            const before = archiver(src, 0).archived;
+            src.sql(0, `INSERT INTO items VALUES (${id}, 'archived after dr started')`);
+            src.sql(0, "SELECT pg_switch_wal()", su);
+            await src.until("src to push the segment", () => archiver(src, 0).archived > before, 60000);
+            const pushed = Number(src.sql(0, "SELECT round(extract(epoch FROM last_archived_time) * 1000) FROM pg_stat_archiver", su));
+            await dr.until(`row ${id} on the standby leader`, () => dr.sql(leader, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
+            lagMs.push(Date.now() - pushed);
+            await dr.until(`row ${id} on the other member`, () => dr.sql(1 - leader, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
+        }
+        console.log(`      archive push on src to the row readable on the standby leader, ms: ${summary(lagMs)}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    });
+
+    it("promoted after src is gone: archives to its own stanza, never src's", async () => {
+        await Promise.all([src.stop(0, "SIGKILL"), src.stop(1, "SIGKILL")]);
+        const srcKeys = () => new Set(s3.objectKeys("pgbackrest/archive/default-src/").concat(s3.objectKeys("pgbackrest/backup/default-src/")));
+        const srcBefore = srcKeys();
+        await dr.apply({ standby: { ...standby, enabled: false } });
+        await dr.until("the standby leader takes writes", () => dr.psql(leader, "SELECT pg_is_in_recovery()", su).stdout.trim() === "f", 120000);
+        await dr.until("dr's own app password", () => dr.sql(leader, "SELECT 1") === "1", 60000);
+        dr.sql(leader, "INSERT INTO items VALUES (300, 'after the promotion')");
+        await dr.until("the leader to archive to its own stanza", () => s3.objectKeys("pgbackrest/archive/default-dr/").some((k) => /\/[0-9A-F]{24}-[0-9a-f]{40}/.test(k)), 180000);
+        await dr.until("the new row on the other member", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 300") === "1", 120000);
+        await sleep(5000);
+        assert.deepStrictEqual([...srcKeys()].sort(), [...srcBefore].sort());
     });
 });

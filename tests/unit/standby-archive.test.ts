@@ -118,13 +118,15 @@ describe("standby cluster, archive feed: what it renders", () => {
     });
 
     it("Patroni: standby_cluster's restore_command reads the source's stanza; the pgbackrest method before basebackup", async () => {
+        const scripts = find(await renderComponent("dr", { ...DR, failover: "patroni" }), "ConfigMap", "dr-scripts").data;
+        assert.ok(scripts["archive-get.sh"] && scripts["restore-standby.sh"]);
         const patroni = async (standby: StandbyArgs) => JSON.parse((await settings({ ...DR, failover: "patroni", standby }))["patroni.yml"]);
         const cfg = await patroni(STANDBY);
         assert.deepStrictEqual(cfg.bootstrap.dcs.standby_cluster, {
             host: "db-rw.databases.svc.eu-west.example",
             port: 5432,
             create_replica_methods: ["pgbackrest", "basebackup"],
-            restore_command: 'pgbackrest --stanza=databases-db archive-get %f "%p"',
+            restore_command: '/bin/bash /etc/replicated-db/scripts/archive-get.sh %f "%p"',
         });
         assert.deepStrictEqual(cfg.postgresql.pgbackrest, { command: "/bin/bash /etc/replicated-db/scripts/restore-standby.sh", keep_data: false, no_leader: true });
         // Replicas of the standby cluster have no restore_command of the source's.

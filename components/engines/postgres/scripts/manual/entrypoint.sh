@@ -215,7 +215,7 @@ standby_tick() {
     if [ "$status" = streaming ]; then
         NOT_STREAMING_SINCE=""
         [ -z "$GATED" ] || gate off "streaming again"
-    elif [ "$desired" = "$me" ] && standby_archive_fresh; then
+    elif [ "$desired" = "$me" ] && fed_by_archive; then
         # A standby cluster's named pod that replays the source's archive is as fresh as that archive (README).
         NOT_STREAMING_SINCE=""
         [ -z "$GATED" ] || gate off "replaying the source's archive"

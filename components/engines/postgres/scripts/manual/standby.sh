@@ -15,11 +15,6 @@ STANDBY_HOSTS_FILE="$RDB_CONFIG_DIR/standby-hosts"
 STANDBY_PORT_FILE="$RDB_CONFIG_DIR/standby-port"
 STANDBY_CA_FILE="$RDB_CONFIG_DIR/standby-ca.crt"
 STANDBY_ARCHIVE=${RDB_STANDBY_ARCHIVE_FROM:-}
-# archive-get.sh touches this whenever the repository answered (a segment, or "none yet").
-ARCHIVE_ANSWERED_FILE="$RDB_RUN_DIR/archive-answered"
-# A standby leader that does not stream counts as fed (ready, clients let in) while the source's archive has
-# answered within this many seconds: PostgreSQL asks it every 5 s (wal_retrieve_retry_interval) meanwhile.
-ARCHIVE_FRESH_SECONDS=${RDB_ARCHIVE_FRESH_SECONDS:-60}
 
 # Prints the source's hosts ("a,b") and succeeds while this cluster is a standby. A cluster never rendered
 # as a standby has no such file; a promoted one has it empty.
@@ -63,15 +58,6 @@ standby_restore_setting() {
     [ -n "$STANDBY_ARCHIVE" ] || return 0
     standby_source >/dev/null || return 0
     printf "\nrestore_command = '/bin/bash %s/archive-get.sh %%f \"%%p\"'" "$RDB_SCRIPTS_DIR"
-}
-
-# Succeeds while this cluster is a standby with the archive feed and the source's archive answered lately.
-standby_archive_fresh() {
-    local answered
-    [ -n "$STANDBY_ARCHIVE" ] || return 1
-    standby_source >/dev/null || return 1
-    answered=$(stat -c %Y "$ARCHIVE_ANSWERED_FILE" 2>/dev/null) || return 1
-    [ $(($(date +%s) - answered)) -lt "$ARCHIVE_FRESH_SECONDS" ]
 }
 
 # restore_source_standby: the named pod's first data directory from the source's latest backup in the
@@ -140,7 +126,7 @@ standby_leader_tick() {
     fi
     if [ "$status" = streaming ]; then
         set_state replica yes running "standby cluster: streaming from the source $hosts"
-    elif standby_archive_fresh; then
+    elif fed_by_archive; then
         set_state replica yes running "standby cluster: replaying the source's archive (stanza $STANDBY_ARCHIVE, last segment $(cat "$RDB_RUN_DIR/archive-restored" 2>/dev/null || printf 'none')); not streaming from $hosts (wal receiver: $status)"
     else
         set_state replica no running "standby cluster: not streaming from the source $hosts (wal receiver: $status)"

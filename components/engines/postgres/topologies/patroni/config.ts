@@ -97,7 +97,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             dcs: {
                 ...dynamicSettings(args, paths.tls),
                 // A standby cluster: its leader streams from the source (README, "Disaster recovery").
-                ...patroniStandbyCluster(args),
+                ...patroniStandbyCluster(args, scripts),
             },
             // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
             ...(args.restore
