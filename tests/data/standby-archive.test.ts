@@ -12,6 +12,7 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { BACKUP_IMAGE, POD_SCRIPTS, archiver, backupInfo } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
@@ -28,6 +29,24 @@ type StandbySettings = NonNullable<ReplicatedDatabaseArgs["standby"]>;
 function summary(values: number[]): string {
     const s = [...values].sort((a, b) => a - b);
     return `n=${s.length} min=${s[0]} median=${s[Math.floor(s.length / 2)]} max=${s[s.length - 1]}`;
+}
+
+/** tests/stress/repeat.sh keeps a failed run's logs: the pods' (as pooler.test.ts does). */
+function keepLogs(c: Cluster | undefined, label: string): void {
+    const keep = process.env.RDB_KEEP_DIR;
+    if (!keep || !c || !fs.existsSync(c.base)) return;
+    const dir = path.join(keep, label);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(c.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(c.base, f), path.join(dir, f));
+}
+
+/** Waits until an asynchronous check holds, polling; fails with `what` and the pods' logs. */
+async function eventually(c: Cluster, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${c.tail(0)}\n${c.tail(1)}`);
+        await sleep(200);
+    }
 }
 
 /** Over a pod's private socket as postgres (peer): answers whether or not the pod refuses clients. */
@@ -87,6 +106,9 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
         await dr.up();
     });
     after(async () => {
+        // Only under repeat.sh (RDB_KEEP_DIR), which removes them again when the run passed.
+        keepLogs(dr, "manual-dr");
+        keepLogs(src, "manual-src");
         await dr?.cleanup();
         await src.cleanup();
         await s3.stop();
@@ -143,12 +165,7 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
         const started = Date.now();
         standby = { ...standby, sourcePort: 5432 };
         await dr.apply({ standby });
-        const status = async () => local(0, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres");
-        const deadline = Date.now() + 120000;
-        while ((await status()) !== "streaming") {
-            assert.ok(Date.now() < deadline, `dr-0 not streaming from src 120 s after the config change:\n${dr.tail(0)}`);
-            await sleep(200);
-        }
+        await eventually(dr, "dr-0 to stream from src", async () => (await local(0, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres")) === "streaming", 120000);
         console.log(`      ${Date.now() - started} ms from the applied config to dr-0 streaming`);
         assert.strictEqual(await local(0, "SELECT sender_host FROM pg_stat_wal_receiver", "postgres"), src.host(0));
         // A row not archived yet (no switch) arrives by streaming.
@@ -238,6 +255,9 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
         assert.ok(leader >= 0, "a standby leader");
     });
     after(async () => {
+        // Only under repeat.sh (RDB_KEEP_DIR), which removes them again when the run passed.
+        keepLogs(dr, "patroni-dr");
+        keepLogs(src, "patroni-src");
         await dr?.cleanup();
         await src.cleanup();
         await s3.stop();
@@ -255,7 +275,9 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
         assert.match((await dr.exec(leader, ["cat", "/run/replicated-db/state"])).stdout, /^reason=standby leader: replaying the source's archive \(stanza default-src/m);
         assert.match(dr.psql(leader, "INSERT INTO items VALUES (-1, 'refused')", srcApp()).stderr, /read-only transaction/);
         await dr.until("the other member to cascade", () => dr.sql(other, "SELECT count(*) FROM items", srcApp()) === "2", 60000);
-        assert.strictEqual(await local(other, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver", "postgres"), `${dr.host(leader)} streaming`);
+        // Seen once not streaming for a moment right after the rows arrived (one run of seven): waited for.
+        const cascade = async () => (await local(other, "SELECT sender_host || ' ' || status FROM pg_stat_wal_receiver", "postgres")) === `${dr.host(leader)} streaming`;
+        await eventually(dr, "the other member to stream from the standby leader", cascade, 30000);
     });
 
     it("replays rows archived on src after it started (push-to-replay time measured)", async () => {
