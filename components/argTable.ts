@@ -132,6 +132,8 @@ export const STANDBY_FIELDS = {
     replicationSecretName: { default: "" },
     sourceCaCertificate: { default: "" },
     sourceCidrs: { default: ["0.0.0.0/0"] as readonly string[] },
+    archiveFromClusterName: { default: "" },
+    archiveFromNamespace: { default: "", defaultNote: "(this cluster's namespace)" },
 } as const satisfies Record<keyof StandbyArgs, FieldSpec>;
 /** Patroni's own defaults (components/failover-timing.ts). */
 export const PATRONI_FIELDS = {
@@ -319,7 +321,8 @@ export const ARGS = {
         allowed:
             "map: `enabled` (`false` promotes), `sourceHosts` (names the source's certificate carries), `sourcePort`, " +
             "`replicationSecretName` (key `replication-password`: the source's), `sourceCaCertificate` (PEM; required with TLS), " +
-            "`sourceCidrs`; not with `restore`: see \"Disaster recovery: standby cluster\"",
+            "`sourceCidrs`, `archiveFromClusterName`, `archiveFromNamespace` (the source's stanza in the `backup` repository: " +
+            "a second feed); not with `restore`: see \"Disaster recovery: standby cluster\"",
         fields: STANDBY_FIELDS,
     },
     monitoring: {

@@ -249,6 +249,16 @@ export interface StandbyArgs {
      * @default ["0.0.0.0/0"]
      */
     sourceCidrs?: string[];
+    /**
+     * A second feed from the archive: the source's `clusterName` whose stanza in the repository that this
+     * cluster's `backup` fields describe holds the source's WAL and backups. The standby fetches WAL from it
+     * (read only) whenever streaming fails, and its first data directory comes from the source's latest backup
+     * there when the source cannot be cloned. "" streams only.
+     * @default ""
+     */
+    archiveFromClusterName?: string;
+    /** The source's namespace, for its stanza's name. @default "" (this cluster's namespace) */
+    archiveFromNamespace?: string;
 }
 
 /**
@@ -587,7 +597,10 @@ export interface ResolvedArgs {
 }
 
 /** The standby settings with every default filled in. */
-export type ResolvedStandby = Required<StandbyArgs>;
+export interface ResolvedStandby extends Required<StandbyArgs> {
+    /** The source's pgBackRest stanza that feeds this standby from the archive; "" streams only. */
+    archiveStanza: string;
+}
 /** Patroni's timings with every default filled in. */
 export type ResolvedPatroni = Required<PatroniArgs>;
 

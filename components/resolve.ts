@@ -140,13 +140,19 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
     const patroni = resolvePatroniTiming(args.patroni ?? {}, failover, setting);
     const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
-    const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined, setting);
-    const standby = resolveStandby(args.standby, { tlsEnabled: tls.enabled, restoring: restore !== undefined }, setting);
+    const standby = resolveStandby(args.standby, { tlsEnabled: tls.enabled, restoring: restore !== undefined, namespace, clusterName }, setting);
+    const archiveFeed = (standby?.archiveStanza ?? "") !== "";
+    const backup = resolveBackup(args.backup ?? {}, { namespace, clusterName, storageSize }, restore !== undefined || archiveFeed, setting);
     if (backup.repositoryUsed && args.image === undefined) {
+        const why = backup.enabled
+            ? `${setting("backup.enabled")} is true`
+            : restore !== undefined
+              ? `${setting("restore")} is set`
+              : `${setting("standby.archiveFromClusterName")} is set`;
         throw new ArgError(
             setting("image"),
             "(unset)",
-            `an image with pgBackRest when ${backup.enabled ? `${setting("backup.enabled")} is true` : `${setting("restore")} is set`}: ` +
+            `an image with pgBackRest when ${why}: ` +
                 "the default image has none (images/postgres/Dockerfile builds one from it)",
         );
     }

@@ -31,6 +31,23 @@ export function stanzaName(namespace: string, clusterName: string): string {
     return `${namespace}-${clusterName}`;
 }
 
+/**
+ * Another cluster's stanza, named as `restore` and `standby`'s archive feed name it: that cluster's `clusterName`
+ * (`clusterSetting`) and namespace (`namespaceSetting`; "" is this cluster's). Checks both names; the one
+ * derivation of a source's stanza.
+ */
+export function sourceStanza(
+    clusterSetting: string,
+    fromClusterName: unknown,
+    namespaceSetting: string,
+    fromNamespace: unknown,
+    cluster: Pick<Cluster, "namespace">,
+): string {
+    checkDnsLabel(clusterSetting, fromClusterName);
+    if (fromNamespace !== "") checkDnsLabel(namespaceSetting, fromNamespace);
+    return stanzaName((fromNamespace as string) || cluster.namespace, fromClusterName as string);
+}
+
 function oneOf(setting: string, value: unknown, allowed: string[]): string {
     if (typeof value !== "string" || !allowed.includes(value)) {
         throw new ArgError(setting, value, `one of ${allowed.map((a) => describe(a)).join(", ")}`);
@@ -50,14 +67,14 @@ interface Cluster {
 
 /**
  * The backup settings with their defaults. The repository fields are checked when the repository is used:
- * backups on, or a restore from it (`restoring`).
+ * backups on, or another cluster's stanza read from it (`readsSource`: a restore, or a standby's archive feed).
  */
-export function resolveBackup(given: BackupArgs, cluster: Cluster, restoring: boolean, setting: SettingNamer = argName): ResolvedBackup {
+export function resolveBackup(given: BackupArgs, cluster: Cluster, readsSource: boolean, setting: SettingNamer = argName): ResolvedBackup {
     const d = DEFAULTS.backup;
     checkSettingsMap(setting("backup"), given, Object.keys(d), "backup settings");
     const s = (key: keyof BackupArgs) => setting(`backup.${key}`);
     const enabled = checkBoolean(s("enabled"), pick(given.enabled, d.enabled));
-    const repositoryUsed = enabled || restoring;
+    const repositoryUsed = enabled || readsSource;
     const repositoryType = oneOf(s("repositoryType"), pick(given.repositoryType, d.repositoryType), REPOSITORY_TYPES);
     const repositoryPath = pick(given.repositoryPath, d.repositoryPath);
     if (typeof repositoryPath !== "string" || !/^\/[A-Za-z0-9._\/-]*$/.test(repositoryPath) || /(^|\/)\.\.?(\/|$)/.test(repositoryPath)) {
@@ -171,10 +188,8 @@ export function resolveRestore(
         }
         return undefined;
     }
-    checkDnsLabel(s("fromClusterName"), fromClusterName);
     const fromNamespace = pick(given.fromNamespace, d.fromNamespace);
-    if (fromNamespace !== "") checkDnsLabel(s("fromNamespace"), fromNamespace);
-    const stanza = stanzaName(fromNamespace || cluster.namespace, fromClusterName);
+    const stanza = sourceStanza(s("fromClusterName"), fromClusterName, s("fromNamespace"), fromNamespace, cluster);
     if (stanza === stanzaName(cluster.namespace, cluster.clusterName)) {
         throw new ArgError(
             s("fromClusterName"),

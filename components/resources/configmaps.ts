@@ -38,7 +38,7 @@ export function createConfigMaps(ctx: BuildContext): ConfigMaps {
         {
             metadata: metadata(names.configConfigMap),
             // The standby's files are read live too (no restart): `standby.enabled: false` is a promotion.
-            data: { ...configFiles, [POD_COUNT_KEY]: String(ctx.plan.podCount), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal), ...standbyConfigFiles(args) },
+            data: { ...configFiles, [POD_COUNT_KEY]: String(ctx.plan.podCount), [PRIMARY_ORDINAL_KEY]: String(args.primaryOrdinal), ...standbyConfigFiles(args, ctx.paths.scripts) },
         },
         { parent },
     );

@@ -9,6 +9,7 @@
  * (`patronictl edit-config --apply`): a changed source and a promotion (null) are config changes, not rollouts.
  */
 import { ResolvedArgs } from "../args";
+import { standbyRestoreCommand } from "../engines/postgres/backup";
 
 /** The ca bundle a standby cluster's replication connections trust, in pod memory (written by patroni.sh). */
 export const CA_BUNDLE_FILE = "ca-bundle.crt";
@@ -26,17 +27,39 @@ export const PATRONI_STANDBY_FILE = "patroni-standby.json";
  */
 export const PATRONI_STANDBY_KEYS = ["host", "port", "primary_slot_name", "create_replica_methods", "restore_command", "archive_cleanup_command", "recovery_min_apply_delay"];
 
-/** The `standby_cluster` setting, or nothing. No slot on the source (as in the manual mode). */
-export function patroniStandbyCluster(args: ResolvedArgs): Record<string, unknown> {
+/** The replica method that makes the standby leader from the source's latest backup in the repository. */
+export const ARCHIVE_REPLICA_METHOD = "pgbackrest";
+
+/**
+ * The `standby_cluster` setting, or nothing. No slot on the source (as in the manual mode). With the
+ * archive feed (`standby.archiveFromClusterName`): Patroni's own keys for it, a `restore_command` that reads the
+ * source's stanza (archive-get.sh: pgBackRest's archive-get, which only reads the repository, as in the manual
+ * mode), with which the standby leader replays the archive whenever streaming fails, and the pgbackrest replica
+ * method before basebackup, so that the standby leader is made from the source's latest backup when the
+ * repository has one (basebackup otherwise).
+ */
+export function patroniStandbyCluster(args: ResolvedArgs, scriptsDir: string): Record<string, unknown> {
     const sb = args.standby;
     if (!sb?.enabled) return {};
+    const archive = sb.archiveStanza !== "";
     return {
         standby_cluster: {
             host: sb.sourceHosts.join(","),
             port: sb.sourcePort,
-            create_replica_methods: ["basebackup"],
+            create_replica_methods: archive ? [ARCHIVE_REPLICA_METHOD, "basebackup"] : ["basebackup"],
+            ...(archive ? { restore_command: standbyRestoreCommand(scriptsDir) } : {}),
         },
     };
+}
+
+/**
+ * The pgbackrest replica method's own settings (Patroni reads them under `postgresql.<method>`): restore-standby.sh
+ * with Patroni's parameters (it takes --datadir). With the archive feed only; rendered whether or not `enabled`
+ * is true, so that a promotion changes nothing in patroni.yml.
+ */
+export function patroniArchiveReplicaMethod(args: ResolvedArgs, scriptsDir: string): Record<string, unknown> {
+    if (!args.standby?.archiveStanza) return {};
+    return { [ARCHIVE_REPLICA_METHOD]: { command: `/bin/bash ${scriptsDir}/restore-standby.sh`, keep_data: false, no_leader: true } };
 }
 
 /**
@@ -49,9 +72,9 @@ export function patroniReplicationCa(args: ResolvedArgs, runDir: string, ownCa: 
 }
 
 /** The live file's content with `failover: "patroni"` and the `standby` arg; nothing otherwise. */
-export function patroniStandbyFile(args: ResolvedArgs): Record<string, string> {
+export function patroniStandbyFile(args: ResolvedArgs, scriptsDir: string): Record<string, string> {
     if (!args.standby || args.failover !== "patroni") return {};
-    const rendered = patroniStandbyCluster(args).standby_cluster as Record<string, unknown> | undefined;
+    const rendered = patroniStandbyCluster(args, scriptsDir).standby_cluster as Record<string, unknown> | undefined;
     const standby = rendered ? Object.fromEntries(PATRONI_STANDBY_KEYS.map((k) => [k, rendered[k] ?? null])) : null;
     return { [PATRONI_STANDBY_FILE]: JSON.stringify({ standby_cluster: standby }, null, 2) + "\n" };
 }

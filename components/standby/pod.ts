@@ -18,14 +18,14 @@ export const REPLICATION_SECRET_VOLUME = "standby-replication";
 export const REPLICATION_SECRET_MOUNT = "/etc/replicated-db/standby-replication";
 
 /** The live config files; with `enabled` false `standby-hosts` is empty: the standby leader promotes. */
-export function standbyConfigFiles(args: ResolvedArgs): Record<string, string> {
+export function standbyConfigFiles(args: ResolvedArgs, scriptsDir: string): Record<string, string> {
     const sb = args.standby;
     if (!sb) return {};
     return {
         [STANDBY_CONFIG_KEYS.hosts]: sb.enabled ? sb.sourceHosts.join(",") : "",
         [STANDBY_CONFIG_KEYS.port]: String(sb.sourcePort),
         [STANDBY_CONFIG_KEYS.ca]: sb.sourceCaCertificate,
-        ...patroniStandbyFile(args),
+        ...patroniStandbyFile(args, scriptsDir),
     };
 }
 

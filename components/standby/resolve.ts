@@ -4,6 +4,7 @@
  */
 import { ResolvedStandby, StandbyArgs } from "../args";
 import { DEFAULTS } from "../argTable";
+import { sourceStanza, stanzaName } from "../backup/resolve";
 import { checkCidr } from "../network/resolve";
 import { ArgError, SettingNamer, argName, checkBoolean, checkDnsSubdomain, checkInteger, checkSettingsMap } from "../validation";
 
@@ -14,6 +15,9 @@ export interface StandbyContext {
     tlsEnabled: boolean;
     /** Whether `restore` is set: a standby's data comes from its source, not from a restore. */
     restoring: boolean;
+    /** This cluster's namespace and name: its own stanza, which the source's must not be. */
+    namespace: string;
+    clusterName: string;
 }
 
 /**
@@ -68,5 +72,52 @@ export function resolveStandby(given: StandbyArgs | undefined, ctx: StandbyConte
             `unset when ${setting("restore")} is set: a standby's data comes from its source, a restore's from the backups`,
         );
     }
-    return { enabled, sourceHosts: [...sourceHosts], sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs: [...sourceCidrs] };
+    const { archiveFromClusterName, archiveFromNamespace, archiveStanza } = resolveArchiveFeed(given, ctx, setting);
+    return {
+        enabled,
+        sourceHosts: [...sourceHosts],
+        sourcePort,
+        replicationSecretName,
+        sourceCaCertificate,
+        sourceCidrs: [...sourceCidrs],
+        archiveFromClusterName,
+        archiveFromNamespace,
+        archiveStanza,
+    };
+}
+
+/**
+ * The archive feed: the source's stanza in the repository `backup` describes (resolveBackup then checks the
+ * repository fields, as for a restore). Never this cluster's own stanza: once promoted, a cluster with backups on
+ * archives to its own stanza, which must never be the source's.
+ */
+function resolveArchiveFeed(
+    given: StandbyArgs,
+    ctx: StandbyContext,
+    setting: SettingNamer,
+): Pick<ResolvedStandby, "archiveFromClusterName" | "archiveFromNamespace" | "archiveStanza"> {
+    const d = DEFAULTS.standby;
+    const s = (key: keyof StandbyArgs) => setting(`standby.${key}`);
+    const archiveFromClusterName = given.archiveFromClusterName ?? d.archiveFromClusterName;
+    const archiveFromNamespace = given.archiveFromNamespace ?? d.archiveFromNamespace;
+    if (archiveFromClusterName === "") {
+        if (archiveFromNamespace !== "") {
+            throw new ArgError(
+                s("archiveFromClusterName"),
+                archiveFromClusterName,
+                `the source's clusterName (its stanza in the backup repository) when ${s("archiveFromNamespace")} is set`,
+            );
+        }
+        return { archiveFromClusterName, archiveFromNamespace, archiveStanza: "" };
+    }
+    const archiveStanza = sourceStanza(s("archiveFromClusterName"), archiveFromClusterName, s("archiveFromNamespace"), archiveFromNamespace, ctx);
+    if (archiveStanza === stanzaName(ctx.namespace, ctx.clusterName)) {
+        throw new ArgError(
+            s("archiveFromClusterName"),
+            archiveFromClusterName,
+            `another stanza than this cluster's own (${archiveStanza}): after a promotion this cluster archives there, ` +
+                `which must never be the source's (give this cluster another clusterName, or set ${s("archiveFromNamespace")} to the source's namespace)`,
+        );
+    }
+    return { archiveFromClusterName, archiveFromNamespace, archiveStanza };
 }

@@ -12,7 +12,7 @@ const ROOT = path.join(__dirname, "..", "..");
 const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
 const all = fs.readdirSync(SCRIPTS).flatMap((folder) => fs.readdirSync(path.join(SCRIPTS, folder)).filter((f) => f.endsWith(".sh")).map((f) => path.join(folder, f)));
 /** What a container, a probe or Patroni runs; everything else is sourced by these. */
-const ENTRY_POINTS = ["manual/entrypoint.sh", "common/probe.sh", "manual/role-labeler.sh", "manual/role-labeler-alive.sh", "patroni/patroni.sh", "patroni/patroni-callback.sh", "patroni/patroni-fence.sh", "backup/backup-stanza.sh", "backup/backup.sh", "backup/backup-job.sh", "backup/restore.sh", "pooler/pooler.sh"];
+const ENTRY_POINTS = ["manual/entrypoint.sh", "common/probe.sh", "manual/role-labeler.sh", "manual/role-labeler-alive.sh", "patroni/patroni.sh", "patroni/patroni-callback.sh", "patroni/patroni-fence.sh", "backup/backup-stanza.sh", "backup/backup.sh", "backup/backup-job.sh", "backup/restore.sh", "backup/restore-standby.sh", "backup/archive-get.sh", "pooler/pooler.sh"];
 /** The commands of a script, comments and blank lines left out. */
 const commands = (file: string) =>
     fs.readFileSync(path.join(SCRIPTS, file), "utf8").split("\n").map((l) => l.replace(/^\s*#.*$/, "").trim()).filter(Boolean);

@@ -34,7 +34,14 @@ function refused(args: ReplicatedDatabaseArgs, message: string): void {
 describe("standby cluster: the args", () => {
     it("fills the defaults, and is undefined when left out", () => {
         assert.strictEqual(resolveArgs("db", {}).standby, undefined);
-        assert.deepStrictEqual(resolveArgs("db", { standby: STANDBY }).standby, { ...STANDBY, sourcePort: 5432, sourceCidrs: ["0.0.0.0/0"] });
+        assert.deepStrictEqual(resolveArgs("db", { standby: STANDBY }).standby, {
+            ...STANDBY,
+            sourcePort: 5432,
+            sourceCidrs: ["0.0.0.0/0"],
+            archiveFromClusterName: "",
+            archiveFromNamespace: "",
+            archiveStanza: "",
+        });
         // A promoted standby may keep its fields, or drop them.
         assert.strictEqual(resolveArgs("db", { standby: { enabled: false } }).standby!.enabled, false);
         // Without TLS the source's CA is not required.
@@ -65,7 +72,7 @@ describe("standby cluster: the args", () => {
         );
         refused(
             { standby: { ...STANDBY, primary: "x" } as StandbyArgs },
-            'invalid standby.primary: "x" (allowed: one of the standby settings: enabled, sourceHosts, sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs)',
+            'invalid standby.primary: "x" (allowed: one of the standby settings: enabled, sourceHosts, sourcePort, replicationSecretName, sourceCaCertificate, sourceCidrs, archiveFromClusterName, archiveFromNamespace)',
         );
         refused(
             { standby: STANDBY, restore: { fromClusterName: "old" }, backup: { s3Bucket: "bkp", s3Endpoint: "s3.example.com", s3CredentialsSecret: "c" }, image: "registry.example.com/pg:17.6" },
@@ -85,8 +92,8 @@ describe("standby cluster: the args", () => {
     });
 
     it("is a pure function the component and the program share", () => {
-        assert.strictEqual(resolveStandby(undefined, { tlsEnabled: true, restoring: false }), undefined);
-        assert.throws(() => resolveStandby({ enabled: true }, { tlsEnabled: false, restoring: false }, (a) => `replicated-db:${a}`), /invalid replicated-db:standby\.sourceHosts/);
+        assert.strictEqual(resolveStandby(undefined, { tlsEnabled: true, restoring: false, namespace: "default", clusterName: "db" }), undefined);
+        assert.throws(() => resolveStandby({ enabled: true }, { tlsEnabled: false, restoring: false, namespace: "default", clusterName: "db" }, (a) => `replicated-db:${a}`), /invalid replicated-db:standby\.sourceHosts/);
     });
 });
 
@@ -151,7 +158,7 @@ describe("standby cluster: what it renders", () => {
     it("with Patroni: its standby_cluster setting, replication trusting both CAs; promoted, none", async () => {
         const patroni = async (standby: StandbyArgs) => JSON.parse(find(await renderComponent("db", { ...PATRONI, standby }), "ConfigMap", "db-settings").data["patroni.yml"]);
         const cfg = await patroni({ ...STANDBY, sourceHosts: ["a.example.com", "b.example.com"], sourcePort: 6432 });
-        assert.deepStrictEqual(patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourceHosts: ["a.example.com", "b.example.com"], sourcePort: 6432 } })), {
+        assert.deepStrictEqual(patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourceHosts: ["a.example.com", "b.example.com"], sourcePort: 6432 } }), "/etc/replicated-db/scripts"), {
             standby_cluster: { host: "a.example.com,b.example.com", port: 6432, create_replica_methods: ["basebackup"] },
         });
         // Not in patroni.yml (whose change would roll the pods): patroni-standby.sh adds the live file's at start.
@@ -168,7 +175,7 @@ describe("standby cluster: what it renders", () => {
             return { r, file: JSON.parse(find(r, "ConfigMap", "db-settings").data[PATRONI_STANDBY_FILE]) };
         };
         const { r: before, file } = await live({ ...STANDBY, sourcePort: 6432 });
-        const rendered = patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourcePort: 6432 } })).standby_cluster as Record<string, unknown>;
+        const rendered = patroniStandbyCluster(resolveArgs("db", { ...PATRONI, standby: { ...STANDBY, sourcePort: 6432 } }), "/etc/replicated-db/scripts").standby_cluster as Record<string, unknown>;
         assert.deepStrictEqual(Object.keys(file.standby_cluster).sort(), [...PATRONI_STANDBY_KEYS].sort());
         // The rendered setting, and every other key it may set as null: Patroni's --apply merges, so a key
         // rendered once and dropped later is removed from the store rather than left behind.

@@ -42,7 +42,15 @@ export function repositoryPath(args: ResolvedArgs): string {
     return b.repositoryType === "volume" ? `${REPOSITORY_MOUNT}${b.repositoryPath === "/" ? "" : b.repositoryPath}` : b.repositoryPath;
 }
 
-/** pgbackrest.conf: the repository and a section for this cluster's stanza (and the restore source's). */
+/**
+ * A standby cluster's restore_command with the archive feed: WAL from the SOURCE's stanza, through
+ * archive-get.sh (which only reads the repository, and notes when the repository last answered).
+ */
+export function standbyRestoreCommand(scriptsDir: string): string {
+    return `/bin/bash ${scriptsDir}/archive-get.sh %f "%p"`;
+}
+
+/** pgbackrest.conf: the repository and a section for this cluster's stanza (and the restore's or the archive feed's source). */
 export function pgbackrestConf(args: ResolvedArgs): string {
     const b = args.backup;
     const global: Record<string, string> = { "repo1-type": b.repositoryType === "s3" ? "s3" : "posix", "repo1-path": repositoryPath(args) };
@@ -88,6 +96,7 @@ export function pgbackrestConf(args: ResolvedArgs): string {
         ...section("global", global),
         ...section(b.stanza, pg),
         ...(args.restore ? section(args.restore.stanza, pg) : []),
+        ...(args.standby?.archiveStanza ? section(args.standby.archiveStanza, pg) : []),
     ].join("\n");
 }
 
@@ -113,6 +122,9 @@ export function backupEnv(ctx: EngineContext): EnvVar[] {
         { name: "RDB_RESTORE_FROM", value: r?.stanza ?? "" },
         { name: "RDB_RESTORE_TYPE", value: r?.targetType ?? "" },
         { name: "RDB_RESTORE_TARGET", value: r?.target ?? "" },
+        // Not switched off by a promotion (that would roll the pods): the scripts use it only while the live
+        // standby-hosts names a source.
+        { name: "RDB_STANDBY_ARCHIVE_FROM", value: args.standby?.archiveStanza ?? "" },
     ];
 }
 

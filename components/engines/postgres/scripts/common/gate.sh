@@ -54,3 +54,16 @@ SQL
     fi
 }
 
+# fed_by_archive: succeeds while this cluster is a standby cluster with the archive feed (RDB_STANDBY_ARCHIVE_FROM;
+# standby-hosts non-empty) and the source's archive answered this pod's restore_command (archive-get.sh touches
+# $RDB_RUN_DIR/archive-answered) within RDB_ARCHIVE_FRESH_SECONDS (60): a standby leader that replays the
+# source's archive is as fresh as that archive, and is let in although it does not stream. Only the standby
+# leader (manual: the named pod) runs archive-get.sh while streaming fails, so only it can be fed this way.
+fed_by_archive() {
+    local hosts answered
+    [ -n "${RDB_STANDBY_ARCHIVE_FROM:-}" ] || return 1
+    hosts=$(tr -d '[:space:]' <"$RDB_CONFIG_DIR/standby-hosts" 2>/dev/null) || return 1
+    [ -n "$hosts" ] || return 1
+    answered=$(stat -c %Y "$RDB_RUN_DIR/archive-answered" 2>/dev/null) || return 1
+    [ $(($(date +%s) - answered)) -lt "${RDB_ARCHIVE_FRESH_SECONDS:-60}" ]
+}

@@ -215,6 +215,10 @@ standby_tick() {
     if [ "$status" = streaming ]; then
         NOT_STREAMING_SINCE=""
         [ -z "$GATED" ] || gate off "streaming again"
+    elif [ "$desired" = "$me" ] && fed_by_archive; then
+        # A standby cluster's named pod that replays the source's archive is as fresh as that archive (README).
+        NOT_STREAMING_SINCE=""
+        [ -z "$GATED" ] || gate off "replaying the source's archive"
     else
         NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
         if [ "$REPLICA_GATE" = on ] && [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then

@@ -31,7 +31,7 @@ follow() {
     slot=$(slot_name "$POD_NAME")
     if [ -n "$1" ]; then
         new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5$(tls_conninfo)'
-primary_slot_name = '$slot'"
+primary_slot_name = '$slot'$(standby_restore_setting)"
     fi
     write_follow "$new"
 }

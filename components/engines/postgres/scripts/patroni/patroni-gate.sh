@@ -85,6 +85,11 @@ gate_tick() {
         serve replica "streaming"
         return
     fi
+    if fed_by_archive; then
+        # The standby leader of a standby cluster with the archive feed, replaying the source's archive.
+        serve replica "standby leader: replaying the source's archive (stanza $RDB_STANDBY_ARCHIVE_FROM, last segment $(cat "$RDB_RUN_DIR/archive-restored" 2>/dev/null || printf 'none'))"
+        return
+    fi
     NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
     write_state replica no running "not streaming for $((now - NOT_STREAMING_SINCE)) s (wal receiver: $status)"
     if [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then

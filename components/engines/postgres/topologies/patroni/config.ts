@@ -14,7 +14,7 @@ import { recoverySettings } from "../../backup";
 import { serverSettings } from "../../config";
 import { tlsFiles } from "../../tlsFiles";
 import { PORT } from "../../connection";
-import { patroniReplicationCa } from "../../../../standby/patroni";
+import { patroniArchiveReplicaMethod, patroniReplicationCa } from "../../../../standby/patroni";
 import { PATRONI_ROLE_LABELS } from "./roleLabels";
 import { patroniTimingSettings } from "./timing";
 
@@ -92,7 +92,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
         },
         bootstrap: {
             // Taken by Patroni at the first bootstrap only; patroni.sh applies later changes of the dynamic settings
-            // (PATRONI_DYNAMIC_FILE), and patroni-standby.sh removes standby_cluster when a standby is promoted.
+            // (PATRONI_DYNAMIC_FILE), patroni-standby.sh those of standby_cluster (PATRONI_STANDBY_FILE).
             dcs: {
                 // A standby cluster's standby_cluster is not here but in its own live file (patroni-standby.sh
                 // adds it at start), so that a promotion does not change this file and roll the pods.
@@ -128,6 +128,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }],
+            // A standby cluster with the archive feed: its standby leader may be made from the source's backup.
+            ...patroniArchiveReplicaMethod(args, scripts),
             parameters: { ...parameters(args, paths.tls), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
             // Patroni writes recovery settings itself, from here only (it ignores them among the parameters).
             ...(Object.keys(recoverySettings(args)).length ? { recovery_conf: recoverySettings(args) } : {}),
