@@ -16,12 +16,17 @@ NOT_STREAMING_SINCE=""
 # next is reloaded once it answers: it may have read the file just before the switch.
 RULES_UNCONFIRMED=""
 
-# Whether the postmaster named in the data directory runs (a server that is slow to answer still runs).
-postmaster_alive() {
+# The postmaster named in the data directory, if it runs (a server that is slow to answer still runs).
+postmaster_pid() {
     local pid
     pid=$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null) || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] || return 1
+    printf '%s' "$pid"
+}
+
+postmaster_alive() {
+    postmaster_pid >/dev/null
 }
 
 # Before Patroni first starts: gated rules, and a state that is not ready.

@@ -109,8 +109,42 @@ PATRONI_PID=$!
 FENCE_PID=$!
 # Patroni runs as a child so that this script can watch the Secret; the kubelet's stop signal is passed
 # on, and Patroni shuts PostgreSQL down cleanly and releases the leader lock.
-trap 'kill -TERM "$PATRONI_PID" 2>/dev/null || true' TERM INT
-trap 'kill -TERM "$FENCE_PID" 2>/dev/null || true' EXIT
+# Patroni's clean shutdown has no bound of its own, while the kubelet SIGKILLs the container after
+# terminationGracePeriodSeconds (60 s, components/resources/statefulset.ts): PostgreSQL's fast shutdown sends
+# the last WAL to every connected standby and waits for it to confirm, so a primary whose standby hangs waits
+# for wal_sender_timeout (60 s); Patroni waits for a synchronous standby's release (2 x loop_wait), for its
+# store, and for a task of its own it does not cancel (3.0.2). Past STOP_IMMEDIATE_AFTER the server is stopped
+# in immediate mode (SIGQUIT to the postmaster): a crash of the server, which loses no committed transaction
+# (its WAL is flushed, and in synchronous mode an acknowledged commit is on a standby too) and leaves nothing
+# here that takes writes; Patroni then finds it down, releases the leader lock and exits. Past STOP_KILL_AFTER
+# Patroni and the server are killed, still before the kubelet would, and the log says which step ran.
+STOP_IMMEDIATE_AFTER=40
+STOP_KILL_AFTER=50
+stop_deadline() {
+    local pm
+    sleep "$STOP_IMMEDIATE_AFTER"
+    kill -0 "$PATRONI_PID" 2>/dev/null || return 0
+    if pm=$(postmaster_pid); then
+        log "Patroni has not stopped within ${STOP_IMMEDIATE_AFTER} s of the stop signal: stopping PostgreSQL in immediate mode (postmaster $pm)"
+        kill -QUIT "$pm" 2>/dev/null || true
+    fi
+    sleep $((STOP_KILL_AFTER - STOP_IMMEDIATE_AFTER))
+    kill -0 "$PATRONI_PID" 2>/dev/null || return 0
+    log "Patroni has not stopped within ${STOP_KILL_AFTER} s of the stop signal: killing it and its server"
+    if pm=$(postmaster_pid); then kill -KILL "$pm" 2>/dev/null || true; fi
+    kill -KILL "$PATRONI_PID" 2>/dev/null || true
+}
+STOPPING=""
+on_stop() {
+    [ -z "$STOPPING" ] || return 0
+    STOPPING=1
+    kill -TERM "$PATRONI_PID" 2>/dev/null || true
+    stop_deadline &
+    DEADLINE_PID=$!
+    log "stop signal received: Patroni told to stop (bounded: ${STOP_IMMEDIATE_AFTER} s, then ${STOP_KILL_AFTER} s)"
+}
+DEADLINE_PID=""
+trap on_stop TERM INT
 
 # A rotation (a new Secret) without a restart, as in the script-driven mode: the primary sets the new
 # passwords first, then every member reloads Patroni, which rewrites its passfile and the replicas'
@@ -148,27 +182,46 @@ tls_tick() {
 # The gate looks every second (a replica that stops streaming is gated within RDB_GATE_AFTER_SECONDS and one
 # tick), the Secret every RDB_SECRET_POLL_SECONDS, the dynamic settings every DYNAMIC_POLL_SECONDS (a new
 # primary applies a changed render within that). A failing step is logged and tried on the next tick: bash
-# does not apply errexit inside a function whose status is tested, so nothing in a tick ends this script.
+# does not apply errexit inside a function whose status is tested, so nothing in a tick ends the loop.
 SECRET_POLL_SECONDS=${RDB_SECRET_POLL_SECONDS:-10}
 DYNAMIC_POLL_SECONDS=5
 secret_checked=$(date +%s)
 dynamic_checked=0
+supervise() {
+    while kill -0 "$PATRONI_PID" 2>/dev/null; do
+        sleep 1 &
+        wait $! || true
+        gate_tick || log "gate tick failed (status $?); retrying"
+        tls_tick || log "certificate check failed (status $?); retrying"
+        write_ca_bundle || log "could not rewrite the CA bundle; retrying"
+        checksum_watch || true
+        now=$(date +%s)
+        if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
+            secret_checked=$now
+            secret_tick || log "Secret check failed (status $?); retrying"
+        fi
+        standby_settings_tick "$CONF_DIR" || true
+        if [ $((now - dynamic_checked)) -ge "$DYNAMIC_POLL_SECONDS" ]; then
+            dynamic_checked=$now
+            dynamic_tick || log "dynamic settings check failed (status $?); retrying"
+        fi
+    done
+}
+
+# The ticks run in a process of their own, and this shell, from here on, only waits with the `wait` builtin,
+# which a trapped signal interrupts at once: bash runs a trap only once the foreground command it waits for
+# has ended, and a tick's command (a psql to a server that hangs) may not end. The ticks' process ignores
+# SIGINT (a background job does) and ends with Patroni; if a tick ends it (errexit), it stops Patroni, so
+# that the container ends, as when the loop ran in this shell.
+(
+    trap 'kill -TERM "$PATRONI_PID" 2>/dev/null || true' EXIT
+    supervise
+    trap - EXIT
+) &
+SUPERVISE_PID=$!
+# SIGKILL: a TERM would run the ticks' EXIT trap, which signals a Patroni that is gone by then.
+trap 'kill -TERM "$FENCE_PID" 2>/dev/null || true; kill -KILL "$SUPERVISE_PID" $DEADLINE_PID 2>/dev/null || true' EXIT
 while kill -0 "$PATRONI_PID" 2>/dev/null; do
-    sleep 1 &
-    wait $! || true
-    gate_tick || log "gate tick failed (status $?); retrying"
-    tls_tick || log "certificate check failed (status $?); retrying"
-    write_ca_bundle || log "could not rewrite the CA bundle; retrying"
-    checksum_watch || true
-    now=$(date +%s)
-    if [ $((now - secret_checked)) -ge "$SECRET_POLL_SECONDS" ]; then
-        secret_checked=$now
-        secret_tick || log "Secret check failed (status $?); retrying"
-    fi
-    standby_settings_tick "$CONF_DIR" || true
-    if [ $((now - dynamic_checked)) -ge "$DYNAMIC_POLL_SECONDS" ]; then
-        dynamic_checked=$now
-        dynamic_tick || log "dynamic settings check failed (status $?); retrying"
-    fi
+    wait "$PATRONI_PID" || true
 done
 wait "$PATRONI_PID"

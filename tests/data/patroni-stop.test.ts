@@ -1,0 +1,63 @@
+/**
+ * A pod told to stop stops within its terminationGracePeriodSeconds whatever the cluster is doing. Patroni's
+ * clean shutdown has no bound of its own: PostgreSQL's fast shutdown sends the last WAL to every connected
+ * standby and waits for it to confirm, so a primary whose standby hangs (a stalled node) waits for
+ * wal_sender_timeout; Patroni waits for a synchronous standby's release (2 × loop_wait), for its store, and for a
+ * long-running task of its own. Past its bound patroni.sh stops PostgreSQL in immediate mode (a crash of the
+ * server: nothing acknowledged is lost, and nothing here can take writes) and then kills Patroni, before the
+ * kubelet's SIGKILL.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import { Cluster } from "../harness/cluster";
+import { PATRONI_IMAGE, freezePostgres, thaw } from "../harness/patroni";
+
+const ORDINALS = [0, 1, 2];
+const SUPERUSER = { user: "postgres", database: "postgres" };
+
+describe("Patroni mode: a pod told to stop stops within its grace period", function () {
+    this.timeout(600000);
+    const c = new Cluster({ args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE } });
+    const writable = () => ORDINALS.filter((i) => c.pod(i).running && c.psql(i, "SELECT pg_is_in_recovery()", SUPERUSER).stdout.trim() === "f");
+    const streamingFrom = (primary: number) =>
+        c.sql(primary, "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'", SUPERUSER);
+    const graceMs = () => c.objects.statefulSet.spec.template.spec.terminationGracePeriodSeconds * 1000;
+
+    before(async () => {
+        await c.up();
+        await c.until("one primary and two streaming replicas", () => {
+            const w = writable();
+            return w.length === 1 && streamingFrom(w[0]).split(",").length === 2;
+        });
+    });
+    after(() => c.cleanup());
+
+    it("the primary, while both its standbys hang: stopped in immediate mode before the grace period; no acknowledged row lost", async () => {
+        const primary = writable()[0];
+        const standbys = ORDINALS.filter((i) => i !== primary);
+        c.sql(primary, "CREATE TABLE t (id int PRIMARY KEY)", SUPERUSER);
+        c.sql(primary, "INSERT INTO t VALUES (1)", SUPERUSER);
+        const logFrom = fs.readFileSync(c.logFile(primary), "utf8").length;
+        // The standbys' servers stall (SIGSTOP) with their replication connections open, as on a stalled node.
+        const frozen = standbys.flatMap((i) => freezePostgres(c.pod(i)));
+        const sentAt = Date.now();
+        let stoppedMs = -1;
+        try {
+            await c.pod(primary).stop("SIGINT", graceMs());
+            stoppedMs = Date.now() - sentAt;
+        } finally {
+            thaw(frozen);
+        }
+        const log = fs.readFileSync(c.logFile(primary), "utf8").slice(logFrom);
+        console.log(`      the primary stopped ${stoppedMs} ms after SIGINT`);
+        // Some seconds before the kubelet's SIGKILL would come, on a busy node too.
+        assert.ok(stoppedMs < graceMs() - 5000, `stopped ${stoppedMs} ms after SIGINT (grace period ${graceMs()} ms)`);
+        const steps = ["stop signal received: Patroni told to stop", "received fast shutdown request", "stopping PostgreSQL in immediate mode", "received immediate shutdown request"];
+        const at = steps.map((s) => log.indexOf(s));
+        assert.ok(at.every((a, k) => a >= 0 && (k === 0 || a > at[k - 1])), `the clean stop first, then the immediate one: ${JSON.stringify(at)}\n${log}`);
+        assert.doesNotMatch(log, /killing it and its server/, "Patroni ended by itself once its server was down");
+        // The standbys resume: one of them takes over with the acknowledged row; the old primary stays down.
+        await c.until("a standby to take writes", () => writable().length === 1 && standbys.includes(writable()[0]), 120000);
+        assert.strictEqual(c.sql(writable()[0], "SELECT count(*) FROM t", SUPERUSER), "1");
+    });
+});
