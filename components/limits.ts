@@ -7,3 +7,8 @@ export const MAX_REPLICAS = 30;
  * 63 characters; that bounds the StatefulSet's name.
  */
 export const MAX_CLUSTER_NAME = 52;
+/**
+ * The pods' terminationGracePeriodSeconds: long enough for a fast shutdown to finish a checkpoint on a busy
+ * primary. patroni.sh bounds its own stop within it (RDB_TERMINATION_GRACE_SECONDS).
+ */
+export const TERMINATION_GRACE_SECONDS = 60;

@@ -8,6 +8,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Sidecar } from "../engines";
+import { TERMINATION_GRACE_SECONDS } from "../limits";
 import { DATA_VOLUME, TLS_KEYS, podSecretKeys } from "../naming";
 import { exporterContainers, exporterVolumes, scrapeAnnotations } from "./monitoring";
 import { BuildContext } from "./context";
@@ -102,8 +103,7 @@ function podSpec(ctx: BuildContext): PodSpec {
     return {
         serviceAccountName: names.serviceAccount,
         automountServiceAccountToken: false,
-        // Long enough for a fast shutdown to finish a checkpoint on a busy primary.
-        terminationGracePeriodSeconds: 60,
+        terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
         securityContext: {
             runAsNonRoot: true,
             runAsUser: engine.uid,

@@ -85,6 +85,11 @@ describe("automated failover (Patroni)", () => {
         for (const [role, state, label] of cases) assert.strictEqual(patroniRoleLabel(role, state), label, `${role}/${state}`);
     });
 
+    it("tells patroni.sh the pod's grace period, within which it bounds a stop", async () => {
+        const sts = find(await renderComponent("db", PATRONI), "StatefulSet");
+        assert.strictEqual(env(container(sts, "postgres"), "RDB_TERMINATION_GRACE_SECONDS").value, String(sts.spec.template.spec.terminationGracePeriodSeconds));
+    });
+
     it("renders Patroni's configuration: members are the StatefulSet's pods, the role label drives the Services", async () => {
         const r = await renderComponent("db", { ...PATRONI, namespace: "shop", replicas: 3, parameters: { work_mem: "16MB" } });
         const config = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);

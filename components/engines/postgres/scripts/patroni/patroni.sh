@@ -110,7 +110,7 @@ FENCE_PID=$!
 # Patroni runs as a child so that this script can watch the Secret; the kubelet's stop signal is passed
 # on, and Patroni shuts PostgreSQL down cleanly and releases the leader lock.
 # Patroni's clean shutdown has no bound of its own, while the kubelet SIGKILLs the container after
-# terminationGracePeriodSeconds (60 s, components/resources/statefulset.ts): PostgreSQL's fast shutdown sends
+# terminationGracePeriodSeconds (RDB_TERMINATION_GRACE_SECONDS, 60 s: components/limits.ts): PostgreSQL's fast shutdown sends
 # the last WAL to every connected standby and waits for it to confirm, so a primary whose standby hangs waits
 # for wal_sender_timeout (60 s); Patroni waits for a synchronous standby's release (2 x loop_wait), for its
 # store, and for a task of its own it does not cancel (3.0.2). Past STOP_IMMEDIATE_AFTER the server is stopped
@@ -118,8 +118,14 @@ FENCE_PID=$!
 # (its WAL is flushed, and in synchronous mode an acknowledged commit is on a standby too) and leaves nothing
 # here that takes writes; Patroni then finds it down, releases the leader lock and exits. Past STOP_KILL_AFTER
 # Patroni and the server are killed, still before the kubelet would, and the log says which step ran.
-STOP_IMMEDIATE_AFTER=40
-STOP_KILL_AFTER=50
+GRACE_SECONDS=${RDB_TERMINATION_GRACE_SECONDS:-60}
+if ! [[ "$GRACE_SECONDS" =~ ^[0-9]{1,4}$ ]] || [ "$GRACE_SECONDS" -lt 12 ]; then
+    die "invalid RDB_TERMINATION_GRACE_SECONDS: '$GRACE_SECONDS' (allowed: whole seconds from 12 to 9999)"
+fi
+# Two thirds of the grace period for Patroni's clean stop, then the immediate stop, then the kill a sixth before
+# the kubelet's: 40 s and 50 s of 60.
+STOP_IMMEDIATE_AFTER=$((GRACE_SECONDS * 2 / 3))
+STOP_KILL_AFTER=$((GRACE_SECONDS * 5 / 6))
 stop_deadline() {
     local pm
     sleep "$STOP_IMMEDIATE_AFTER"
