@@ -6,6 +6,7 @@ import { EngineContext, EnvVar } from "../engine";
 import { tlsFiles } from "./tlsFiles";
 import { PORT } from "./connection";
 import { POOLER_ROLE } from "../../pooler/resolve";
+import { TERMINATION_GRACE_SECONDS } from "../../limits";
 
 export const DATA_MOUNT = "/var/lib/postgresql/data";
 export const SOCKET_DIR = "/var/run/postgresql";
@@ -31,6 +32,8 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         // The CA the scripts' connections to other pods verify against (sslmode=verify-full); "" with TLS off.
         { name: "RDB_TLS_CA", value: args.tls.enabled ? tlsFiles(paths.tls).ca : "" },
         { name: "RDB_CLUSTER", value: names.statefulSet },
+        // The scripts bound a stop within the grace period the kubelet gives the container (server.sh, patroni.sh).
+        { name: "RDB_TERMINATION_GRACE_SECONDS", value: String(TERMINATION_GRACE_SECONDS) },
         // Pod DNS names are "<cluster>-<ordinal>" + this: the scripts reach other pods by name through the
         // headless Service, never by IP.
         { name: "RDB_POD_DNS_SUFFIX", value: names.podHost(0).slice(`${names.pod(0)}`.length) },

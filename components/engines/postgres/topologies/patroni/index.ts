@@ -13,7 +13,6 @@ import { scriptsOf } from "../../scriptFolders";
 import { pgHbaConf } from "../../config";
 import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
 import { FENCE_AFTER_ENV, FENCE_AFTER_FILE, fenceAfterSeconds } from "./timing";
-import { TERMINATION_GRACE_SECONDS } from "../../../../limits";
 
 /** A probe that only reads the state file patroni.sh writes once a second, so 2 s is ample. */
 const PROBE_TIMEOUT_SECONDS = 2;
@@ -38,8 +37,6 @@ function container(ctx: EngineContext): Container {
             // The fence's bound follows the timings (components/failover-timing.ts): it must kill a hung
             // primary before its leader lock can expire. An env var, so a change of the timings rolls the pods.
             { name: FENCE_AFTER_ENV, value: String(fenceAfterSeconds(args.patroni)) },
-            // patroni.sh bounds a stop within the grace period the kubelet gives the container.
-            { name: "RDB_TERMINATION_GRACE_SECONDS", value: String(TERMINATION_GRACE_SECONDS) },
         ]),
         // Ready: the primary, or a replica that streams (Patroni's /readiness would also pass a replica that
         // has lost its primary, whose data may be old); the same rule and timings as the script-driven mode.
