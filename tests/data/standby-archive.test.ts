@@ -13,18 +13,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ReplicatedDatabaseArgs } from "../../components/args";
-import { BACKUP_IMAGE, POD_SCRIPTS, archiver, backupInfo } from "../harness/backup";
+import { BACKUP_IMAGE, archiver } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
-import { patroniRequest } from "../harness/patroniApi";
-import { S3Server } from "../harness/s3";
+import { ArchivingSource, StandbySettings, localPsql, standbyLeader } from "./standby-support";
 
 const su = { user: "postgres", database: "postgres" };
-/** A port on src's address where nothing listens: streaming from it fails at once (connection refused). */
-const DEAD_PORT = 5999;
-
-type StandbySettings = NonNullable<ReplicatedDatabaseArgs["standby"]>;
 
 function summary(values: number[]): string {
     const s = [...values].sort((a, b) => a - b);
@@ -49,60 +43,58 @@ async function eventually(c: Cluster, what: string, check: () => Promise<boolean
     }
 }
 
-/** Over a pod's private socket as postgres (peer): answers whether or not the pod refuses clients. */
-async function localPsql(c: Cluster, ordinal: number, query: string, db = "app"): Promise<string> {
-    const r = await c.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
-    if (r.status !== 0) throw new Error(`psql in ${c.name}-${ordinal}: ${r.stderr.trim()}`);
-    return r.stdout.trim();
+/**
+ * Five times a row committed on src and its segment switched and pushed: the ms from the push (src's own clock)
+ * until dr's `head` can read it are printed; `other` (cascading from `head`) must get it too.
+ */
+async function archivedRowsArrive(src: Cluster, dr: Cluster, head: number, headName: string): Promise<void> {
+    const app = { password: src.secret("app-password") };
+    const lagMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+        const id = 100 + i;
+        const before = archiver(src, 0).archived;
+        src.sql(0, `INSERT INTO items VALUES (${id}, 'archived after dr started')`);
+        src.sql(0, "SELECT pg_switch_wal()", su);
+        await src.until("src to push the segment", () => archiver(src, 0).archived > before, 60000);
+        const pushed = Number(src.sql(0, "SELECT round(extract(epoch FROM last_archived_time) * 1000) FROM pg_stat_archiver", su));
+        await dr.until(`row ${id} on ${headName}`, () => dr.sql(head, `SELECT count(*) FROM items WHERE id = ${id}`, app) === "1", 60000);
+        lagMs.push(Date.now() - pushed);
+        await dr.until(`row ${id} on dr-${1 - head}`, () => dr.sql(1 - head, `SELECT count(*) FROM items WHERE id = ${id}`, app) === "1", 60000);
+    }
+    console.log(`      archive push on src to the row readable on ${headName}, ms: ${summary(lagMs)}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+}
+
+/** The source made reachable by one config change (its real port): `head` streams from src-0, and a row not
+ * archived yet reaches both members by streaming. Returns the applied settings. */
+async function streamsOnceReachable(src: Cluster, dr: Cluster, standby: StandbySettings, head: number, headName: string): Promise<StandbySettings> {
+    const app = { password: src.secret("app-password") };
+    const local = (query: string) => localPsql(dr, head, query, "postgres");
+    const started = Date.now();
+    const applied = { ...standby, sourcePort: 5432 };
+    await dr.apply({ standby: applied });
+    await eventually(dr, `${headName} to stream from src`, async () => (await local("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')")) === "streaming", 120000);
+    console.log(`      ${Date.now() - started} ms from the applied config to ${headName} streaming`);
+    assert.strictEqual(await local("SELECT sender_host FROM pg_stat_wal_receiver"), src.host(0));
+    src.sql(0, "INSERT INTO items VALUES (200, 'streamed')");
+    for (const i of [head, 1 - head]) {
+        await dr.until(`the streamed row on dr-${i}`, () => dr.sql(i, "SELECT count(*) FROM items WHERE id = 200", app) === "1", 30000);
+    }
+    return applied;
 }
 
 describe("a standby cluster fed from the source's archive on real PostgreSQL servers (manual failover)", function () {
     this.timeout(900000);
-    const dir = fs.mkdtempSync("/var/tmp/rdb-s3-archive-");
-    const s3 = new S3Server(dir);
-    const creds = s3.credentialsEnv();
-    const repository = { s3Bucket: s3.bucket, s3Endpoint: s3.endpoint, s3UriStyle: "path", s3CredentialsSecret: "s3-creds" };
-    const s3Secret = { "s3-creds": { "access-key-id": creds.PGBACKREST_REPO1_S3_KEY, "secret-access-key": creds.PGBACKREST_REPO1_S3_KEY_SECRET } };
-    const env = { PGBACKREST_REPO1_STORAGE_CA_FILE: s3.caFile, PGBACKREST_IO_TIMEOUT: "3" };
-    const src = new Cluster({
-        name: "src",
-        args: { replicas: 1, image: BACKUP_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 } },
-        secrets: s3Secret,
-        env,
-    });
+    const source = new ArchivingSource();
+    const { s3, src } = source;
     let dr: Cluster;
     let standby: StandbySettings;
     const srcApp = () => ({ password: src.secret("app-password") });
     const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
-    const srcKeys = () => new Set(s3.objectKeys("pgbackrest/archive/default-src/").concat(s3.objectKeys("pgbackrest/backup/default-src/")));
+    const srcKeys = () => source.srcKeys();
 
     before(async () => {
-        await s3.start();
-        await src.up();
-        src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        src.sql(0, "INSERT INTO items VALUES (1, 'before the backup')");
-        await src.until("src to archive", () => archiver(src, 0).archived > 0, 180000);
-        const backup = await src.exec(0, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
-        assert.strictEqual(backup.status, 0, backup.stderr);
-        assert.deepStrictEqual((await backupInfo(src, 0)).backup.map((b: any) => b.type), ["full"]);
-        src.sql(0, "INSERT INTO items VALUES (2, 'after the backup')");
-        src.sql(0, "SELECT pg_switch_wal()", su);
-        standby = {
-            enabled: true,
-            sourceHosts: [src.host(0)],
-            sourcePort: DEAD_PORT,
-            replicationSecretName: "src-replication",
-            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
-            archiveFromClusterName: "src",
-        };
-        dr = new Cluster({
-            name: "dr",
-            addressOffset: 20,
-            extraHosts: src.podHostLines(),
-            secrets: { ...s3Secret, "src-replication": { "replication-password": src.secret("replication-password") } },
-            env,
-            args: { replicas: 1, image: BACKUP_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 }, standby },
-        });
+        await source.start();
+        ({ dr, standby } = source.standbyCluster({ image: BACKUP_IMAGE }));
         await dr.up();
     });
     after(async () => {
@@ -110,9 +102,7 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
         keepLogs(dr, "manual-dr");
         keepLogs(src, "manual-src");
         await dr?.cleanup();
-        await src.cleanup();
-        await s3.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await source.stop();
     });
 
     it("makes dr-0 from src's backup in the bucket (src cannot be cloned), replays src's archive, refuses writes; dr-1 cascades", async () => {
@@ -144,34 +134,12 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
     });
 
     it("replays rows committed on src after dr started once src archives them (push-to-replay time measured)", async () => {
-        const lagMs: number[] = [];
-        for (let i = 0; i < 5; i++) {
-            const id = 100 + i;
-            const before = archiver(src, 0).archived;
-            src.sql(0, `INSERT INTO items VALUES (${id}, 'archived after dr started')`);
-            src.sql(0, "SELECT pg_switch_wal()", su);
-            await src.until("src to push the segment", () => archiver(src, 0).archived > before, 60000);
-            // The server's own time of the push, in ms since the epoch.
-            const pushed = Number(src.sql(0, "SELECT round(extract(epoch FROM last_archived_time) * 1000) FROM pg_stat_archiver", su));
-            await dr.until(`row ${id} on dr-0`, () => dr.sql(0, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
-            lagMs.push(Date.now() - pushed);
-            await dr.until(`row ${id} on dr-1`, () => dr.sql(1, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
-        }
-        console.log(`      archive push on src to the row readable on dr-0, ms: ${summary(lagMs)}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+        await archivedRowsArrive(src, dr, 0, "dr-0");
         assert.ok(fs.readFileSync(dr.logFile(0), "utf8").split("\n").every((l) => !/archive-push/.test(l)), "dr pushed WAL while a standby");
     });
 
     it("streams from src once it can reach it (one config change), and still refuses writes", async () => {
-        const started = Date.now();
-        standby = { ...standby, sourcePort: 5432 };
-        await dr.apply({ standby });
-        await eventually(dr, "dr-0 to stream from src", async () => (await local(0, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres")) === "streaming", 120000);
-        console.log(`      ${Date.now() - started} ms from the applied config to dr-0 streaming`);
-        assert.strictEqual(await local(0, "SELECT sender_host FROM pg_stat_wal_receiver", "postgres"), src.host(0));
-        // A row not archived yet (no switch) arrives by streaming.
-        src.sql(0, "INSERT INTO items VALUES (200, 'streamed')");
-        await dr.until("the streamed row on dr-0", () => dr.sql(0, "SELECT count(*) FROM items WHERE id = 200", srcApp()) === "1", 30000);
-        await dr.until("the streamed row on dr-1", () => dr.sql(1, "SELECT count(*) FROM items WHERE id = 200", srcApp()) === "1", 30000);
+        standby = await streamsOnceReachable(src, dr, standby, 0, "dr-0");
         assert.notStrictEqual(dr.psql(0, "INSERT INTO items VALUES (-2, 'refused')", srcApp()).status, 0);
     });
 
@@ -195,73 +163,26 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
 
 describe("a Patroni standby cluster fed from the source's archive on real PostgreSQL servers", function () {
     this.timeout(900000);
-    const dir = fs.mkdtempSync("/var/tmp/rdb-s3-archive-patroni-");
-    const s3 = new S3Server(dir);
-    const creds = s3.credentialsEnv();
-    const repository = { s3Bucket: s3.bucket, s3Endpoint: s3.endpoint, s3UriStyle: "path", s3CredentialsSecret: "s3-creds" };
-    const s3Secret = { "s3-creds": { "access-key-id": creds.PGBACKREST_REPO1_S3_KEY, "secret-access-key": creds.PGBACKREST_REPO1_S3_KEY_SECRET } };
-    const env = { PGBACKREST_REPO1_STORAGE_CA_FILE: s3.caFile, PGBACKREST_IO_TIMEOUT: "3" };
-    const src = new Cluster({
-        name: "src",
-        args: { replicas: 1, image: BACKUP_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 } },
-        secrets: s3Secret,
-        env,
-    });
+    const source = new ArchivingSource();
+    const { s3, src } = source;
     let dr: Cluster;
     let standby: StandbySettings;
     let leader = -1;
     const srcApp = () => ({ password: src.secret("app-password") });
     const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
-    const role = async (ordinal: number): Promise<string | undefined> => {
-        try {
-            return (JSON.parse((await patroniRequest(dr, ordinal, "/patroni", { timeoutMs: 2000 })).text) as { role?: string }).role;
-        } catch {
-            return undefined;
-        }
-    };
 
     before(async () => {
-        await s3.start();
-        await src.up();
-        src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
-        src.sql(0, "INSERT INTO items VALUES (1, 'before the backup')");
-        await src.until("src to archive", () => archiver(src, 0).archived > 0, 180000);
-        const backup = await src.exec(0, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
-        assert.strictEqual(backup.status, 0, backup.stderr);
-        src.sql(0, "INSERT INTO items VALUES (2, 'after the backup')");
-        src.sql(0, "SELECT pg_switch_wal()", su);
-        standby = {
-            enabled: true,
-            sourceHosts: [src.host(0)],
-            sourcePort: DEAD_PORT,
-            replicationSecretName: "src-replication",
-            sourceCaCertificate: fs.readFileSync(src.caFile!, "utf8"),
-            archiveFromClusterName: "src",
-        };
-        dr = new Cluster({
-            name: "dr",
-            addressOffset: 20,
-            extraHosts: src.podHostLines(),
-            secrets: { ...s3Secret, "src-replication": { "replication-password": src.secret("replication-password") } },
-            env,
-            args: { replicas: 1, failover: "patroni", image: PATRONI_IMAGE, backup: { ...repository, enabled: true, archiveTimeoutSeconds: 10 }, standby },
-        });
+        await source.start();
+        ({ dr, standby } = source.standbyCluster({ failover: "patroni", image: PATRONI_IMAGE }));
         await dr.up();
-        const deadline = Date.now() + 120000;
-        while (Date.now() < deadline && leader < 0) {
-            for (const i of [0, 1]) if ((await role(i)) === "standby_leader") leader = i;
-            await sleep(500);
-        }
-        assert.ok(leader >= 0, "a standby leader");
+        leader = await standbyLeader(dr, [0, 1]);
     });
     after(async () => {
         // Only under repeat.sh (RDB_KEEP_DIR), which removes them again when the run passed.
         keepLogs(dr, "patroni-dr");
         keepLogs(src, "patroni-src");
         await dr?.cleanup();
-        await src.cleanup();
-        await s3.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await source.stop();
     });
 
     it("makes the standby leader with the pgbackrest method from src's backup, replays src's archive; the other member cascades", async () => {
@@ -281,38 +202,16 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
     });
 
     it("replays rows archived on src after it started (push-to-replay time measured)", async () => {
-        const lagMs: number[] = [];
-        for (let i = 0; i < 5; i++) {
-            const id = 100 + i;
-            const before = archiver(src, 0).archived;
-            src.sql(0, `INSERT INTO items VALUES (${id}, 'archived after dr started')`);
-            src.sql(0, "SELECT pg_switch_wal()", su);
-            await src.until("src to push the segment", () => archiver(src, 0).archived > before, 60000);
-            const pushed = Number(src.sql(0, "SELECT round(extract(epoch FROM last_archived_time) * 1000) FROM pg_stat_archiver", su));
-            await dr.until(`row ${id} on the standby leader`, () => dr.sql(leader, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
-            lagMs.push(Date.now() - pushed);
-            await dr.until(`row ${id} on the other member`, () => dr.sql(1 - leader, `SELECT count(*) FROM items WHERE id = ${id}`, srcApp()) === "1", 60000);
-        }
-        console.log(`      archive push on src to the row readable on the standby leader, ms: ${summary(lagMs)}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+        await archivedRowsArrive(src, dr, leader, "the standby leader");
     });
 
     it("streams from src once it can reach it (one config change, applied to the running cluster by patroni-standby.sh)", async () => {
-        const started = Date.now();
-        standby = { ...standby, sourcePort: 5432 };
-        await dr.apply({ standby });
-        await eventually(dr, "the standby leader to stream from src", async () => (await local(leader, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres")) === "streaming", 120000);
-        console.log(`      ${Date.now() - started} ms from the applied config to the standby leader streaming`);
-        assert.strictEqual(await local(leader, "SELECT sender_host FROM pg_stat_wal_receiver", "postgres"), src.host(0));
-        // A row not archived yet (no switch) arrives by streaming.
-        src.sql(0, "INSERT INTO items VALUES (200, 'streamed')");
-        await dr.until("the streamed row on the standby leader", () => dr.sql(leader, "SELECT count(*) FROM items WHERE id = 200", srcApp()) === "1", 30000);
-        await dr.until("the streamed row on the other member", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 200", srcApp()) === "1", 30000);
+        standby = await streamsOnceReachable(src, dr, standby, leader, "the standby leader");
     });
 
     it("promoted after src is gone: archives to its own stanza, never src's", async () => {
         await Promise.all([src.stop(0, "SIGKILL"), src.stop(1, "SIGKILL")]);
-        const srcKeys = () => new Set(s3.objectKeys("pgbackrest/archive/default-src/").concat(s3.objectKeys("pgbackrest/backup/default-src/")));
-        const srcBefore = srcKeys();
+        const srcBefore = source.srcKeys();
         await dr.apply({ standby: { ...standby, enabled: false } });
         await dr.until("the standby leader takes writes", () => dr.psql(leader, "SELECT pg_is_in_recovery()", su).stdout.trim() === "f", 120000);
         await dr.until("dr's own app password", () => dr.sql(leader, "SELECT 1") === "1", 60000);
@@ -320,6 +219,6 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
         await dr.until("the leader to archive to its own stanza", () => s3.objectKeys("pgbackrest/archive/default-dr/").some((k) => /\/[0-9A-F]{24}-[0-9a-f]{40}/.test(k)), 180000);
         await dr.until("the new row on the other member", () => dr.sql(1 - leader, "SELECT count(*) FROM items WHERE id = 300") === "1", 120000);
         await sleep(5000);
-        assert.deepStrictEqual([...srcKeys()].sort(), [...srcBefore].sort());
+        assert.deepStrictEqual([...source.srcKeys()].sort(), [...srcBefore].sort());
     });
 });

@@ -15,6 +15,7 @@ import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { patroniRequest } from "../harness/patroniApi";
 import { labelledReadyEndpoints } from "../harness/service";
+import { StandbySettings, localPsql, patroniRole, standbyLeader } from "./standby-support";
 import { AckedWriter } from "../harness/writer";
 
 /** "X/Y" (hexadecimal halves) as a byte position. */
@@ -28,8 +29,6 @@ function summary(values: number[]): string {
     const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
     return `n=${s.length} median=${at(0.5)} p95=${at(0.95)} max=${s[s.length - 1]}`;
 }
-
-type StandbySettings = NonNullable<ReplicatedDatabaseArgs["standby"]>;
 
 /**
  * The standby cluster "dr" of `src`, with `args` beside its standby settings: its pods on addresses of their own,
@@ -51,13 +50,6 @@ function standbyClusterOf(src: Cluster, args: ReplicatedDatabaseArgs): { dr: Clu
         args: { replicas: 1, ...args, standby },
     });
     return { dr, standby };
-}
-
-/** Over a pod's private socket as postgres (peer): answers whether or not the pod refuses clients. */
-async function localPsql(c: Cluster, ordinal: number, query: string, db = "app"): Promise<string> {
-    const r = await c.exec(ordinal, ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "postgres", "-d", db, "-c", query], 30000);
-    if (r.status !== 0) throw new Error(`psql in ${c.name}-${ordinal}: ${r.stderr.trim()}`);
-    return r.stdout.trim();
 }
 
 describe("a standby cluster of another cluster on real PostgreSQL servers (manual failover)", function () {
@@ -168,13 +160,7 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
     const superuser = { user: "postgres", database: "postgres" };
 
     const local = (ordinal: number, query: string, db = "app") => localPsql(dr, ordinal, query, db);
-    const role = async (ordinal: number): Promise<string | undefined> => {
-        try {
-            return (JSON.parse((await patroniRequest(dr, ordinal, "/patroni", { timeoutMs: 2000 })).text) as { role?: string }).role;
-        } catch {
-            return undefined;
-        }
-    };
+    const role = (ordinal: number) => patroniRole(dr, ordinal);
     let leader = -1;
 
     before(async () => {
@@ -182,12 +168,7 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
         src.sql(0, "CREATE TABLE items (id bigint PRIMARY KEY, note text NOT NULL)");
         ({ dr, standby } = standbyClusterOf(src, { failover: "patroni", image: PATRONI_IMAGE }));
         await dr.up();
-        const deadline = Date.now() + 120000;
-        while (Date.now() < deadline && leader < 0) {
-            for (const i of [0, 1]) if ((await role(i)) === "standby_leader") leader = i;
-            await sleep(500);
-        }
-        assert.ok(leader >= 0, "a standby leader");
+        leader = await standbyLeader(dr, [0, 1]);
     });
     after(async () => {
         await writer?.stop();
