@@ -14,7 +14,7 @@
  *   (what bin/replicated-db-status prints) and apply primaryOrdinal. On a cluster, add the operator's
  *   reaction and the kubelet's ConfigMap refresh (up to about a minute) to the figure.
  * - automated: Patroni (etcd as its store, as in tests/data/patroni.test.ts); nobody acts. Patroni's default
- *   timings (ttl 30, loop_wait 10) and the fast choice (`patroni: FAST_TIMING`: 20, 2, retry_timeout 9). In
+ *   timings (ttl 30, loop_wait 10) and the fast choice (`patroni: FAST_TIMING`: 20, 2, retry_timeout 5). In
  *   synchronous mode the kill waits until Patroni has named a synchronous standby (strict mode promotes
  *   nobody before that; tests/data/patroni-load.test.ts).
  * - death "node": the primary's whole pod SIGKILLed (Patroni with it: its lock must expire); "postgres": only

@@ -286,7 +286,7 @@ export const ARGS = {
         defaultNote: "Patroni's (ttl 30, loopWait 10, retryTimeout 10, primaryStartTimeout 300)",
         allowed:
             "map of seconds (`failover: patroni` only): `ttl` (20-3600), `loopWait` (1-300), `retryTimeout` (3-1200), " +
-            "`primaryStartTimeout` (0-3600), with `loopWait + 2 × retryTimeout <= ttl`; fast: 20, 2, 9, 30: see \"Automated failover\"",
+            "`primaryStartTimeout` (0-3600), with `loopWait + 2 × retryTimeout <= ttl` and `max(2 × retryTimeout, loopWait + retryTimeout) + 10 <= ttl`; fast: 20, 2, 5, 30: see \"Automated failover\"",
         fields: PATRONI_FIELDS,
     },
     backup: {

@@ -299,9 +299,10 @@ export interface PoolerArgs {
 /**
  * Patroni's timings (`failover: "patroni"` only), in seconds. The defaults are Patroni's own, what a cluster
  * created before these settings existed runs, and a ~30 s failover after the primary's node is lost.
- * `{ ttl: 20, loopWait: 2, retryTimeout: 9, primaryStartTimeout: 30 }` is the fast choice (about 20 s; see README,
+ * `{ ttl: 20, loopWait: 2, retryTimeout: 5, primaryStartTimeout: 30 }` is the fast choice (about 20 s; see README,
  * "Automated failover", for what it costs). Checked against Patroni's rules: `ttl` at least 20,
- * `loopWait + 2 × retryTimeout <= ttl`. A change reaches a running cluster: the leader applies it to Patroni's
+ * `loopWait + 2 × retryTimeout <= ttl`; and against ours: `max(2 × retryTimeout, loopWait + retryTimeout) + 10
+ * <= ttl`, so that a primary cut off from the store stops before its lock can expire. A change reaches a running cluster: the leader applies it to Patroni's
  * dynamic configuration.
  */
 export interface PatroniArgs {

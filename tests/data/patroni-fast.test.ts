@@ -1,5 +1,5 @@
 /**
- * Automated failover with the fast timings (`patroni: { ttl: 20, loopWait: 2, retryTimeout: 9,
+ * Automated failover with the fast timings (`patroni: { ttl: 20, loopWait: 2, retryTimeout: 5,
  * primaryStartTimeout: 30 }`, strict synchronous mode with one standby) under a client that commits one row per
  * transaction and follows the primary as applications do (libpq multi-host, target_session_attrs=read-write):
  * - node loss: the primary's whole pod SIGKILLed (Patroni with it, so its lock must expire);

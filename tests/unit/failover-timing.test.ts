@@ -2,7 +2,7 @@
  * what reaches Patroni (bootstrap.dcs, the dynamic settings file patroni.sh applies, the fence's env). */
 import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
-import { FAST_TIMING, resolvePatroniTiming } from "../../components/failover-timing";
+import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, resolvePatroniTiming, storeLossDemoteSeconds } from "../../components/failover-timing";
 import { FENCE_AFTER_ENV, FENCE_ROUND_SECONDS, PATRONI_TIMING, fenceAfterSeconds } from "../../components/engines/postgres/topologies/patroni/timing";
 import { DEFAULTS } from "../../components/argTable";
 import { container, env, find, renderComponent } from "./helpers";
@@ -33,7 +33,7 @@ describe("Patroni's timings (patroni arg)", () => {
             () => resolvePatroniTiming({ ttl: 20, loopWait: 2, retryTimeout: 10 }, "patroni"),
             /^ArgError: invalid patroni\.ttl: 20 \(allowed: at least patroni\.loopWait \+ 2 × patroni\.retryTimeout \(22\), Patroni's rule/,
         );
-        assert.doesNotThrow(() => resolvePatroniTiming({ ttl: 22, loopWait: 2, retryTimeout: 10 }, "patroni"));
+        assert.doesNotThrow(() => resolvePatroniTiming({ ttl: 30, loopWait: 2, retryTimeout: 10 }, "patroni"));
         // One line, always.
         try {
             resolvePatroniTiming({ ttl: 20, loopWait: 10, retryTimeout: 10 }, "patroni");
@@ -43,13 +43,29 @@ describe("Patroni's timings (patroni arg)", () => {
         }
     });
 
+    it("refuses timings that leave a primary cut off from the store no margin to stop before its lock can expire", () => {
+        // Patroni accepts 20/2/9 (2 + 18 <= 20), but its worst case, 18 s after the last renewal, leaves 2 s of
+        // a 20 s lock; CI saw the primary answer as one 25 s into an outage.
+        assert.throws(
+            () => resolvePatroniTiming({ ttl: 20, loopWait: 2, retryTimeout: 9 }, "patroni"),
+            /^ArgError: invalid patroni\.ttl: 20 \(allowed: at least max\(2 × patroni\.retryTimeout, patroni\.loopWait \+ patroni\.retryTimeout\) \+ 10 \(28\): a primary cut off from the store stops within 18 s/,
+        );
+        // A long loop: the outage begins just before the next loop's read.
+        assert.throws(() => resolvePatroniTiming({ ttl: 30, loopWait: 16, retryTimeout: 5 }, "patroni"), /\+ 10 \(31\)/);
+        assert.doesNotThrow(() => resolvePatroniTiming({ ttl: 30, loopWait: 15, retryTimeout: 5 }, "patroni"));
+        assert.strictEqual(storeLossDemoteSeconds(FAST_TIMING), 10);
+        // Patroni's defaults leave exactly the margin; the fast choice keeps it.
+        assert.strictEqual(storeLossDemoteSeconds(DEFAULTS.patroni) + STORE_LOSS_MARGIN_SECONDS, DEFAULTS.patroni.ttl);
+        assert.strictEqual(storeLossDemoteSeconds(FAST_TIMING) + STORE_LOSS_MARGIN_SECONDS, FAST_TIMING.ttl);
+    });
+
     it("refuses timings that leave the fence no time to kill a hung primary before its lock expires", () => {
         // 20 - 14 = 6 s between the last renewal and the expiry: 3 s of bound + a 3 s round do not fit.
         assert.throws(
             () => resolvePatroniTiming({ ttl: 20, loopWait: 14, retryTimeout: 3 }, "patroni"),
             /^ArgError: invalid patroni\.loopWait: 14 \(allowed: at most patroni\.ttl - 7 \(13\): the fence \(patroni-fence\.sh\)/,
         );
-        assert.doesNotThrow(() => resolvePatroniTiming({ ttl: 20, loopWait: 13, retryTimeout: 3 }, "patroni"));
+        assert.doesNotThrow(() => resolvePatroniTiming({ ttl: 26, loopWait: 13, retryTimeout: 3 }, "patroni"));
     });
 
     it("refuses unknown fields, a non-map, and timings without Patroni", () => {
@@ -78,6 +94,8 @@ describe("Patroni's timings (patroni arg)", () => {
                     const after = fenceAfterSeconds(t);
                     assert.ok(after >= 3, `${ttl}/${loopWait}/${retryTimeout}: bound ${after}`);
                     assert.ok(after + FENCE_ROUND_SECONDS < ttl - loopWait, `${ttl}/${loopWait}/${retryTimeout}: the kill lands at ${after + FENCE_ROUND_SECONDS} s`);
+                    // And a primary cut off from the store stops with the margin to spare.
+                    assert.ok(storeLossDemoteSeconds(t) + STORE_LOSS_MARGIN_SECONDS <= ttl, `${ttl}/${loopWait}/${retryTimeout}: demotes ${storeLossDemoteSeconds(t)} s after its last renewal`);
                 }
             }
         }
