@@ -417,6 +417,16 @@ export class Cluster {
     }
 
     /** Stops every pod and removes every file the cluster made. */
+    /** Under tests/stress/repeat.sh (RDB_KEEP_DIR, removed again when the run passed): the pods' and etcd's logs
+     * are copied there before the cluster's directory goes, each cluster into a folder of its own. */
+    private keepLogs(): void {
+        const keep = process.env.RDB_KEEP_DIR;
+        if (!keep || !fs.existsSync(this.base)) return;
+        const to = path.join(keep, path.basename(this.base));
+        fs.mkdirSync(to, { recursive: true });
+        for (const f of fs.readdirSync(this.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(this.base, f), path.join(to, f));
+    }
+
     async cleanup(): Promise<void> {
         for (const k of this.kubelet.values()) {
             if (k.pending) clearTimeout(k.pending);
@@ -432,6 +442,7 @@ export class Cluster {
             }
         }
         await this.etcd?.stop();
+        this.keepLogs();
         fs.rmSync(this.base, { recursive: true, force: true });
         // The mount points made on the host stay: removing one detaches that mount in every other mount
         // namespace, including the pods of another run on this machine.

@@ -82,11 +82,17 @@ export class Etcd {
 /**
  * The rendered Patroni configuration with its Kubernetes store swapped for etcd's v2 API (see above): the
  * one change the tests make to Patroni's configuration (besides the listen addresses), named in the README.
+ *
+ * `use_proxies`: Patroni talks to the one endpoint it is given, as its Kubernetes store talks to the API
+ * server's Service (KUBERNETES_SERVICE_HOST; the render leaves `bypass_api_service` at its default, false).
+ * Without it, Patroni's etcd client follows every failed request with a request for etcd's member list, which
+ * the Kubernetes store does not: a store outage then cost the primary a second `retry_timeout` per failure
+ * before it demoted (measured: 10.6 s instead of 5 s with retry_timeout 5, and 20 s in one run).
  */
 export function withEtcdStore(patroniYml: string, endpoint: string): string {
     const config = JSON.parse(patroniYml);
     if (!config.kubernetes) throw new Error("the rendered Patroni configuration has no kubernetes store");
     delete config.kubernetes;
-    config.etcd = { hosts: [endpoint] };
+    config.etcd = { hosts: [endpoint], use_proxies: true };
     return JSON.stringify(config, null, 2) + "\n";
 }

@@ -1,15 +1,15 @@
 #!/bin/bash
 # Runs one data-plane test file N times in a row, each in a fresh private network and PID namespace (tests/harness/isolated.sh) (other runs on
 # this machine use the same loopback addresses), optionally beside K CPU-bound burner processes, and keeps
-# the logs of the failed runs only.
+# the logs of the failed runs only (of every run with --keep, to read the figures a passing run prints).
 #
-#   tests/stress/repeat.sh [-n N] [--busy K] [--logs DIR] TEST_FILE
+#   tests/stress/repeat.sh [-n N] [--busy K] [--logs DIR] [--keep] TEST_FILE
 #
 # Prints "N passed, M failed"; exits 1 when any run failed, 2 on bad arguments.
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 [-n RUNS] [--busy BURNERS] [--logs DIR] TEST_FILE" >&2
+    echo "usage: $0 [-n RUNS] [--busy BURNERS] [--logs DIR] [--keep] TEST_FILE" >&2
     echo "$1" >&2
     exit 2
 }
@@ -18,12 +18,14 @@ runs=3
 busy=0
 logs=/var/tmp/rdb-stress
 file=""
+keep=false
 while [ $# -gt 0 ]; do
     case "$1" in
     -n) runs=${2:-}; shift 2 || usage "-n needs a value" ;;
     --busy) busy=${2:-}; shift 2 || usage "--busy needs a value" ;;
     --logs) logs=${2:-}; shift 2 || usage "--logs needs a value" ;;
-    -*) usage "unknown option $1 (allowed: -n, --busy, --logs)" ;;
+    --keep) keep=true; shift ;;
+    -*) usage "unknown option $1 (allowed: -n, --busy, --logs, --keep)" ;;
     *) file=$1; shift ;;
     esac
 done
@@ -64,7 +66,7 @@ for ((i = 1; i <= runs; i++)); do
         --timeout 900000 --exit --forbid-only "$file" >"$run/mocha.log" 2>&1; then
         passed=$((passed + 1))
         echo "run $i: passed in $((SECONDS - start)) s"
-        rm -rf "$run"
+        if [ "$keep" = true ]; then echo "  logs kept in $run"; else rm -rf "$run"; fi
     else
         failed=$((failed + 1))
         echo "run $i: FAILED in $((SECONDS - start)) s; logs kept in $run"

@@ -32,6 +32,22 @@ die() {
 }
 
 # The ordinal is the suffix of the StatefulSet pod's name.
+# The stop's deadlines, from the grace period after which the kubelet kills the container
+# (RDB_TERMINATION_GRACE_SECONDS, rendered from terminationGracePeriodSeconds: components/limits.ts). A clean
+# stop has no bound of its own (a fast shutdown waits for every connected standby and the archiver's
+# backlog), so both modes give it two thirds, then stop the server in immediate mode (a crash, which loses no
+# committed transaction), and patroni.sh kills what is left at five sixths, still before the kubelet would.
+# Checked at the start, so that a bad value stops the pod at once, not at its first stop.
+# shellcheck disable=SC2034 # read by server.sh and patroni.sh, which source this file
+set_stop_deadlines() {
+    local grace=${RDB_TERMINATION_GRACE_SECONDS:-60}
+    if ! [[ "$grace" =~ ^[0-9]{1,4}$ ]] || [ "$grace" -lt 12 ]; then
+        die "invalid RDB_TERMINATION_GRACE_SECONDS: '$grace' (allowed: whole seconds from 12 to 9999)"
+    fi
+    STOP_IMMEDIATE_AFTER=$((grace * 2 / 3))
+    STOP_KILL_AFTER=$((grace * 5 / 6))
+}
+
 ordinal() {
     printf '%s' "${POD_NAME##*-}"
 }

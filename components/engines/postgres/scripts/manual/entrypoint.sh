@@ -28,6 +28,7 @@ set -euo pipefail
 # shellcheck source=standby.sh
 . "$RDB_SCRIPTS_DIR/standby.sh"
 
+set_stop_deadlines
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
 # A replica that has not streamed for this long refuses application connections (RDB_REPLICA_GATE=on).
 GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}

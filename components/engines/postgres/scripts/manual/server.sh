@@ -84,17 +84,14 @@ start_server() {
 # Fast shutdown, waiting until the server is completely gone: a shutting-down primary still sends its last
 # WAL, and nothing may promote before that is over.
 # A fast shutdown has no bound of its own: it waits for every connected standby to confirm the last WAL (until
-# wal_sender_timeout when one hangs) and for the archiver to push every segment still waiting, while the kubelet
-# kills the container after its grace period (RDB_TERMINATION_GRACE_SECONDS). Past two thirds of it the server
-# is stopped in immediate mode: a crash, which loses no committed transaction (its WAL is flushed; segments not
-# archived yet are pushed after the next start) and leaves nothing that takes writes.
+# wal_sender_timeout when one hangs) and for the archiver to push every segment still waiting. Past
+# STOP_IMMEDIATE_AFTER (lib.sh, set_stop_deadlines) the server is stopped in immediate mode: a crash, which loses
+# no committed transaction (its WAL is flushed; segments not archived yet are pushed after the next start) and
+# leaves nothing that takes writes.
 stop_server() {
-    local grace=${RDB_TERMINATION_GRACE_SECONDS:-60} bound
     server_running || return 0
-    [[ "$grace" =~ ^[0-9]{1,4}$ ]] || grace=60
-    bound=$((grace * 2 / 3))
-    if ! pg_ctl -D "$PGDATA" -m fast -w -t "$bound" stop >&2; then
-        log "the server has not stopped within $bound s of a fast shutdown (a standby that hangs, or WAL still to archive): stopping it in immediate mode"
+    if ! pg_ctl -D "$PGDATA" -m fast -w -t "$STOP_IMMEDIATE_AFTER" stop >&2; then
+        log "the server has not stopped within $STOP_IMMEDIATE_AFTER s of a fast shutdown (a standby that hangs, or WAL still to archive): stopping it in immediate mode"
         pg_ctl -D "$PGDATA" -m immediate -w -t 10 stop >&2 || kill -QUIT "$SERVER_PID" 2>/dev/null || true
     fi
     wait "$SERVER_PID" 2>/dev/null || true

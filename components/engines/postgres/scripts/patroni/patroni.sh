@@ -118,14 +118,7 @@ FENCE_PID=$!
 # (its WAL is flushed, and in synchronous mode an acknowledged commit is on a standby too) and leaves nothing
 # here that takes writes; Patroni then finds it down, releases the leader lock and exits. Past STOP_KILL_AFTER
 # Patroni and the server are killed, still before the kubelet would, and the log says which step ran.
-GRACE_SECONDS=${RDB_TERMINATION_GRACE_SECONDS:-60}
-if ! [[ "$GRACE_SECONDS" =~ ^[0-9]{1,4}$ ]] || [ "$GRACE_SECONDS" -lt 12 ]; then
-    die "invalid RDB_TERMINATION_GRACE_SECONDS: '$GRACE_SECONDS' (allowed: whole seconds from 12 to 9999)"
-fi
-# Two thirds of the grace period for Patroni's clean stop, then the immediate stop, then the kill a sixth before
-# the kubelet's: 40 s and 50 s of 60.
-STOP_IMMEDIATE_AFTER=$((GRACE_SECONDS * 2 / 3))
-STOP_KILL_AFTER=$((GRACE_SECONDS * 5 / 6))
+set_stop_deadlines
 stop_deadline() {
     local pm
     sleep "$STOP_IMMEDIATE_AFTER"
