@@ -47,6 +47,19 @@ const CUT_MS = (T.ttl + 10) * 1000;
 /** Patroni's lines about the leader lock, the store and a demotion or promotion. */
 const PATRONI_EVENT = /DCS is not accessible|Demoting self|failed to update leader lock|promoted self|acquired session lock|Lock owner|following a different leader|pg_rewind|running pg_rewind|Request to server .* failed/;
 
+/** Patroni's lines of pod `ordinal` about the lock, the store, a demotion or a promotion, stamped (Patroni's
+ * "YYYY-MM-DD HH:MM:SS,mmm", the pod's clock, which is this machine's, in UTC here) from `fromMs` to `toMs`. */
+function patroniEvents(c: Cluster, ordinal: number, fromMs: number, toMs: number): string[] {
+    const found: string[] = [];
+    for (const line of fs.readFileSync(c.logFile(ordinal), "utf8").split("\n")) {
+        const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) /.exec(line);
+        if (!m || !PATRONI_EVENT.test(line)) continue;
+        const at = Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`);
+        if (at >= fromMs && at <= toMs) found.push(line.slice(m.index).trim());
+    }
+    return found;
+}
+
 /** tests/stress/repeat.sh keeps a failed run's logs: the pods' and etcd's. */
 function keepLogs(c: Cluster, label: string): void {
     const keep = process.env.RDB_KEEP_DIR;
@@ -85,8 +98,9 @@ async function partitionPrimary(c: Cluster, table: string): Promise<Outcome> {
         try {
             await sleep(CUT_MS);
         } finally {
-            proxy.restore();
+            // Taken before the restore: the requests it resets are logged after this.
             restoredAt = Date.now();
+            proxy.restore();
         }
         const count = writer.acked().length;
         await settleUnderWrites(c, writer, count, T.loopWait);
@@ -108,10 +122,10 @@ async function partitionPrimary(c: Cluster, table: string): Promise<Outcome> {
             `${storeLossDemoteSeconds(T) * 1000} ms + ${STORE_LOSS_MARGIN_SECONDS * 1000} ms margin); primary now db-${now}`,
     );
     for (const i of [old, ...(firstNew && firstNew.ordinal !== old ? [firstNew.ordinal] : [])]) {
-        const lines = fs.readFileSync(c.logFile(i), "utf8").split("\n").filter((l) => PATRONI_EVENT.test(l));
-        // The lines from the cut on; a failed request to the store repeats, so the first and last few show it.
-        const shown = lines.length > 16 ? [...lines.slice(0, 8), `... ${lines.length - 16} more ...`, ...lines.slice(-8)] : lines;
-        for (const l of shown) console.log(`      db-${i}: ${l.trim()}`);
+        const lines = patroniEvents(c, i, cutAt - 2000, restoredAt + 20000);
+        // A failed request to the store repeats every retryTimeout: the first and last few show it.
+        const shown = lines.length > 20 ? [...lines.slice(0, 10), `... ${lines.length - 20} more ...`, ...lines.slice(-10)] : lines;
+        for (const l of shown) console.log(`      db-${i}: ${l}`);
     }
     return { old, now, cutAt, restoredAt, samples, acked, lastOld, firstNew };
 }
@@ -129,6 +143,11 @@ async function assertTakeoverWithoutOverlap(c: Cluster, o: Outcome, table: strin
         `db-${o.old} answered as writable ${o.lastOld.atMs - o.cutAt} ms after the cut, after db-${o.firstNew.ordinal} first did (${o.firstNew.atMs - o.cutAt} ms)`,
     );
     assertNeverTwoWritable(two);
+    // Patroni itself stepped down for want of the store, and saw it time out (a blackhole), never refuse.
+    const events = patroniEvents(c, o.old, o.cutAt, o.restoredAt - 1);
+    assert.ok(events.some((l) => l.includes("demoting self because DCS is not accessible and I was a leader")), `db-${o.old}'s Patroni demoted itself for want of the store`);
+    const failed = events.filter((l) => /Request to server .* failed/.test(l));
+    assert.ok(failed.length > 0 && failed.every((l) => /timed out/i.test(l) && !/refused/i.test(l)), `db-${o.old}'s requests to the store timed out while cut: ${failed.slice(0, 2).join(" | ")}`);
     assert.strictEqual(o.now, o.firstNew.ordinal, "the cluster settled on the replica that took over");
     // The old primary follows the new one: a row written there now is replayed on it.
     c.sql(o.now, `INSERT INTO ${table} (id, note) VALUES (-1, 'after the partition')`);
