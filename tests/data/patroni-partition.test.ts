@@ -118,8 +118,8 @@ async function partitionPrimary(c: Cluster, table: string): Promise<Outcome> {
     console.log(
         `      ${table}: db-${old}'s path to etcd cut for ${restoredAt - cutAt} ms from ${new Date(cutAt).toISOString()}; ` +
             `db-${old} last writable ${from(lastOld)} after the cut, db-${firstNew?.ordinal ?? "?"} first writable ${from(firstNew)} after it; gap ${gap} ` +
-            `(lock expiry ${T.ttl * 1000} ms after the last renewal at the latest; Patroni's worst case for the demotion ` +
-            `${storeLossDemoteSeconds(T) * 1000} ms + ${STORE_LOSS_MARGIN_SECONDS * 1000} ms margin); primary now db-${now}`,
+            `(the lock expires ${(T.ttl - T.loopWait) * 1000}-${T.ttl * 1000} ms after the cut: ttl after its last renewal, at most loopWait before the cut; ` +
+            `Patroni's worst case for the demotion ${storeLossDemoteSeconds(T) * 1000} ms after that renewal, plus up to ${STORE_LOSS_MARGIN_SECONDS * 1000} ms overrun); primary now db-${now}`,
     );
     for (const i of [old, ...(firstNew && firstNew.ordinal !== old ? [firstNew.ordinal] : [])]) {
         const lines = patroniEvents(c, i, cutAt - 2000, restoredAt + 20000);
