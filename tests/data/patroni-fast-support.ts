@@ -11,10 +11,12 @@ export const SUPERUSER = { user: "postgres", database: "postgres" };
 /** Two pods out of recovery within this of each other (by their own clocks) count as two primaries. */
 export const OVERLAP_WINDOW_MS = 100;
 
-/** A primary, two replicas, strict synchronous mode with one standby, and the fast timings. */
-export function fastCluster(): Cluster {
+/** A primary, two replicas, strict synchronous mode with one standby, and the fast timings; `synchronousReplicas: 0`
+ * for asynchronous replication, `etcdProxies` for a path to the store per pod that a test can cut. */
+export function fastCluster(options: { synchronousReplicas?: number; etcdProxies?: boolean } = {}): Cluster {
     return new Cluster({
-        args: { replicas: 2, synchronousReplicas: 1, failover: "patroni", image: PATRONI_IMAGE, patroni: { ...FAST_TIMING } },
+        args: { replicas: 2, synchronousReplicas: options.synchronousReplicas ?? 1, failover: "patroni", image: PATRONI_IMAGE, patroni: { ...FAST_TIMING } },
+        etcdProxies: options.etcdProxies ?? false,
     });
 }
 

@@ -11,7 +11,8 @@ import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
 import { CrashLoopBackOff } from "./backoff";
-import { Etcd, withEtcdStore } from "./etcd";
+import { ETCD_ADDRESS, ETCD_CLIENT_PORT, Etcd, withEtcdStore } from "./etcd";
+import { EtcdProxy } from "./etcd-proxy";
 import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
@@ -39,6 +40,10 @@ export interface ClusterOptions {
     /** More /etc/hosts lines for the pods (another cluster's names, as a cross-cluster DNS would resolve
      * them: Cluster.podHostLines()). @default [] */
     extraHosts?: string[];
+    /** With failover "patroni": each pod reaches etcd through a proxy of its own (etcd-proxy.ts, at the pod's
+     * address), which the test can cut to partition that pod alone from the store (Cluster.etcdProxy).
+     * Refused for a render without Patroni. @default false (every pod dials etcd itself) */
+    etcdProxies?: boolean;
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -61,6 +66,8 @@ export class Cluster {
     readonly extraEnv: Record<string, string>;
     readonly addressOffset: number;
     private readonly extraHosts: string[];
+    private readonly etcdProxies: boolean;
+    private readonly proxies = new Map<number, EtcdProxy>();
     /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
     private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
 
@@ -77,6 +84,7 @@ export class Cluster {
             throw new Error(`addressOffset ${this.addressOffset}: a whole number from 0 to 200`);
         }
         this.extraHosts = options.extraHosts ?? [];
+        this.etcdProxies = options.etcdProxies ?? false;
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -133,6 +141,21 @@ export class Cluster {
             }
             data["patroni.yml"] = withEtcdStore(data["patroni.yml"], this.etcd.endpoint);
         }
+        if (!this.etcdProxies) return;
+        if (!this.etcd) throw new Error("etcdProxies: true needs a render with failover \"patroni\" (only Patroni uses etcd)");
+        for (let i = 0; i <= this.replicas; i++) {
+            if (this.proxies.has(i)) continue;
+            const proxy = new EtcdProxy(podAddress(i, this.addressOffset), { host: ETCD_ADDRESS, port: ETCD_CLIENT_PORT });
+            await proxy.start();
+            this.proxies.set(i, proxy);
+        }
+    }
+
+    /** Pod `ordinal`'s own path to etcd (ClusterOptions.etcdProxies), to cut() and restore(). */
+    etcdProxy(ordinal: number): EtcdProxy {
+        const proxy = this.proxies.get(ordinal);
+        if (!proxy) throw new Error(`${this.name}-${ordinal} has no etcd proxy: create the cluster with etcdProxies: true and failover "patroni"`);
+        return proxy;
     }
 
     /** Pod DNS names (and the Services, for completeness) resolve to the pods' loopback addresses. */
@@ -211,7 +234,8 @@ export class Cluster {
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset);
+            const etcdEndpoint = this.etcdProxies ? this.etcdProxy(ordinal).endpoint : undefined;
+            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset, etcdEndpoint);
             this.pods.set(ordinal, p);
             const pod = p;
             pod.onExit((exitedAt) => this.containerExited(ordinal, pod, exitedAt));
@@ -441,6 +465,8 @@ export class Cluster {
                 p.killGroup();
             }
         }
+        for (const proxy of this.proxies.values()) await proxy.stop();
+        this.proxies.clear();
         await this.etcd?.stop();
         this.keepLogs();
         fs.rmSync(this.base, { recursive: true, force: true });

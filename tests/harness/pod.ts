@@ -41,8 +41,9 @@ function own(p: string, uid: number, gid: number, mode: number): void {
 export type { ProbeKind };
 
 /** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0,
- * and accepts Debian's Patroni. */
-function patroniListen(c: any, address: string): Record<string, string> {
+ * and accepts Debian's Patroni; given `etcdEndpoint` (the pod's own proxy, etcd-proxy.ts), it reaches etcd
+ * there only. */
+function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<string, string> {
     const ports: any[] = c.ports ?? [];
     const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
     if (port("patroni") === undefined) return {};
@@ -52,6 +53,9 @@ function patroniListen(c: any, address: string): Record<string, string> {
         // Debian's Patroni 3.0.2 is older than the image's minimum; with the harness's store its leader
         // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, README).
         RDB_PATRONI_MIN_VERSION: "3.0.2",
+        // Patroni's env overrides the file's etcd.hosts; with use_proxies it never asks etcd for its members'
+        // own client URLs (/v2/machines), which would lead it around the proxy.
+        ...(etcdEndpoint ? { PATRONI_ETCD_HOSTS: etcdEndpoint, PATRONI_ETCD_USE_PROXIES: "true" } : {}),
     };
 }
 
@@ -120,6 +124,8 @@ export class Pod {
         private readonly extraEnv: Record<string, string> = {},
         /** ClusterOptions.addressOffset. */
         private readonly addressOffset = 0,
+        /** Patroni's way to etcd when it is not etcd's own address: the pod's proxy (ClusterOptions.etcdProxies). */
+        private readonly etcdEndpoint?: string,
     ) {
         this.root = path.join(base, name);
         // The PersistentVolume: it survives pod restarts, deletions and scale-downs.
@@ -161,7 +167,7 @@ export class Pod {
             // Test-only: each pod listens on its own loopback address (Patroni's server and REST API too);
             // Debian's binaries stand in for the image's.
             RDB_LISTEN_ADDRESSES: this.address,
-            ...patroniListen(c, this.address),
+            ...patroniListen(c, this.address, this.etcdEndpoint),
             ...(name === "postgres" ? this.extraEnv : {}),
             PATH: `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: "/var/lib/postgresql",

@@ -1,0 +1,138 @@
+/**
+ * One pod's network path to the cluster's etcd, which a test can cut as a network partition would: a TCP
+ * proxy in the test's own process, listening on the pod's own loopback address (port 2379) and forwarding
+ * to etcd. Patroni reaches etcd through it only (Cluster's `etcdProxies` option sets PATRONI_ETCD_HOSTS to it
+ * and PATRONI_ETCD_USE_PROXIES, so that Patroni does not learn etcd's own client URL from /v2/machines).
+ *
+ * cut() is a blackhole, not a refusal: a partition drops packets, so Patroni must see its requests time
+ * out, as it would when the API server is unreachable. While cut:
+ * - open connections stay open, and whatever either side sends is read and dropped;
+ * - new connections are accepted and never answered (nothing is dialled upstream for them);
+ * - a side that closes its end is not told to the other side (no FIN crosses a partition).
+ * restore() forwards again. The connections that lost bytes or an end during the cut are reset then
+ * (their HTTP exchange is broken: a late reply would answer the wrong request), as a peer that sends
+ * on a connection the other end has forgotten gets a reset; the client opens a new one, as it does anyway
+ * after its own timeout. Connections that lost nothing simply carry on.
+ */
+import * as net from "net";
+
+/** The port the proxies listen on, at each pod's own address: etcd's client port, as a local etcd would use. */
+export const ETCD_PROXY_PORT = 2379;
+
+interface Pair {
+    client: net.Socket;
+    /** Undefined for a connection accepted during a cut: it is never dialled upstream. */
+    upstream?: net.Socket;
+    /** Bytes or an end were dropped during a cut: the exchange on it is broken. */
+    broken: boolean;
+}
+
+export class EtcdProxy {
+    private server?: net.Server;
+    private readonly pairs = new Set<Pair>();
+    private cutSince?: number;
+
+    constructor(
+        /** The proxy's listen address (the pod's loopback address). */
+        readonly address: string,
+        /** etcd's client endpoint, host:port. */
+        private readonly target: { host: string; port: number },
+    ) {}
+
+    /** host:port as Patroni is given it. */
+    get endpoint(): string {
+        return `${this.address}:${ETCD_PROXY_PORT}`;
+    }
+
+    get isCut(): boolean {
+        return this.cutSince !== undefined;
+    }
+
+    async start(): Promise<void> {
+        const server = net.createServer((client) => this.accept(client));
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(ETCD_PROXY_PORT, this.address, () => {
+                server.removeListener("error", reject);
+                resolve();
+            });
+        });
+        this.server = server;
+    }
+
+    private accept(client: net.Socket): void {
+        const pair: Pair = { client, broken: false };
+        this.pairs.add(pair);
+        client.on("error", () => undefined);
+        client.on("close", () => this.closed(pair, "client"));
+        if (this.isCut) {
+            // Accepted, never answered: the request is read and dropped.
+            pair.broken = true;
+            client.on("data", () => undefined);
+            return;
+        }
+        const upstream = net.connect(this.target.port, this.target.host);
+        pair.upstream = upstream;
+        upstream.on("error", () => undefined);
+        upstream.on("close", () => this.closed(pair, "upstream"));
+        this.forward(pair, client, upstream);
+        this.forward(pair, upstream, client);
+    }
+
+    /** Copies `from` to `to` unless the path is cut; while cut, drops the bytes and marks the pair broken. */
+    private forward(pair: Pair, from: net.Socket, to: net.Socket): void {
+        from.on("data", (chunk) => {
+            if (this.isCut) {
+                pair.broken = true;
+                return;
+            }
+            // Backpressure is not needed here: Patroni's requests and etcd's answers are small.
+            if (!to.destroyed) to.write(chunk);
+        });
+    }
+
+    /** One side closed: passed on to the other at once, unless the path is cut (then at restore()). */
+    private closed(pair: Pair, side: "client" | "upstream"): void {
+        if (this.isCut) {
+            pair.broken = true;
+            return;
+        }
+        this.pairs.delete(pair);
+        (side === "client" ? pair.upstream : pair.client)?.destroy();
+    }
+
+    /** Stops forwarding in both directions, for every connection, open or new, until restore(). */
+    cut(): void {
+        if (this.isCut) throw new Error(`the etcd proxy at ${this.endpoint} is already cut`);
+        this.cutSince = Date.now();
+    }
+
+    /** Forwards again; resets the connections the cut broke. Returns how long the path was cut (ms). */
+    restore(): number {
+        if (this.cutSince === undefined) throw new Error(`the etcd proxy at ${this.endpoint} is not cut`);
+        const ms = Date.now() - this.cutSince;
+        this.cutSince = undefined;
+        for (const pair of [...this.pairs]) {
+            const gone = pair.client.destroyed || !pair.upstream || pair.upstream.destroyed;
+            if (!pair.broken && !gone) continue;
+            this.pairs.delete(pair);
+            for (const socket of [pair.client, pair.upstream]) {
+                if (socket && !socket.destroyed) socket.resetAndDestroy();
+            }
+        }
+        return ms;
+    }
+
+    /** Closes the listener and every connection. */
+    async stop(): Promise<void> {
+        this.cutSince = undefined;
+        for (const pair of this.pairs) {
+            pair.client.destroy();
+            pair.upstream?.destroy();
+        }
+        this.pairs.clear();
+        const server = this.server;
+        this.server = undefined;
+        if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+}
