@@ -60,15 +60,6 @@ function patroniEvents(c: Cluster, ordinal: number, fromMs: number, toMs: number
     return found;
 }
 
-/** tests/stress/repeat.sh keeps a failed run's logs: the pods' and etcd's. */
-function keepLogs(c: Cluster, label: string): void {
-    const keep = process.env.RDB_KEEP_DIR;
-    if (!keep || !fs.existsSync(c.base)) return;
-    const dir = path.join(keep, label);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(c.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(c.base, f), path.join(dir, f));
-}
-
 /** What one partition showed, in ms from the cut. */
 interface Outcome {
     old: number;
@@ -169,10 +160,8 @@ for (const mode of [
             c.sql(writable(c)[0], `CREATE TABLE ${mode.table} (id bigint PRIMARY KEY, note text NOT NULL)`);
             if (mode.synchronousReplicas > 0) await untilSyncStandby(c, writable(c)[0]);
         });
-        after(async () => {
-            keepLogs(c, mode.table);
-            await c.cleanup();
-        });
+        // cleanup() keeps the pods' and etcd's logs under tests/stress/repeat.sh (RDB_KEEP_DIR).
+        after(() => c.cleanup());
 
         it(`the primary's path to etcd cut for ${CUT_MS / 1000} s: a replica takes over after the old primary stopped, never two writable pods, ${
             mode.synchronousReplicas > 0 ? "no acknowledged row lost" : "the rows async lost printed"

@@ -7,7 +7,6 @@
  */
 import * as assert from "assert";
 import { fork, spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
@@ -17,15 +16,6 @@ import { PoolerPod } from "../harness/pooler";
 import { Service, labelledReadyEndpoints } from "../harness/service";
 
 const POOL_SIZE = 6;
-
-/** tests/stress/repeat.sh keeps a failed run's logs: the pods', the Service proxies', the poolers' and the clients'. */
-function keepLogs(c: Cluster, label: string): void {
-    const keep = process.env.RDB_KEEP_DIR;
-    if (!keep || !fs.existsSync(c.base)) return;
-    const dir = path.join(keep, label);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(c.base).filter((x) => x.endsWith(".log") || x.endsWith(".jsonl"))) fs.copyFileSync(path.join(c.base, f), path.join(dir, f));
-}
 
 describe("the connection pooler (PgBouncer) on real PostgreSQL servers", function () {
     this.timeout(600000);
@@ -53,7 +43,6 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
     after(async () => {
         await pooler?.stop();
         await rw?.stop();
-        keepLogs(c, "rw-cluster");
         await c.cleanup();
     });
 
@@ -248,7 +237,6 @@ describe("the connection pooler with Patroni, in front of both Services", functi
     after(async () => {
         for (const p of Object.values(poolers)) await p?.stop();
         for (const s of services) await s.stop();
-        keepLogs(c, "patroni-cluster");
         await c.cleanup();
     });
 

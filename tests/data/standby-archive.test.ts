@@ -12,7 +12,6 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import { BACKUP_IMAGE, archiver } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
@@ -23,15 +22,6 @@ const su = { user: "postgres", database: "postgres" };
 function summary(values: number[]): string {
     const s = [...values].sort((a, b) => a - b);
     return `n=${s.length} min=${s[0]} median=${s[Math.floor(s.length / 2)]} max=${s[s.length - 1]}`;
-}
-
-/** tests/stress/repeat.sh keeps a failed run's logs: the pods' (as pooler.test.ts does). */
-function keepLogs(c: Cluster | undefined, label: string): void {
-    const keep = process.env.RDB_KEEP_DIR;
-    if (!keep || !c || !fs.existsSync(c.base)) return;
-    const dir = path.join(keep, label);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(c.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(c.base, f), path.join(dir, f));
 }
 
 /** Waits until an asynchronous check holds, polling; fails with `what` and the pods' logs. */
@@ -98,9 +88,7 @@ describe("a standby cluster fed from the source's archive on real PostgreSQL ser
         await dr.up();
     });
     after(async () => {
-        // Only under repeat.sh (RDB_KEEP_DIR), which removes them again when the run passed.
-        keepLogs(dr, "manual-dr");
-        keepLogs(src, "manual-src");
+        // cleanup() keeps the logs under repeat.sh (RDB_KEEP_DIR).
         await dr?.cleanup();
         await source.stop();
     });
@@ -178,9 +166,7 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
         leader = await standbyLeader(dr, [0, 1]);
     });
     after(async () => {
-        // Only under repeat.sh (RDB_KEEP_DIR), which removes them again when the run passed.
-        keepLogs(dr, "patroni-dr");
-        keepLogs(src, "patroni-src");
+        // cleanup() keeps the logs under repeat.sh (RDB_KEEP_DIR).
         await dr?.cleanup();
         await source.stop();
     });

@@ -441,14 +441,15 @@ export class Cluster {
     }
 
     /** Stops every pod and removes every file the cluster made. */
-    /** Under tests/stress/repeat.sh (RDB_KEEP_DIR, removed again when the run passed): the pods' and etcd's logs
-     * are copied there before the cluster's directory goes, each cluster into a folder of its own. */
+    /** Under tests/stress/repeat.sh (RDB_KEEP_DIR, removed again when the run passed): the logs in the cluster's
+     * directory (the pods', etcd's, and those of the Service proxies, poolers and clients a test put there, .log
+     * and .jsonl) are copied there before the directory goes, each cluster into a folder of its own. */
     private keepLogs(): void {
         const keep = process.env.RDB_KEEP_DIR;
         if (!keep || !fs.existsSync(this.base)) return;
         const to = path.join(keep, path.basename(this.base));
         fs.mkdirSync(to, { recursive: true });
-        for (const f of fs.readdirSync(this.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(this.base, f), path.join(to, f));
+        for (const f of fs.readdirSync(this.base).filter((x) => x.endsWith(".log") || x.endsWith(".jsonl"))) fs.copyFileSync(path.join(this.base, f), path.join(to, f));
     }
 
     async cleanup(): Promise<void> {

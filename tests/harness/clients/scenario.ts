@@ -82,14 +82,13 @@ export class Scenario {
         return findings;
     }
 
-    /** With RDB_KEEP_DIR set (tests/stress/repeat.sh), the pods' logs and the load's logs are copied there
-     * first: the cluster's directory goes with cleanup(). */
+    /** With RDB_KEEP_DIR set (tests/stress/repeat.sh), the load's logs are copied there first (cleanup() copies
+     * the pods'): the cluster's directory goes with cleanup(). */
     async tearDown(): Promise<void> {
         if (this.load) await this.load.stop();
         const keep = process.env.RDB_KEEP_DIR;
         if (keep) {
             fs.mkdirSync(keep, { recursive: true });
-            for (const f of fs.readdirSync(this.c.base).filter((x) => x.endsWith(".log"))) fs.copyFileSync(path.join(this.c.base, f), path.join(keep, f));
             const load = path.join(this.c.base, "load");
             if (fs.existsSync(load)) fs.cpSync(load, path.join(keep, "load"), { recursive: true });
         }
