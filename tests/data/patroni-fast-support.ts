@@ -72,8 +72,19 @@ export function missingRows(c: Cluster, primary: number, table: string, acked: n
 /** The pod's postmaster: its postgres process whose parent is not a postgres process. */
 export function postmasterPid(c: Cluster, ordinal: number): number {
     const pids = podProcesses(c.pod(ordinal), "postgres").map((p) => p.pid);
-    const parent = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
-    const found = pids.filter((pid) => !pids.includes(parent(pid)));
+    // A backend can exit between the listing and this read (the writers connect and disconnect all the time):
+    // a process that is gone is no postmaster.
+    const parent = (pid: number): number | undefined => {
+        try {
+            return Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+        } catch {
+            return undefined;
+        }
+    };
+    const found = pids.filter((pid) => {
+        const ppid = parent(pid);
+        return ppid !== undefined && !pids.includes(ppid);
+    });
     if (found.length !== 1) throw new Error(`db-${ordinal}: expected one postmaster, found ${found.length}`);
     return found[0];
 }
