@@ -99,7 +99,13 @@ describe("the harness: isolation of runs", function () {
             const names = before.map(comm);
             // The pod's server, etcd, the test process and the writer's loop.
             for (const expected of ["postgres", "etcd", "node"]) assert.ok(names.includes(expected), `no ${expected} in ${names}`);
-            const cmdline = (p: number) => fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
+            const cmdline = (p: number) => {
+                try {
+                    return fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
+                } catch {
+                    return ""; // gone since the listing
+                }
+            };
             assert.ok(before.some((p) => comm(p) === "bash" && cmdline(p).includes("INSERT INTO marker")), "the writer runs");
             const target = victim.startsWith("the wrapper") ? run.proc.pid! : before.find((p) => comm(p) === "node")!;
             process.kill(target, "SIGKILL");
