@@ -440,7 +440,6 @@ export class Cluster {
         return `--- ${this.name}-${ordinal} ---\n` + fs.readFileSync(f, "utf8").split("\n").slice(-lines).join("\n");
     }
 
-    /** Stops every pod and removes every file the cluster made. */
     /** Under tests/stress/repeat.sh (RDB_KEEP_DIR, removed again when the run passed): the logs in the cluster's
      * directory (the pods', etcd's, and those of the Service proxies, poolers and clients a test put there, .log
      * and .jsonl) are copied there before the directory goes, each cluster into a folder of its own. */
@@ -452,6 +451,7 @@ export class Cluster {
         for (const f of fs.readdirSync(this.base).filter((x) => x.endsWith(".log") || x.endsWith(".jsonl"))) fs.copyFileSync(path.join(this.base, f), path.join(to, f));
     }
 
+    /** Stops every pod and removes every file the cluster made. */
     async cleanup(): Promise<void> {
         for (const k of this.kubelet.values()) {
             if (k.pending) clearTimeout(k.pending);

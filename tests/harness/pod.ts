@@ -53,9 +53,9 @@ function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<s
         // Debian's Patroni 3.0.2 is older than the image's minimum; with the harness's store its leader
         // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, README).
         RDB_PATRONI_MIN_VERSION: "3.0.2",
-        // Patroni's env overrides the file's etcd.hosts; with use_proxies it never asks etcd for its members'
-        // own client URLs (/v2/machines), which would lead it around the proxy.
-        ...(etcdEndpoint ? { PATRONI_ETCD_HOSTS: etcdEndpoint, PATRONI_ETCD_USE_PROXIES: "true" } : {}),
+        // Patroni's env overrides the file's etcd.hosts; the file's use_proxies (withEtcdStore) keeps it from
+        // asking etcd for its members' own client URLs, which would lead it around the proxy.
+        ...(etcdEndpoint ? { PATRONI_ETCD_HOSTS: etcdEndpoint } : {}),
     };
 }
 
