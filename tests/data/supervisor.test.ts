@@ -18,11 +18,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
     const log = (i: number) => fs.readFileSync(c.logFile(i), "utf8");
     const state = (i: number) => fs.readFileSync(`${c.pod(i).root}/mounts/run/state`, "utf8");
 
-    /** Writes one file of a ConfigMap or Secret into the running pods, as a hand edit and the kubelet would. */
-    const handEdit = (kind: "configMaps" | "secrets", name: string, key: string, value: string) => {
-        c.objects[kind].get(name)![key] = value;
-        for (const p of c.pods.values()) if (p.running) p.materialise(c.objects, false);
-    };
+    const handEdit = c.editObject.bind(c);
 
     before(async () => {
         await c.up();
@@ -61,13 +57,49 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
     it("refuses an empty password in the Secret loudly and keeps the last good one", async () => {
         const before = c.secret("app-password");
         const primary = writable()[0];
-        handEdit("secrets", "db-credentials", "app-password", "");
-        await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
-        await sleep(2000);
-        for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/key app-password is empty/g)!.length, 1, `db-${i} says it once`);
-        assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app still logs in with its last good password");
-        for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
-        handEdit("secrets", "db-credentials", "app-password", before);
+        try {
+            handEdit("secrets", "db-credentials", "app-password", "");
+            await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
+            await sleep(2000);
+            for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/key app-password is empty/g)!.length, 1, `db-${i} says it once`);
+            assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app still logs in with its last good password");
+            for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
+        } finally {
+            // The tests after this one start pods, which must find a usable Secret.
+            handEdit("secrets", "db-credentials", "app-password", before);
+        }
+    });
+
+    it("a password emptied at any moment of the primary's tick never reaches ALTER ROLE", async () => {
+        // The check and the read were once apart: a key emptied between them cleared the role's password. Here
+        // the Secret swings between a new password and an empty one at random points of the primary's ticks.
+        const before = c.secret("app-password");
+        const primary = writable()[0];
+        const accepted = () => fs.readFileSync(`${c.pod(primary).root}/mounts/run/secret/app-password`, "utf8");
+        // A cleared password lasts until the next round's is applied, a tick or more: sampled every 100 ms.
+        let clearedSeen = 0;
+        const sampler = setInterval(() => {
+            const r = c.psql(primary, "SELECT count(*) FROM pg_authid WHERE rolname = 'app' AND rolpassword IS NULL", superuser);
+            if (r.status === 0 && r.stdout.trim() !== "0") clearedSeen++;
+        }, 100);
+        try {
+            for (let round = 1; round <= 20; round++) {
+                handEdit("secrets", "db-credentials", "app-password", `${before}-${round}`);
+                await sleep(Math.floor(Math.random() * 1200));
+                handEdit("secrets", "db-credentials", "app-password", "");
+                await sleep(Math.floor(Math.random() * 600));
+            }
+            await sleep(3000);
+            clearInterval(sampler);
+            assert.strictEqual(clearedSeen, 0, "the app role's password was cleared (samples that saw it)");
+            const last = accepted();
+            assert.ok(last.startsWith(`${before}-`), `the accepted copy holds '${last}', not a password the Secret had`);
+            assert.strictEqual(c.sql(primary, "SELECT current_user", { password: last }), "app", "the app logs in with the last accepted password");
+        } finally {
+            clearInterval(sampler);
+            handEdit("secrets", "db-credentials", "app-password", before);
+        }
+        await c.until("the primary to apply the Secret's password again", () => c.psql(primary, "SELECT 1", { password: before }).status === 0, 30000);
     });
 
     it("a replica that stops streaming refuses application connections on every path, and serves again once it streams", async () => {

@@ -392,6 +392,15 @@ export class Cluster {
         for (let i = before + 1; i <= this.replicas; i++) this.start(i);
     }
 
+    /** A hand edit of one key of a ConfigMap or Secret (`kubectl edit`), not a render: the running pods see it
+     * as the kubelet swaps the files; a later apply() renders the component's own value again. */
+    editObject(kind: "configMaps" | "secrets", name: string, key: string, value: string): void {
+        const data = this.objects[kind].get(name);
+        if (data === undefined) throw new Error(`no ${kind} object named ${name}`);
+        data[key] = value;
+        for (const p of this.pods.values()) if (p.running) p.materialise(this.objects, false);
+    }
+
     /** `kubectl exec` into a running pod's database container (Pod.exec). */
     exec(ordinal: number, command: string[], timeoutMs?: number): ReturnType<Pod["exec"]> {
         return this.pod(ordinal).exec(command, timeoutMs);

@@ -70,40 +70,63 @@ slot_name() {
 SECRET_KEYS=(superuser-password replication-password app-password)
 # With the connection pooler on (RDB_POOLER_USER set), its role's password is in the Secret too.
 [ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
+# The exporter's role, with monitoring on: its password is checked and applied like the others.
+[ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
 
-# secret_file KEY: the mounted file of a password. A standby cluster (README, "Disaster recovery: standby
+# mounted_secret_file KEY: the mounted file of a password. A standby cluster (README, "Disaster recovery: standby
 # cluster") mounts its source's replication password at RDB_REPLICATION_SECRET_DIR: its data, roles included,
 # is the source's copy, so the source's password is the one that works, to the source and between its pods.
-secret_file() {
+mounted_secret_file() {
     if [ "$1" = replication-password ] && [ -n "${RDB_REPLICATION_SECRET_DIR:-}" ]; then
         printf '%s/%s' "$RDB_REPLICATION_SECRET_DIR" "$1"
     else
         printf '%s/%s' "$RDB_SECRET_DIR" "$1"
     fi
 }
-# The exporter's role, with monitoring on: its password is checked and applied like the others.
-[ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
 
-# Succeeds when every password of the mounted Secret is there and not empty; otherwise names the first bad
-# key on stdout. A Secret rotated to an empty value must never reach ALTER ROLE: PostgreSQL would set the
-# password to NULL and lock the role out without a word.
-secret_problem() {
-    local key
-    for key in "${SECRET_KEYS[@]}"; do
-        if [ ! -f "$(secret_file "$key")" ]; then
-            printf 'key %s is missing' "$key"
-            return 0
-        fi
-        if [ ! -s "$(secret_file "$key")" ]; then
-            printf 'key %s is empty' "$key"
-            return 0
-        fi
-    done
-    return 1
+# secret_file KEY: the accepted copy of a password, the only one anything reads (ALTER ROLE, passfiles, initdb,
+# Patroni's configuration). It lives in pod memory, mode 0600, and only accept_secret writes it. Checking the
+# mounted file and reading it later would let a Secret rotated to an empty value in between reach ALTER ROLE:
+# PostgreSQL would clear the password and lock the role out without a word.
+secret_file() {
+    printf '%s/secret/%s' "$RDB_RUN_DIR" "$1"
 }
 
-# Changes when any mounted password changes (the kubelet swaps the Secret's files in place). Fails, printing
-# nothing, when a file cannot be read, so that a missing key never looks like a new Secret.
+# accept_secret: copies every password of the mounted Secret to the accepted copy when each one is there and
+# not empty. Otherwise it changes nothing, names the first bad key on stdout and fails: the last good
+# passwords stay. Each key is renamed into place, so that a reader in another process sees a whole password.
+accept_secret() {
+    local key staged="$RDB_RUN_DIR/secret/.staged"
+    (umask 077 && mkdir -p "$staged") || {
+        printf 'copy cannot be written in %s' "$RDB_RUN_DIR/secret"
+        return 1
+    }
+    for key in "${SECRET_KEYS[@]}"; do
+        if [ ! -f "$(mounted_secret_file "$key")" ]; then
+            printf 'key %s is missing' "$key"
+            return 1
+        fi
+        (umask 077 && cat "$(mounted_secret_file "$key")" >"$staged/$key") || {
+            printf 'key %s cannot be read' "$key"
+            return 1
+        }
+        if [ ! -s "$staged/$key" ]; then
+            printf 'key %s is empty' "$key"
+            return 1
+        fi
+    done
+    for key in "${SECRET_KEYS[@]}"; do
+        mv -f "$staged/$key" "$(secret_file "$key")"
+    done
+}
+
+# The one line said when accept_secret refuses the Secret (once per change: the callers remember the last).
+secret_refused() {
+    log "ERROR: the Secret's $1: refused, keeping the last good passwords (set a non-empty value)"
+}
+
+# Changes when any accepted password changes. Fails, printing nothing, when a file cannot be read (nothing
+# accepted yet), so that a missing key never looks like a new Secret.
 secret_checksum() {
     local key sum files=()
     for key in "${SECRET_KEYS[@]}"; do
@@ -165,14 +188,14 @@ roles_sql() {
     # The backquotes are psql's, run by psql when it reads the line: the password never passes through a
     # shell variable or a command line here.
     # shellcheck disable=SC2016
-    printf '\\set superuser_pw `cat "%s/superuser-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set superuser_pw `cat "%s"`\n' "$(secret_file superuser-password)"
     # shellcheck disable=SC2016
     printf '\\set replication_pw `cat "%s"`\n' "$(secret_file replication-password)"
     # shellcheck disable=SC2016
-    printf '\\set app_pw `cat "%s/app-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set app_pw `cat "%s"`\n' "$(secret_file app-password)"
     if [ -n "${RDB_MONITORING_USER:-}" ]; then
         # shellcheck disable=SC2016
-        printf '\\set monitoring_pw `cat "%s/monitoring-password"`\n' "$RDB_SECRET_DIR"
+        printf '\\set monitoring_pw `cat "%s"`\n' "$(secret_file monitoring-password)"
     fi
     cat <<'SQL'
 -- Neither a logged statement nor a failing one may write a password into the server log.
@@ -209,7 +232,7 @@ SQL
 # connected to postgres again, with the session settings roles_sql starts with, for what follows it.
 pooler_sql() {
     # shellcheck disable=SC2016
-    printf '\\set pooler_pw `cat "%s/pooler-password"`\n' "$RDB_SECRET_DIR"
+    printf '\\set pooler_pw `cat "%s"`\n' "$(secret_file pooler-password)"
     cat <<'SQL'
 SELECT format('CREATE ROLE %I', :'pooler_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'pooler_user') \gexec

@@ -61,14 +61,15 @@ on_stop() {
 }
 trap on_stop TERM INT
 
-# Passfiles follow the Secret, but only a usable one: an empty or missing key keeps the last good files.
+# Passfiles and the passwords the primary applies follow the Secret, but only a usable one: an empty or
+# missing key keeps the last good copy (accept_secret).
 SECRET_STATE=""
 refresh_passfiles() {
     local problem
-    if problem=$(secret_problem); then
+    if ! problem=$(accept_secret); then
         if [ "$SECRET_STATE" != "bad:$problem" ]; then
             SECRET_STATE="bad:$problem"
-            log "ERROR: the Secret's $problem: refused, keeping the last good passwords (set a non-empty value)"
+            secret_refused "$problem"
         fi
         return 1
     fi

@@ -135,7 +135,7 @@ init_primary() {
     local tmp="$PGDATA.init"
     rm -rf "$tmp"
     clear_empty_pgdata
-    initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$RDB_SECRET_DIR/superuser-password" \
+    initdb -D "$tmp" -U "$RDB_SUPERUSER" --pwfile="$(secret_file superuser-password)" \
         --auth-local=peer --auth-host=scram-sha-256 --data-checksums -E UTF8 --no-locale >&2 || return 1
     mv "$tmp" "$PGDATA"
 }
