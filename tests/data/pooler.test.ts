@@ -8,7 +8,7 @@
 import * as assert from "assert";
 import { fork, spawnSync } from "child_process";
 import * as path from "path";
-import { Cluster } from "../harness/cluster";
+import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { CREATE_TABLE, ClientSpec, OpRecord, TABLE, readJsonLines } from "../harness/clients/protocol";
 import { PG_BIN, podAddress } from "../harness/pod";
@@ -191,6 +191,30 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         }
         assert.strictEqual(lost, 0, `${lost} of ${total} acknowledged rows missing on the new primary`);
         assert.ok(Math.max(...gaps) < 60000, `longest gap between acknowledged writes ${Math.max(...gaps)} ms`);
+    });
+
+    it("an emptied pooler-password is refused once per change, and PgBouncer keeps the last good one", async () => {
+        const good = c.secret("pooler-password" as any);
+        const refusals = () => pooler.tail(1000000).match(/ERROR: Secret key pooler-password is empty; keeping the last good one/g)?.length ?? 0;
+        const reloads = () => pooler.tail(1000000).match(/PgBouncer reloaded/g)?.length ?? 0;
+        const reloadsBefore = reloads();
+        try {
+            pooler.editSecret("pooler-password", "");
+            await c.until("pooler.sh to refuse the empty key", () => refusals() === 1, 30000);
+            await sleep(3500); // three more checks, a second apart in the harness
+            assert.strictEqual(refusals(), 1, "said more than once");
+            // New server connections log in as the pooler role with the last good auth_file.
+            c.sql(1, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'pooler'", superuser);
+            assert.strictEqual(viaPooler("SELECT 1").stdout.trim(), "1", "the pooler lost its role's password");
+            pooler.editSecret("pooler-password", good);
+            await sleep(2500);
+            pooler.editSecret("pooler-password", "");
+            await c.until("a second refusal after the good value came back", () => refusals() === 2, 30000);
+        } finally {
+            pooler.editSecret("pooler-password", good);
+        }
+        await sleep(2500);
+        assert.strictEqual(reloads(), reloadsBefore, "PgBouncer reloaded although the password in force never changed");
     });
 
     it("a new Secret reaches the running pooler: the primary sets the pooler role's password, PgBouncer reloads it", async () => {

@@ -111,6 +111,17 @@ export class PoolerPod {
         await this.layout("secret");
     }
 
+    /** A hand edit of one key of the pod's mounted Secret (`kubectl edit`), the file swapped as the kubelet does;
+     * refreshSecret() lays out the render's value again. */
+    editSecret(key: string, value: string): void {
+        const file = path.join(this.dir, "secret", key);
+        const st = fs.statSync(file);
+        fs.writeFileSync(`${file}.new`, value);
+        fs.chownSync(`${file}.new`, st.uid, st.gid);
+        fs.chmodSync(`${file}.new`, st.mode & 0o7777);
+        fs.renameSync(`${file}.new`, file);
+    }
+
     /** Renders, lays out the volumes, starts the container and waits until it accepts connections. */
     async start(): Promise<void> {
         const { mounts, configMaps, secrets } = await this.layout();

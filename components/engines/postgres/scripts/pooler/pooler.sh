@@ -17,12 +17,19 @@ log() {
     printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "${POD_NAME:-pooler}" "$*" >&2
 }
 
-# The auth_file holds the pooler role alone. A missing or empty key keeps the last good file: an empty
-# password would lock every client out without a word.
+# The auth_file holds the pooler role alone. A missing or empty key keeps the last good file, said once per
+# change of the Secret: an empty password would lock every client out without a word.
+refused=""
+refuse() {
+    [ "$refused" = "$1" ] || log "ERROR: Secret key pooler-password is $1; keeping the last good one"
+    refused=$1
+    return 1
+}
 write_userlist() {
     local password
-    password=$(cat "$SECRET_FILE" 2>/dev/null) || { log "ERROR: Secret key pooler-password is missing; keeping the last good one"; return 1; }
-    [ -n "$password" ] || { log "ERROR: Secret key pooler-password is empty; keeping the last good one"; return 1; }
+    password=$(cat "$SECRET_FILE" 2>/dev/null) || refuse missing || return 1
+    [ -n "$password" ] || refuse empty || return 1
+    refused=""
     # auth_file quoting: a double quote inside a field is written twice.
     (
         umask 077
@@ -48,7 +55,10 @@ while kill -0 "$child" 2>/dev/null && [ -z "$stopping" ]; do
     sleep "$INTERVAL" &
     wait $! || true
     now=$(fingerprint)
-    if [ -z "$stopping" ] && [ "$now" != "$last" ] && write_userlist; then
+    if [ "$now" = "$last" ]; then
+        # Back to the Secret in force (or never away): a later refusal is news again.
+        refused=""
+    elif [ -z "$stopping" ] && write_userlist; then
         kill -HUP "$child" 2>/dev/null || true
         log "the pooler role's password changed in the Secret: PgBouncer reloaded"
         last=$now
