@@ -54,7 +54,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         assert.deepStrictEqual(writable(), [t2]);
     });
 
-    it("refuses an empty password in the Secret loudly and keeps the last good one", async () => {
+    it("refuses an empty password in the Secret loudly and keeps the last good one, across a restart of the primary", async () => {
         const before = c.secret("app-password");
         const primary = writable()[0];
         try {
@@ -64,6 +64,11 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
             for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/key app-password is empty/g)!.length, 1, `db-${i} says it once`);
             assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app still logs in with its last good password");
             for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
+            // A restart of the primary's container keeps the pod's memory, and with it the last good passwords:
+            // it takes writes again with them, not waiting for the Secret to be mended.
+            await c.restart(primary, "SIGINT");
+            await c.until(`db-${primary} to take writes again`, () => writable().join() === String(primary), 60000);
+            assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app logs in after the restart with its last good password");
         } finally {
             // The tests after this one start pods, which must find a usable Secret.
             handEdit("secrets", "db-credentials", "app-password", before);

@@ -113,10 +113,6 @@ start_for_role() {
             set_state none no waiting "named the primary, but $BLOCKER: waiting before taking writes"
             return 0
         fi
-        if [ "$SECRET_STATE" != good ]; then
-            set_state none no waiting "named the primary, but the Secret is not usable: its passwords would be set from it"
-            return 0
-        fi
         # A standby cluster: the named pod is a standby of the source instead (standby.sh).
         local source
         if source=$(standby_source); then
@@ -180,7 +176,7 @@ primary_tick() {
         return 0
     fi
     [ -z "$GATED" ] || gate off "this pod is the primary"
-    if [ "$SECRET_STATE" = good ] && sum=$(secret_checksum) &&
+    if sum=$(secret_checksum) &&
         [ "$(cat "$RDB_RUN_DIR/applied-secret" 2>/dev/null || true)" != "$sum" ]; then
         if roles_sql | roles_psql; then
             printf '%s\n' "$sum" >"$RDB_RUN_DIR/applied-secret"
