@@ -54,9 +54,10 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         assert.deepStrictEqual(writable(), [t2]);
     });
 
-    it("refuses an empty password in the Secret loudly and keeps the last good one, across a restart of the primary", async () => {
+    it("refuses an empty password in the Secret loudly and keeps the last good one, across a restart of the primary; a new pod waits for a usable one", async () => {
         const before = c.secret("app-password");
         const primary = writable()[0];
+        const replica = (primary + 1) % 3;
         try {
             handEdit("secrets", "db-credentials", "app-password", "");
             await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
@@ -69,10 +70,15 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
             await c.restart(primary, "SIGINT");
             await c.until(`db-${primary} to take writes again`, () => writable().join() === String(primary), 60000);
             assert.strictEqual(c.sql(primary, "SELECT current_user", { password: before }), "app", "the app logs in after the restart with its last good password");
+            // A new pod has no earlier copy: it stops at start and says why, until the Secret is mended.
+            await c.deletePod(replica, { recreate: false });
+            c.start(replica);
+            await c.until(`the new db-${replica} to stop at start`, () => /FATAL: the Secret is not usable and there are no earlier passwords to keep/.test(log(replica)), 60000);
         } finally {
             // The tests after this one start pods, which must find a usable Secret.
             handEdit("secrets", "db-credentials", "app-password", before);
         }
+        await c.until(`db-${replica} to start with the mended Secret and stream`, () => followers(primary) === "db_0,db_1,db_2".split(",").filter((n) => n !== `db_${primary}`).join(","), 120000);
     });
 
     it("a password emptied at any moment of the primary's tick never reaches ALTER ROLE", async () => {

@@ -62,19 +62,18 @@ on_stop() {
 trap on_stop TERM INT
 
 # Passfiles and the passwords the primary applies follow the Secret, but only a usable one: an empty or
-# missing key keeps the last good copy (accept_secret).
+# missing key keeps the last good copy (accept_secret), and the passfiles are always that copy's. SECRET_STATE
+# is what was last said of the Secret, so that a refusal is said once.
 SECRET_STATE=""
 refresh_passfiles() {
     local problem
-    if ! problem=$(accept_secret); then
-        if [ "$SECRET_STATE" != "bad:$problem" ]; then
-            SECRET_STATE="bad:$problem"
-            secret_refused "$problem"
-        fi
-        return 1
+    if problem=$(accept_secret); then
+        SECRET_STATE=good
+    elif [ "$SECRET_STATE" != "bad:$problem" ]; then
+        SECRET_STATE="bad:$problem"
+        secret_refused "$problem"
     fi
-    write_pgpass && write_superpass || return 1
-    SECRET_STATE=good
+    write_pgpass && write_superpass
 }
 
 # Any pod other than this one that takes writes, or may: set in BLOCKER as "db-N is STATE" (a global, not
@@ -351,8 +350,11 @@ tls_tick() {
 
 export PGPASSFILE="$RDB_RUN_DIR/pgpass"
 export PGCONNECT_TIMEOUT=5
-# A container restart keeps the pod's memory volume, and with it the last good passfiles.
-refresh_passfiles || [ -f "$RDB_RUN_DIR/pgpass" ] || die "the Secret is not usable and there are no earlier passwords to keep"
+# A container restart keeps the pod's memory volume, and with it the last good copy of the passwords.
+if ! refresh_passfiles; then
+    secret_checksum >/dev/null || die "the Secret is not usable and there are no earlier passwords to keep"
+    die "cannot write the passfiles in $RDB_RUN_DIR"
+fi
 write_server_config
 [ -f "$SERVER_HBA" ] || write_hba gated
 set_state none no starting "supervisor started"
