@@ -53,7 +53,7 @@ describe("automated failover: passwords rotate without a restart", function () {
         assert.strictEqual(primary(), p);
     });
 
-    it("refuses an empty password in the Secret loudly, keeps the last good one, then takes a usable one", async () => {
+    it("refuses an empty password in the Secret loudly, keeps the last good one across a restart, then takes a usable one", async () => {
         const p = primary()!;
         const pids = ordinals.map((i) => c.pod(i).pid);
         const good = c.secret("app-password");
@@ -67,6 +67,13 @@ describe("automated failover: passwords rotate without a restart", function () {
             const cleared = c.sql(p, "SELECT count(*) FROM pg_authid WHERE rolname = 'app' AND rolpassword IS NULL", superuser);
             assert.strictEqual(cleared, "0", "the app role's password was cleared");
             assert.strictEqual(c.sql(p, "SELECT current_user", { password: good }), "app", "the app still logs in with its last good password");
+            // A restarted container keeps the pod's memory, and with it the last good copy: the replica comes
+            // back and streams with it.
+            const replica = ordinals.find((i) => i !== p)!;
+            await c.restart(replica, "SIGINT");
+            await c.until(`db-${replica} to refuse the Secret again at start`, () => log(replica).match(new RegExp(refusal.source, "g"))?.length === 2, 60000);
+            await c.until(`db-${replica} to stream again`, () => streaming(p) === 2, 120000);
+            pids[replica] = c.pod(replica).pid;
         } finally {
             c.editObject("secrets", "db-credentials", "app-password", `${good}-again`);
         }
