@@ -78,7 +78,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
             // The tests after this one start pods, which must find a usable Secret.
             handEdit("secrets", "db-credentials", "app-password", before);
         }
-        await c.until(`db-${replica} to start with the mended Secret and stream`, () => followers(primary) === "db_0,db_1,db_2".split(",").filter((n) => n !== `db_${primary}`).join(","), 120000);
+        await c.until(`db-${replica} to start with the mended Secret and stream`, () => followers(primary) === [0, 1, 2].filter((i) => i !== primary).map((i) => `db_${i}`).join(","), 120000);
     });
 
     it("a password emptied at any moment of the primary's tick never reaches ALTER ROLE", async () => {
