@@ -10,6 +10,7 @@ import * as path from "path";
 import { CrashLoopBackOff } from "../harness/backoff";
 import { Cluster, sleep } from "../harness/cluster";
 import { Prober, ProbeKind, ProbeResult } from "../harness/prober";
+import { procCmdline } from "../harness/proc";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ISOLATED = path.join(ROOT, "tests", "harness", "isolated.sh");
@@ -99,14 +100,7 @@ describe("the harness: isolation of runs", function () {
             const names = before.map(comm);
             // The pod's server, etcd, the test process and the writer's loop.
             for (const expected of ["postgres", "etcd", "node"]) assert.ok(names.includes(expected), `no ${expected} in ${names}`);
-            const cmdline = (p: number) => {
-                try {
-                    return fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
-                } catch {
-                    return ""; // gone since the listing
-                }
-            };
-            assert.ok(before.some((p) => comm(p) === "bash" && cmdline(p).includes("INSERT INTO marker")), "the writer runs");
+            assert.ok(before.some((p) => comm(p) === "bash" && procCmdline(p)?.includes("INSERT INTO marker")), "the writer runs");
             const target = victim.startsWith("the wrapper") ? run.proc.pid! : before.find((p) => comm(p) === "node")!;
             process.kill(target, "SIGKILL");
             const deadline = Date.now() + 10000;

@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE, RoleSample, RoleSampler, podProcesses } from "../harness/patroni";
+import { procStat } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING } from "../../components/failover-timing";
 
@@ -74,15 +75,8 @@ export function postmasterPid(c: Cluster, ordinal: number): number {
     const pids = podProcesses(c.pod(ordinal), "postgres").map((p) => p.pid);
     // A backend can exit between the listing and this read (the writers connect and disconnect all the time):
     // a process that is gone is no postmaster.
-    const parent = (pid: number): number | undefined => {
-        try {
-            return Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
-        } catch {
-            return undefined;
-        }
-    };
     const found = pids.filter((pid) => {
-        const ppid = parent(pid);
+        const ppid = procStat(pid)?.ppid;
         return ppid !== undefined && !pids.includes(ppid);
     });
     if (found.length !== 1) throw new Error(`db-${ordinal}: expected one postmaster, found ${found.length}`);

@@ -11,6 +11,7 @@ import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
 import { PATRONI_IMAGE, RoleSampler, freezePostgres, podProcesses, thaw } from "../harness/patroni";
+import { procCmdline } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
 
 /** Longer than the leader lock's ttl, so that the lock can expire while the server is paused. */
@@ -55,14 +56,7 @@ function pauseScenario(title: string, fence: boolean) {
             const old = writable()[0];
             if (!fence) {
                 // A bash the pod starts and ends (a tick's subshell) may be gone by the time its command line is read.
-                const cmdline = (pid: number) => {
-                    try {
-                        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-                    } catch {
-                        return "";
-                    }
-                };
-                const killed = podProcesses(c.pod(old), "bash").filter((p) => cmdline(p.pid).includes("patroni-fence.sh"));
+                const killed = podProcesses(c.pod(old), "bash").filter((p) => procCmdline(p.pid)?.includes("patroni-fence.sh"));
                 assert.strictEqual(killed.length, 1, "the primary pod runs one fence");
                 process.kill(killed[0].pid, "SIGKILL");
             }

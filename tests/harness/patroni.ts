@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
 import { PG_BIN, Pod } from "./pod";
+import { procStat } from "./proc";
 
 /** Stands for an image built from images/postgres/Dockerfile; the harness runs Debian's binaries. */
 export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
@@ -16,18 +17,6 @@ export const AUTOMATED_FAILOVER_BOUND_MS = (PATRONI_TIMING.ttl + 2 * PATRONI_TIM
 interface PodProcess {
     pid: number;
     start: string;
-}
-
-function stat(pid: number): { comm: string; state: string; start: string } | undefined {
-    try {
-        const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        // comm is in parentheses and may hold spaces; the fields after it are space-separated.
-        const close = s.lastIndexOf(")");
-        const rest = s.slice(close + 2).split(" ");
-        return { comm: s.slice(s.indexOf("(") + 1, close), state: rest[0], start: rest[19] };
-    } catch {
-        return undefined;
-    }
 }
 
 /** Every process named `comm` in the pod's mount namespace (its container's processes; the harness gives
@@ -43,7 +32,7 @@ export function podProcesses(pod: Pod, comm: string): PodProcess[] {
         } catch {
             continue;
         }
-        const s = stat(pid);
+        const s = procStat(pid);
         if (s && s.comm === comm) found.push({ pid, start: s.start });
     }
     return found;
@@ -57,7 +46,7 @@ export function podProcesses(pod: Pod, comm: string): PodProcess[] {
 export function freezePostgres(pod: Pod): PodProcess[] {
     const frozen = new Map<number, PodProcess>();
     for (let pass = 0; pass < 20; pass++) {
-        const running = podProcesses(pod, "postgres").filter((p) => !frozen.has(p.pid) && stat(p.pid)?.state !== "T");
+        const running = podProcesses(pod, "postgres").filter((p) => !frozen.has(p.pid) && procStat(p.pid)?.state !== "T");
         if (running.length === 0 && frozen.size > 0) return [...frozen.values()];
         for (const p of running) {
             try {
@@ -75,7 +64,7 @@ export function freezePostgres(pod: Pod): PodProcess[] {
 export function thaw(processes: PodProcess[]): number {
     let resumed = 0;
     for (const p of processes) {
-        if (stat(p.pid)?.start !== p.start) continue;
+        if (procStat(p.pid)?.start !== p.start) continue;
         try {
             process.kill(p.pid, "SIGCONT");
             resumed++;
