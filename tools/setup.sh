@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The machine's set-up for the test suite: the Debian packages the tests run and the pinned upstream tools
+# (tools/versions.env). Safe to re-run: every install step is skipped when its tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "$0: run as root (apt-get, and the data-plane tests' namespaces)" >&2; exit 2; }
+
+need_apt=()
+# The data-plane tests start real PostgreSQL servers (Debian's 15 stands in for the image's 17).
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt+=(postgresql)
+# unshare/nsenter/setpriv give each test pod its own mount namespace and drop root; dash runs the
+# sidecar script the way busybox sh would; curl and openssl serve the labeler's fake API server.
+command -v unshare >/dev/null || need_apt+=(util-linux)
+# tests/harness/isolated.sh brings up the loopback interface of each run's own network namespace.
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v dash >/dev/null || need_apt+=(dash)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v openssl >/dev/null || need_apt+=(openssl)
+# The Patroni mode's tests run the rendered configuration with Debian's Patroni, and etcd as its store in
+# place of the Kubernetes API. Patroni runs on Debian's own python3 (/usr/bin/patroni), whatever python3
+# comes first on PATH.
+[ -x /usr/bin/patroni ] || need_apt+=(patroni)
+# Patroni's etcd store (the v2 API the harness uses) is built on the python-etcd client, one of several
+# alternatives its package accepts.
+/usr/bin/python3 -c 'import etcd' 2>/dev/null || need_apt+=(python3-etcd)
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+# Backups: the data-plane tests run Debian's pgBackRest against a directory repository and an S3-compatible
+# server on loopback (tests/harness/s3.ts, an npm devDependency); tests/integration/image.test.ts also holds
+# the image's version check to what that binary prints.
+command -v pgbackrest >/dev/null || need_apt+=(pgbackrest)
+# The connection pooler's tests and benchmark run Debian's PgBouncer with the rendered configuration.
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
+# The pod scripts are checked with shellcheck (tests/integration/shell.test.ts).
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+# Applications' clients in the load and client tests: pgjdbc, run as single-file Java sources (which need the
+# JDK's compiler), beside psql and node-postgres.
+command -v javac >/dev/null || need_apt+=(default-jdk-headless)
+[ -f /usr/share/java/postgresql.jar ] || need_apt+=(libpostgresql-jdbc-java)
+# Monitoring: the alert rules run under Prometheus's own promtool (tests/integration/alert-rules.test.ts), and the
+# data-plane test runs Debian's postgres_exporter with the rendered queries and a real Prometheus with the rules.
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v prometheus-postgres-exporter >/dev/null || need_apt+=(prometheus-postgres-exporter)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+# Debian's postinst starts its own cluster on 127.0.0.1:5432; the tests use 127.0.0.10 and up, but a
+# stopped cluster keeps memory free on a 2-core runner.
+if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+    pg_lsclusters -h | awk '$4 == "online" { print $1, $2 }' | while read -r version name; do
+        pg_ctlcluster "$version" "$name" stop || true
+    done
+fi
