@@ -5,8 +5,10 @@
  * same objects without a cluster, `--outputs` these outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-// The package by its name, exactly as another team's stack imports it (npm run build makes lib/).
-import { OUTPUT_NAMES, ReplicatedDatabase } from "replicated-db";
+// The component's sources, not the package's build: an edit to components/ followed by `pulumi up` deploys
+// that edit. Other stacks import the package by its name ("replicated-db", examples/); the built package is
+// tested in tests/integration.
+import { OUTPUT_NAMES, ReplicatedDatabase } from "./components";
 import { COMPONENT_NAME, checkedArgsFromConfig } from "./program/config";
 
 // Checked with the config keys' names first, so that an error says what to fix in Pulumi.<stack>.yaml.

@@ -3,8 +3,8 @@
  * name (`replicated-db:replicas` -> `replicas`), typed as the args table (components/argTable.ts) says;
  * errors name the config key, so that a user sees what to fix in Pulumi.<stack>.yaml.
  */
-// Through the package, as any consumer's program would (package.json's exports: the compiled lib/).
-import { ArgError, ReplicatedDatabaseArgs, ResolvedArgs, SettingNamer, argKind, resolveArgs } from "replicated-db";
+// The component's sources, as index.ts imports them (an edit is deployed without a build).
+import { ArgError, ReplicatedDatabaseArgs, ResolvedArgs, SettingNamer, argKind, resolveArgs } from "../components";
 
 export const CONFIG_NAMESPACE = "replicated-db";
 /** The program's single component; also the default cluster name (pods `db-0`, `db-1`, ...). */

@@ -1,9 +1,9 @@
 /**
  * The package build (`npm run build`: components/ compiled into lib/ with the pod scripts), made once per
  * integration run and shared by every test. A root hook (.mocharc.integration.json requires this file)
- * builds it before the first test: the program imports the component as the package "replicated-db", so
- * `npm run render` (tests/integration/render-cli.test.ts) needs lib/ too. Tests that use lib/ directly also
- * call buildOnce(), which returns at once after the first call.
+ * builds it before the first test, so that the package tests (the examples, which import the component as
+ * the package "replicated-db") meet what `npm pack` ships. Tests that use lib/ directly also call buildOnce(),
+ * which returns at once after the first call.
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
