@@ -21,10 +21,13 @@ import {
     argName,
     checkBoolean,
     checkDnsLabel,
+    checkDatabaseName,
     checkDnsSubdomain,
-    checkIdentifier,
     checkInteger,
+    checkNotNull,
+    checkPinnedImage,
     checkQuantity,
+    checkRoleName,
     checkToken,
     parseQuantity,
     withDefault,
@@ -44,6 +47,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         if (!KNOWN_ARGS.has(key)) {
             throw new ArgError(setting(key), (args as Record<string, unknown>)[key], `one of the known settings: ${[...KNOWN_ARGS].join(", ")}`);
         }
+        checkNotNull(setting(key), (args as Record<string, unknown>)[key]);
     }
     const engine = withDefault(args.engine, DEFAULTS.engine, (v) => {
         if (!engineNames().includes(v)) {
@@ -95,7 +99,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
 
     const image = checkToken(setting("image"), args.image ?? getEngine(engine).defaultImage, "an image reference such as \"postgres:17.6\"");
     const allowMajorVersionChange = withDefault(args.allowMajorVersionChange, DEFAULTS.allowMajorVersionChange, (v) => checkBoolean(setting("allowMajorVersionChange"), v));
-    const labelerImage = checkToken(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, "an image reference with a shell and curl");
+    const labelerImage = checkPinnedImage(setting("labelerImage"), args.labelerImage ?? DEFAULTS.labelerImage, DEFAULTS.labelerImage);
     const resources = resolveResources(args.resources ?? {}, setting);
     const podAntiAffinity = withDefault(args.podAntiAffinity, DEFAULTS.podAntiAffinity, (v) => {
         if (!POD_ANTI_AFFINITY.includes(v)) {
@@ -104,12 +108,11 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         return v;
     });
 
-    const appUser = checkIdentifier(setting("appUser"), args.appUser ?? DEFAULTS.appUser);
-    const appDatabase = checkIdentifier(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
-    const replicationUser = checkIdentifier(setting("replicationUser"), args.replicationUser ?? DEFAULTS.replicationUser);
-    if (replicationUser === appUser) {
-        throw new ArgError(setting("replicationUser"), replicationUser, `a role other than ${setting("appUser")}`);
-    }
+    const appUser = checkRoleName(setting("appUser"), args.appUser ?? DEFAULTS.appUser, []);
+    const appDatabase = checkDatabaseName(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
+    const replicationUser = checkRoleName(setting("replicationUser"), args.replicationUser ?? DEFAULTS.replicationUser, [
+        { role: appUser, setting: setting("appUser") },
+    ]);
     const existingSecretName = withDefault(args.existingSecretName, DEFAULTS.existingSecretName, (v) => (v === "" ? v : checkDnsSubdomain(setting("existingSecretName"), v)));
     const passwordVersion = checkInteger(setting("passwordVersion"), args.passwordVersion ?? DEFAULTS.passwordVersion, 1, Number.MAX_SAFE_INTEGER);
     if (existingSecretName !== "" && args.passwordVersion !== undefined) {
@@ -159,7 +162,23 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
 
     const pooler = resolvePooler(args.pooler ?? {}, { appUser, replicationUser }, setting);
     // The exporter's role is none of the others, the pooler's included.
-    const monitoring = resolveMonitoring(args.monitoring ?? {}, ["postgres", replicationUser, appUser, POOLER_ROLE], setting);
+    const monitoring = resolveMonitoring(
+        args.monitoring ?? {},
+        [
+            { role: appUser, setting: setting("appUser") },
+            { role: replicationUser, setting: setting("replicationUser") },
+            { role: POOLER_ROLE, setting: `the pooler's role` },
+        ],
+        setting,
+    );
+    if (staticVolumes?.type === "local" && podAntiAffinity === "required" && new Set(staticVolumes.nodeNames).size < replicas + 1) {
+        throw new ArgError(
+            setting("staticVolumes.nodeNames"),
+            staticVolumes.nodeNames,
+            `at least ${replicas + 1} different nodes (one per pod: ${setting("replicas")} + 1) when ${setting("podAntiAffinity")} is "required": ` +
+                `a "local" volume pins its pod to its node, so two pods on one node would stay Pending for good`,
+        );
+    }
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
@@ -196,8 +215,8 @@ export function resolveStaticVolumes(v: StaticVolumesArgs, setting: SettingNamer
 /** The compute resources with their fields' defaults; a limit must be at least its request. */
 export function resolveResources(r: ResourcesArgs, setting: SettingNamer = argName): Required<ResourcesArgs> {
     const d = DEFAULTS.resources;
-    const cpu = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "1m", "CPU"));
-    const mem = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "64Mi", "memory"));
+    const cpu = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "1m", "CPU", "500m"));
+    const mem = (key: keyof ResourcesArgs, v: string) => (v === "" ? v : checkQuantity(setting(`resources.${key}`), v, "64Mi", "memory", "512Mi"));
     const out = {
         cpuRequest: cpu("cpuRequest", r.cpuRequest ?? d.cpuRequest),
         memoryRequest: mem("memoryRequest", r.memoryRequest ?? d.memoryRequest),

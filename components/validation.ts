@@ -13,9 +13,15 @@ export class ArgError extends Error {
         /** What is allowed, in words. */
         public readonly allowed: string,
     ) {
-        super(`invalid ${setting}: ${describe(value)} (allowed: ${allowed})`);
+        // One line, whatever the setting's name holds: the Pulumi CLI prints only an error's first line.
+        super(`invalid ${oneLine(setting)}: ${describe(value)} (allowed: ${oneLine(allowed)})`);
         this.name = "ArgError";
     }
+}
+
+/** A name or text as written, unless it holds a line break or control character: then JSON-quoted. */
+function oneLine(text: string): string {
+    return /[\u0000-\u001f\u007f]/.test(text) ? JSON.stringify(text) : text;
 }
 
 /** Renders a value for an error message; strings are quoted so that an empty or blank value shows. */
@@ -39,14 +45,25 @@ export const argName: SettingNamer = (arg) => arg;
  */
 export function checkSettingsMap<T extends object>(setting: string, given: T, known: string[], what: string): T {
     if (typeof given !== "object" || given === null || Array.isArray(given)) {
-        throw new ArgError(setting, given, `a map of ${what} (see the README's configuration reference)`);
+        throw new ArgError(setting, given, `a map of ${what} (see docs/configuration.md)`);
     }
-    for (const key of Object.keys(given)) {
+    for (const [key, value] of Object.entries(given)) {
         if (!known.includes(key)) {
-            throw new ArgError(`${setting}.${key}`, (given as Record<string, unknown>)[key], `one of the ${what}: ${known.join(", ")}`);
+            throw new ArgError(`${setting}.${key}`, value, `one of the ${what}: ${known.join(", ")}`);
         }
+        checkNotNull(`${setting}.${key}`, value);
     }
     return given;
+}
+
+/**
+ * Refuses null. A stack config's `backup: null` would otherwise read as "unset", and so as the default (backups
+ * off) — the opposite of what someone who wrote the key may have meant.
+ */
+export function checkNotNull(setting: string, value: unknown): void {
+    if (value === null) {
+        throw new ArgError(setting, value, "a value; leave the setting out to take its default");
+    }
 }
 
 /** A whole number within [min, max]. */
@@ -130,14 +147,59 @@ export function parseQuantity(text: string): number | undefined {
     return n * (BINARY[suffix] ?? DECIMAL[suffix]);
 }
 
-/** A Kubernetes quantity that is at least `min` (given as a quantity too). */
-export function checkQuantity(setting: string, value: unknown, min: string, what: string): string {
+/** A Kubernetes quantity that is at least `min` (given as a quantity too); `example` is one in the right unit. */
+export function checkQuantity(setting: string, value: unknown, min: string, what: string, example = "10Gi"): string {
     const parsed = typeof value === "string" ? parseQuantity(value) : undefined;
     const floor = parseQuantity(min)!;
     if (parsed === undefined || parsed < floor) {
-        throw new ArgError(setting, value, `${what}: a Kubernetes quantity such as "10Gi", at least ${min}`);
+        throw new ArgError(setting, value, `${what}: a Kubernetes quantity such as "${example}", at least ${min}`);
     }
     return value as string;
+}
+
+/**
+ * An image pinned to a version tag or a digest: no bare name and no "latest", which change what runs under a
+ * running cluster at the next pod start.
+ */
+export function checkPinnedImage(setting: string, value: unknown, example: string): string {
+    const image = checkToken(setting, value, `an image reference with a version tag or a digest, such as "${example}"`);
+    const last = image.slice(image.lastIndexOf("/") + 1);
+    if (!/[:@]/.test(last) || /:latest$/.test(image)) {
+        throw new ArgError(setting, image, `an image with a version tag or a digest, such as "${example}" (no "latest", no bare name: a floating tag changes what runs under you)`);
+    }
+    return image;
+}
+
+/** Role names PostgreSQL or the component keeps for themselves. */
+const RESERVED_ROLES = ["postgres", "public", "none", "current_user", "session_user", "current_role"];
+
+/**
+ * A database role of the component's own: an identifier, not a reserved name (the superuser "postgres", "pg_"
+ * names, which PostgreSQL keeps for its predefined roles) and none of the `taken` roles (each identity gets its
+ * own credential: a shared name would hand one role's password to another).
+ */
+export function checkRoleName(setting: string, value: unknown, taken: { role: string; setting: string }[]): string {
+    const role = checkIdentifier(setting, value);
+    if (RESERVED_ROLES.includes(role) || role.startsWith("pg_")) {
+        throw new ArgError(setting, role, `a role of its own: not ${RESERVED_ROLES.map((r) => `"${r}"`).join(", ")} nor a "pg_" name (PostgreSQL's own roles)`);
+    }
+    const clash = taken.find((t) => t.role === role);
+    if (clash) {
+        throw new ArgError(setting, role, `a role other than ${clash.setting} ("${clash.role}"): each identity has its own password`);
+    }
+    return role;
+}
+
+/** Databases the server keeps for itself. */
+const RESERVED_DATABASES = ["postgres", "template0", "template1"];
+
+/** The application's database: an identifier other than the server's own databases. */
+export function checkDatabaseName(setting: string, value: unknown): string {
+    const name = checkIdentifier(setting, value);
+    if (RESERVED_DATABASES.includes(name)) {
+        throw new ArgError(setting, name, `a database of its own, not ${RESERVED_DATABASES.map((d) => `"${d}"`).join(", ")} (the server's own)`);
+    }
+    return name;
 }
 
 /** Checks that an optional value is absent or passes `check`; returns the checked value or the default. */

@@ -52,6 +52,39 @@ function fieldProblem(text: string, f: Field): string | undefined {
     return undefined;
 }
 
+/** The values a valid field stands for (fieldProblem passed), as numbers; day of week 7 is Sunday, 0. */
+function fieldValues(text: string, f: Field): Set<number> {
+    const value = (v: string): number => {
+        const byName = f.names?.indexOf(v.toUpperCase()) ?? -1;
+        return byName >= 0 ? f.min + byName : Number(v);
+    };
+    const out = new Set<number>();
+    for (const part of text.split(",")) {
+        const [range, step] = part.split("/");
+        const [lo, hi] = range === "*" || range === "?" ? [f.min, f.max] : range.split("-").map(value);
+        const top = step === undefined && range !== "*" && range !== "?" ? (hi ?? lo) : step === undefined ? f.max : (hi ?? f.max);
+        for (let v = lo; v <= top; v += step === undefined ? 1 : Number(step)) out.add(v);
+    }
+    return out;
+}
+
+/** Days in each month, February in a leap year: a schedule on 29 February fires, once in four years. */
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether a valid five-field schedule ever fires. As Kubernetes' cron library reads it, a day matches when
+ * both the day of month and the day of week match, unless both are restricted (neither "*" nor "?"): then
+ * either one is enough, and any month has every weekday.
+ */
+function everFires(parts: string[]): boolean {
+    // A field is "*" for this rule only when a part of it is "*" or "?" with no step other than 1.
+    const star = (t: string) => t.split(",").some((p) => /^[*?](\/1)?$/.test(p));
+    if (!star(parts[2]) && !star(parts[4])) return true;
+    const days = fieldValues(parts[2], FIELDS[2]);
+    const months = fieldValues(parts[3], FIELDS[3]);
+    return [...months].some((m) => [...days].some((d) => d <= MONTH_DAYS[m - 1]));
+}
+
 /** A schedule a CronJob accepts: five fields or one of the macros. */
 export function checkCron(setting: string, value: unknown): string {
     const allowed = `a cron schedule: five fields "minute hour day-of-month month day-of-week" such as "0 1 * * 0", or one of ${MACROS.join(", ")}`;
@@ -70,6 +103,9 @@ export function checkCron(setting: string, value: unknown): string {
         if (problem) {
             throw new ArgError(setting, value, `${allowed}; the ${problem}`);
         }
+    }
+    if (!everFires(parts)) {
+        throw new ArgError(setting, value, `${allowed}, on a day that exists: no month in "${parts[3]}" has a day "${parts[2]}", so it would never run`);
     }
     return parts.join(" ");
 }

@@ -4,30 +4,28 @@
 import { MonitoringArgs, ResolvedMonitoring } from "../args";
 import { DEFAULTS } from "../argTable";
 import { checkLabels, resolvePeers } from "../network/resolve";
-import { ArgError, SettingNamer, argName, checkBoolean, checkIdentifier, checkInteger, checkSettingsMap, checkToken } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkPinnedImage, checkRoleName, checkSettingsMap } from "../validation";
 
 /** Ports the pods already use: the database's and Patroni's REST API. */
 const TAKEN_PORTS = [5432, 8008];
 
 /**
- * The monitoring settings with their fields' defaults. `roles` are the role names already taken (superuser,
- * replication, application): the monitoring role must be another one, or it would get their privileges.
+ * The monitoring settings with their fields' defaults. `roles` are the roles already taken (replication,
+ * application, pooler) with the setting that names each: the monitoring role must be another one, or it would
+ * get their privileges.
  */
-export function resolveMonitoring(given: MonitoringArgs, roles: string[], setting: SettingNamer = argName): ResolvedMonitoring {
+export function resolveMonitoring(given: MonitoringArgs, roles: { role: string; setting: string }[], setting: SettingNamer = argName): ResolvedMonitoring {
     const d = DEFAULTS.monitoring;
     checkSettingsMap(setting("monitoring"), given, Object.keys(d), "monitoring settings");
     const s = (key: keyof MonitoringArgs) => setting(`monitoring.${key}`);
-    const user = checkIdentifier(s("user"), given.user ?? d.user);
-    if (roles.includes(user)) {
-        throw new ArgError(s("user"), user, `a role of its own, not one of ${roles.join(", ")} (it would get that role's privileges)`);
-    }
+    const user = checkRoleName(s("user"), given.user ?? d.user, roles);
     const port = checkInteger(s("port"), given.port ?? d.port, 1024, 65535);
     if (TAKEN_PORTS.includes(port)) {
         throw new ArgError(s("port"), port, `a port from 1024 to 65535 other than ${TAKEN_PORTS.join(" and ")} (the database's and Patroni's)`);
     }
     return {
         enabled: checkBoolean(s("enabled"), given.enabled ?? d.enabled),
-        exporterImage: checkToken(s("exporterImage"), given.exporterImage ?? d.exporterImage, "an image reference such as \"quay.io/prometheuscommunity/postgres-exporter:v0.16.0\""),
+        exporterImage: checkPinnedImage(s("exporterImage"), given.exporterImage ?? d.exporterImage, d.exporterImage),
         user,
         port,
         prometheusOperator: checkBoolean(s("prometheusOperator"), given.prometheusOperator ?? d.prometheusOperator),

@@ -3,7 +3,7 @@
  */
 import { PoolerArgs, ResolvedPooler, ResourcesArgs } from "../args";
 import { DEFAULTS, POOLER_RESOURCE_DEFAULTS } from "../argTable";
-import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkQuantity, checkSettingsMap, checkToken, parseQuantity } from "../validation";
+import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkQuantity, checkSettingsMap, checkPinnedImage, parseQuantity } from "../validation";
 
 /** PgBouncer's pool modes we offer; "statement" breaks multi-statement transactions, so it is not one. */
 export const POOL_MODES = ["transaction", "session"];
@@ -70,10 +70,7 @@ export function resolvePooler(given: PoolerArgs, roles: { appUser: string; repli
         throw new ArgError(s("maxClientConnections"), maxClientConnections, `at least ${s("defaultPoolSize")} (${defaultPoolSize})`);
     }
     const replicas = checkInteger(s("replicas"), given.replicas ?? d.replicas, 1, MAX_POOLER_REPLICAS);
-    const image = checkToken(s("image"), given.image ?? d.image, "a pinned PgBouncer image reference such as \"ghcr.io/cloudnative-pg/pgbouncer:1.24.0\"");
-    if (!/[:@]/.test(image.slice(image.lastIndexOf("/") + 1)) || /:latest$/.test(image)) {
-        throw new ArgError(s("image"), image, "an image with a version tag or a digest (no \"latest\", no bare name): a floating tag changes the pooler under you");
-    }
+    const image = checkPinnedImage(s("image"), given.image ?? d.image, d.image);
     const resources = resolvePoolerResources(given.resources ?? { ...POOLER_RESOURCE_DEFAULTS }, setting);
     if (enabled) {
         for (const [arg, value] of [["appUser", roles.appUser], ["replicationUser", roles.replicationUser]] as const) {

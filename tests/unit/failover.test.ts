@@ -32,7 +32,10 @@ describe("the failover setting", () => {
     });
 
     it("refuses any other value, naming the setting, the value and the allowed values", () => {
-        const message = (v: unknown) => `invalid failover: ${JSON.stringify(v)} (allowed: one of "manual", "patroni")`;
+        const message = (v: unknown) =>
+            v === null
+                ? "invalid failover: null (allowed: a value; leave the setting out to take its default)"
+                : `invalid failover: ${JSON.stringify(v)} (allowed: one of "manual", "patroni")`;
         for (const bad of ["auto", "Patroni", "", "true", true, 1, null]) {
             assert.throws(() => resolveArgs("db", { failover: bad as unknown as string }), (e: Error) => e.message === message(bad) || assert.fail(e.message));
         }

@@ -242,7 +242,18 @@ describe("monitoring", () => {
             );
         it("refuses bad values with the setting, the value and what is allowed", () => {
             refused({ enabled: "yes" }, 'invalid monitoring.enabled: "yes" (allowed: true or false)');
-            refused({ user: "replicator" }, 'invalid monitoring.user: "replicator" (allowed: a role of its own, not one of postgres, replicator, app, pooler (it would get that role\'s privileges))');
+            refused({ user: "replicator" }, 'invalid monitoring.user: "replicator" (allowed: a role other than replicationUser ("replicator"): each identity has its own password)');
+            refused({ user: "pooler" }, 'invalid monitoring.user: "pooler" (allowed: a role other than the pooler\'s role ("pooler"): each identity has its own password)');
+            refused(
+                { user: "postgres" },
+                'invalid monitoring.user: "postgres" (allowed: a role of its own: not "postgres", "public", "none", "current_user", "session_user", "current_role" nor a "pg_" name (PostgreSQL\'s own roles))',
+            );
+            for (const image of ["quay.io/prometheuscommunity/postgres-exporter:latest", "postgres-exporter", "registry:5000/postgres-exporter"]) {
+                refused(
+                    { exporterImage: image },
+                    `invalid monitoring.exporterImage: "${image}" (allowed: an image with a version tag or a digest, such as "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" (no "latest", no bare name: a floating tag changes what runs under you))`,
+                );
+            }
             refused({ user: "Mon" }, resolveError({ user: "Mon" }));
             refused({ port: 5432 }, "invalid monitoring.port: 5432 (allowed: a port from 1024 to 65535 other than 5432 and 8008 (the database's and Patroni's))");
             refused({ port: 80 }, "invalid monitoring.port: 80 (allowed: a whole number from 1024 to 65535)");
@@ -252,7 +263,7 @@ describe("monitoring", () => {
             refused({ scrapers: {} }, 'invalid monitoring.scrapers: {} (allowed: a list of {podLabels, namespaceLabels} maps)');
             refused({ scrapers: [{ pods: {} }] }, 'invalid monitoring.scrapers[0].pods: {} (allowed: one of podLabels, namespaceLabels)');
             refused({ prometheusLabels: { "bad key!": "x" } }, resolveError({ prometheusLabels: { "bad key!": "x" } }));
-            refused({ exporterImage: "has space" }, 'invalid monitoring.exporterImage: "has space" (allowed: an image reference such as "quay.io/prometheuscommunity/postgres-exporter:v0.16.0")');
+            refused({ exporterImage: "has space" }, 'invalid monitoring.exporterImage: "has space" (allowed: an image reference with a version tag or a digest, such as "quay.io/prometheuscommunity/postgres-exporter:v0.16.0")');
             refused({ grafana: true }, resolveError({ grafana: true }));
             assert.match(resolveError({ grafana: true }), /^invalid monitoring\.grafana: true \(allowed: one of the monitoring settings: enabled, /);
             assert.match(resolveError({ user: "Mon" }), /^invalid monitoring\.user: "Mon"/);

@@ -78,7 +78,7 @@ describe("standby cluster: the args", () => {
             { standby: STANDBY, restore: { fromClusterName: "old" }, backup: { s3Bucket: "bkp", s3Endpoint: "s3.example.com", s3CredentialsSecret: "c" }, image: "registry.example.com/pg:17.6" },
             `invalid standby: ${JSON.stringify(STANDBY)} (allowed: unset when restore is set: a standby's data comes from its source, a restore's from the backups)`,
         );
-        refused({ standby: "yes" as unknown as StandbyArgs }, 'invalid standby: "yes" (allowed: a map of standby settings (see the README\'s configuration reference))');
+        refused({ standby: "yes" as unknown as StandbyArgs }, 'invalid standby: "yes" (allowed: a map of standby settings (see docs/configuration.md))');
     });
 
     it("checks the source side's extra certificate names and client CIDRs", () => {

@@ -245,7 +245,7 @@ describe("TLS", () => {
             "invalid tls.renewBeforeDays: 30 (allowed: less than tls.validityDays (30): the certificate would be renewed at every run)",
         );
         refused({ tls: { ca: "x" } as never }, 'invalid tls.ca: "x" (allowed: one of the TLS settings: enabled, source, issuerName, issuerKind, secretName, validityDays, renewBeforeDays, extraDnsNames)');
-        refused({ tls: "off" as never }, 'invalid tls: "off" (allowed: a map of TLS settings (see the README\'s configuration reference))');
+        refused({ tls: "off" as never }, 'invalid tls: "off" (allowed: a map of TLS settings (see docs/configuration.md))');
         assert.doesNotThrow(() => resolveArgs("db", { tls: { enabled: false, source: "secret", secretName: "kept-for-later" } }));
     });
 });

@@ -98,7 +98,7 @@ describe("component argument errors", () => {
     });
     it("rejects bad role names and a replication user equal to the app user", () => {
         rejects({ appUser: "Robert'); DROP" }, /^invalid appUser: "Robert'\); DROP"/);
-        rejects({ replicationUser: "app" }, 'invalid replicationUser: "app" (allowed: a role other than appUser)');
+        rejects({ replicationUser: "app" }, 'invalid replicationUser: "app" (allowed: a role other than appUser ("app"): each identity has its own password)');
     });
     it("rejects images of unsupported or unknown major versions", () => {
         rejects({ image: "postgres:latest" }, /^invalid image: "postgres:latest" \(allowed: a PostgreSQL image whose tag starts with a supported major version \(14, 15, 16, 17, 18\)/);
@@ -177,7 +177,7 @@ describe("checkSettingsMap: a group of settings", () => {
     it("refuses what is not a map, and an unknown key, naming the setting, its value and what is allowed", () => {
         for (const bad of [null, [], "on", 3]) {
             assert.throws(() => checkSettingsMap("tls", bad as object, ["enabled"], "TLS settings"), {
-                message: `invalid tls: ${bad === null ? "null" : Array.isArray(bad) ? "[]" : JSON.stringify(bad)} (allowed: a map of TLS settings (see the README's configuration reference))`,
+                message: `invalid tls: ${bad === null ? "null" : Array.isArray(bad) ? "[]" : JSON.stringify(bad)} (allowed: a map of TLS settings (see docs/configuration.md))`,
             });
         }
         assert.throws(() => checkSettingsMap("replicated-db:tls", { enable: true }, ["enabled", "source"], "TLS settings"), {
