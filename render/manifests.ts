@@ -52,7 +52,11 @@ export function maskSecrets(manifests: Manifest[]): Manifest[] {
     });
 }
 
-/** Multi-document YAML, one document per object, in a stable order. */
+/**
+ * Multi-document YAML, one document per object, in a stable order. Written under YAML 1.1's rules, which
+ * kubectl and most Kubernetes tools read by: a string such as `on` or `2026-11-25 20:00:00+00` is quoted, so
+ * that no reader takes it for a boolean or a timestamp. What is quoted for 1.1 reads the same under 1.2.
+ */
 export function toYaml(manifests: Manifest[]): string {
-    return manifests.map((m) => `---\n${stringify(m, { lineWidth: 0 })}`).join("");
+    return manifests.map((m) => `---\n${stringify(m, { lineWidth: 0, version: "1.1" })}`).join("");
 }
