@@ -45,7 +45,7 @@ const { Client } = require(${JSON.stringify(PG_MODULE)});
 `;
 
 /** Where each client finds the cluster's CA, as an application that mounts `caCertificate` points them at it
- * (README, "Encryption in transit"): libpq PGSSLROOTCERT, Node's NODE_EXTRA_CA_CERTS, pgjdbc's sslrootcert
+ * (docs/security.md, "Encryption in transit"): libpq PGSSLROOTCERT, Node's NODE_EXTRA_CA_CERTS, pgjdbc's sslrootcert
  * property (ConnectOnce.java, from CLIENT_SSLROOTCERT); the strings ask for verify-full themselves. */
 function caEnv(): Record<string, string> {
     const ca = cluster?.caFile;
@@ -151,7 +151,7 @@ describe("clients against the connection-string outputs, on real PostgreSQL serv
         for (const name of ["writeMultiHostConnectionString", "readMultiHostConnectionString"]) {
             it(`node-postgres refuses ${name} (its URI parser fails on a host list)`, () => {
                 const r = connect("node-postgres", name);
-                assert.ok(!r.ok, `node-postgres connected with ${name}: the README says it cannot`);
+                assert.ok(!r.ok, `node-postgres connected with ${name}: docs/configuration.md says it cannot`);
                 assert.match(r.error, /ERR_INVALID_URL/);
             });
         }

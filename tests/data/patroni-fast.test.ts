@@ -32,7 +32,7 @@ import {
 } from "./patroni-fast-support";
 
 const T = FAST_TIMING;
-/** The README's bound for node loss: the lock expires within ttl of the death, a replica notices and
+/** The bound docs/failover.md states for node loss: the lock expires within ttl of the death, a replica notices and
  * promotes within two loops; on top, as in the other Patroni tests, 10 s for the client's reconnect
  * (connect_timeout 2 s per host) on a machine that runs other suites beside this one. */
 const NODE_LOSS_BOUND_MS = (T.ttl + 2 * T.loopWait + 10) * 1000;

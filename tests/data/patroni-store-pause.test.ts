@@ -30,7 +30,7 @@ import {
 } from "./patroni-fast-support";
 
 const T = FAST_TIMING;
-/** The README's bounds: an outage this much shorter than retryTimeout is ridden out... */
+/** The bounds docs/failover.md states: an outage this much shorter than retryTimeout is ridden out... */
 const SHORT_PAUSE_MS = (T.retryTimeout - 2) * 1000;
 /** ...and one longer than ttl is not. */
 const LONG_PAUSE_MS = (T.ttl + 5) * 1000;

@@ -1,5 +1,5 @@
 /**
- * A standby cluster fed from the source's archive (README, "Disaster recovery: standby cluster", "The archive as
+ * A standby cluster fed from the source's archive (docs/standby.md, "The archive as
  * a second feed"), manual failover mode: two clusters in one run (as standby-cluster.test.ts) sharing the test S3
  * server (as backup-s3.test.ts). src archives and backs up to its stanza default-src; dr names src's stanza
  * (`standby.archiveFromClusterName: "src"`) and a source port nobody listens on, so that it CANNOT stream: dr-0 is

@@ -1,5 +1,5 @@
 /**
- * A standby cluster (README, "Disaster recovery: standby cluster"), manual failover mode: two clusters in one
+ * A standby cluster (docs/standby.md), manual failover mode: two clusters in one
  * run, "src" and "dr" (dr's pods on addresses of their own, dr's pods resolving src's names as a cross-cluster
  * DNS would). dr's named pod streams from src's primary with verify-full against src's CA, dr's replica
  * cascades from it; under writes to src the lag is measured; then every src pod is SIGKILLed (the region is

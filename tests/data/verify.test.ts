@@ -130,8 +130,8 @@ describe("replicated-db-verify", function () {
         assert.ok(!c.ready(1), "still not ready after a container restart");
     });
 
-    it("a replica re-cloned in place as the README says is ready again and verifies; the damaged copy is kept on its volume", async () => {
-        // The README's command; the exec ends with the container (the supervisor exits once its server stops).
+    it("a replica re-cloned in place as docs/operations.md says is ready again and verifies; the damaged copy is kept on its volume", async () => {
+        // The command docs/operations.md gives; the exec ends with the container (the supervisor exits once its server stops).
         await c.exec(1, ["bash", "-c", 'd="$PGDATA.damaged.$(date +%s)"; mv "$PGDATA" "$d" && pg_ctl -D "$d" -m fast stop']);
         await c.waitReady(1, 180000);
         assert.strictEqual(fs.readFileSync(c.logFile(1), "utf8").match(/event=clone_finished/g)?.length, 2);

@@ -81,7 +81,7 @@ export class Etcd {
 
 /**
  * The rendered Patroni configuration with its Kubernetes store swapped for etcd's v2 API (see above): the
- * one change the tests make to Patroni's configuration (besides the listen addresses), named in the README.
+ * one change the tests make to Patroni's configuration (besides the listen addresses), named in docs/testing.md.
  *
  * `use_proxies`: Patroni talks to the one endpoint it is given, as its Kubernetes store talks to the API
  * server's Service (KUBERNETES_SERVICE_HOST; the render leaves `bypass_api_service` at its default, false).

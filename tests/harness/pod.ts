@@ -51,7 +51,7 @@ function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<s
         PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`,
         PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}`,
         // Debian's Patroni 3.0.2 is older than the image's minimum; with the harness's store its leader
-        // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, README).
+        // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, docs/failover.md).
         RDB_PATRONI_MIN_VERSION: "3.0.2",
         // Patroni's env overrides the file's etcd.hosts; the file's use_proxies (withEtcdStore) keeps it from
         // asking etcd for its members' own client URLs, which would lead it around the proxy.

@@ -1,5 +1,5 @@
 /**
- * The rendered connection pooler played on this machine (README, "Connection pooler"): one pod of a pooler
+ * The rendered connection pooler played on this machine (docs/pooler.md): one pod of a pooler
  * Deployment, run as its container would run. The rendered command (`pooler.sh`) with the rendered env,
  * under the rendered uid and gid, in a private mount namespace where every rendered mount path is a bind mount
  * of a directory holding that volume's files (the pooler ConfigMap, the pooler role's key of the cluster's

@@ -1,6 +1,6 @@
 /**
- * The args are declared once (components/argTable.ts); the interface's `@default`s, the README's
- * configuration reference, KNOWN_ARGS, the stack-config reader and resolveArgs's defaults must agree with it.
+ * The args are declared once (components/argTable.ts); the interface's `@default`s, the
+ * configuration reference (docs/configuration.md), KNOWN_ARGS, the stack-config reader and resolveArgs's defaults must agree with it.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -29,7 +29,7 @@ import {
 import { getEngine } from "../../components/engines";
 import { resolveArgs } from "../../components/resolve";
 import { argsFromConfig } from "../../program/config";
-import { ROOT, interfaceMembers, readmeTable, runtimeImports } from "./sources";
+import { ROOT, docTable, interfaceMembers, runtimeImports } from "./sources";
 
 const ARGS_FILE = "components/args.ts";
 const TYPE_OF_KIND: Record<ArgKind, ts.SyntaxKind[]> = {
@@ -84,14 +84,14 @@ describe("the args table", () => {
         assert.strictEqual(ARGS.monitoring.fields, MONITORING_FIELDS);
     });
 
-    it("is the README's configuration reference, row by row", () => {
-        const rows = readmeTable("## Configuration reference");
+    it("is the configuration reference (docs/configuration.md), row by row", () => {
+        const rows = docTable("docs/configuration.md", "## Configuration reference");
         assert.deepStrictEqual(rows.map((r) => r[0]), Object.keys(ARGS).map((k) => `\`replicated-db:${k}\``));
         for (const [name, spec] of Object.entries(ARGS)) {
             const row = rows.find((r) => r[0] === `\`replicated-db:${name}\``)!;
             const expected = `| \`replicated-db:${name}\` | ${readmeDefault(spec)} | ${spec.allowed} |`;
-            assert.strictEqual(row[1], readmeDefault(spec), `README default of ${name}; expected the row\n${expected}`);
-            assert.strictEqual(row[2], spec.allowed, `README "allowed" of ${name}; expected the row\n${expected}`);
+            assert.strictEqual(row[1], readmeDefault(spec), `docs/configuration.md default of ${name}; expected the row\n${expected}`);
+            assert.strictEqual(row[2], spec.allowed, `docs/configuration.md "allowed" of ${name}; expected the row\n${expected}`);
         }
         // The staticVolumes row spells its fields' defaults out in words.
         const sv = rows.find((r) => r[0] === "`replicated-db:staticVolumes`")![2];
@@ -99,8 +99,8 @@ describe("the args table", () => {
         assert.ok(sv.includes(`\`basePath\` (default \`${STATIC_VOLUME_FIELDS.basePath.default}\``), sv);
     });
 
-    it("gives every backup and restore field a README row with its default", () => {
-        const rows = readmeTable("### Backups and point-in-time recovery");
+    it("gives every backup and restore field a row in docs/backups.md with its default", () => {
+        const rows = docTable("docs/backups.md", "# Backups and point-in-time recovery");
         const expected = [
             ...Object.entries(BACKUP_FIELDS).map(([k, f]) => [`\`backup.${k}\``, readmeDefault(f)]),
             ...Object.entries(RESTORE_FIELDS).map(([k, f]) => [`\`restore.${k}\``, readmeDefault(f)]),
@@ -108,24 +108,24 @@ describe("the args table", () => {
         assert.deepStrictEqual(rows.map((r) => [r[0], r[1]]), expected);
     });
 
-    it("gives every network policy field a README row with its default", () => {
-        const rows = readmeTable("### Network policy");
+    it("gives every network policy field a row in docs/security.md with its default", () => {
+        const rows = docTable("docs/security.md", "## Network policy");
         assert.deepStrictEqual(
             rows.map((r) => [r[0], r[1]]),
             Object.entries(NETWORK_POLICY_FIELDS).map(([k, f]) => [`\`networkPolicy.${k}\``, readmeDefault(f)]),
         );
     });
 
-    it("gives every TLS field a README row with its default", () => {
-        const rows = readmeTable("### Encryption in transit");
+    it("gives every TLS field a row in docs/security.md with its default", () => {
+        const rows = docTable("docs/security.md", "## Encryption in transit");
         assert.deepStrictEqual(
             rows.map((r) => [r[0], r[1]]),
             Object.entries(TLS_FIELDS).map(([k, f]) => [`\`tls.${k}\``, readmeDefault(f)]),
         );
     });
 
-    it("gives every monitoring field a README row with its default", () => {
-        const rows = readmeTable("### Monitoring");
+    it("gives every monitoring field a row in docs/monitoring.md with its default", () => {
+        const rows = docTable("docs/monitoring.md", "# Monitoring");
         assert.deepStrictEqual(
             rows.map((r) => [r[0], r[1]]),
             Object.entries(MONITORING_FIELDS).map(([k, f]) => [`\`monitoring.${k}\``, readmeDefault(f)]),

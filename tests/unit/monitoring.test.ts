@@ -1,5 +1,5 @@
 /**
- * Monitoring (README, "Monitoring"): the exporter sidecar as rendered (least privilege: its own role, one Secret key,
+ * Monitoring (docs/monitoring.md): the exporter sidecar as rendered (least privilege: its own role, one Secret key,
  * the socket read-only, restricted Pod Security), how Prometheus finds it (annotations, or a PodMonitor and a
  * PrometheusRule), the network policy's metrics rule under the NetworkPolicy evaluator, the dashboard's queries
  * against the series the exporter's queries produce, and the validation of every field.

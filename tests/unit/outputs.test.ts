@@ -1,12 +1,12 @@
 /**
  * The outputs are declared once (components/outputs.ts): the class's fields, what the component publishes
- * and keeps secret, the program's exports and the README's "Stack outputs" table must agree with it.
+ * and keeps secret, the program's exports and the "Stack outputs" table of docs/configuration.md must agree with it.
  */
 import * as assert from "assert";
 import { OUTPUTS, OUTPUT_NAMES } from "../../components/outputs";
 import { renderComponent, renderProgram } from "../../render/render";
 import { readStackConfig } from "../../render/stackConfig";
-import { classProperties, readmeTable } from "./sources";
+import { classProperties, docTable } from "./sources";
 
 const SECRET = OUTPUT_NAMES.filter((n) => OUTPUTS[n].secret);
 
@@ -36,8 +36,8 @@ describe("the outputs list", () => {
         assert.deepStrictEqual([...r.secretOutputs].sort(), [...SECRET].sort());
     });
 
-    it("is the README's Stack outputs table, row by row", () => {
-        const rows = readmeTable("## Stack outputs");
+    it("is the Stack outputs table of docs/configuration.md, row by row", () => {
+        const rows = docTable("docs/configuration.md", "## Stack outputs");
         const expected = OUTPUT_NAMES.map((n) => [`\`${n}\``, OUTPUTS[n].secret ? "yes" : "no", OUTPUTS[n].description]);
         assert.deepStrictEqual(rows, expected);
     });

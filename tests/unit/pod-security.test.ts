@@ -1,5 +1,5 @@
 /**
- * Which Pod Security level each stack's pods need (README, "Pod Security"): the rendered pod templates against
+ * Which Pod Security level each stack's pods need (docs/security.md, "Placement and Pod Security"): the rendered pod templates against
  * the baseline and restricted controls of ./podSecurity.ts.
  */
 import * as assert from "assert";

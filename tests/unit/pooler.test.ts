@@ -14,7 +14,7 @@ import { Rendered } from "../../render/render";
 import { container, env, find, ofKind, renderComponent } from "./helpers";
 import { Cluster, Pod, allowed, matches } from "./netpol-eval";
 import { restrictedViolations } from "./podSecurity";
-import { readmeTable } from "./sources";
+import { docTable } from "./sources";
 import { POOLER_FIELDS, readmeDefault } from "../../components/argTable";
 
 const ON: ReplicatedDatabaseArgs = { pooler: { enabled: true, readOnly: true } };
@@ -61,10 +61,10 @@ describe("pooler args", () => {
     });
 });
 
-describe("the README's pooler table", () => {
+describe("the pooler table of docs/pooler.md", () => {
     it("gives every pooler field a row with its default", () => {
         assert.deepStrictEqual(
-            readmeTable("### Connection pooler").map((r) => [r[0], r[1]]),
+            docTable("docs/pooler.md", "# Connection pooler").map((r) => [r[0], r[1]]),
             Object.entries(POOLER_FIELDS).map(([k, f]) => [`\`pooler.${k}\``, readmeDefault(f)]),
         );
     });

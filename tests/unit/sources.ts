@@ -1,15 +1,19 @@
-/** Reads the project's own sources for the "declared once" tests: README tables and TypeScript declarations. */
+/** Reads the project's own sources for the "declared once" tests: documentation tables and TypeScript declarations. */
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 
 export const ROOT = path.join(__dirname, "..", "..");
 
-/** The rows of the first table under a README heading, cells trimmed; `\|` inside a cell stays a `|`. */
-export function readmeTable(heading: string): string[][] {
-    const text = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+/**
+ * The rows of the first table under a heading of a documentation page (`file`, from the repository's root, such
+ * as "docs/configuration.md"), cells trimmed; `\|` inside a cell stays a `|`.
+ */
+export function docTable(file: string, heading: string): string[][] {
+    // A leading newline so that a page's title, its first line, is found like any other heading.
+    const text = "\n" + fs.readFileSync(path.join(ROOT, file), "utf8");
     const start = text.indexOf(`\n${heading}\n`);
-    if (start < 0) throw new Error(`README has no heading ${JSON.stringify(heading)}`);
+    if (start < 0) throw new Error(`${file} has no heading ${JSON.stringify(heading)}`);
     const lines = text.slice(start + heading.length + 2).split("\n");
     const first = lines.findIndex((l) => l.startsWith("|"));
     const rows: string[][] = [];

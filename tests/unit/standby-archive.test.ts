@@ -1,5 +1,5 @@
 /**
- * A standby cluster's second feed, the source's archive (README, "Disaster recovery: standby cluster"):
+ * A standby cluster's second feed, the source's archive (docs/standby.md):
  * `standby.archiveFromClusterName`/`archiveFromNamespace` checked (the source's stanza, derived as a restore's,
  * never this cluster's own; the repository fields and an image with pgBackRest required), and what it renders in
  * both modes: the source's stanza for pgBackRest, the scripts, the restore_command and replica method of Patroni,

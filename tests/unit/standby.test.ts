@@ -1,5 +1,5 @@
 /**
- * A standby cluster (README, "Disaster recovery: standby cluster"): the `standby` arg's checks, what it renders
+ * A standby cluster (docs/standby.md): the `standby` arg's checks, what it renders
  * (live config files, the source's replication password mounted, the network policy's egress to the source,
  * Patroni's standby_cluster), that a promotion (`enabled: false`) changes the config ConfigMap only, and the
  * source side's `tls.extraDnsNames` and `networkPolicy.allowedClientCidrs`.

@@ -1,5 +1,5 @@
 /**
- * TLS (README, "Encryption in transit"): the certificate's names, where its keys are (and that they stay
+ * TLS (docs/security.md, "Encryption in transit"): the certificate's names, where its keys are (and that they stay
  * secret), what the pods mount and the server, Patroni and the clients are told, and that `tls.enabled: false`
  * renders the plain configuration.
  */
