@@ -228,9 +228,9 @@ export const ARGS = {
             "`preferred` (spread over nodes and zones where possible; schedules on one node) or `required` (one pod per node, " +
             "zones within one pod of each other: needs `replicas + 1` nodes labelled `topology.kubernetes.io/zone`)",
     },
-    appUser: { kind: "string", default: "app", allowed: "a lower-case identifier" },
-    appDatabase: { kind: "string", default: "app", allowed: "a lower-case identifier, owned by `appUser`" },
-    replicationUser: { kind: "string", default: "replicator", allowed: "a lower-case identifier other than `appUser`" },
+    appUser: { kind: "string", default: "app", allowed: "a lower-case identifier; not `postgres` nor a `pg_` name" },
+    appDatabase: { kind: "string", default: "app", allowed: "a lower-case identifier, owned by `appUser`; not `postgres`, `template0`, `template1`" },
+    replicationUser: { kind: "string", default: "replicator", allowed: "a lower-case identifier other than `appUser`; not `postgres` nor a `pg_` name" },
     existingSecretName: {
         kind: "string",
         default: "",
@@ -266,7 +266,7 @@ export const ARGS = {
         allowed: "0 (asynchronous) to `replicas`: a commit waits until this many replicas (any of them) have it on disk",
     },
     parameters: { kind: "object", default: {}, allowed: "extra `postgresql.conf` settings, name to string value" },
-    labelerImage: { kind: "string", default: "docker.io/curlimages/curl:8.11.1", allowed: "an image with `sh` and `curl`" },
+    labelerImage: { kind: "string", default: "docker.io/curlimages/curl:8.11.1", allowed: "an image with `sh` and `curl`, pinned by a version tag or digest (no `latest`)" },
     failover: {
         kind: "string",
         default: DEFAULT_FAILOVER,
