@@ -265,7 +265,8 @@ export const ARGS = {
         default: 0,
         allowed: "0 (asynchronous) to `replicas`: a commit waits until this many replicas (any of them) have it on disk",
     },
-    parameters: { kind: "object", default: {}, allowed: "extra `postgresql.conf` settings, name to string value" },
+    parameters: { kind: "object", default: {}, allowed: "extra `postgresql.conf` settings, name to string value; none that weakens TLS, authentication or the component's files (see \"Server parameters\") unless `allowUnsafeParameters`" },
+    allowUnsafeParameters: { kind: "boolean", default: false, allowed: "`true` to accept `parameters` that weaken TLS, authentication or the component's files" },
     labelerImage: { kind: "string", default: "docker.io/curlimages/curl:8.11.1", allowed: "an image with `sh` and `curl`, pinned by a version tag or digest (no `latest`)" },
     failover: {
         kind: "string",

@@ -498,8 +498,20 @@ export interface ReplicatedDatabaseArgs {
      * @default 0
      */
     synchronousReplicas?: number;
-    /** Extra server parameters, written to the server's configuration file. @default {} */
+    /**
+     * Extra server parameters, written to the server's configuration file. Parameters that would weaken TLS or
+     * authentication, or move a file or socket the component manages (docs/security.md lists them), are refused
+     * unless `allowUnsafeParameters` is true.
+     * @default {}
+     */
     parameters?: { [key: string]: string };
+    /**
+     * The escape hatch for `parameters`: accept parameters that weaken TLS or authentication, or move a file or
+     * socket the component manages (docs/security.md, "Server parameters"). The component's promises about TLS
+     * and passwords no longer hold when such a parameter is set.
+     * @default false
+     */
+    allowUnsafeParameters?: boolean;
     /**
      * Who decides which pod is the primary. One of:
      * - "manual": the config does: `primaryOrdinal` names the primary, and changing it is a switchover (or a
@@ -585,6 +597,7 @@ export interface ResolvedArgs {
     maxSlotWalKeepSize: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
+    allowUnsafeParameters: boolean;
     /** The engine's topology that decides the primary ("manual" or "patroni" for PostgreSQL). */
     failover: string;
     /** Patroni's timings (their defaults when `failover` is not "patroni", where nothing uses them). */

@@ -140,6 +140,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         );
     }
     const parameters = resolveParameters(args.parameters ?? { ...DEFAULTS.parameters }, setting);
+    const allowUnsafeParameters = withDefault(args.allowUnsafeParameters, DEFAULTS.allowUnsafeParameters, (v) => checkBoolean(setting("allowUnsafeParameters"), v));
     const failover = resolveFailover(args, topologyNames(getEngine(engine)), setting);
     const patroni = resolvePatroniTiming(args.patroni ?? {}, failover, setting);
     const restore = resolveRestore(args.restore, { namespace, clusterName }, setting);
@@ -184,7 +185,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, failover, patroni, backup, restore, pooler, standby, monitoring,
+        synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

@@ -3,8 +3,13 @@
  * that names the setting, the value and what is allowed.
  */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { checkCron } from "../../components/backup/cron";
+import { SSL_CIPHERS, postgresqlConf } from "../../components/engines/postgres/config";
+import { UNSAFE_PARAMETERS } from "../../components/engines/postgres";
 import { resolveArgs } from "../../components/resolve";
 import { ArgError } from "../../components/validation";
 import { resolveConfig } from "../../program/config";
@@ -99,5 +104,36 @@ describe("bad input that used to be accepted", () => {
     it("keeps a message on one line whatever a parameter's name holds", () => {
         const message = refusal({ parameters: { "work_mem\n = 1": "64MB" } });
         assert.strictEqual(message, 'invalid "parameters.work_mem\\n = 1": "work_mem\\n = 1" (allowed: a parameter name: lower case letters, digits, \'_\' and \'.\')');
+    });
+});
+
+describe("parameters that would undo what the component promises", () => {
+    it("are refused, naming the parameter, unless allowUnsafeParameters is true", () => {
+        for (const [name, value] of [["ssl", "off"], ["ssl_min_protocol_version", "TLSv1"], ["ssl_ciphers", "ALL:NULL:eNULL"], ["password_encryption", "md5"], ["hba_file", "/tmp/x"]]) {
+            assert.strictEqual(
+                refusal({ parameters: { work_mem: "64MB", [name]: value } }),
+                `invalid parameters.${name}: "${value}" (allowed: no value: ${name} is the component's (TLS, authentication or its files; docs/security.md, "Server parameters"); set allowUnsafeParameters to true to override it anyway)`,
+            );
+            assert.strictEqual(resolveArgs("db", { parameters: { [name]: value }, allowUnsafeParameters: true }).parameters[name], value);
+        }
+        assert.strictEqual(resolveArgs("db", { parameters: { work_mem: "64MB", ssl_renegotiation_limit: "0" } }).parameters.work_mem, "64MB");
+        assert.throws(
+            () => resolveConfig({ "replicated-db:parameters": '{"ssl":"off"}' }),
+            (e: Error) => e.message.startsWith('invalid replicated-db:parameters.ssl: "off"') && e.message.includes("set replicated-db:allowUnsafeParameters to true") || assert.fail(e.message),
+        );
+    });
+
+    it("are listed in docs/security.md exactly as the code refuses them", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "security.md"), "utf8");
+        const block = doc.split("<!-- unsafe-parameters:")[1].split("\n\n")[0].split("\n").slice(1).join(" ");
+        assert.deepStrictEqual([...block.matchAll(/`([a-z_0-9]+)`/g)].map((m) => m[1]), UNSAFE_PARAMETERS);
+    });
+
+    it("with TLS on, the server's TLS 1.2 suites are forward-secret AEAD only", async () => {
+        const conf = postgresqlConf(resolveArgs("db", {}), "/tls");
+        assert.match(conf, new RegExp(`^ssl_ciphers = '${SSL_CIPHERS.replace(/[+]/g, "\\+")}'$`, "m"));
+        const suites = execFileSync("openssl", ["ciphers", "-tls1_2", SSL_CIPHERS], { encoding: "utf8" }).trim().split(":").filter((c) => !c.startsWith("TLS_"));
+        assert.ok(suites.length >= 4, suites.join(":"));
+        for (const c of suites) assert.match(c, /^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
     });
 });

@@ -12,6 +12,9 @@ import { archiveSettings, recoverySettings } from "./backup";
  */
 const WAL_SENDERS = MAX_REPLICAS + 5;
 
+/** OpenSSL's cipher list for TLS 1.2: ECDHE with AES-GCM or ChaCha20-Poly1305. */
+export const SSL_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL";
+
 /**
  * The server's TLS settings with `tls.enabled`, none without. The key file is root's with the server's group
  * and mode 0440 (a Secret volume with fsGroup), which PostgreSQL accepts for a key owned by root. A reload picks
@@ -28,6 +31,8 @@ export function tlsSettings(args: ResolvedArgs, tlsDir: string): Record<string, 
         ssl_key_file: files.key,
         ssl_ca_file: files.ca,
         ssl_min_protocol_version: "TLSv1.2",
+        // TLS 1.2's suites (1.3's are all strong): forward-secret AEAD only, no anonymous, null, CBC or SHA-1 MAC.
+        ssl_ciphers: SSL_CIPHERS,
     };
 }
 

@@ -26,7 +26,32 @@ export function imageMajor(image: string): number | undefined {
     return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * Server parameters the component sets or relies on for its promises: TLS (the server's certificate, the protocol
+ * floor, the ciphers), authentication (password hashing, the access rules), and the files and socket it
+ * manages. `parameters` may set them only with `allowUnsafeParameters`.
+ */
+export const UNSAFE_PARAMETERS = [
+    "ssl", "ssl_min_protocol_version", "ssl_max_protocol_version", "ssl_ciphers", "ssl_prefer_server_ciphers",
+    "ssl_ecdh_curve", "ssl_groups", "ssl_tls13_ciphers", "ssl_cert_file", "ssl_key_file", "ssl_ca_file", "ssl_crl_file",
+    "ssl_crl_dir", "ssl_dh_params_file", "ssl_passphrase_command", "ssl_passphrase_command_supports_reload",
+    "password_encryption", "scram_iterations", "krb_server_keyfile", "krb_caseins_users", "db_user_namespace",
+    "hba_file", "ident_file", "config_file", "data_directory", "external_pid_file", "listen_addresses", "port",
+    "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",
+];
+
 function validate(args: ResolvedArgs, setting: SettingNamer): void {
+    if (!args.allowUnsafeParameters) {
+        const unsafe = Object.keys(args.parameters).find((name) => UNSAFE_PARAMETERS.includes(name));
+        if (unsafe !== undefined) {
+            throw new ArgError(
+                setting(`parameters.${unsafe}`),
+                args.parameters[unsafe],
+                `no value: ${unsafe} is the component's (TLS, authentication or its files; docs/security.md, "Server parameters"); ` +
+                    `set ${setting("allowUnsafeParameters")} to true to override it anyway`,
+            );
+        }
+    }
     const major = imageMajor(args.image);
     if (major === undefined || !SUPPORTED_MAJORS.includes(major)) {
         throw new ArgError(
