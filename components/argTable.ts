@@ -149,7 +149,9 @@ export const MONITORING_FIELDS = {
     port: { default: 9187 },
     prometheusOperator: { default: false },
     prometheusLabels: { default: {} as Readonly<Record<string, string>> },
-    scrapers: { default: [{ podLabels: { "app.kubernetes.io/name": "prometheus" }, namespaceLabels: {} }] as readonly NetworkPeerArgs[] },
+    // Prometheus pods of the cluster's own namespace only: anyone who may start a pod so labelled elsewhere would
+    // reach the exporter (and Patroni's API). A monitoring namespace is named in docs/monitoring.md.
+    scrapers: { default: [{ podLabels: { "app.kubernetes.io/name": "prometheus" } }] as readonly NetworkPeerArgs[] },
     replayLagSeconds: { default: 60 },
     slotWalPercent: { default: 80 },
     diskUsedPercent: { default: 85 },

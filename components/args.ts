@@ -356,9 +356,10 @@ export interface MonitoringArgs {
     prometheusLabels?: { [key: string]: string };
     /**
      * Who may scrape the metrics port (and, with `failover: "patroni"`, Patroni's /metrics), as NetworkPolicy peers.
-     * The default is pods labelled `app.kubernetes.io/name: prometheus` in any namespace (the Prometheus Operator's
-     * and the community Helm chart's servers).
-     * @default [{"podLabels":{"app.kubernetes.io/name":"prometheus"},"namespaceLabels":{}}]
+     * The default is pods labelled `app.kubernetes.io/name: prometheus` (the Prometheus Operator's and the community
+     * Helm chart's servers) in the cluster's own namespace; name a monitoring namespace with `namespaceLabels`
+     * {"kubernetes.io/metadata.name": "monitoring"}.
+     * @default [{"podLabels":{"app.kubernetes.io/name":"prometheus"}}]
      */
     scrapers?: NetworkPeerArgs[];
     /** A replica's replay lag, in seconds, above which an alert fires. @default 60 */

@@ -199,19 +199,25 @@ describe("monitoring", () => {
             const r = await renderComponent("db", args);
             const template = find(r, "StatefulSet").spec.template.metadata.labels;
             const db = [0, 1].map((i) => pod(`db-${i}`, "default", { ...template, "statefulset.kubernetes.io/pod-name": `db-${i}` }));
-            const cluster: Cluster = { namespaces: { default: {}, monitoring: { team: "obs" }, elsewhere: {} }, policies: ofKind(r, "NetworkPolicy") };
+            const cluster: Cluster = {
+                namespaces: { default: {}, monitoring: { team: "obs", "kubernetes.io/metadata.name": "monitoring" }, elsewhere: {} },
+                policies: ofKind(r, "NetworkPolicy"),
+            };
             const may = (from: Endpoint, to: Endpoint, port: number) => allowed(cluster, from, to, port, "TCP");
             return { db, may };
         }
-        const prometheus = pod("prometheus-k8s-0", "monitoring", { "app.kubernetes.io/name": "prometheus" });
+        const prometheus = pod("prometheus-k8s-0", "default", { "app.kubernetes.io/name": "prometheus" });
+        const elsewhere = pod("prometheus-k8s-0", "monitoring", { "app.kubernetes.io/name": "prometheus" });
         const neighbour = pod("web", "default", { app: "web" });
 
-        it("admits the metrics port from the scrapers only: by default Prometheus's pods in any namespace", async () => {
+        it("admits the metrics port from the scrapers only: by default Prometheus's pods of the cluster's own namespace", async () => {
             const { db, may } = await world({});
             for (const p of db) {
                 assert.ok(may(prometheus, p, 9187), "Prometheus scrapes the exporter");
+                assert.ok(!may(elsewhere, p, 9187), "a pod labelled as Prometheus in another namespace may not");
                 assert.ok(!may(neighbour, p, 9187), "a namespace neighbour may not scrape");
-                assert.ok(!may(prometheus, p, 5432), "the scraper is no database client");
+                // (The default allowedClients admit the namespace's own pods, Prometheus's among them, to 5432.)
+                assert.ok(!may(elsewhere, p, 5432), "a scraper elsewhere is no database client");
                 assert.ok(!may(prometheus, p, 8008), "no Patroni port in the manual mode");
             }
             assert.ok(!may(pod("other", "elsewhere", { app: "grafana-agent" }), db[0], 9187));
@@ -225,6 +231,10 @@ describe("monitoring", () => {
             assert.ok(named.may(pod("agent", "monitoring", { app: "agent" }), named.db[0], 9187));
             assert.ok(!named.may(prometheus, named.db[0], 9187), "the default scraper is not in a named list");
             assert.ok(!named.may(pod("agent", "elsewhere", { app: "agent" }), named.db[0], 9187), "both selectors must match");
+            // The monitoring namespace by name, as docs/monitoring.md shows it.
+            const byName = await world({ monitoring: { scrapers: [{ podLabels: { "app.kubernetes.io/name": "prometheus" }, namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" } }] } });
+            assert.ok(byName.may(elsewhere, byName.db[0], 9187) && !byName.may(prometheus, byName.db[0], 9187));
+            assert.ok(!byName.may(elsewhere, byName.db[0], 5432), "the scraper is no database client");
             const nobody = await world({ monitoring: { scrapers: [] } });
             assert.ok(!nobody.may(prometheus, nobody.db[0], 9187));
             // A custom port is the one opened.
