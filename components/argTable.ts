@@ -72,6 +72,7 @@ export const BACKUP_FIELDS = {
     encryptionSecret: { default: "", defaultNote: "(not encrypted)" },
     archiveQueueMax: { default: "" },
     archiveTimeoutSeconds: { default: 60 },
+    jobDeadlineSeconds: { default: 43200 },
 } as const satisfies Record<keyof BackupArgs, FieldSpec>;
 
 export const RESTORE_FIELDS = {
@@ -299,7 +300,7 @@ export const ARGS = {
             "map (pgBackRest; needs `image` with it): `enabled`, `repositoryType` (`s3` \\| `volume`), `repositoryPath`, " +
             "`s3Bucket`, `s3Endpoint`, `s3Region`, `s3UriStyle` (`host` \\| `path`), `s3VerifyTls`, `s3CredentialsSecret`, " +
             "`volumeSize`, `volumeStorageClassName`, `volumeClaimName`, `fullSchedule`, `diffSchedule`, `retentionFull`, " +
-            "`compression`, `encryptionSecret`, `archiveQueueMax`, `archiveTimeoutSeconds`: see \"Backups and point-in-time recovery\"",
+            "`compression`, `encryptionSecret`, `archiveQueueMax`, `archiveTimeoutSeconds`, `jobDeadlineSeconds`: see \"Backups and point-in-time recovery\"",
         fields: BACKUP_FIELDS,
     },
     restore: {

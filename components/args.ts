@@ -89,6 +89,12 @@ export interface BackupArgs {
     archiveQueueMax?: string;
     /** Seconds after which a partly filled WAL segment is archived anyway: the most an idle cluster's archive lags. @default 60 */
     archiveTimeoutSeconds?: number;
+    /**
+     * Seconds after which a scheduled backup Job is ended and counted as failed (its activeDeadlineSeconds): one
+     * backup runs at a time, so a hung one would otherwise block every later one.
+     * @default 43200
+     */
+    jobDeadlineSeconds?: number;
 }
 
 /**

@@ -135,10 +135,11 @@ export function resolveBackup(given: BackupArgs, cluster: Cluster, readsSource: 
         archiveQueueMaxMB = mb;
     }
     const archiveTimeoutSeconds = checkInteger(s("archiveTimeoutSeconds"), pick(given.archiveTimeoutSeconds, d.archiveTimeoutSeconds), 10, 3600);
+    const jobDeadlineSeconds = checkInteger(s("jobDeadlineSeconds"), pick(given.jobDeadlineSeconds, d.jobDeadlineSeconds), 600, 7 * 86400);
     return {
         enabled, repositoryType, repositoryPath, s3Bucket, s3Endpoint, s3Region, s3UriStyle, s3VerifyTls, s3CredentialsSecret,
         volumeSize, volumeStorageClassName, volumeClaimName, fullSchedule, diffSchedule, retentionFull, compression,
-        encryptionSecret, archiveQueueMax, archiveTimeoutSeconds,
+        encryptionSecret, archiveQueueMax, archiveTimeoutSeconds, jobDeadlineSeconds,
         stanza: stanzaName(cluster.namespace, cluster.clusterName),
         archiveQueueMaxMB,
         repositoryUsed,

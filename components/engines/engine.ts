@@ -89,10 +89,17 @@ export interface Engine {
      * only some.
      */
     readonly topologies: Readonly<Record<string, Topology>>;
-    /** Extra scratch directories (emptyDir) the database container needs, name to mount path. */
-    scratchVolumes(): Record<string, string>;
+    /** Extra scratch directories (emptyDir) the database container needs, by volume name. */
+    scratchVolumes(): Record<string, ScratchDir>;
     /** Backups and restores (README, "Backups and point-in-time recovery"). */
     readonly backup: BackupSupport;
     /** Connection strings for the application user; `password` is a secret. */
     connection(ctx: EngineContext, password: pulumi.Output<string>): Connection;
+}
+
+/** A scratch directory: an emptyDir mounted at one path, bounded so that a runaway writer evicts its own pod. */
+export interface ScratchDir {
+    mountPath: string;
+    /** The emptyDir's sizeLimit, a Kubernetes quantity. */
+    sizeLimit: string;
 }

@@ -101,6 +101,9 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                             spec: {
                                 // One retry: a backup that fails twice is a failed Job, for a person to see.
                                 backoffLimit: 1,
+                                // With concurrencyPolicy Forbid, a hung backup would block every later one: the Job is
+                                // ended after this long (docs/backups.md), which fails it visibly and lets the next run.
+                                activeDeadlineSeconds: args.backup.jobDeadlineSeconds,
                                 template: {
                                     metadata: { labels: backupJobLabels(ctx, type) },
                                     spec: {
@@ -141,7 +144,8 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                                         ],
                                         volumes: [
                                             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
-                                            { name: "tmp", emptyDir: {} },
+                                            // kubectl's discovery cache: a few hundred KiB.
+                                            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
                                         ],
                                     },
                                 },

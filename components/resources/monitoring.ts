@@ -39,7 +39,7 @@ export function exporterContainers(ctx: BuildContext): Container[] {
     const { args, engine, paths } = ctx;
     const m = args.monitoring;
     if (!m.enabled) return [];
-    const socketDir = engine.scratchVolumes()[SOCKET_VOLUME];
+    const socketDir = engine.scratchVolumes()[SOCKET_VOLUME].mountPath;
     return [
         {
             name: EXPORTER_CONTAINER,

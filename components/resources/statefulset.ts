@@ -130,7 +130,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                     ...standbyVolumeMounts(args),
                     ...(tlsOn ? [{ name: TLS_VOLUME, mountPath: paths.tls, readOnly: true }] : []),
                     { name: "run", mountPath: paths.run },
-                    ...Object.entries(scratch).map(([name, mountPath]) => ({ name, mountPath })),
+                    ...Object.entries(scratch).map(([name, dir]) => ({ name, mountPath: dir.mountPath })),
                     ...(topology.databaseApiToken ? [tokenMount] : []),
                     ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, mountPath: engine.backup.repositoryMountPath }] : []),
                 ],
@@ -166,7 +166,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 : []),
             // Shared by the containers: state files the sidecars read, the passfile the server uses.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
-            ...Object.keys(scratch).map((name) => ({ name, emptyDir: {} })),
+            ...Object.entries(scratch).map(([name, dir]) => ({ name, emptyDir: { sizeLimit: dir.sizeLimit } })),
             ...sidecars.flatMap((s) => Object.keys(s.scratch)).map((name) => ({ name, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } })),
             ...(repositoryVolume ? [{ name: BACKUP_REPOSITORY_VOLUME, persistentVolumeClaim: { claimName: names.backupClaim } }] : []),
             ...exporterVolumes(ctx),

@@ -7,6 +7,8 @@ import { renderProgram } from "../../render/render";
 import { readStackConfig } from "../../render/stackConfig";
 import { baselineViolations, restrictedViolations } from "./podSecurity";
 import { find, renderComponent } from "./helpers";
+import { STACK_VARIANTS } from "./variants";
+import { resolveArgs } from "../../components/resolve";
 
 const podSpecOf = (r: Awaited<ReturnType<typeof renderComponent>>) => find(r, "StatefulSet").spec.template.spec;
 
@@ -41,5 +43,42 @@ describe("Pod Security levels", () => {
         assert.deepStrictEqual(baselineViolations(spec), ["volume host: hostPath", "container postgres: adds SYS_ADMIN", "container role-labeler: privileged"]);
         assert.ok(restrictedViolations(spec).includes("container role-labeler: allowPrivilegeEscalation not false"));
         assert.ok(restrictedViolations(spec).includes("volume host: type hostPath"));
+    });
+});
+
+describe("bounded scratch space and bounded Jobs", () => {
+    /** Every pod template in a render: the StatefulSet's, the pooler's, the backup CronJobs'. */
+    const templates = (r: Awaited<ReturnType<typeof renderComponent>>) =>
+        r.manifests.flatMap((m) => {
+            if (m.kind === "CronJob") return [{ owner: `CronJob ${m.metadata.name}`, spec: m.spec.jobTemplate.spec.template.spec }];
+            if (["StatefulSet", "Deployment", "Job"].includes(m.kind)) return [{ owner: `${m.kind} ${m.metadata.name}`, spec: m.spec.template.spec }];
+            return [];
+        });
+
+    it("gives every emptyDir of every stack variant a sizeLimit, so that a runaway writer evicts only its own pod", async () => {
+        let seen = 0;
+        for (const { what, render } of STACK_VARIANTS) {
+            for (const { owner, spec } of templates(await render())) {
+                for (const v of spec.volumes ?? []) {
+                    if (!v.emptyDir) continue;
+                    seen++;
+                    assert.ok(v.emptyDir.sizeLimit, `${what}: ${owner} volume ${v.name} has no sizeLimit`);
+                }
+            }
+        }
+        assert.ok(seen >= STACK_VARIANTS.length * 3, `only ${seen} emptyDirs seen`);
+    });
+
+    it("ends a hung backup Job, so that it cannot block the next ones", async () => {
+        const r = await renderComponent("db", { image: "registry.example.com/pg:17.6", backup: { enabled: true, repositoryType: "volume", jobDeadlineSeconds: 7200 } });
+        const jobs = r.manifests.filter((m) => m.kind === "CronJob");
+        assert.strictEqual(jobs.length, 2);
+        for (const j of jobs) {
+            assert.strictEqual(j.spec.concurrencyPolicy, "Forbid");
+            assert.strictEqual(j.spec.jobTemplate.spec.activeDeadlineSeconds, 7200);
+        }
+        const d = await renderComponent("db", { image: "registry.example.com/pg:17.6", backup: { enabled: true, repositoryType: "volume" } });
+        assert.strictEqual(d.manifests.find((m) => m.kind === "CronJob")!.spec.jobTemplate.spec.activeDeadlineSeconds, 43200);
+        assert.throws(() => resolveArgs("db", { image: "registry.example.com/pg:17.6", backup: { enabled: true, repositoryType: "volume", jobDeadlineSeconds: 60 } }), /^ArgError: invalid backup.jobDeadlineSeconds: 60 \(allowed: a whole number from 600 to 604800\)$/);
     });
 });

@@ -73,7 +73,9 @@ export const postgresql: Engine = {
     majorVersion: imageMajor,
     validate,
     topologies: { [manual.name]: manual, [patroni.name]: patroni },
-    scratchVolumes: () => ({ socket: SOCKET_DIR, tmp: "/tmp" }),
+    // The socket directory holds a socket and its lock file. /tmp holds pgBackRest's lock and spool: status files
+    // of the asynchronous archive-push, and the segments archive-get fetches ahead (128 MiB by default).
+    scratchVolumes: () => ({ socket: { mountPath: SOCKET_DIR, sizeLimit: "16Mi" }, tmp: { mountPath: "/tmp", sizeLimit: "1Gi" } }),
     backup,
     connection,
 };
