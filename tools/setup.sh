@@ -52,3 +52,5 @@ if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
         pg_ctlcluster "$version" "$name" stop || true
     done
 fi
+# The control-plane tests' real Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and the upstream CRDs, built once into the tools cache (docs/control-plane.md).
+bash tools/controlplane/build.sh
