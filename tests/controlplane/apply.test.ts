@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { ControlPlane } from "../harness/controlplane";
 import { Manifest } from "../../render/manifests";
 import { Difference, NORMALISATIONS, Normalisation, applyAndReadBack, createNamespace, eventually, events, installCrds, objectNotStored, podNames } from "./support";
-import { VARIANTS, namespaceOf, renderAll } from "./variants";
+import { VARIANTS, namespaceOf, renderAll } from "../variants";
 
 describe("control plane: every variant applied for real", function () {
     let cp: ControlPlane;

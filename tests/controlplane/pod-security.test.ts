@@ -9,7 +9,7 @@ import * as assert from "assert";
 import { ControlPlane } from "../harness/controlplane";
 import { Manifest } from "../../render/manifests";
 import { baselineViolations, restrictedViolations } from "../unit/podSecurity";
-import { Level, VARIANTS, renderAll } from "./variants";
+import { Level, VARIANTS, renderAll } from "../variants";
 import { applyAndReadBack, createNamespace, eventually, events, podNames } from "./support";
 
 const byId = (id: string) => VARIANTS.find((v) => v.id === id)!;

@@ -13,7 +13,7 @@ import * as assert from "assert";
 import { ControlPlane } from "../harness/controlplane";
 import { Manifest } from "../../render/manifests";
 import { applyAndReadBack, createNamespace, eventually } from "./support";
-import { VARIANTS, namespaceOf } from "./variants";
+import { VARIANTS, namespaceOf } from "../variants";
 
 interface Check {
     verb: string;

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ControlPlane } from "../harness/controlplane";
 import { Manifest } from "../../render/manifests";
-import { Level } from "./variants";
+import { Level } from "../variants";
 
 export const FIELD_MANAGER = "replicated-db-test";
 
