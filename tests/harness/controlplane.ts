@@ -16,25 +16,15 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { assertIsolated } from "./namespace";
+import { toolVersions, toolsDir } from "./tools";
 
 const execFileP = promisify(execFile);
 
-const REPO = path.join(__dirname, "..", "..");
-
-/** tools/versions.env as a map (KEY=value lines; comments and blank lines skipped). */
-export function toolVersions(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const line of fs.readFileSync(path.join(REPO, "tools", "versions.env"), "utf8").split("\n")) {
-        const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-        if (m) out[m[1]] = m[2];
-    }
-    return out;
-}
 
 /** Where build.sh put the binaries and CRDs; throws, saying what to run, when they are not there. */
 export function controlPlaneTools(): { kubernetesBin: string; etcdBin: string; crdDir: string; versions: Record<string, string> } {
     const v = toolVersions();
-    const base = process.env.RDB_TOOLS_DIR || path.join(os.homedir(), ".cache", "replicated-db-tools");
+    const base = toolsDir();
     const kubernetes = path.join(base, `kubernetes-${v.KUBERNETES_VERSION}`);
     const etcd = path.join(base, `etcd-${v.ETCD_VERSION}`);
     const crdDir = path.join(base, `crds-po${v.PROMETHEUS_OPERATOR_VERSION}-cm${v.CERT_MANAGER_VERSION}`);

@@ -17,26 +17,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { toolVersions, toolsDir } from "../harness/tools";
 
 export const ROOT = path.join(__dirname, "..", "..");
 
-/** tools/versions.env as a map (KEY=value lines; comments and blank lines skipped). */
-export function pinnedVersions(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const line of fs.readFileSync(path.join(ROOT, "tools", "versions.env"), "utf8").split("\n")) {
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-        if (m) out[m[1]] = m[2];
-    }
-    return out;
-}
 
-export function toolsDir(): string {
-    return process.env.RDB_TOOLS_DIR || path.join(os.homedir(), ".cache", "replicated-db-tools");
-}
 
 /** Where tools/pulumi/build.sh put the CLI and the provider; throws, naming the script, when it has not run. */
 export function enginePaths(): { cliRoot: string; kubernetesBin: string; nodejsDynamicBin: string } {
-    const v = pinnedVersions();
+    const v = toolVersions();
     const cliRoot = path.join(toolsDir(), `pulumi-${v.PULUMI_VERSION}`);
     const kubernetesBin = path.join(toolsDir(), `pulumi-kubernetes-${v.PULUMI_KUBERNETES_PROVIDER_VERSION}`, "bin");
     for (const [dir, what] of [[cliRoot, "the Pulumi CLI"], [path.dirname(kubernetesBin), "the Kubernetes provider"]]) {
