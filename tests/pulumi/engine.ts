@@ -21,8 +21,6 @@ import { toolVersions, toolsDir } from "../harness/tools";
 
 export const ROOT = path.join(__dirname, "..", "..");
 
-
-
 /** Where tools/pulumi/build.sh put the CLI and the provider; throws, naming the script, when it has not run. */
 export function enginePaths(): { cliRoot: string; kubernetesBin: string; nodejsDynamicBin: string } {
     const v = toolVersions();
