@@ -35,6 +35,9 @@ export function monitoringConfigFiles(ctx: BuildContext): Record<string, string>
 }
 
 /** The exporter sidecar, without the security context the StatefulSet adds. */
+/** The exporter's uid and gid: `nobody`, as its upstream image runs, never the database server's. */
+export const EXPORTER_UID = 65534;
+
 export function exporterContainers(ctx: BuildContext): Container[] {
     const { args, engine, paths } = ctx;
     const m = args.monitoring;
@@ -61,6 +64,9 @@ export function exporterContainers(ctx: BuildContext): Container[] {
             ],
             ports: [{ name: METRICS_PORT_NAME, containerPort: m.port, protocol: "TCP" }],
             resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+            // A uid of its own, not the server's: on the socket, PostgreSQL's `peer` rule maps a client's uid to a
+            // user name, and the server's uid is the superuser's. Its files are readable through the pod's fsGroup.
+            securityContext: { runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID },
             // The landing page runs no query: the probe only sees that the process serves.
             livenessProbe: { httpGet: { path: "/", port: METRICS_PORT_NAME }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
             volumeMounts: [

@@ -136,7 +136,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 ],
             },
             ...sidecars.map((s) => sidecar(ctx, s, tokenMount)),
-            ...exporterContainers(ctx).map((c) => ({ ...c, securityContext: restrictedContainer() })),
+            ...exporterContainers(ctx).map((c) => ({ ...c, securityContext: { ...restrictedContainer(), ...c.securityContext } })),
         ],
         volumes: [
             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },

@@ -17,7 +17,9 @@ import { Cluster, sleep } from "../harness/cluster";
 import { Exporters } from "../harness/exporter";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { PATRONI_PORT } from "../harness/patroniApi";
-import { podAddress } from "../harness/pod";
+import { PG_BIN, podAddress } from "../harness/pod";
+import { EXPORTER_CONTAINER } from "../../components/resources/monitoring";
+import { SOCKET_DIR } from "../../components/engines/postgres/pod";
 import { renderComponent } from "../../render/render";
 import { pgbenchAsync } from "../../bench/stats";
 import { Alert, Prometheus } from "../harness/prometheus";
@@ -94,6 +96,20 @@ describe("metrics and alerts on real servers", function () {
         assert.match(denied.stderr, /permission denied for table secrets_here/);
         // The other pods' questions and the sidecar's own log never carry the password.
         assert.ok(!c.tail(0, 1000).includes(monitoringPassword()));
+    });
+
+    it("the exporter's container reaches no superuser session: peer refuses it as postgres; its own role needs its password", async () => {
+        const socket = SOCKET_DIR;
+        const asExporter = (user: string, extra: Record<string, string> = {}) =>
+            c.pod(0).execSidecar(EXPORTER_CONTAINER, ["env", ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), `${PG_BIN}/psql`, "-XAtq", "-h", socket, "-U", user, "-d", "postgres", "-c", "SELECT current_user"]);
+        const superuserTry = await asExporter("postgres");
+        assert.notStrictEqual(superuserTry.status, 0, `the exporter got in as postgres: ${superuserTry.stdout}`);
+        assert.match(superuserTry.stderr, /Peer authentication failed for user "postgres"/);
+        const noPassword = await asExporter("monitor");
+        assert.notStrictEqual(noPassword.status, 0);
+        const own = await asExporter("monitor", { PGPASSFILE: "/dev/null", PGPASSWORD: monitoringPassword() });
+        assert.strictEqual(own.status, 0, own.stderr);
+        assert.strictEqual(own.stdout.trim(), "monitor");
     });
 
     it("shows replication lag under a pgbench load as a series", async () => {

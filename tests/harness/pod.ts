@@ -35,6 +35,21 @@ function runAs(id: Identity): string[] {
     return ["setpriv", `--reuid=${id.uid}`, `--regid=${id.gid}`, `--groups=${id.fsGroup}`, "--"];
 }
 
+/** A command's exit status and output; killed after `timeoutMs`. */
+function collect(child: ChildProcess, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    return new Promise((resolve) =>
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        }),
+    );
+}
+
 function own(p: string, uid: number, gid: number, mode: number): void {
     fs.chownSync(p, uid, gid);
     fs.chmodSync(p, mode);
@@ -349,6 +364,16 @@ export class Pod {
         return child;
     }
 
+    /**
+     * `kubectl exec -c NAME` into a sidecar: COMMAND in a mount namespace made as the sidecar's (startSidecar), as
+     * its user and groups, with its env; resolves with the exit status and the output.
+     */
+    execSidecar(name: string, command: string[], timeoutMs = 60000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        if (!this.created) throw new Error(`${this.name} does not exist: start it first`);
+        const { env, mounts, id } = this.plan(this.objects, name);
+        return collect(spawn("unshare", this.launch(mounts, [...runAs(id), ...command]), { env, cwd: "/", stdio: ["ignore", "pipe", "pipe"] }), timeoutMs);
+    }
+
     /** Records the container's mount namespace as soon as unshare has made it, to find its processes later. */
     private watchNamespace(proc: ChildProcess): void {
         const timer = setInterval(() => {
@@ -370,18 +395,7 @@ export class Pod {
     exec(command: string[], timeoutMs = 600000): Promise<{ status: number | null; stdout: string; stderr: string }> {
         this.recordNamespace();
         const { env, id } = this.plan(this.objects);
-        const child = spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...command], { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d) => (stdout += d));
-        child.stderr!.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        return new Promise((resolve) =>
-            child.on("close", (status) => {
-                clearTimeout(timer);
-                resolve({ status, stdout, stderr });
-            }),
-        );
+        return collect(spawn("nsenter", ["-t", String(this.pid), "-m", "--", ...runAs(id), ...command], { env, stdio: ["ignore", "pipe", "pipe"] }), timeoutMs);
     }
 
     /** The rendered exec probe, run inside the pod's mount namespace as the container's user. */

@@ -86,8 +86,8 @@ export function postgresqlConf(args: ResolvedArgs, tlsDir: string): string {
 export function pgHbaLines(args: ResolvedArgs): string[] {
     const net = args.tls.enabled ? "hostssl" : "host";
     return [
-        // The exporter sidecar's role logs in over the socket with its password: peer would map the sidecar's
-        // uid to the superuser. Before the peer rule, which would otherwise match it first.
+        // The exporter sidecar's role logs in over the socket with its password, before the peer rule. The sidecar
+        // runs under a uid of its own, so the peer rule cannot map it to the superuser either.
         ...(args.monitoring.enabled ? [`local postgres ${args.monitoring.user} scram-sha-256`] : []),
         "local all all peer",
         // The operator's page scan (bin/replicated-db-verify: a base backup to nowhere, which reads every page from
