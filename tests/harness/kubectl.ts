@@ -13,6 +13,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "./cluster";
+import { collect } from "./proc";
 
 /** The jsonpath the commands in bin/ ask for. */
 export const READY_JSONPATH = '{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}';
@@ -51,18 +52,10 @@ export class Kubectl {
         this.refresh();
         const timer = setInterval(() => this.refresh(), 300);
         const child = spawn(command, args, { env: { PATH: this.path, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout!.on("data", (d) => (stdout += d));
-        child.stderr!.on("data", (d) => (stderr += d));
-        const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        return new Promise((resolve) =>
-            child.on("close", (code) => {
-                clearInterval(timer);
-                clearTimeout(kill);
-                resolve({ code, stdout, stderr });
-            }),
-        );
+        return collect(child, timeoutMs).then(({ status, stdout, stderr }) => {
+            clearInterval(timer);
+            return { code: status, stdout, stderr };
+        });
     }
 
     private script(): string {

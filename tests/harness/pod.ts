@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
 import { ProbeKind, ProbeResult } from "./prober";
+import { collect } from "./proc";
 import { toolDir, toolVersion } from "./tools";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -33,21 +34,6 @@ export function identity(objects: PodObjects, c: any): Identity {
 
 function runAs(id: Identity): string[] {
     return ["setpriv", `--reuid=${id.uid}`, `--regid=${id.gid}`, `--groups=${id.fsGroup}`, "--"];
-}
-
-/** A command's exit status and output; killed after `timeoutMs`. */
-function collect(child: ChildProcess, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    return new Promise((resolve) =>
-        child.on("close", (status) => {
-            clearTimeout(timer);
-            resolve({ status, stdout, stderr });
-        }),
-    );
 }
 
 function own(p: string, uid: number, gid: number, mode: number): void {

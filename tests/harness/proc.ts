@@ -1,6 +1,7 @@
 /** What /proc says of a process, for tests that look at a pod's processes. A process can exit between a
  * listing of /proc and the read of one of its files (backends and tick subshells come and go all the time):
  * every function here answers "gone" (undefined) for it instead of throwing. */
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 
 /** The fields of /proc/<pid>/stat the tests use; undefined when the process is gone. */
@@ -23,4 +24,19 @@ export function procCmdline(pid: number): string | undefined {
     } catch {
         return undefined;
     }
+}
+
+/** A command's exit status and output; killed after `timeoutMs`. */
+export function collect(child: ChildProcess, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    return new Promise((resolve) =>
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        }),
+    );
 }
