@@ -218,6 +218,11 @@ export const ARGS = {
         default: true,
         allowed: "`false` lets `pulumi destroy` (or a scale-down) delete the static PVs and claims",
     },
+    podUpdatePolicy: {
+        kind: "boolean",
+        default: true,
+        allowed: "`false` where the deployer may not create cluster-scoped objects: then RBAC alone bounds what the pods' account may change on pods",
+    },
     resources: {
         kind: "object",
         default: defaultsOf(RESOURCE_FIELDS),

@@ -438,6 +438,13 @@ export interface ReplicatedDatabaseArgs {
      */
     retainVolumesOnDelete?: boolean;
     /**
+     * Create a ValidatingAdmissionPolicy and its binding (cluster-scoped objects) by which the pods' ServiceAccount
+     * may change only the labels and annotations of pods: RBAC's `patch` on pods would also let it change a
+     * container's image. Set false where the deployer may not create cluster-scoped objects (docs/security.md).
+     * @default true
+     */
+    podUpdatePolicy?: boolean;
+    /**
      * Opt into the documented major-version upgrade (README, Day-2 operations): with a new major in `image`,
      * each pod sets its old data directory aside on its volume (renamed, never deleted) and starts fresh:
      * the primary initialises an empty cluster, to be restored from a dump taken before; replicas clone it.
@@ -588,6 +595,7 @@ export interface ResolvedArgs {
     storageProvisioner: string;
     staticVolumes: Required<StaticVolumesArgs> | undefined;
     retainVolumesOnDelete: boolean;
+    podUpdatePolicy: boolean;
     image: string;
     allowMajorVersionChange: boolean;
     labelerImage: string;

@@ -95,6 +95,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
             `a dynamic provisioner, or ${setting("staticVolumes")} set: "kubernetes.io/no-provisioner" creates no volumes by itself`,
         );
     }
+    const podUpdatePolicy = withDefault(args.podUpdatePolicy, DEFAULTS.podUpdatePolicy, (v) => checkBoolean(setting("podUpdatePolicy"), v));
     const retainVolumesOnDelete = withDefault(args.retainVolumesOnDelete, DEFAULTS.retainVolumesOnDelete, (v) => checkBoolean(setting("retainVolumesOnDelete"), v));
 
     const image = checkToken(setting("image"), args.image ?? getEngine(engine).defaultImage, "an image reference such as \"postgres:17.6\"");
@@ -183,7 +184,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
 
     const resolved: ResolvedArgs = {
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
-        storageProvisioner, staticVolumes, retainVolumesOnDelete, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
+        storageProvisioner, staticVolumes, retainVolumesOnDelete, podUpdatePolicy, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
         synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
     };

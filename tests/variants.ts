@@ -52,6 +52,7 @@ export const VARIANTS: Variant[] = [
     component("existing-secret", { replicas: 0, existingSecretName: "mine" }),
     component("primary-ordinal-1", { failover: "manual", primaryOrdinal: 1, synchronousReplicas: 1 }),
     component("replicas-4", { replicas: 4 }),
+    component("pod-update-policy-off", { podUpdatePolicy: false }),
     component("anti-affinity", { replicas: 3, podAntiAffinity: "required" }),
     component("patroni", { failover: "patroni", image: IMAGE }),
     component("patroni-4", { failover: "patroni", image: IMAGE, clusterName: "pg", replicas: 4 }, "restricted", "orders"),

@@ -28,7 +28,7 @@ interface Check {
 const show = (c: Check) => `${c.verb} ${c.group ? `${c.resource}.${c.group}` : c.resource}${c.subresource ? `/${c.subresource}` : ""}${c.name ? ` ${c.name}` : ""}${c.namespace ? ` in ${c.namespace}` : ""}`;
 
 /** The variants whose ServiceAccounts are checked, one of each kind of identity the component renders. */
-const IDS = ["default", "patroni", "backup-s3", "backup-s3-patroni", "tls-off-pooler"];
+const IDS = ["default", "patroni", "backup-s3", "backup-s3-patroni", "tls-off-pooler", "pod-update-policy-off"];
 const OTHER_NS = "cp-rbac-other";
 
 describe("control plane: RBAC of the rendered ServiceAccounts, with the real authorizer", function () {
@@ -216,6 +216,37 @@ describe("control plane: RBAC of the rendered ServiceAccounts, with the real aut
                 { verb: "get", resource: "configmaps", name: "db-pooler" },
             ]);
         }
+    });
+
+    it("the admission policy: the pods' account changes labels and annotations of pods, never their spec (RBAC alone would allow it)", async function () {
+        this.timeout(120000);
+        /** The account's patch of db-0, strategic-merge as kubectl sends it: its HTTP status and message. */
+        const patch = async (id: string, body: unknown) => {
+            const ns = namespaceOf(VARIANTS.find((v) => v.id === id)!);
+            await eventually(`${ns}: db-0 created`, async () => ((await cp.request("GET", `/api/v1/namespaces/${ns}/pods/db-0`)).status === 200 ? true : undefined));
+            const r = await cp.request("PATCH", `/api/v1/namespaces/${ns}/pods/db-0`, body, {
+                token: await token(ns, "db"),
+                contentType: "application/strategic-merge-patch+json",
+            });
+            return { status: r.status, message: String(r.body?.message ?? "") };
+        };
+        const label = { metadata: { labels: { "replicated-db.io/role": "replica" }, annotations: { status: "{}" } } };
+        // A new image each time: a patch that changes nothing is no change to refuse.
+        let n = 0;
+        const image = () => ({ spec: { containers: [{ name: "postgres", image: `registry.example.com/not-the-database:${++n}` }] } });
+        for (const id of ["default", "patroni"]) {
+            // A new policy takes a moment to be enforced: until then the image patch would pass, so wait for the refusal.
+            const refused = await eventually(`${id}: the policy refuses an image change`, async () => {
+                const r = await patch(id, image());
+                if (r.status !== 200 && r.status !== 403) throw new Error(`${r.status} ${r.message}`);
+                return r.status === 403 ? r : undefined;
+            });
+            assert.match(refused.message, /replicated-db\..*\.db\.pod-updates.*may change only labels and annotations, not the spec/);
+            assert.strictEqual((await patch(id, label)).status, 200, `${id}: labels and annotations`);
+        }
+        // Without the policy, RBAC's patch on pods lets the same account swap the image: what the policy is for.
+        assert.strictEqual((await patch("pod-update-policy-off", label)).status, 200);
+        assert.strictEqual((await patch("pod-update-policy-off", image())).status, 200);
     });
 
     it("the real kubectl agrees: auth can-i --as the ServiceAccount, and the labeler's own token reads its pod but not a Secret", async function () {

@@ -85,6 +85,8 @@ async function assertPulumiNames(args: ReplicatedDatabaseArgs): Promise<void> {
         "ServiceAccount db-serviceaccount",
         "StatefulSet db-statefulset",
         "StorageClass db-storageclass",
+        "ValidatingAdmissionPolicy db-pod-update-policy",
+        "ValidatingAdmissionPolicyBinding db-pod-update-policy-binding",
     ]);
 }
 
@@ -111,5 +113,7 @@ async function assertKubernetesNames(args: ReplicatedDatabaseArgs, rbacSuffix: s
         "ServiceAccount shop/pg",
         "StatefulSet shop/pg",
         "StorageClass -/shop-pg",
+        "ValidatingAdmissionPolicy -/replicated-db.shop.pg.pod-updates",
+        "ValidatingAdmissionPolicyBinding -/replicated-db.shop.pg.pod-updates",
     ]);
 }
