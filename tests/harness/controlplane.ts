@@ -160,12 +160,14 @@ export class ControlPlane {
         this.times.apiserverMs = Date.now() - t2;
 
         const t3 = Date.now();
+        // A controller's own identity for the API, and for checking who may read its /healthz and /metrics.
+        const serving = (kubeconfig: string, port: number) => {
+            const file = path.join(this.dir, `${kubeconfig}.kubeconfig`);
+            return ["--kubeconfig", file, "--authentication-kubeconfig", file, "--authorization-kubeconfig", file,
+                "--bind-address", API_ADDRESS, "--secure-port", String(port), "--leader-elect=false"];
+        };
         this.launch("kube-controller-manager", this.bin("kube-controller-manager"), [
-            "--kubeconfig", path.join(this.dir, "controller-manager.kubeconfig"),
-            "--authentication-kubeconfig", path.join(this.dir, "controller-manager.kubeconfig"),
-            "--authorization-kubeconfig", path.join(this.dir, "controller-manager.kubeconfig"),
-            "--bind-address", API_ADDRESS, "--secure-port", "10257",
-            "--leader-elect=false",
+            ...serving("controller-manager", 10257),
             // Each controller acts as its own ServiceAccount, with the bootstrap RBAC roles for it.
             "--use-service-account-credentials",
             "--service-account-private-key-file", p("sa.key"),
@@ -177,14 +179,7 @@ export class ControlPlane {
             "--pvclaimbinder-sync-period", "2s",
             "-v", "1",
         ]);
-        this.launch("kube-scheduler", this.bin("kube-scheduler"), [
-            "--kubeconfig", path.join(this.dir, "scheduler.kubeconfig"),
-            "--authentication-kubeconfig", path.join(this.dir, "scheduler.kubeconfig"),
-            "--authorization-kubeconfig", path.join(this.dir, "scheduler.kubeconfig"),
-            "--bind-address", API_ADDRESS, "--secure-port", "10259",
-            "--leader-elect=false",
-            "-v", "1",
-        ]);
+        this.launch("kube-scheduler", this.bin("kube-scheduler"), [...serving("scheduler", 10259), "-v", "1"]);
         const healthy = (port: number) => this.insecureGet(`https://${API_ADDRESS}:${port}/healthz`);
         await this.waitFor("kube-controller-manager /healthz", async () => (await healthy(10257)) === 200, 90000);
         await this.waitFor("kube-scheduler /healthz", async () => (await healthy(10259)) === 200, 90000);
