@@ -10,7 +10,6 @@ import { publishOutputs } from "./outputs";
 import { plan as planCluster } from "./plan";
 import { resolveArgs } from "./resolve";
 import { createBackupClaim, createBackups } from "./resources/backups";
-import { createClaimResizes } from "./resources/claimResize";
 import { createConfigMaps } from "./resources/configmaps";
 import { buildContext } from "./resources/context";
 import { createCredentials } from "./resources/credentials";
@@ -122,7 +121,6 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
                 ...(tls.resource ? [tls.resource] : []),
             ],
         });
-        createClaimResizes(ctx, statefulSet);
         createDisruptionBudget(ctx);
         createBackups(ctx, statefulSet);
         // After the database: its pods start with the pooler's role, inside the same policies.

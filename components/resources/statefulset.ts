@@ -2,8 +2,11 @@
  * The StatefulSet (the primary at ordinal `primaryOrdinal`, 0 by default; replicas on the others) and its
  * PodDisruptionBudget.
  *
- * Its `metadata.name` is fixed: volumeClaimTemplates, serviceName and selector cannot change in place, and a
- * replaced StatefulSet of the same name adopts the same claims, so the data survives a replacement.
+ * It is never replaced. Its volumeClaimTemplates, serviceName and selector cannot change in place; the last two
+ * derive from fixed names, and the template is the first deployment's for good: the claims are the
+ * component's own (storage.ts) and adopted by name, so the template's size is never read again, and a growth
+ * updates the claims, not this object. That is what lets its deletion stop the pods: `pulumi destroy` deletes it
+ * in the foreground, so the pods are gone before the ConfigMaps, Secrets, Services and RBAC they use.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -42,10 +45,8 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 name: names.statefulSet,
                 namespace: args.namespace,
                 labels: ctx.labels("database"),
-                // A changed volumeClaimTemplate (a new storageSize) makes Pulumi replace the StatefulSet, as
-                // the API forbids changing it in place. Orphaning leaves the pods running through that; the
-                // new StatefulSet, of the same name and selector, adopts them and their claims.
-                annotations: { [DELETION_POLICY_ANNOTATION]: "orphan" },
+                // Pulumi's deletion returns once the pods are gone: whatever they use is deleted after them.
+                annotations: { [DELETION_POLICY_ANNOTATION]: "foreground" },
             },
             spec: {
                 serviceName: names.headlessService,
@@ -78,12 +79,17 @@ export function createStatefulSet(ctx: BuildContext, inputs: StatefulSetInputs):
                 ],
             },
         },
-        // The name is fixed, so the old object must go before its replacement can be created.
-        { parent, dependsOn: inputs.dependsOn, deleteBeforeReplace: true },
+        // ignoreChanges: a new storageSize would otherwise replace the StatefulSet (the API forbids a new
+        // template in place), restarting every pod at once to change a field nothing reads any more.
+        // deleteBeforeReplace: should anything else ever force a replacement, the fixed name must be free first.
+        { parent, dependsOn: inputs.dependsOn, deleteBeforeReplace: true, ignoreChanges: [VOLUME_CLAIM_TEMPLATES] },
     );
 }
 
 export const DELETION_POLICY_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/** The StatefulSet's field that keeps its first deployment's value (see the file's comment). */
+export const VOLUME_CLAIM_TEMPLATES = "spec.volumeClaimTemplates";
 
 function podSpec(ctx: BuildContext): PodSpec {
     const { args, names, engine, topology, paths } = ctx;

@@ -1,7 +1,11 @@
 /**
- * Storage: the optional StorageClass and, for clusters without a dynamic provisioner, one static
- * PersistentVolume and its pre-bound claim per pod, named as the StatefulSet's volumeClaimTemplate expects
- * (`data-<statefulset>-<ordinal>`) so that the StatefulSet adopts them instead of creating its own.
+ * Storage: the optional StorageClass, one claim per pod and, for clusters without a dynamic provisioner, one
+ * static PersistentVolume per claim, pre-bound to it.
+ *
+ * The claims are named as the StatefulSet's volumeClaimTemplate expects (`data-<statefulset>-<ordinal>`), so
+ * the StatefulSet adopts them instead of creating its own. Owning them here is what lets a volume grow by
+ * updating its claim in place, and what lets the StatefulSet keep its first volumeClaimTemplate for good
+ * (statefulset.ts): it is never replaced, so its deletion can stop the pods (`pulumi destroy`).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,16 +37,39 @@ export function createStorage(ctx: BuildContext, guard: pulumi.Resource): Storag
 
     const volumes: k8s.core.v1.PersistentVolume[] = [];
     const claims: k8s.core.v1.PersistentVolumeClaim[] = [];
-    if (!args.staticVolumes) {
-        return { storageClass, volumes, claims };
-    }
     // Deleting the component must not delete data unless the user asked for it.
     const keep: pulumi.CustomResourceOptions = {
         parent,
         retainOnDelete: args.retainVolumesOnDelete,
         dependsOn: storageClass ? [guard, storageClass] : [guard],
     };
+    const claim = (i: number, volume?: k8s.core.v1.PersistentVolume) =>
+        new k8s.core.v1.PersistentVolumeClaim(
+            `${ctx.name}-pvc-${i}`,
+            {
+                metadata: {
+                    name: names.claim(i),
+                    namespace: args.namespace,
+                    labels: ctx.stableLabels("storage"),
+                    // Pulumi would otherwise wait for a binding that, with WaitForFirstConsumer, only
+                    // happens once the StatefulSet's pod exists, which waits on this claim.
+                    annotations: { "pulumi.com/skipAwait": "true" },
+                },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    // An empty class name would ask for no class at all; absent, the cluster's default class.
+                    ...(names.storageClass ? { storageClassName: names.storageClass } : {}),
+                    ...(volume ? { volumeName: names.volume(i) } : {}),
+                    resources: { requests: { storage: args.storageSize } },
+                },
+            },
+            volume ? { ...keep, dependsOn: [volume] } : keep,
+        );
     const sv = args.staticVolumes;
+    if (!sv) {
+        for (const { ordinal: i } of ctx.plan.pods) claims.push(claim(i));
+        return { storageClass, volumes, claims };
+    }
     for (const { ordinal: i } of ctx.plan.pods) {
         const node = sv.nodeNames.length ? sv.nodeNames[i % sv.nodeNames.length] : undefined;
         const dir = `${sv.basePath}/${args.namespace}-${args.clusterName}-${i}`;
@@ -73,28 +100,7 @@ export function createStorage(ctx: BuildContext, guard: pulumi.Resource): Storag
             keep,
         );
         volumes.push(pv);
-        claims.push(
-            new k8s.core.v1.PersistentVolumeClaim(
-                `${ctx.name}-pvc-${i}`,
-                {
-                    metadata: {
-                        name: names.claim(i),
-                        namespace: args.namespace,
-                        labels: ctx.stableLabels("storage"),
-                        // Pulumi would otherwise wait for a binding that, with WaitForFirstConsumer, only
-                        // happens once the StatefulSet's pod exists, which waits on this claim.
-                        annotations: { "pulumi.com/skipAwait": "true" },
-                    },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: names.storageClass,
-                        volumeName: names.volume(i),
-                        resources: { requests: { storage: args.storageSize } },
-                    },
-                },
-                { ...keep, dependsOn: [pv] },
-            ),
-        );
+        claims.push(claim(i, pv));
     }
     return { storageClass, volumes, claims };
 }

@@ -36,7 +36,7 @@ describe("plan", () => {
         assert.throws(() => plan(args, LABELER), /^Error: primaryOrdinal 5 is not one of the 2 pods$/);
     });
 
-    it("is what the StatefulSet, the config, the volumes, the claims' patches and the labeler's RBAC are built from", async () => {
+    it("is what the StatefulSet, the config, the volumes, the claims and the labeler's RBAC are built from", async () => {
         const expected = plan(resolveArgs("db", { ...STATIC_ARGS, replicas: 4 }), LABELER);
         const r = await renderComponent("db", { ...STATIC_ARGS, replicas: 4 });
         assert.strictEqual(find(r, "StatefulSet").spec.replicas, expected.podCount);
@@ -45,7 +45,6 @@ describe("plan", () => {
         assert.deepStrictEqual(find(r, "Role").rules[0].resourceNames, expected.pods.map((p) => p.name));
         assert.deepStrictEqual(r.outputs.podHosts, expected.pods.map((p) => p.host));
         const dynamic = await renderComponent("db", { replicas: 4 });
-        const patches = dynamic.resources.filter((x) => x.type === "kubernetes:core/v1:PersistentVolumeClaimPatch");
-        assert.deepStrictEqual(patches.map((x) => x.inputs.metadata.name), expected.pods.map((p) => expected.names.claim(p.ordinal)));
+        assert.deepStrictEqual(ofKind(dynamic, "PersistentVolumeClaim").map((c) => c.metadata.name), expected.pods.map((p) => expected.names.claim(p.ordinal)));
     });
 });

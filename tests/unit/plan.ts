@@ -39,7 +39,9 @@ export function changedPaths(before: any, after: any): string[] {
 export function step(before: CapturedResource | undefined, after: CapturedResource | undefined): Step {
     if (!before) return "create";
     if (!after) return "delete";
-    const changed = changedPaths(before.inputs, after.inputs);
+    // Pulumi sends the old value of an ignored path, so its change is no change.
+    const ignored = after.options?.ignoreChanges ?? [];
+    const changed = changedPaths(before.inputs, after.inputs).filter((p) => !ignored.some((i) => p === i || p.startsWith(`${i}.`)));
     if (changed.length === 0) return "same";
     const immutable = IMMUTABLE[after.type] ?? [];
     const nameChanged = changed.some((p) => p === "metadata.name" || p === "metadata.namespace");

@@ -65,9 +65,16 @@ describe("storage", () => {
         }
     });
 
-    it("uses the volumeClaimTemplates alone with a dynamic provisioner or the default class", async () => {
+    it("with a dynamic provisioner or the default class, makes claims without volumes, shaped as the volumeClaimTemplate", async () => {
         const named = await renderComponent("db", { storageClassName: "fast-ssd", storageSize: "50Gi" });
-        assert.strictEqual(ofKind(named, "PersistentVolume").length + ofKind(named, "PersistentVolumeClaim").length + ofKind(named, "StorageClass").length, 0);
+        assert.strictEqual(ofKind(named, "PersistentVolume").length + ofKind(named, "StorageClass").length, 0);
+        const claims = ofKind(named, "PersistentVolumeClaim");
+        assert.deepStrictEqual(claims.map((c) => c.metadata.name), ["data-db-0", "data-db-1", "data-db-2"]);
+        for (const c of claims) {
+            assert.strictEqual(c.spec.storageClassName, "fast-ssd");
+            assert.strictEqual(c.spec.volumeName, undefined, "the provisioner makes the volume");
+            assert.strictEqual(c.metadata.annotations["pulumi.com/skipAwait"], "true");
+        }
         const t = find(named, "StatefulSet").spec.volumeClaimTemplates[0];
         assert.strictEqual(t.spec.storageClassName, "fast-ssd");
         assert.strictEqual(t.spec.resources.requests.storage, "50Gi");
