@@ -23,6 +23,22 @@ export function apiVersionKind(type: string): { apiVersion: string; kind: string
  * The manifests of the Kubernetes objects the program owns. Reads of existing objects are left out, and so
  * are Patch resources: they are partial changes to objects made by others (claims the StatefulSet creates).
  */
+/**
+ * The order a render prints and applies objects in: what others refer to first (Helm's install order, for the
+ * kinds we render). Mocks capture resources in the order their inputs resolve, which varies from run to run.
+ */
+const APPLY_ORDER = [
+    "NetworkPolicy", "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "ServiceAccount", "Secret", "Certificate",
+    "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "Service", "PodDisruptionBudget", "StatefulSet", "Deployment", "Job", "CronJob",
+    "PodMonitor", "PrometheusRule",
+];
+
+function applyRank(m: Manifest): number {
+    const i = APPLY_ORDER.indexOf(m.kind);
+    return i < 0 ? APPLY_ORDER.length : i;
+}
+
 export function toManifests(resources: CapturedResource[]): Manifest[] {
     const out: Manifest[] = [];
     for (const r of resources) {
@@ -33,7 +49,8 @@ export function toManifests(resources: CapturedResource[]): Manifest[] {
         const { apiVersion: _a, kind: _k, ...rest } = r.inputs;
         out.push({ ...gvk, ...rest } as Manifest);
     }
-    return out;
+    const key = (m: Manifest) => `${m.kind}/${m.metadata?.namespace ?? ""}/${m.metadata?.name ?? ""}`;
+    return out.sort((a, b) => applyRank(a) - applyRank(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 export const MASK = "[secret]";

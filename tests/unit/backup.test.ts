@@ -48,8 +48,8 @@ describe("backups (pgBackRest)", () => {
     it("schedule full and differential backups as CronJobs that exec into the current primary, with least privilege", async () => {
         const r = await renderComponent("db", { image: IMAGE, replicas: 2, backup: { ...S3, fullSchedule: "@weekly" } });
         const jobs = ofKind(r, "CronJob");
-        assert.deepStrictEqual(jobs.map((j) => [j.metadata.name, j.spec.schedule]), [["db-backup-full", "@weekly"], ["db-backup-diff", "0 1 * * 1-6"]]);
-        const full = jobs[0];
+        assert.deepStrictEqual(jobs.map((j) => [j.metadata.name, j.spec.schedule]), [["db-backup-diff", "0 1 * * 1-6"], ["db-backup-full", "@weekly"]]);
+        const full = find(r, "CronJob", "db-backup-full");
         assert.strictEqual(full.spec.concurrencyPolicy, "Forbid");
         assert.strictEqual(full.spec.timeZone, "Etc/UTC");
         assert.strictEqual(full.metadata.labels["app.kubernetes.io/component"], "backup-full");
