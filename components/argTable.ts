@@ -110,6 +110,7 @@ export const TLS_FIELDS = {
     validityDays: { default: 365 },
     renewBeforeDays: { default: 30 },
     extraDnsNames: { default: [] as readonly string[] },
+    poolerSecretName: { default: "" },
 } as const satisfies Record<keyof TlsArgs, FieldSpec>;
 
 /** The pooler's container resources when `pooler.resources` leaves a field out (PgBouncer is small). */
@@ -260,7 +261,7 @@ export const ARGS = {
         defaultNote: "on",
         allowed:
             "map: `enabled`, `source` (`generated` \\| `certManager` \\| `secret`), `issuerName`, `issuerKind` (`Issuer` \\| " +
-            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`, `extraDnsNames`: see \"Encryption in transit\"",
+            "`ClusterIssuer`), `secretName`, `validityDays`, `renewBeforeDays`, `extraDnsNames`, `poolerSecretName`: see \"Encryption in transit\"",
         fields: TLS_FIELDS,
     },
     maxSlotWalKeepSize: {

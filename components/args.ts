@@ -217,6 +217,13 @@ export interface TlsArgs {
      * @default []
      */
     extraDnsNames?: string[];
+    /**
+     * An existing Secret with keys `tls.crt`, `tls.key` and `ca.crt` for the pooler's Services ("secret", with
+     * `pooler.enabled`): the pooler serves a certificate of its own, so its pods never hold the servers' private
+     * key. Required then; naming `secretName` again shares the servers' key with the pooler, knowingly.
+     * @default ""
+     */
+    poolerSecretName?: string;
 }
 
 /**
@@ -669,6 +676,8 @@ export interface ResolvedNetworkPolicy {
 export interface ResolvedTls extends Required<TlsArgs> {
     /** The Secret the pods mount (keys tls.crt, tls.key, ca.crt): `<cluster>-tls`, or the user's with "secret". */
     mountedSecretName: string;
+    /** The Secret the pooler's pods mount: `<cluster>-pooler-tls`, or the user's `poolerSecretName` with "secret". */
+    mountedPoolerSecretName: string;
 }
 
 /** The pooler settings with every default filled in. */

@@ -58,6 +58,10 @@ export interface Names {
     tlsSecret: string;
     /** The cert-manager Certificate (`tls.source: certManager`). */
     certificate: string;
+    /** The TLS Secret the pooler's pods mount: `<cluster>-pooler-tls`, or the user's `tls.poolerSecretName`. */
+    poolerTlsSecret: string;
+    /** The pooler's cert-manager Certificate (`tls.source: certManager`). */
+    poolerCertificate: string;
     /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
     backupClaim: string;
     /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
@@ -108,6 +112,8 @@ export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">
         networkPolicy: c,
         backupNetworkPolicy: `${c}-backup`,
         tlsSecret: args.tls.mountedSecretName,
+        poolerTlsSecret: args.tls.mountedPoolerSecretName,
+        poolerCertificate: `${c}-pooler`,
         certificate: c,
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
         backupServiceAccount: `${c}-backup`,

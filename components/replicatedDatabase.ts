@@ -124,7 +124,7 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         createDisruptionBudget(ctx);
         createBackups(ctx, statefulSet);
         // After the database: its pods start with the pooler's role, inside the same policies.
-        createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.resource ? [tls.resource] : [])]);
+        createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.poolerResource ? [tls.poolerResource] : [])]);
         createMonitoring(ctx);
 
         const connection = engine.connection(ctx, credentials.appPassword);

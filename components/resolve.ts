@@ -163,6 +163,15 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
     }
 
     const pooler = resolvePooler(args.pooler ?? {}, { appUser, replicationUser }, setting);
+    if (tls.enabled && tls.source === "secret" && pooler.enabled && tls.poolerSecretName === "") {
+        throw new ArgError(
+            setting("tls.poolerSecretName"),
+            "",
+            `a Secret with the pooler's own certificate (tls.crt, tls.key, ca.crt) when ${setting("tls.source")} is "secret" and ` +
+                `${setting("pooler.enabled")} is true, so that the pooler's pods never hold the servers' key ` +
+                `(${setting("tls.secretName")}'s name again shares it, knowingly)`,
+        );
+    }
     // The exporter's role is none of the others, the pooler's included.
     const monitoring = resolveMonitoring(
         args.monitoring ?? {},

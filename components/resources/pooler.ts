@@ -125,7 +125,7 @@ export function poolerPodSpec(ctx: BuildContext, service: PooledService): k8s.ty
             // The pooler role's password only: none of the other passwords reaches these pods.
             { name: "secret", secret: { secretName: names.secret, defaultMode: 0o440, items: [{ key: POOLER_SECRET_KEY, path: POOLER_SECRET_KEY }] } },
             ...(tlsOn
-                ? [{ name: "tls", secret: { secretName: names.tlsSecret, defaultMode: 0o440, items: Object.values(TLS_KEYS).map((key) => ({ key, path: key })) } }]
+                ? [{ name: "tls", secret: { secretName: names.poolerTlsSecret, defaultMode: 0o440, items: Object.values(TLS_KEYS).map((key) => ({ key, path: key })) } }]
                 : []),
             // The auth_file, in memory.
             { name: "run", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },

@@ -5,6 +5,10 @@
  *   Private keys live only in Pulumi state (secret) and that Secret.
  * - "certManager": a cert-manager Certificate with the same names, which cert-manager keeps in `<cluster>-tls`.
  * - "secret": the user's Secret, read for its CA certificate only.
+ * With the pooler on, the pooler gets a certificate of its own, for its Services' names only, in
+ * `<cluster>-pooler-tls` (generated under the same CA, or a second cert-manager Certificate; the user's
+ * `tls.poolerSecretName` with "secret"): its pods never hold the servers' private key, and its key cannot pass
+ * for a database server.
  * Nothing with `tls.enabled` false.
  */
 import * as k8s from "@pulumi/kubernetes";
@@ -21,6 +25,8 @@ export const CA_VALIDITY_DAYS = 3650;
 export interface Tls {
     /** The object the pods must wait for (the Secret or the Certificate); undefined when there is none of ours. */
     resource?: pulumi.Resource;
+    /** The same for the pooler's pods; undefined without a pooler or without one of ours. */
+    poolerResource?: pulumi.Resource;
     /** The CA certificate (PEM) that clients verify the servers with; "" where the component cannot know it. */
     caCertificate: pulumi.Output<string>;
 }
@@ -46,7 +52,18 @@ export function createTls(ctx: BuildContext): Tls {
 }
 
 function dnsNames(ctx: BuildContext): string[] {
-    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, poolerServiceNames(ctx.args, ctx.names), ctx.args.tls.extraDnsNames);
+    return certificateDnsNames(ctx.plan, ctx.args.namespace, ctx.args.clusterDomain, ctx.args.tls.extraDnsNames);
+}
+
+/** The first pooled Service's full name (the read-write one's when it is pooled). */
+function poolerCommonName(ctx: BuildContext): string {
+    return ctx.names.serviceHost(poolerServiceNames(ctx.args, ctx.names)[0]);
+}
+
+/** The pooler's certificate's names: its Services' only, short, namespaced and fully qualified. */
+function poolerDnsNames(ctx: BuildContext): string[] {
+    const ns = ctx.args.namespace;
+    return poolerServiceNames(ctx.args, ctx.names).flatMap((svc) => [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.${ctx.args.clusterDomain}`]);
 }
 
 function generated(ctx: BuildContext): Tls {
@@ -66,70 +83,77 @@ function generated(ctx: BuildContext): Tls {
         },
         { parent },
     );
-    const serverKey = key("tls-server");
-    const request = new tls.CertRequest(
-        `${ctx.name}-tls-request`,
-        {
-            privateKeyPem: serverKey.privateKeyPem,
-            subject: { commonName: ctx.names.serviceHost(ctx.names.readWriteService), organization: "replicated-db" },
-            dnsNames: dnsNames(ctx),
-        },
-        { parent },
-    );
-    const server = new tls.LocallySignedCert(
-        `${ctx.name}-tls-server`,
-        {
-            certRequestPem: request.certRequestPem,
-            caPrivateKeyPem: caKey.privateKeyPem,
-            caCertPem: ca.certPem,
-            validityPeriodHours: t.validityDays * HOURS_PER_DAY,
-            // `pulumi up` inside this window replaces the certificate; the pods reload it (README).
-            earlyRenewalHours: t.renewBeforeDays * HOURS_PER_DAY,
-            allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
-        },
-        { parent },
-    );
-    const secret = new k8s.core.v1.Secret(
-        `${ctx.name}-tls-secret`,
-        {
-            metadata: { name: ctx.names.tlsSecret, namespace: args.namespace, labels: ctx.labels("tls") },
-            type: "kubernetes.io/tls",
-            stringData: {
-                [TLS_KEYS.cert]: server.certPem,
-                [TLS_KEYS.key]: pulumi.secret(serverKey.privateKeyPem),
-                [TLS_KEYS.ca]: ca.certPem,
+    const leaf = (role: string, secretName: string, commonName: string, names: string[]) => {
+        const leafKey = key(`${role}`);
+        const request = new tls.CertRequest(
+            `${ctx.name}-${role === "tls-server" ? "tls" : role}-request`,
+            { privateKeyPem: leafKey.privateKeyPem, subject: { commonName, organization: "replicated-db" }, dnsNames: names },
+            { parent },
+        );
+        const cert = new tls.LocallySignedCert(
+            `${ctx.name}-${role}`,
+            {
+                certRequestPem: request.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: ca.certPem,
+                validityPeriodHours: t.validityDays * HOURS_PER_DAY,
+                // `pulumi up` inside this window replaces the certificate; the pods reload it (README).
+                earlyRenewalHours: t.renewBeforeDays * HOURS_PER_DAY,
+                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
             },
-        },
-        { parent, additionalSecretOutputs: ["data", "stringData"] },
-    );
-    return { resource: secret, caCertificate: ca.certPem };
+            { parent },
+        );
+        return new k8s.core.v1.Secret(
+            `${ctx.name}-${role === "tls-server" ? "tls" : role}-secret`,
+            {
+                metadata: { name: secretName, namespace: args.namespace, labels: ctx.labels("tls") },
+                type: "kubernetes.io/tls",
+                stringData: {
+                    [TLS_KEYS.cert]: cert.certPem,
+                    [TLS_KEYS.key]: pulumi.secret(leafKey.privateKeyPem),
+                    [TLS_KEYS.ca]: ca.certPem,
+                },
+            },
+            { parent, additionalSecretOutputs: ["data", "stringData"] },
+        );
+    };
+    const secret = leaf("tls-server", ctx.names.tlsSecret, ctx.names.serviceHost(ctx.names.readWriteService), dnsNames(ctx));
+    const pooler = poolerDnsNames(ctx);
+    const poolerSecret = pooler.length ? leaf("pooler-tls", ctx.names.poolerTlsSecret, poolerCommonName(ctx), pooler) : undefined;
+    return { resource: secret, poolerResource: poolerSecret, caCertificate: ca.certPem };
 }
 
 function certManager(ctx: BuildContext): Tls {
     const { args, parent } = ctx;
     const t = args.tls;
-    const certificate = new k8s.apiextensions.CustomResource(
-        `${ctx.name}-certificate`,
-        {
-            apiVersion: "cert-manager.io/v1",
-            kind: "Certificate",
-            metadata: { name: ctx.names.certificate, namespace: args.namespace, labels: ctx.labels("tls") },
-            spec: {
-                secretName: ctx.names.tlsSecret,
-                commonName: ctx.names.serviceHost(ctx.names.readWriteService),
-                dnsNames: dnsNames(ctx),
-                duration: `${t.validityDays * HOURS_PER_DAY}h`,
-                renewBefore: `${t.renewBeforeDays * HOURS_PER_DAY}h`,
-                // A new key with every renewal: a leaked key is worthless after the next one.
-                privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-                usages: ["digital signature", "key encipherment", "server auth"],
-                issuerRef: { name: t.issuerName, kind: t.issuerKind, group: "cert-manager.io" },
+    const certificate = (resourceName: string, name: string, secretName: string, commonName: string, names: string[]) =>
+        new k8s.apiextensions.CustomResource(
+            resourceName,
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: { name, namespace: args.namespace, labels: ctx.labels("tls") },
+                spec: {
+                    secretName,
+                    commonName,
+                    dnsNames: names,
+                    duration: `${t.validityDays * HOURS_PER_DAY}h`,
+                    renewBefore: `${t.renewBeforeDays * HOURS_PER_DAY}h`,
+                    // A new key with every renewal: a leaked key is worthless after the next one.
+                    privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+                    usages: ["digital signature", "key encipherment", "server auth"],
+                    issuerRef: { name: t.issuerName, kind: t.issuerKind, group: "cert-manager.io" },
+                },
             },
-        },
-        { parent },
-    );
+            { parent },
+        );
+    const server = certificate(`${ctx.name}-certificate`, ctx.names.certificate, ctx.names.tlsSecret, ctx.names.serviceHost(ctx.names.readWriteService), dnsNames(ctx));
+    const pooler = poolerDnsNames(ctx);
+    const poolerCertificate = pooler.length
+        ? certificate(`${ctx.name}-pooler-certificate`, ctx.names.poolerCertificate, ctx.names.poolerTlsSecret, poolerCommonName(ctx), pooler)
+        : undefined;
     // The issuer's CA is in the Secret's ca.crt once cert-manager has issued; it is not known at render time.
-    return { resource: certificate, caCertificate: pulumi.output("") };
+    return { resource: server, poolerResource: poolerCertificate, caCertificate: pulumi.output("") };
 }
 
 function userSecret(ctx: BuildContext): Tls {

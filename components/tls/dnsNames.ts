@@ -3,8 +3,8 @@ import type { ClusterPlan } from "../plan";
 
 /**
  * Every pod's DNS name through the headless Service (what replication, `pg_rewind`, Patroni and the multi-host
- * strings use), then each Service (headless, read-write, read-only, and `extraServices`: the pooler's, whose
- * pods serve the same certificate) short (`<svc>`, from the same namespace), namespaced (`<svc>.<ns>`,
+ * strings use), then each Service (headless, read-write, read-only; the pooler has a certificate of its own)
+ * short (`<svc>`, from the same namespace), namespaced (`<svc>.<ns>`,
  * `<svc>.<ns>.svc`) and fully qualified, then `extra` (`tls.extraDnsNames`: names dialled from outside the
  * cluster, such as a standby cluster's). No IP address: pod IPs change.
  */
@@ -12,11 +12,10 @@ export function certificateDnsNames(
     plan: ClusterPlan,
     namespace: string,
     clusterDomain: string,
-    extraServices: readonly string[] = [],
     extra: readonly string[] = [],
 ): string[] {
     const { names } = plan;
-    const services = [names.headlessService, names.readWriteService, names.readOnlyService, ...extraServices];
+    const services = [names.headlessService, names.readWriteService, names.readOnlyService];
     // A name given twice is carried once.
     return [
         ...new Set([

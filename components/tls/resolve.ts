@@ -20,6 +20,11 @@ export function generatedSecretName(clusterName: string): string {
     return `${clusterName}-tls`;
 }
 
+/** The pooler's own: `<cluster>-pooler-tls`, with a certificate for the pooler's Services only. */
+export function generatedPoolerSecretName(clusterName: string): string {
+    return `${clusterName}-pooler-tls`;
+}
+
 /** The TLS settings with their fields' defaults; a source's own fields are required with it and refused without it. */
 export function resolveTls(given: TlsArgs, clusterName: string, setting: SettingNamer = argName): ResolvedTls {
     const d = DEFAULTS.tls;
@@ -59,6 +64,13 @@ export function resolveTls(given: TlsArgs, clusterName: string, setting: Setting
     if (source === "secret" && extraDnsNames.length > 0) {
         throw new ArgError(s("extraDnsNames"), extraDnsNames, `empty with ${s("source")} "secret" (your certificate carries the names you gave it)`);
     }
+    const poolerSecretName = given.poolerSecretName ?? d.poolerSecretName;
+    if (source === "secret") {
+        // Whether it is required depends on the pooler: resolveArgs checks that once the pooler is resolved.
+        if (poolerSecretName !== "") checkDnsSubdomain(s("poolerSecretName"), poolerSecretName);
+    } else if (poolerSecretName !== "") {
+        throw new ArgError(s("poolerSecretName"), poolerSecretName, `empty unless ${s("source")} is "secret"`);
+    }
     return {
         enabled,
         source,
@@ -68,6 +80,8 @@ export function resolveTls(given: TlsArgs, clusterName: string, setting: Setting
         validityDays,
         renewBeforeDays,
         extraDnsNames: [...extraDnsNames],
+        poolerSecretName,
         mountedSecretName: source === "secret" ? secretName : generatedSecretName(clusterName),
+        mountedPoolerSecretName: source === "secret" ? poolerSecretName : generatedPoolerSecretName(clusterName),
     };
 }

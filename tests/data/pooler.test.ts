@@ -6,6 +6,7 @@
  * row; a bad password, a client without TLS and the superuser are refused.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import { fork, spawnSync } from "child_process";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
@@ -76,6 +77,32 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         assert.strictEqual(r.stdout.trim(), "true:false");
         // The client's hop is TLS too: a client that requires it and verifies the pooler's name gets in (above);
         // the same client told to use no TLS is refused (below).
+    });
+
+    it("serves a certificate of its own: the pooler's names only, from the cluster's CA, not the servers' key", () => {
+        // What a client's TLS handshake sees, read with openssl's PostgreSQL STARTTLS.
+        const served = (address: string, port: number) => {
+            const r = spawnSync("openssl", ["s_client", "-starttls", "postgres", "-connect", `${address}:${port}`, "-CAfile", c.caFile!, "-verify_return_error"], {
+                input: "", encoding: "utf8", timeout: 30000,
+            });
+            assert.strictEqual(r.status, 0, r.stderr);
+            const x = spawnSync("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-fingerprint", "-sha256"], { input: r.stdout, encoding: "utf8" });
+            assert.strictEqual(x.status, 0, x.stderr);
+            return x.stdout;
+        };
+        const pooled = served(pooler.address, 5432);
+        const names = [...pooled.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]);
+        assert.deepStrictEqual(names, ["db-pooler-rw", "db-pooler-rw.default", "db-pooler-rw.default.svc", "db-pooler-rw.default.svc.cluster.local"]);
+        const server = served(podAddress(0), 5432);
+        assert.ok(!/pooler/.test(server), "the servers' certificate does not name the pooler");
+        const fingerprint = (text: string) => /Fingerprint=(\S+)/.exec(text)![1];
+        assert.notStrictEqual(fingerprint(pooled), fingerprint(server));
+        // The pooler's pod holds only its own key: the servers' key file is nowhere among its mounted files.
+        const mounted = fs.readFileSync(path.join(pooler.dir, "tls", "tls.key"), "utf8");
+        const tlsVolume = c.objects.statefulSet.spec.template.spec.volumes.find((v: any) => v.name === "tls");
+        const serverKey: string = c.objects.secrets.get(tlsVolume.secret.secretName)!["tls.key"];
+        assert.match(mounted, /PRIVATE KEY/);
+        assert.notStrictEqual(mounted.trim(), serverKey.trim());
     });
 
     it("a wrong password is refused, with the reason", () => {

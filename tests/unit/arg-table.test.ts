@@ -175,9 +175,10 @@ describe("the args table", () => {
             assert.deepStrictEqual(np[field], expected, `resolveArgs's default of networkPolicy.${field}`);
         }
         // TLS's, with the Secret the pods mount worked out from the cluster's name.
-        const { mountedSecretName, ...tls } = resolveArgs("db", {}).tls;
+        const { mountedSecretName, mountedPoolerSecretName, ...tls } = resolveArgs("db", {}).tls;
         assert.deepStrictEqual(tls, DEFAULTS.tls);
         assert.strictEqual(mountedSecretName, "db-tls");
+        assert.strictEqual(mountedPoolerSecretName, "db-pooler-tls");
     });
 
     it("types every stack config value as its kind says", () => {

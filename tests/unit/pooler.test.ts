@@ -192,13 +192,29 @@ describe("the pooler's objects", () => {
         assert.ok(dbSecretVolume.secret.items.some((i: any) => i.key === "pooler-password"));
     });
 
-    it("the server certificate names the pooler Services too", () => {
-        const names = on.resources.find((x) => x.type === "tls:index/certRequest:CertRequest")!.inputs.dnsNames as string[];
-        for (const svc of ["db-pooler-rw", "db-pooler-ro"]) {
-            for (const n of [svc, `${svc}.default`, `${svc}.default.svc`, `${svc}.default.svc.cluster.local`]) assert.ok(names.includes(n), n);
+    it("the pooler has a certificate of its own, for its Services only, and never the servers' key", () => {
+        const requests = on.resources.filter((x) => x.type === "tls:index/certRequest:CertRequest");
+        const byName = (n: string) => requests.find((x) => x.name === n)!.inputs;
+        const pooler = byName("db-pooler-tls-request").dnsNames as string[];
+        const expected = ["db-pooler-rw", "db-pooler-ro"].flatMap((svc) => [svc, `${svc}.default`, `${svc}.default.svc`, `${svc}.default.svc.cluster.local`]);
+        assert.deepStrictEqual(pooler, expected);
+        assert.strictEqual(byName("db-pooler-tls-request").subject.commonName, "db-pooler-rw.default.svc.cluster.local");
+        // The server certificate no longer names the pooler: its key cannot pass for the pooler, nor the reverse.
+        assert.ok(!(byName("db-tls-request").dnsNames as string[]).some((n) => n.includes("pooler")));
+        // Its own key, signed by the same CA, in its own Secret, which is the only TLS Secret its pods mount.
+        const keys = on.resources.filter((x) => x.type === "tls:index/privateKey:PrivateKey").map((x) => x.name).sort();
+        assert.deepStrictEqual(keys, ["db-pooler-tls-key", "db-tls-ca-key", "db-tls-server-key"]);
+        const cert = on.resources.find((x) => x.name === "db-pooler-tls")!;
+        assert.strictEqual(cert.type, "tls:index/locallySignedCert:LocallySignedCert");
+        assert.strictEqual(cert.inputs.caCertPem, on.resources.find((x) => x.name === "db-tls-server")!.inputs.caCertPem, "the servers' CA");
+        assert.ok(find(on, "Secret", "db-pooler-tls"));
+        for (const d of ofKind(on, "Deployment")) {
+            const secrets = d.spec.template.spec.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
+            assert.deepStrictEqual(secrets.sort(), ["db-credentials", "db-pooler-tls"], d.metadata.name);
         }
-        const offNames = off.resources.find((x) => x.type === "tls:index/certRequest:CertRequest")!.inputs.dnsNames as string[];
-        assert.ok(!offNames.some((n) => n.includes("pooler")));
+        assert.strictEqual(requests.filter((x) => x.name.includes("pooler")).length, 1);
+        const offNames = off.resources.filter((x) => x.type === "tls:index/certRequest:CertRequest").map((x) => x.name);
+        assert.deepStrictEqual(offNames, ["db-tls-request"], "no pooler, no pooler certificate");
     });
 
     it("publishes the pooled strings as secrets, with verify-full; without it when TLS is off", async () => {

@@ -244,8 +244,17 @@ describe("TLS", () => {
             { tls: { validityDays: 30 } },
             "invalid tls.renewBeforeDays: 30 (allowed: less than tls.validityDays (30): the certificate would be renewed at every run)",
         );
-        refused({ tls: { ca: "x" } as never }, 'invalid tls.ca: "x" (allowed: one of the TLS settings: enabled, source, issuerName, issuerKind, secretName, validityDays, renewBeforeDays, extraDnsNames)');
+        refused({ tls: { ca: "x" } as never }, 'invalid tls.ca: "x" (allowed: one of the TLS settings: enabled, source, issuerName, issuerKind, secretName, validityDays, renewBeforeDays, extraDnsNames, poolerSecretName)');
         refused({ tls: "off" as never }, 'invalid tls: "off" (allowed: a map of TLS settings (see docs/configuration.md))');
         assert.doesNotThrow(() => resolveArgs("db", { tls: { enabled: false, source: "secret", secretName: "kept-for-later" } }));
+        refused({ tls: { poolerSecretName: "mine" } }, 'invalid tls.poolerSecretName: "mine" (allowed: empty unless tls.source is "secret")');
+        refused(
+            { tls: { source: "secret", secretName: "mine" }, pooler: { enabled: true } },
+            `invalid tls.poolerSecretName: "" (allowed: a Secret with the pooler's own certificate (tls.crt, tls.key, ca.crt) when tls.source is "secret" and ` +
+                `pooler.enabled is true, so that the pooler's pods never hold the servers' key (tls.secretName's name again shares it, knowingly))`,
+        );
+        refused({ tls: { source: "secret", secretName: "mine", poolerSecretName: "Bad_Name" }, pooler: { enabled: true } }, 'invalid tls.poolerSecretName: "Bad_Name" (allowed: a DNS-1123 subdomain of at most 253 characters)');
+        assert.doesNotThrow(() => resolveArgs("db", { tls: { source: "secret", secretName: "mine", poolerSecretName: "mine" }, pooler: { enabled: true } }));
+        assert.doesNotThrow(() => resolveArgs("db", { tls: { source: "secret", secretName: "mine" } }), "no pooler, no pooler Secret");
     });
 });
