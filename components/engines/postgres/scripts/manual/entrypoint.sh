@@ -4,6 +4,8 @@
 # with what the server is, and takes one step towards it: initialise, clone, start, promote, step down,
 # rewind, gate clients, keep slots and passwords. It writes what it sees into $RDB_RUN_DIR/state for the
 # probes, which only read. Every wait returns to the loop, so a changed config is seen on the next tick.
+# What to do is decide.sh's, a pure function of what the tick observed, tested as a table; this file observes
+# what it asks for and acts.
 #
 # The rules that keep data whole:
 # - a pod takes writes only if the config names it AND no other pod takes writes, is shutting down or
@@ -27,16 +29,11 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/server.sh"
 # shellcheck source=standby.sh
 . "$RDB_SCRIPTS_DIR/standby.sh"
+# shellcheck source=decide.sh
+. "$RDB_SCRIPTS_DIR/decide.sh"
 
 set_stop_deadlines
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
-# A replica that has not streamed for this long refuses application connections (RDB_REPLICA_GATE=on).
-GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}
-REPLICA_GATE=${RDB_REPLICA_GATE:-on}
-# A replica that has not streamed for this long while the primary takes writes checks whether its history
-# forked off the primary's (pg_rewind decides), at most once per REWIND_RETRY_SECONDS.
-REWIND_AFTER_SECONDS=${RDB_REWIND_AFTER_SECONDS:-20}
-REWIND_RETRY_SECONDS=300
 
 S_ROLE=none S_READY=no S_PHASE=starting S_REASON="starting"
 # set_state ROLE READY PHASE REASON: what the probes and the role-labeler see.
@@ -76,105 +73,206 @@ refresh_passfiles() {
     write_pgpass && write_superpass
 }
 
-# Any pod other than this one that takes writes, or may: set in BLOCKER as "db-N is STATE" (a global, not
-# printed: the busy timers must outlive the call). A pod that answers
-# "starting up" or "shutting down" counts for BUSY_GRACE_SECONDS only: a standby that needs this pod's WAL to
-# become consistent says "starting up" until this pod runs, and must not hold it off for ever.
-BUSY_GRACE_SECONDS=60
+# The facts of this tick (decide.sh lists them), observed when the rules ask for them.
+declare -A F=()
+NOW=0
+NOT_STREAMING_SINCE=""
+LAST_REWIND_CHECK=0
+# When each pod that answers "busy" to the named pod's "may you take writes?" first said so: its grace
+# (decide.sh) runs from then, across ticks.
 declare -A BUSY_SINCE=()
-writable_peer() {
-    local count="$1" me i s now
-    me=$(ordinal)
-    now=$(date +%s)
-    for ((i = 0; i < count; i++)); do
-        [ "$i" = "$me" ] && continue
+
+# observe KEY: sets F[KEY]. In this shell, never a subshell: the busy timers must outlive the call.
+observe() {
+    local key="$1" i s
+    case "$key" in
+    recovery) F[recovery]=$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null) || F[recovery]=noanswer ;;
+    wal) F[wal]=$(local_psql -c "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null) || F[wal]=noanswer ;;
+    mine) F[mine]=$(local_psql -c "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())") || F[mine]=noanswer ;;
+    archive) if fed_by_archive; then F[archive]=yes; else F[archive]=no; fi ;;
+    server_major) F[server_major]=$(server_major) ;;
+    major) F[major]=$(cat "$PGDATA/PG_VERSION" 2>/dev/null) || F[major]=none ;;
+    data) if [ -e "$PGDATA/PG_VERSION" ]; then F[data]=yes; else F[data]=no; fi ;;
+    signal) if [ -e "$PGDATA/standby.signal" ]; then F[signal]=yes; else F[signal]=no; fi ;;
+    peer.*) F[$key]=$(peer_state "${key#peer.}") ;;
+    claim.*)
+        i=${key#claim.}
         s=$(peer_state "$i")
-        if [ "$s" != busy ]; then
-            unset 'BUSY_SINCE[$i]'
+        if [ "$s" = busy ]; then
+            BUSY_SINCE[$i]=${BUSY_SINCE[$i]:-$NOW}
+            s="busy $((NOW - BUSY_SINCE[$i]))"
         else
-            BUSY_SINCE[$i]=${BUSY_SINCE[$i]:-$now}
-            [ $((now - BUSY_SINCE[$i])) -lt "$BUSY_GRACE_SECONDS" ] || continue
+            unset 'BUSY_SINCE[$i]'
         fi
-        case "$s" in
-        primary | busy | unknown) BLOCKER="$RDB_CLUSTER-$i is $s" && return 0 ;;
+        F[$key]=$s
+        ;;
+    *) die "decide.sh asked for $key, which the supervisor does not observe" ;;
+    esac
+}
+
+# decide RULE: runs decide.sh's RULE on the facts, observing what it asks for, until it names an action: sets
+# ACTION (its words).
+ACTION=()
+decide() {
+    local out key facts
+    while :; do
+        facts=()
+        for key in "${!F[@]}"; do facts+=("$key=${F[$key]}"); done
+        out=$("$1" "${facts[@]}") || true
+        case "$out" in
+        'ask '*) observe "${out#ask }" ;;
+        '') log "$1 named no action" && return 1 ;;
+        *) read -r -a ACTION <<<"$out" && return 0 ;;
         esac
     done
-    return 1
 }
 
-# The server is down: bring it up in the role the config gives this pod, one step per tick.
-start_for_role() {
-    local desired="$1" count="$2" me
-    me=$(ordinal)
-    check_major
-    if [ "$desired" = "$me" ]; then
-        if writable_peer "$count"; then
-            set_state none no waiting "named the primary, but $BLOCKER: waiting before taking writes"
-            return 0
-        fi
-        # A standby cluster: the named pod is a standby of the source instead (standby.sh).
-        local source
-        if source=$(standby_source); then
-            start_standby_leader "$source"
-            return 0
-        fi
-        if [ ! -e "$PGDATA/PG_VERSION" ] && [ -n "${RDB_RESTORE_FROM:-}" ]; then
-            set_state none no restoring "restoring a new primary from stanza $RDB_RESTORE_FROM"
-            event role_chosen role=primary action=restore stanza="$RDB_RESTORE_FROM"
-            restore_primary || die "the restore from stanza $RDB_RESTORE_FROM failed (see its ERROR line); retrying after the restart"
-        elif [ ! -e "$PGDATA/PG_VERSION" ]; then
-            set_state none no initialising "initialising a new primary"
-            event role_chosen role=primary action=initdb
-            init_primary || die "initdb failed"
-        fi
-        if [ -e "$PGDATA/standby.signal" ]; then
-            set_state replica no starting "named the primary: starting as a standby, promoting once it is safe"
-            event role_chosen role=primary action=start-standby-then-promote
-            start_standby "" || return 0
-        else
-            set_state none no starting "starting as the primary"
-            event role_chosen role=primary action=start
-            start_primary "$count" || return 0
-        fi
-        return 0
-    fi
-    local primary
+# The gate, as decide_gate says: it runs before the tick's step, as clients must not wait for it.
+gate_step() {
+    case "${ACTION[0]}" in
+    none) ;;
+    fresh) NOT_STREAMING_SINCE="" ;;
+    open)
+        case "${ACTION[1]}" in
+        primary) gate off "this pod is the primary" ;;
+        streaming) NOT_STREAMING_SINCE="" && gate off "streaming again" ;;
+        archive) NOT_STREAMING_SINCE="" && gate off "replaying the source's archive" ;;
+        esac
+        ;;
+    stale) NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$NOW} ;;
+    close)
+        NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$NOW}
+        gate on "not streaming for ${F[quiet]} s (wal receiver: ${F[wal]})"
+        ;;
+    esac
+}
+
+# The tick's step, as decide_tick says; a step that makes a data directory forgets what it changed, and the
+# rules are asked again. Returns 2 when the step leaves the server as it was (a TLS change can be taken).
+step() {
+    local desired=${F[desired]} count=${F[count]} primary
     primary=$(pod_host "$desired")
-    if [ ! -e "$PGDATA/PG_VERSION" ]; then
-        # In a standby cluster the named pod never takes writes: a replica clones it once it runs as a standby.
-        if ! peer_is_primary "$desired" && ! { standby_source >/dev/null && peer_is_standby "$desired"; }; then
-            set_state none no waiting "waiting for the primary $primary to take writes before cloning it"
-            return 0
-        fi
+    case "${ACTION[0]}" in
+    crashed)
+        local rc=0
+        wait "$SERVER_PID" || rc=$?
+        die "the server exited unexpectedly (status $rc)"
+        ;;
+    unresponsive) set_state "$S_ROLE" no running "the server does not answer" ;;
+    # The server is down: bring it up in the role the config gives this pod, one step per tick.
+    refuse-major) refuse_major "${F[major]}" "${F[server_major]}" ;;
+    set-aside-major)
+        set_major_aside "${F[major]}" "${F[server_major]}"
+        F[major]=none && unset 'F[data]' 'F[signal]' && return 1
+        ;;
+    hold-writes) set_state none no waiting "named the primary, but $RDB_CLUSTER-${ACTION[1]} is ${ACTION[2]}: waiting before taking writes" ;;
+    start-standby-leader) start_standby_leader "${F[source]}" ;;
+    restore)
+        set_state none no restoring "restoring a new primary from stanza $RDB_RESTORE_FROM"
+        event role_chosen role=primary action=restore stanza="$RDB_RESTORE_FROM"
+        restore_primary || die "the restore from stanza $RDB_RESTORE_FROM failed (see its ERROR line); retrying after the restart"
+        unset 'F[data]' 'F[signal]' && return 1
+        ;;
+    initdb)
+        set_state none no initialising "initialising a new primary"
+        event role_chosen role=primary action=initdb
+        init_primary || die "initdb failed"
+        unset 'F[data]' 'F[signal]' && return 1
+        ;;
+    start-standby-then-promote)
+        set_state replica no starting "named the primary: starting as a standby, promoting once it is safe"
+        event role_chosen role=primary action=start-standby-then-promote
+        start_standby "" || true
+        ;;
+    start-primary)
+        set_state none no starting "starting as the primary"
+        event role_chosen role=primary action=start
+        start_primary "$count" || true
+        ;;
+    wait-clone) set_state none no waiting "waiting for the primary $primary to take writes before cloning it" ;;
+    clone)
         set_state none no cloning "cloning $primary through slot $(slot_name "$POD_NAME")"
         clone_from "$primary" || { sleep 2; return 0; }
-    elif [ ! -e "$PGDATA/standby.signal" ]; then
-        # A former primary that did not step down cleanly (killed): it may hold WAL the new primary never got.
-        if ! peer_is_primary "$desired"; then
-            set_state none no waiting "former primary: waiting for the new primary $primary to take writes"
-            return 0
-        fi
+        unset 'F[data]' 'F[signal]' && return 1
+        ;;
+    wait-rewind) set_state none no waiting "former primary: waiting for the new primary $primary to take writes" ;;
+    rewind)
         set_state none no rewinding "former primary: rewinding onto $primary"
         rewind_onto "$primary" || { sleep 2; return 0; }
-    fi
-    set_state replica no starting "starting as a replica of $primary"
-    event role_chosen role=replica action=start source="$primary"
-    start_standby "$primary" || return 0
-}
-
-# The server takes writes.
-primary_tick() {
-    local desired="$1" count="$2" me sum
-    me=$(ordinal)
-    if [ "$desired" != "$me" ]; then
+        unset 'F[data]' 'F[signal]' && return 1
+        ;;
+    start-replica)
+        set_state replica no starting "starting as a replica of $primary"
+        event role_chosen role=replica action=start source="$primary"
+        start_standby "$primary" || true
+        ;;
+    # The server takes writes.
+    step-down)
         # Marked a standby first: if anything stops this pod half-way, it never comes back writable.
         set_state primary no demoting "the config names $RDB_CLUSTER-$desired as the primary: stepping down"
         touch "$PGDATA/standby.signal"
         stop_server
-        event stepped_down primary="$(pod_host "$desired")"
-        return 0
-    fi
-    [ -z "$GATED" ] || gate off "this pod is the primary"
+        event stepped_down primary="$primary"
+        return 2
+        ;;
+    primary | primary-standby-enabled)
+        keep_primary "$count"
+        if [ "${ACTION[0]}" = primary-standby-enabled ]; then
+            local why="ERROR: standby.enabled is true, but this cluster was promoted and takes writes; a standby needs new volumes (README, \"Disaster recovery: standby cluster\")"
+            [ "$S_REASON" = "$why" ] || log "$why"
+            set_state primary yes running "$why"
+        else
+            set_state primary yes running "primary"
+        fi
+        return 2
+        ;;
+    # The server is a standby.
+    standby-unresponsive)
+        set_state replica no running "the server does not answer yet"
+        return 2
+        ;;
+    lead-standby | wait-lsn | hold-promote | catch-up | promote)
+        slot_sql "$count" | local_psql >/dev/null || true
+        case "${ACTION[0]}" in
+        # A standby cluster's named pod streams from the source and never promotes while it is one.
+        lead-standby) standby_leader_tick "${F[source]}" "${F[wal]}" ;;
+        wait-lsn) ;;
+        hold-promote) set_state replica "$S_READY" promoting "named the primary, but $RDB_CLUSTER-${ACTION[1]} is ${ACTION[2]}: waiting before promoting" ;;
+        catch-up)
+            if [ "$(follow "$(pod_host "${ACTION[1]}")")" = changed ]; then reload_server || true; fi
+            set_state replica "$S_READY" promoting "named the primary: first streaming what $RDB_CLUSTER-${ACTION[1]} has (${ACTION[2]}, here ${F[mine]})"
+            ;;
+        promote) promote ;;
+        esac
+        return 2
+        ;;
+    follow-streaming | follow-lagging | follow-rewind)
+        if [ "$(follow "$primary")" = changed ]; then
+            reload_server || true
+            log "now following $primary"
+        fi
+        drop_slots_from 0 || true
+        if [ "${ACTION[0]}" = follow-streaming ]; then
+            set_state replica yes running "streaming from $primary"
+            return 2
+        fi
+        set_state replica no running "not streaming from $primary (wal receiver: ${F[wal]})"
+        [ "${ACTION[0]}" = follow-rewind ] || return 2
+        LAST_REWIND_CHECK=$NOW
+        set_state replica no rewinding "not streaming for ${F[quiet]} s: checking whether this replica's history forked"
+        stop_server
+        rewind_onto "$primary" || true
+        NOT_STREAMING_SINCE=""
+        return 2
+        ;;
+    *) log "decide.sh named an unknown action: ${ACTION[*]}" ;;
+    esac
+    return 0
+}
+
+# The named primary's upkeep: the current Secret's passwords, the replicas' slots.
+keep_primary() {
+    local count="$1" sum
     if sum=$(secret_checksum) &&
         [ "$(cat "$RDB_RUN_DIR/applied-secret" 2>/dev/null || true)" != "$sum" ]; then
         if roles_sql | roles_psql; then
@@ -187,102 +285,11 @@ primary_tick() {
     # Slots for pods a scale-up added; those of removed pods go.
     slot_sql "$count" | local_psql >/dev/null || log "could not create the replicas' slots; retrying"
     drop_slots_from "$count" || log "could not drop the slots of removed pods; retrying"
-    if standby_source >/dev/null; then
-        # Said, not acted on: stepping down would not make this data a standby of the source again.
-        local why="ERROR: standby.enabled is true, but this cluster was promoted and takes writes; a standby needs new volumes (README, \"Disaster recovery: standby cluster\")"
-        [ "$S_REASON" = "$why" ] || log "$why"
-        set_state primary yes running "$why"
-        return 0
-    fi
-    set_state primary yes running "primary"
 }
 
-NOT_STREAMING_SINCE=""
-LAST_REWIND_CHECK=0
-
-# The server is a standby.
-standby_tick() {
-    local desired="$1" count="$2" me status now
-    me=$(ordinal)
-    now=$(date +%s)
-    if ! status=$(local_psql -c "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null); then
-        set_state replica no running "the server does not answer yet"
-        return 0
-    fi
-    if [ "$status" = streaming ]; then
-        NOT_STREAMING_SINCE=""
-        [ -z "$GATED" ] || gate off "streaming again"
-    elif [ "$desired" = "$me" ] && fed_by_archive; then
-        # A standby cluster's named pod that replays the source's archive is as fresh as that archive (README).
-        NOT_STREAMING_SINCE=""
-        [ -z "$GATED" ] || gate off "replaying the source's archive"
-    else
-        NOT_STREAMING_SINCE=${NOT_STREAMING_SINCE:-$now}
-        if [ "$REPLICA_GATE" = on ] && [ -z "$GATED" ] && [ $((now - NOT_STREAMING_SINCE)) -ge "$GATE_AFTER_SECONDS" ]; then
-            gate on "not streaming for $((now - NOT_STREAMING_SINCE)) s (wal receiver: $status)"
-        fi
-    fi
-    if [ "$desired" = "$me" ]; then
-        slot_sql "$count" | local_psql >/dev/null || true
-        # A standby cluster's named pod streams from the source and never promotes while it is one; once
-        # standby-hosts is empty (standby.enabled false) it promotes as any named replica does.
-        local source
-        if source=$(standby_source); then
-            standby_leader_tick "$source" "$status"
-            return 0
-        fi
-        promote_when_safe "$count"
-        return 0
-    fi
-    if [ "$(follow "$(pod_host "$desired")")" = changed ]; then
-        reload_server || true
-        log "now following $(pod_host "$desired")"
-    fi
-    drop_slots_from 0 || true
-    if [ "$status" = streaming ]; then
-        set_state replica yes running "streaming from $(pod_host "$desired")"
-        return 0
-    fi
-    set_state replica no running "not streaming from $(pod_host "$desired") (wal receiver: $status)"
-    if [ $((now - NOT_STREAMING_SINCE)) -ge "$REWIND_AFTER_SECONDS" ] &&
-        [ $((now - LAST_REWIND_CHECK)) -ge "$REWIND_RETRY_SECONDS" ] && peer_is_primary "$desired"; then
-        # Most often this replica held WAL the new primary never got (it was ahead of it when the old
-        # primary died): pg_rewind finds out, and says so when nothing needs rewinding.
-        LAST_REWIND_CHECK=$now
-        set_state replica no rewinding "not streaming for $((now - NOT_STREAMING_SINCE)) s: checking whether this replica's history forked"
-        stop_server
-        rewind_onto "$(pod_host "$desired")" || true
-        NOT_STREAMING_SINCE=""
-    fi
-}
-
-# The chosen replica promotes only when that cannot fork history: see the rules at the top.
-promote_when_safe() {
-    local count="$1" me i s mine lsn ahead="" ahead_lsn=""
-    me=$(ordinal)
-    mine=$(local_psql -c "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())") || return 0
-    for ((i = 0; i < count; i++)); do
-        [ "$i" = "$me" ] && continue
-        s=$(peer_state "$i")
-        case "$s" in
-        gone) ;;
-        'standby '*)
-            lsn=${s#standby }
-            if ! lsn_ge "$mine" "$lsn" && { [ -z "$ahead" ] || ! lsn_ge "$ahead_lsn" "$lsn"; }; then
-                ahead=$i ahead_lsn=$lsn
-            fi
-            ;;
-        *)
-            set_state replica "$S_READY" promoting "named the primary, but $RDB_CLUSTER-$i is $s: waiting before promoting"
-            return 0
-            ;;
-        esac
-    done
-    if [ -n "$ahead" ]; then
-        if [ "$(follow "$(pod_host "$ahead")")" = changed ]; then reload_server || true; fi
-        set_state replica "$S_READY" promoting "named the primary: first streaming what $RDB_CLUSTER-$ahead has ($ahead_lsn, here $mine)"
-        return 0
-    fi
+# The named standby promotes: decide.sh found that it cannot fork history (see the rules at the top).
+promote() {
+    local mine=${F[mine]}
     set_state replica no promoting "promoting to primary at $mine"
     event promotion_started lsn="$mine"
     if ! local_psql -c 'SELECT pg_promote(true, 60)' >/dev/null; then
@@ -302,34 +309,34 @@ promote_when_safe() {
 }
 
 tick() {
-    local desired count
+    local rc
     if ! read_config; then
         set_state "$S_ROLE" no waiting "the config's pod-count or primary-ordinal is not valid and there is no last good value"
         return 0
     fi
-    desired=$DESIRED count=$COUNT
     refresh_passfiles || true
     checksum_watch || true
-    if ! server_running; then
-        if [ -n "$SERVER_PID" ]; then
-            local rc=0
-            wait "$SERVER_PID" || rc=$?
-            die "the server exited unexpectedly (status $rc)"
-        fi
-        start_for_role "$desired" "$count"
-        return 0
-    fi
-    local in_recovery
-    if ! in_recovery=$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null); then
-        set_state "$S_ROLE" no running "the server does not answer"
-        return 0
-    fi
-    if [ "$in_recovery" = f ]; then
-        primary_tick "$desired" "$count"
+    NOW=$(date +%s)
+    F=([me]=$(ordinal) [desired]=$DESIRED [count]=$COUNT [source]=$(standby_source || true)
+        [restore]=$([ -z "${RDB_RESTORE_FROM:-}" ] && echo no || echo yes) [allow_major]=${RDB_ALLOW_MAJOR_CHANGE:-false}
+        [gated]=$([ -z "$GATED" ] && echo no || echo yes)
+        [quiet]=$((NOW - ${NOT_STREAMING_SINCE:-$NOW})) [since_rewind]=$((NOW - LAST_REWIND_CHECK)))
+    if server_running; then
+        F[server]=running
+    elif [ -n "$SERVER_PID" ]; then
+        F[server]=exited
     else
-        standby_tick "$desired" "$count"
+        F[server]=down
     fi
-    tls_tick
+    decide decide_gate || return 1
+    gate_step
+    while :; do
+        decide decide_tick || return 1
+        rc=0
+        step || rc=$?
+        [ "$rc" = 1 ] || break
+    done
+    [ "$rc" != 2 ] || tls_tick
 }
 
 # A renewed certificate is taken by a reload, without a restart: new connections (clients and replicas) get

@@ -32,15 +32,3 @@ peer_state() {
     *) printf 'unknown' ;;
     esac
 }
-
-# Succeeds when the pod at ordinal $1 answers and takes writes.
-peer_is_primary() {
-    [ "$(peer_state "$1")" = primary ]
-}
-
-# lsn_ge A B: whether WAL position A is at or beyond B (both "X/Y" hexadecimal).
-lsn_ge() {
-    local a_hi=${1%/*} a_lo=${1#*/} b_hi=${2%/*} b_lo=${2#*/}
-    local a=$(((16#$a_hi << 32) + 16#$a_lo)) b=$(((16#$b_hi << 32) + 16#$b_lo))
-    [ "$a" -ge "$b" ]
-}

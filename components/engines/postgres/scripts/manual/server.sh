@@ -103,19 +103,17 @@ server_major() {
     postgres --version | awk '{ split($3, v, "."); print v[1] }'
 }
 
-# Data directories of another major version cannot be opened. Without the user's opt-in: say so and stop,
-# touching nothing. With it (allowMajorVersionChange, the documented dump-and-restore upgrade): rename the
-# old directory aside on the same volume, never delete it, and start fresh.
-check_major() {
-    local data server aside
-    [ -e "$PGDATA/PG_VERSION" ] || return 0
-    data=$(cat "$PGDATA/PG_VERSION")
-    server=$(server_major)
-    [ "$data" != "$server" ] || return 0
-    if [ "$RDB_ALLOW_MAJOR_CHANGE" != true ]; then
-        die "the data directory is PostgreSQL $data and this image runs PostgreSQL $server; a major upgrade" \
-            "needs a dump and allowMajorVersionChange, or a new cluster (README, Day-2 operations). Nothing was changed."
-    fi
+# Data directories of another major version cannot be opened (decide.sh). Without the user's opt-in: say so
+# and stop, touching nothing.
+refuse_major() {
+    die "the data directory is PostgreSQL $1 and this image runs PostgreSQL $2; a major upgrade" \
+        "needs a dump and allowMajorVersionChange, or a new cluster (README, Day-2 operations). Nothing was changed."
+}
+
+# With it (allowMajorVersionChange, the documented dump-and-restore upgrade): rename the old directory aside on
+# the same volume, never delete it, and start fresh.
+set_major_aside() {
+    local data="$1" server="$2" aside
     aside="$PGDATA.pg$data.$(date -u +%Y%m%dT%H%M%SZ)"
     mv "$PGDATA" "$aside"
     log "allowMajorVersionChange: the PostgreSQL $data data directory is kept as $aside; starting fresh on $server"

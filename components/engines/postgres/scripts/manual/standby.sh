@@ -132,8 +132,3 @@ standby_leader_tick() {
         set_state replica no running "standby cluster: not streaming from the source $hosts (wal receiver: $status)"
     fi
 }
-
-# Succeeds when the pod at ordinal $1 answers as a standby (a standby cluster's leader, which replicas clone).
-peer_is_standby() {
-    [[ "$(peer_state "$1")" == "standby "* ]]
-}
