@@ -1,7 +1,8 @@
 /**
  * Automated failover (failover: "patroni") on real servers: the component's rendered Patroni
- * configuration, scripts and probes, run by Debian's Patroni with etcd standing in for the Kubernetes API
- * as its store (the one change to the rendered configuration; see tests/harness/etcd.ts).
+ * configuration, scripts and probes, run by the image's Patroni release (tools/patroni/install.sh) with etcd
+ * standing in for the Kubernetes API as its store (the one change to the rendered configuration; see
+ * tests/harness/etcd.ts).
  */
 import * as assert from "assert";
 import * as fs from "fs";
