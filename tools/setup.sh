@@ -16,14 +16,12 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v dash >/dev/null || need_apt+=(dash)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v openssl >/dev/null || need_apt+=(openssl)
-# The Patroni mode's tests run the rendered configuration with Debian's Patroni, and etcd as its store in
-# place of the Kubernetes API. Patroni runs on Debian's own python3 (/usr/bin/patroni), whatever python3
-# comes first on PATH. (tools/patroni/install.sh installs the image's 4.1.4 from PyPI; the data tests do not run
-# it yet: docs/testing.md says why.)
+# The Patroni mode's tests run Patroni at the image's version from PyPI (tools/patroni/install.sh, below), in a
+# venv made with Debian's python3 (the pods' uid cannot enter /root, where this machine's own python lives), with
+# etcd's v2 API as its store until the harness is a node of the real API server. Debian's own Patroni stays for
+# tests/integration/image.test.ts, which holds the Dockerfile's version check to what a Patroni binary prints.
 [ -x /usr/bin/patroni ] || need_apt+=(patroni)
-# Patroni's etcd store (the v2 API the harness uses) is built on the python-etcd client, one of several
-# alternatives its package accepts.
-/usr/bin/python3 -c 'import etcd' 2>/dev/null || need_apt+=(python3-etcd)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 # Backups: the data-plane tests run Debian's pgBackRest against a directory repository and an S3-compatible
 # server on loopback (tests/harness/s3.ts, an npm devDependency); tests/integration/image.test.ts also holds
@@ -55,6 +53,8 @@ if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
 fi
 # The control-plane tests' real Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and the upstream CRDs, built once into the tools cache (docs/control-plane.md).
 bash tools/controlplane/build.sh
+# Patroni at the image's pin (PATRONI_VERSION), from PyPI into the tools cache.
+bash tools/patroni/install.sh
 # The real Pulumi engine's CLI and Kubernetes provider (tests/pulumi), built once into the tools cache. A cold build
 # takes long on 2 cores (docs/testing.md); a warm run returns at once.
 bash tools/pulumi/build.sh

@@ -9,6 +9,7 @@ import * as path from "path";
 import { POD_SCRIPTS, archiver, shareClaim, switchAndArchive } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
+import { untilSyncStandby } from "../harness/patroniApi";
 import { AckedWriter } from "../harness/writer";
 import { writable } from "../harness/clients/topology";
 
@@ -44,6 +45,9 @@ describe("archiving across a Patroni failover, and a restore after it", function
             await a.until("writes", () => writer.acked().length > 30);
             const backup = await a.exec(first, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
             assert.strictEqual(backup.status, 0, backup.stderr);
+            // Strict synchronous mode promotes only a standby Patroni has named in its store (one of its loops
+            // after the replicas stream): the primary is killed only once it has named one.
+            await untilSyncStandby(a, first);
             await a.kill(first, "SIGKILL");
             const deadline = Date.now() + 120000;
             while (promoted < 0) {

@@ -216,7 +216,8 @@ describe("metrics with failover: patroni", function () {
             const text = await scrape(i, PATRONI_PORT, { ca, servername: endpoint.tlsConfig.serverName });
             assert.ok(value(text, "patroni_postgres_running") === 1, text.slice(0, 500));
         }
-        const leaders = await Promise.all([0, 1].map(async (i) => value(await scrape(i, PATRONI_PORT, { ca, servername: endpoint.tlsConfig.serverName }), "patroni_master")));
+        // Patroni 4.0 renamed patroni_master to patroni_primary (1 on the member holding the leader lock).
+        const leaders = await Promise.all([0, 1].map(async (i) => value(await scrape(i, PATRONI_PORT, { ca, servername: endpoint.tlsConfig.serverName }), "patroni_primary")));
         assert.deepStrictEqual([...leaders].sort(), [0, 1]);
         // The name matters: the pod's address alone is in no certificate.
         await assert.rejects(scrape(0, PATRONI_PORT, { ca, servername: "" }), /IP|altname|certificate/i);

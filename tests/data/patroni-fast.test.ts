@@ -38,7 +38,7 @@ const T = FAST_TIMING;
 const NODE_LOSS_BOUND_MS = (T.ttl + 2 * T.loopWait + 10) * 1000;
 /** A crashed server under a live Patroni is noticed within one loop (plus its own 1 s of slack)... */
 const DETECT_BOUND_MS = (T.loopWait + 1) * 1000;
-/** ...and restarted in place (Patroni 3.0.2: crash recovery in single-user mode, a start, a promotion) or
+/** ...and restarted in place (Patroni: crash recovery in single-user mode, a start, a promotion) or
  * replaced; the client's reconnect on top. */
 const POSTGRES_DEATH_BOUND_MS = 15000;
 

@@ -11,6 +11,7 @@ import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
 import { PATRONI_IMAGE, RoleSampler, freezePostgres, podProcesses, thaw } from "../harness/patroni";
+import { untilSyncStandby } from "../harness/patroniApi";
 import { procCmdline } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
 
@@ -48,6 +49,9 @@ function pauseScenario(title: string, fence: boolean) {
             await c.up();
             await c.until("one primary and two streaming replicas", settled);
             const primary = writable()[0];
+            // Strict synchronous mode promotes only a standby Patroni has named in its store (one of its loops
+            // after the replicas stream): the primary is paused only once it has named one.
+            await untilSyncStandby(c, primary);
             for (const t of TABLES) c.sql(primary, `CREATE TABLE ${t} (id bigint PRIMARY KEY, note text NOT NULL)`);
         });
         after(() => c.cleanup());

@@ -13,6 +13,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { Cluster } from "../harness/cluster";
 import { PATRONI_IMAGE, freezePostgres, thaw } from "../harness/patroni";
+import { untilSyncStandby } from "../harness/patroniApi";
 
 const ORDINALS = [0, 1, 2];
 const SUPERUSER = { user: "postgres", database: "postgres" };
@@ -31,6 +32,9 @@ describe("Patroni mode: a pod told to stop stops within its grace period", funct
             const w = writable();
             return w.length === 1 && streamingFrom(w[0]).split(",").length === 2;
         });
+        // Strict synchronous mode promotes only the standby Patroni has named in its store; the standbys are
+        // made to hang only once it has named one, as in the other Patroni tests.
+        await untilSyncStandby(c, writable()[0]);
     });
     after(() => c.cleanup());
 

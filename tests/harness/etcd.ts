@@ -3,18 +3,22 @@
  * election, member keys and failover logic are the same over either store; what only the Kubernetes store
  * does (ConfigMap leader lock, pod role labels, RBAC) is checked in the render, not here.
  *
- * Patroni talks to it over etcd's v2 API (Patroni's `etcd` store), not v3 (`etcd3`), because only that path
- * renews the leader key the way the Kubernetes store does in every Patroni version the component meets:
- * conditionally. Patroni 3.0.2 (Debian's, which the tests run):
+ * Patroni talks to it over etcd's v2 API (Patroni's `etcd` store), the store the tests' timing figures were
+ * measured on. Both of Patroni's etcd stores work with Debian's etcd (3.4, v2 API enabled with --enable-v2) at
+ * the image's Patroni (tools/versions.env), and both renew the leader key the way the Kubernetes store does:
+ * conditionally. Patroni 4.1:
  * - kubernetes.py `update_leader`: gives up when its cached leader ConfigMap names another member, else
  *   patches the ConfigMap with the cached resourceVersion (the API server refuses a stale one with 409),
  *   and on a 409 re-reads it and retries only if it still names this member;
  * - etcd.py `_do_update_leader`: writes the key with prevValue=<this member> (etcd refuses if another
  *   member holds it) and creates it with prevExist=false only when it is gone;
- * - etcd3.py `_update_leader`: after a lost lease, puts the key with no comparison at all from the cluster
- *   view it read before it stalled, overwriting a newer leader's key (fixed upstream in 3.0.3, #2689).
- * A primary whose loop stalls past ttl (tests/data/patroni-pause.test.ts) lost acknowledged commits over
- * etcd3 for that reason; over the Kubernetes store or etcd's v2 API its renewal fails and it demotes.
+ * - etcd3.py `_update_leader`: a transaction that puts the key if its value is this member, else creates it
+ *   only if it does not exist (create_revision 0).
+ * Patroni 3.0.2 (Debian's package, which the tests ran before) lacked the last: after a lost lease its etcd3
+ * store put the key with no comparison from the cluster view it read before it stalled, overwriting a newer
+ * leader's key (fixed upstream in 3.0.3, #2689), and a primary whose loop stalled past ttl
+ * (tests/data/patroni-pause.test.ts) lost acknowledged commits over etcd3. etcd 3.6 and later serve no v2
+ * API: a harness on such an etcd would switch this to `etcd3`.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";

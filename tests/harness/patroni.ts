@@ -6,7 +6,8 @@ import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
 import { PG_BIN, Pod } from "./pod";
 import { procStat } from "./proc";
 
-/** Stands for an image built from images/postgres/Dockerfile; the harness runs Debian's binaries. */
+/** Stands for an image built from images/postgres/Dockerfile; the harness runs Debian's PostgreSQL and the
+ * image's Patroni release (tools/patroni/install.sh). */
 export const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
 
 /** The bound docs/failover.md states: a dead leader's lock expires within ttl, and a replica acts within two of

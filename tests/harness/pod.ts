@@ -4,7 +4,8 @@
  * bind mounts of per-pod directories, under the rendered uid, gid and fsGroup (999, with an /etc/passwd
  * that names it postgres, as the image's does), with the kubelet's file modes and ownership. The only
  * changes to what Kubernetes would run: the listen addresses (the pod's loopback address, Patroni's too)
- * and PATH (Debian's PostgreSQL binaries), env only; Patroni's store is swapped in cluster.ts.
+ * and PATH (Debian's PostgreSQL binaries), env only; Patroni's store is swapped in cluster.ts. Patroni is the
+ * image's release (tools/patroni/install.sh), mounted where the image has its venv.
  *
  * Debian 12's PostgreSQL 15 stands in for the image's 17: the scripts use nothing that differs between them.
  */
@@ -14,6 +15,7 @@ import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
 import { ProbeKind, ProbeResult } from "./prober";
 import { collect } from "./proc";
+import { toolDir, toolVersion } from "./tools";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 
@@ -41,19 +43,34 @@ function own(p: string, uid: number, gid: number, mode: number): void {
 
 export type { ProbeKind };
 
-/** A container that runs Patroni (it has a "patroni" port) listens on the pod's address, not on 0.0.0.0,
- * and accepts Debian's Patroni; given `etcdEndpoint` (the pod's own proxy, etcd-proxy.ts), it reaches etcd
- * there only. */
+/** Whether a container runs Patroni: it has a "patroni" port. */
+function runsPatroni(c: any): boolean {
+    return (c.ports ?? []).some((p: any) => p.name === "patroni");
+}
+
+/** Where the image has Patroni's virtual environment (images/postgres/Dockerfile): the harness mounts the one
+ * tools/patroni/install.sh made there, in the pod's mount namespace. */
+export const PATRONI_MOUNT = "/opt/patroni";
+
+/** Patroni at the image's version (tools/versions.env PATRONI_VERSION), installed by tools/patroni/install.sh. */
+export function patroniToolDir(): string {
+    const version = toolVersion("PATRONI_VERSION");
+    const dir = toolDir("patroni", version);
+    if (!fs.existsSync(path.join(dir, ".complete"))) {
+        throw new Error(`Patroni ${version} is not installed in ${dir}: run tools/patroni/install.sh (tools/setup.sh does)`);
+    }
+    return dir;
+}
+
+/** A container that runs Patroni listens on the pod's address, not on 0.0.0.0; given `etcdEndpoint` (the pod's
+ * own proxy, etcd-proxy.ts), it reaches etcd there only. */
 function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<string, string> {
     const ports: any[] = c.ports ?? [];
     const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
-    if (port("patroni") === undefined) return {};
+    if (!runsPatroni(c)) return {};
     return {
         PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`,
         PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}`,
-        // Debian's Patroni 3.0.2 is older than the image's minimum; with the harness's store its leader
-        // update is conditional as the Kubernetes store's is (tests/harness/etcd.ts, docs/failover.md).
-        RDB_PATRONI_MIN_VERSION: "3.0.2",
         // Patroni's env overrides the file's etcd.hosts; the file's use_proxies (withEtcdStore) keeps it from
         // asking etcd for its members' own client URLs, which would lead it around the proxy.
         ...(etcdEndpoint ? { PATRONI_ETCD_HOSTS: etcdEndpoint } : {}),
@@ -170,7 +187,8 @@ export class Pod {
             RDB_LISTEN_ADDRESSES: this.address,
             ...patroniListen(c, this.address, this.etcdEndpoint),
             ...(name === "postgres" ? this.extraEnv : {}),
-            PATH: `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+            // Patroni first, as the image's /usr/local/bin links to its venv come before Debian's /usr/bin/patroni.
+            PATH: `${PG_BIN}:${runsPatroni(c) ? `${PATRONI_MOUNT}/bin:` : ""}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: "/var/lib/postgresql",
             LANG: "C.UTF-8",
         };
@@ -178,6 +196,7 @@ export class Pod {
         for (const m of c.volumeMounts) {
             mounts.push([path.join(this.root, "mounts", m.name), m.mountPath]);
         }
+        if (runsPatroni(c)) mounts.push([patroniToolDir(), PATRONI_MOUNT]);
         return { c, env, mounts, id: identity(objects, c) };
     }
 

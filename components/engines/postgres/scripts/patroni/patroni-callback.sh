@@ -22,7 +22,7 @@ wait_writable() {
 }
 
 # With RDB_BACKUP=on (docs/pod-contract.md, "Backups") a primary makes sure its pgBackRest stanza exists and
-# that archiving into it works (Patroni 3.0.2's ha.py calls on_start after a bootstrap too). Detached, in the
+# that archiving into it works (Patroni's ha.py calls on_start after a bootstrap too). Detached, in the
 # background: Patroni kills a callback, children included, that still runs when the next one comes, and
 # the repository may be down. backup-stanza.sh retries every minute until it worked or this server is no
 # longer the primary, one run per pod at a time.

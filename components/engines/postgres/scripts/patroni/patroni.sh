@@ -20,7 +20,7 @@ set -euo pipefail
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
 # failover"). An older one is refused before it can run, with the version found and the minimum. The test
-# harness sets its own value for Debian's 3.0.2, for the reason the README gives.
+# harness runs the image's Patroni (tools/versions.env), so this check runs there as it does in the image.
 MIN_VERSION=${RDB_PATRONI_MIN_VERSION:-3.3.0}
 
 check_patroni_version() {
