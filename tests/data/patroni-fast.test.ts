@@ -42,10 +42,14 @@ const DETECT_BOUND_MS = (T.loopWait + 1) * 1000;
  * replaced; the client's reconnect on top. */
 const POSTGRES_DEATH_BOUND_MS = 15000;
 
-/** The time of the first line of a pod's log at or after `fromMs` that matches `re`, by Patroni's UTC stamp. */
+/**
+ * The time of the first line of a pod's log at or after `fromMs` that matches `re`, by Patroni's UTC stamp.
+ * A stamp may follow `backend> `: the prompt that PostgreSQL in single-user mode (Patroni's crash recovery before
+ * a rewind) leaves unterminated on the shared output.
+ */
 function logTime(lines: string[], re: RegExp, fromMs: number): number | undefined {
     for (const l of lines) {
-        const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) /.exec(l);
+        const m = /^(?:backend> )*(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) /.exec(l);
         if (!m || !re.test(l)) continue;
         const t = Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`);
         if (t >= fromMs) return t;
