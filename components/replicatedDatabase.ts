@@ -8,6 +8,7 @@ import { getEngine, getTopology } from "./engines";
 import { failoverDeprecation } from "./failover";
 import { publishOutputs } from "./outputs";
 import { plan as planCluster } from "./plan";
+import { withoutPromiseStacks } from "./promiseStacks";
 import { resolveArgs } from "./resolve";
 import { createBackupClaim, createBackups } from "./resources/backups";
 import { createConfigMaps } from "./resources/configmaps";
@@ -84,78 +85,81 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
         // Validate before registering anything: a bad argument must not leave half a component behind.
         const resolved = resolveArgs(name, args);
         super(TYPE_TOKEN, name, {}, opts);
-        const deprecation = failoverDeprecation(args);
-        if (deprecation) {
-            pulumi.log.warn(deprecation, this);
-        }
+        // Pulumi's per-promise debugging traces, unformatted while the children register: components/promiseStacks.ts.
+        withoutPromiseStacks(() => {
+            const deprecation = failoverDeprecation(args);
+            if (deprecation) {
+                pulumi.log.warn(deprecation, this);
+            }
 
-        const engine = getEngine(resolved.engine);
-        const topology = getTopology(engine, resolved.failover);
-        const plan = planCluster(resolved, topology);
-        const { names } = plan;
-        const ctx = buildContext(name, resolved, plan, engine, topology, this);
+            const engine = getEngine(resolved.engine);
+            const topology = getTopology(engine, resolved.failover);
+            const plan = planCluster(resolved, topology);
+            const { names } = plan;
+            const ctx = buildContext(name, resolved, plan, engine, topology, this);
 
-        // Refuses, at preview, a shrink or a major-version change against the last deployment.
-        const guard = createGuard(ctx);
-        const storage = createStorage(ctx, guard);
-        const credentials = createCredentials(ctx);
-        const configMaps = createConfigMaps(ctx);
-        const rbac = createRbac(ctx);
-        const services = createServices(ctx);
-        const networkPolicies = createNetworkPolicies(ctx);
-        const tls = createTls(ctx);
-        const backupClaim = createBackupClaim(ctx);
-        const statefulSet = createStatefulSet(ctx, {
-            configChecksum: configMaps.checksum,
-            dependsOn: [
-                guard,
-                ...storage.claims,
-                ...(credentials.secret ? [credentials.secret] : []),
-                configMaps.scripts,
-                configMaps.config,
-                rbac.roleBinding,
-                services.headless,
-                // The pods start inside the policy, never open.
-                ...networkPolicies,
-                ...(backupClaim ? [backupClaim] : []),
-                ...(tls.resource ? [tls.resource] : []),
-            ],
+            // Refuses, at preview, a shrink or a major-version change against the last deployment.
+            const guard = createGuard(ctx);
+            const storage = createStorage(ctx, guard);
+            const credentials = createCredentials(ctx);
+            const configMaps = createConfigMaps(ctx);
+            const rbac = createRbac(ctx);
+            const services = createServices(ctx);
+            const networkPolicies = createNetworkPolicies(ctx);
+            const tls = createTls(ctx);
+            const backupClaim = createBackupClaim(ctx);
+            const statefulSet = createStatefulSet(ctx, {
+                configChecksum: configMaps.checksum,
+                dependsOn: [
+                    guard,
+                    ...storage.claims,
+                    ...(credentials.secret ? [credentials.secret] : []),
+                    configMaps.scripts,
+                    configMaps.config,
+                    rbac.roleBinding,
+                    services.headless,
+                    // The pods start inside the policy, never open.
+                    ...networkPolicies,
+                    ...(backupClaim ? [backupClaim] : []),
+                    ...(tls.resource ? [tls.resource] : []),
+                ],
+            });
+            createDisruptionBudget(ctx);
+            createBackups(ctx, statefulSet);
+            // After the database: its pods start with the pooler's role, inside the same policies.
+            createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.poolerResource ? [tls.poolerResource] : [])]);
+            createMonitoring(ctx);
+
+            const connection = engine.connection(ctx, credentials.appPassword);
+            const pooled = pooledConnections(resolved, names, credentials.appPassword);
+            const outputs = publishOutputs({
+                namespace: resolved.namespace,
+                statefulSetName: names.statefulSet,
+                primaryHost: names.serviceHost(names.readWriteService),
+                readOnlyHost: names.serviceHost(names.readOnlyService),
+                port: engine.port,
+                podHosts: plan.pods.map((p) => p.host),
+                secretName: names.secret,
+                appUser: resolved.appUser,
+                appDatabase: resolved.appDatabase,
+                appPassword: credentials.appPassword,
+                writeConnectionString: connection.writeUri,
+                readConnectionString: connection.readUri,
+                writeMultiHostConnectionString: connection.writeMultiHostUri,
+                readMultiHostConnectionString: connection.readMultiHostUri,
+                jdbcWriteUrl: connection.jdbcWriteUrl,
+                jdbcWriteMultiHostUrl: connection.jdbcWriteMultiHostUrl,
+                jdbcReadUrl: connection.jdbcReadUrl,
+                caCertificate: tls.caCertificate,
+                backupRepository: engine.backup.repositoryUrl(resolved, names.backupClaim),
+                pooledWriteConnectionString: pooled.write,
+                pooledReadConnectionString: pooled.read,
+                backupStanza: resolved.backup.enabled ? resolved.backup.stanza : "",
+            });
+            // The compiler holds the declared fields to what is published: same names, same types.
+            const fields: Pick<ReplicatedDatabase, keyof typeof outputs> = outputs;
+            Object.assign(this, fields);
+            this.registerOutputs(outputs);
         });
-        createDisruptionBudget(ctx);
-        createBackups(ctx, statefulSet);
-        // After the database: its pods start with the pooler's role, inside the same policies.
-        createPooler(ctx, [statefulSet, ...networkPolicies, ...(credentials.secret ? [credentials.secret] : []), ...(tls.poolerResource ? [tls.poolerResource] : [])]);
-        createMonitoring(ctx);
-
-        const connection = engine.connection(ctx, credentials.appPassword);
-        const pooled = pooledConnections(resolved, names, credentials.appPassword);
-        const outputs = publishOutputs({
-            namespace: resolved.namespace,
-            statefulSetName: names.statefulSet,
-            primaryHost: names.serviceHost(names.readWriteService),
-            readOnlyHost: names.serviceHost(names.readOnlyService),
-            port: engine.port,
-            podHosts: plan.pods.map((p) => p.host),
-            secretName: names.secret,
-            appUser: resolved.appUser,
-            appDatabase: resolved.appDatabase,
-            appPassword: credentials.appPassword,
-            writeConnectionString: connection.writeUri,
-            readConnectionString: connection.readUri,
-            writeMultiHostConnectionString: connection.writeMultiHostUri,
-            readMultiHostConnectionString: connection.readMultiHostUri,
-            jdbcWriteUrl: connection.jdbcWriteUrl,
-            jdbcWriteMultiHostUrl: connection.jdbcWriteMultiHostUrl,
-            jdbcReadUrl: connection.jdbcReadUrl,
-            caCertificate: tls.caCertificate,
-            backupRepository: engine.backup.repositoryUrl(resolved, names.backupClaim),
-            pooledWriteConnectionString: pooled.write,
-            pooledReadConnectionString: pooled.read,
-            backupStanza: resolved.backup.enabled ? resolved.backup.stanza : "",
-        });
-        // The compiler holds the declared fields to what is published: same names, same types.
-        const fields: Pick<ReplicatedDatabase, keyof typeof outputs> = outputs;
-        Object.assign(this, fields);
-        this.registerOutputs(outputs);
     }
 }
