@@ -244,7 +244,9 @@ export const ARGS = {
         kind: "string",
         default: "",
         defaultNote: "(generate them)",
-        allowed: "a Secret with keys `superuser-password`, `replication-password`, `app-password`",
+        allowed:
+            "a Secret with keys `superuser-password`, `replication-password`, `app-password`; also `monitoring-password` with monitoring on, " +
+            "`pooler-password` with the pooler, `patroni-api-password` with `failover: patroni`",
     },
     passwordVersion: { kind: "number", default: 1, allowed: "bump to generate new passwords (not with `existingSecretName`)" },
     clusterDomain: { kind: "string", default: "cluster.local", allowed: "the cluster's DNS domain" },

@@ -45,6 +45,11 @@ export interface Topology {
      */
     readonly internalPorts: readonly { name: string; port: number }[];
     /**
+     * Passwords of its own (keys of the credentials Secret, each `<name>-password`): generated beside the
+     * roles' passwords, required in an `existingSecretName`, mounted in the database container only.
+     */
+    readonly secretKeys: readonly string[];
+    /**
      * The topology's checks of the resolved args. `given` is what the user passed, to tell a chosen value from
      * a default. Throws an ArgError naming the setting.
      */

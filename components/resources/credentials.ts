@@ -28,6 +28,9 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 if (args.monitoring.enabled && !data?.[MONITORING_SECRET_KEY]) {
                     throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${MONITORING_SECRET_KEY}" (needed with monitoring.enabled)`);
                 }
+                for (const key of ctx.topology.secretKeys) {
+                    if (!data?.[key]) throw new Error(`Secret ${args.namespace}/${args.existingSecretName} has no key "${key}" (needed with failover "${ctx.topology.name}")`);
+                }
                 return Buffer.from(value, "base64").toString("utf8");
             }),
         );
@@ -50,6 +53,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
     // The pooler's role (pooler.enabled): created only then, so that a cluster without one keeps its Secret as it was.
     const pooler = args.pooler.enabled ? password("pooler") : undefined;
     const monitoring = args.monitoring.enabled ? password("monitoring") : undefined;
+    const own = ctx.topology.secretKeys.map((key) => [key, password(key.replace(/-password$/, ""))] as const);
 
     const secret = new k8s.core.v1.Secret(
         `${ctx.name}-secret`,
@@ -62,6 +66,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.app]: pulumi.secret(app),
                 ...(pooler ? { [POOLER_SECRET_KEY]: pulumi.secret(pooler) } : {}),
                 ...(monitoring ? { [MONITORING_SECRET_KEY]: pulumi.secret(monitoring) } : {}),
+                ...Object.fromEntries(own.map(([key, value]) => [key, pulumi.secret(value)])),
             },
         },
         { parent, additionalSecretOutputs: ["data", "stringData"] },

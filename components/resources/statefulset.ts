@@ -152,7 +152,7 @@ function podSpec(ctx: BuildContext): PodSpec {
                 secret: {
                     secretName: names.secret,
                     defaultMode: 0o440,
-                    items: podSecretKeys(args).map((key) => ({ key, path: key })),
+                    items: [...podSecretKeys(args), ...topology.secretKeys].map((key) => ({ key, path: key })),
                 },
             },
             ...standbyVolumes(args),

@@ -10,7 +10,7 @@ import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
 import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
-import { untilSyncStandby } from "../harness/patroniApi";
+import { patroniRequest, untilSyncStandby } from "../harness/patroniApi";
 
 describe("automated failover with Patroni on real PostgreSQL servers", function () {
     this.timeout(300000);
@@ -46,6 +46,29 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
         const r = c.psql(others[0], "INSERT INTO items (id, note) VALUES (0, 'on a replica')");
         assert.notStrictEqual(r.status, 0);
         assert.match(r.stderr, /read-only transaction/);
+    });
+
+    it("the REST API's unsafe endpoints take its own password, not the superuser's; that password is no database login", async () => {
+        const basic = (password: string) => ({ Authorization: `Basic ${Buffer.from(`patroni:${password}`).toString("base64")}` });
+        // POST /restart on a replica with a schedule far ahead: a real unsafe request, which changes nothing now.
+        const replica = ordinals.find((i) => i !== primary)!;
+        const restart = (password?: string) =>
+            patroniRequest(c, replica, "/restart", {
+                method: "POST",
+                headers: { "Content-Type": "application/json", ...(password ? basic(password) : {}) },
+                body: JSON.stringify({ schedule: "2099-01-01T00:00:00+00:00" }),
+            });
+        assert.strictEqual((await restart()).status, 401, "no password");
+        assert.strictEqual((await restart(c.secret("superuser-password"))).status, 401, "the superuser's password opens nothing here");
+        const ok = await restart(c.secret("patroni-api-password"));
+        assert.strictEqual(ok.status, 202, ok.text);
+        const cancel = await patroniRequest(c, replica, "/restart", { method: "DELETE", headers: basic(c.secret("patroni-api-password")) });
+        assert.strictEqual(cancel.status, 200, cancel.text);
+        // The API's password is Patroni's, not a role's: no database user logs in with it.
+        for (const user of ["postgres", "patroni"]) {
+            const r = c.psql(primary, "SELECT 1", { user, database: "postgres", password: c.secret("patroni-api-password") });
+            assert.notStrictEqual(r.status, 0, user);
+        }
     });
 
     it("4. the primary killed: a replica is promoted with nobody acting, no acknowledged row is lost, the old one rejoins", async () => {
@@ -119,7 +142,7 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
 
     it("never writes a password into a pod's log", async () => {
         await sleep(100);
-        const secrets = (["superuser-password", "replication-password", "app-password"] as const).map((k) => c.secret(k));
+        const secrets = (["superuser-password", "replication-password", "app-password", "patroni-api-password"] as const).map((k) => c.secret(k));
         for (const i of ordinals) {
             const log = fs.readFileSync(c.logFile(i), "utf8");
             for (const s of secrets) assert.ok(!log.includes(s), `a password is in db-${i}'s log`);

@@ -54,7 +54,7 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         assert.strictEqual(fn("postgres"), "0:", "the superuser's secret must not be served");
         assert.strictEqual(fn("replicator"), "0:", "the replication role's secret must not be served");
         // The pooler role may call the function, and read nothing else of the catalog's secrets.
-        const asPooler = { user: "pooler", password: c.secret("pooler-password" as any), database: "app" };
+        const asPooler = { user: "pooler", password: c.secret("pooler-password"), database: "app" };
         assert.strictEqual(c.sql(0, "SELECT count(*) FROM pooler.user_secret('app')", asPooler), "1");
         const shadow = c.psql(0, "SELECT count(*) FROM pg_shadow", asPooler);
         assert.notStrictEqual(shadow.status, 0);
@@ -221,7 +221,7 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
     });
 
     it("an emptied pooler-password is refused once per change, and PgBouncer keeps the last good one", async () => {
-        const good = c.secret("pooler-password" as any);
+        const good = c.secret("pooler-password");
         const refusals = () => pooler.tail(1000000).match(/ERROR: Secret key pooler-password is empty; keeping the last good one/g)?.length ?? 0;
         const reloads = () => pooler.tail(1000000).match(/PgBouncer reloaded/g)?.length ?? 0;
         const reloadsBefore = reloads();
@@ -246,9 +246,9 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
 
     it("a new Secret reaches the running pooler: the primary sets the pooler role's password, PgBouncer reloads it", async () => {
         const oldApp = appPassword();
-        const oldPooler = c.secret("pooler-password" as any);
+        const oldPooler = c.secret("pooler-password");
         await c.apply({ passwordVersion: 2 });
-        assert.notStrictEqual(c.secret("pooler-password" as any), oldPooler);
+        assert.notStrictEqual(c.secret("pooler-password"), oldPooler);
         // The primary (db-1 since the switchover) applies the new passwords; then the kubelet swaps the pooler pod's file.
         await c.until("the primary to apply the new passwords", () => c.psql(1, "SELECT 1", { user: "app", password: oldApp }).status !== 0, 60000);
         await pooler.refreshSecret();
@@ -261,7 +261,7 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         const old = viaPooler("SELECT 1", "", oldApp);
         assert.notStrictEqual(old.status, 0, "the old application password still works through the pooler");
         const log = pooler.tail(100000);
-        assert.ok(!log.includes(appPassword()) && !log.includes(c.secret("pooler-password" as any)) && !log.includes(oldPooler), "a password in the pooler's log");
+        assert.ok(!log.includes(appPassword()) && !log.includes(c.secret("pooler-password")) && !log.includes(oldPooler), "a password in the pooler's log");
     });
 
     it("the pooler stops cleanly on the kubelet's SIGTERM (PgBouncer's safe shutdown)", async () => {
@@ -292,7 +292,7 @@ describe("the connection pooler with Patroni, in front of both Services", functi
     });
 
     it("Patroni's callback creates the pooler role and function; the rw pooler reaches the primary, the ro pooler a replica", async () => {
-        const asPooler = { user: "pooler", password: c.secret("pooler-password" as any), database: "app" };
+        const asPooler = { user: "pooler", password: c.secret("pooler-password"), database: "app" };
         // The primary is whichever pod Patroni elected.
         await c.until("the pooler role to log in on the primary", () => [0, 1].some((i) => c.psql(i, "SELECT count(*) FROM pooler.user_secret('app')", asPooler).stdout.trim() === "1"), 60000);
         const recovery = (p: PoolerPod) =>

@@ -406,8 +406,11 @@ export class Cluster {
         return this.pod(ordinal).exec(command, timeoutMs);
     }
 
-        secret(key: "superuser-password" | "replication-password" | "app-password"): string {
-        const s = [...this.objects.secrets.values()][0];
+    /** A key of the credentials Secret the database pods mount; throws when it has no such key. */
+    secret(key: string): string {
+        const volume = this.objects.statefulSet.spec.template.spec.volumes.find((v: any) => v.name === "secret");
+        const s = this.objects.secrets.get(volume.secret.secretName);
+        if (s?.[key] === undefined) throw new Error(`the credentials Secret ${volume.secret.secretName} has no key ${key}`);
         return s[key];
     }
 

@@ -103,4 +103,17 @@ describe("the accepted copy of the Secret (lib.sh accept_secret)", () => {
         assert.strictEqual(accepted("pooler-password"), "p");
         assert.strictEqual(accepted("monitoring-password"), "m");
     });
+
+    it("includes the failover mode's own passwords (RDB_MODE_SECRET_KEYS), and its checksum follows them", () => {
+        const extra = { RDB_MODE_SECRET_KEYS: "patroni-api-password" };
+        assert.deepStrictEqual(accept(extra), { status: 1, stdout: "key patroni-api-password is missing", stderr: "" });
+        fs.writeFileSync(path.join(mounted, "patroni-api-password"), "a1");
+        assert.strictEqual(accept(extra).status, 0);
+        assert.strictEqual(accepted("patroni-api-password"), "a1");
+        const before = bash("secret_checksum", extra).stdout;
+        fs.writeFileSync(path.join(mounted, "patroni-api-password"), "a2");
+        assert.strictEqual(accept(extra).status, 0);
+        assert.notStrictEqual(bash("secret_checksum", extra).stdout, before, "a rotated API password is a new Secret");
+        assert.strictEqual(accept().status, 0, "without the mode's keys, the roles' alone");
+    });
 });

@@ -9,6 +9,8 @@ import { MOUNT_PATHS } from "../../components/resources/context";
 import { resolveArgs } from "../../components/resolve";
 import { renderComponent } from "../../render/render";
 import { find, resource } from "./helpers";
+
+const PATRONI_IMAGE = "registry.example.com/postgres-patroni:17.6";
 import { ParsedUri, parseJdbcUrl, parseLibpqUri } from "./uris";
 
 const SECRET_OUTPUTS = OUTPUT_NAMES.filter((n) => OUTPUTS[n].secret);
@@ -115,6 +117,22 @@ describe("secrets", () => {
         }
         const r = await renderComponent("db", { passwordVersion: 2 });
         assert.deepStrictEqual(resource(r, "db-app-password").inputs.keepers, { version: "2" });
+    });
+
+    it("gives Patroni's REST API a password of its own, mounted in the database container only, and only with Patroni", async () => {
+        const r = await renderComponent("db", { failover: "patroni", image: PATRONI_IMAGE });
+        const secret = find(r, "Secret", "db-credentials");
+        assert.ok(secret.stringData["patroni-api-password"]);
+        assert.strictEqual(new Set(Object.values(secret.stringData)).size, Object.keys(secret.stringData).length, "every password differs");
+        assert.ok(resource(r, "db-secret").secretPaths.some((p) => p === "stringData" || p === "stringData.patroni-api-password"));
+        const volume = find(r, "StatefulSet").spec.template.spec.volumes.find((v: any) => v.name === "secret");
+        assert.ok(volume.secret.items.some((i: any) => i.key === "patroni-api-password"));
+        const manual = await renderComponent("db", { failover: "manual" });
+        assert.ok(!("patroni-api-password" in find(manual, "Secret", "db-credentials").stringData));
+        assert.ok(!find(manual, "StatefulSet").spec.template.spec.volumes.find((v: any) => v.name === "secret").secret.items.some((i: any) => i.key === "patroni-api-password"));
+        // patroni.sh hands the REST API that key, never the superuser's.
+        const script = find(r, "ConfigMap", "db-scripts").data["patroni.sh"] as string;
+        assert.match(script, /restapi:\n  authentication: \{username: patroni, password: \$\(quoted patroni-api-password\)\}/);
     });
 
     it("reads an existing Secret instead of generating one", async () => {

@@ -72,6 +72,11 @@ SECRET_KEYS=(superuser-password replication-password app-password)
 [ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
 # The exporter's role, with monitoring on: its password is checked and applied like the others.
 [ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
+# The failover mode's own passwords (Patroni's REST API's), no role's: accepted and rotated the same way.
+if [ -n "${RDB_MODE_SECRET_KEYS:-}" ]; then
+    read -r -a mode_secret_keys <<<"$RDB_MODE_SECRET_KEYS"
+    SECRET_KEYS+=("${mode_secret_keys[@]}")
+fi
 
 # mounted_secret_file KEY: the mounted file of a password. A standby cluster (README, "Disaster recovery: standby
 # cluster") mounts its source's replication password at RDB_REPLICATION_SECRET_DIR: its data, roles included,

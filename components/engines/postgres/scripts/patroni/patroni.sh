@@ -61,7 +61,7 @@ postgresql:
     replication: {password: $(quoted replication-password)}
     rewind: {password: $(quoted superuser-password)}
 restapi:
-  authentication: {username: patroni, password: $(quoted superuser-password)}
+  authentication: {username: patroni, password: $(quoted patroni-api-password)}
 YAML
     )
     mv -f "$tmp" "$CONF_DIR/20-passwords.yml"

@@ -46,6 +46,7 @@ function container(ctx: EngineContext): Container {
 export const manual: Topology = {
     name: "manual",
     rbacSuffix: "labeler",
+    secretKeys: [],
     databaseApiToken: false,
     // The pods reach each other on the database port only (streaming, pg_rewind).
     internalPorts: [],

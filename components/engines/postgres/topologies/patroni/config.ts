@@ -18,6 +18,9 @@ import { patroniArchiveReplicaMethod, patroniReplicationCa } from "../../../../s
 import { PATRONI_ROLE_LABELS } from "./roleLabels";
 import { patroniTimingSettings } from "./timing";
 
+
+/** The credentials Secret's key of the REST API's password (user `patroni`): Patroni's own, not a role's. */
+export const PATRONI_API_SECRET_KEY = "patroni-api-password";
 export const PATRONI_PORT = 8008;
 export const PATRONI_CONFIG_FILE = "patroni.yml";
 /** Patroni's dynamic settings as rendered (what `bootstrap.dcs` holds), beside patroni.yml: patroni.sh on the
@@ -75,6 +78,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
         // The key prefix in a key-value store (the tests' etcd); unused with the Kubernetes API.
         namespace: "/replicated-db/",
         // HTTPS with the database's certificate when TLS is on; members verify each other against its CA.
+        // Its password (PATRONI_API_SECRET_KEY) is added by patroni.sh from the Secret, in pod memory.
         restapi: {
             listen: `0.0.0.0:${PATRONI_PORT}`,
             ...(tls ? { certfile: tls.cert, keyfile: tls.key, cafile: tls.ca } : {}),

@@ -11,7 +11,7 @@ import { PORT } from "../../connection";
 import { CONTAINER_NAME, PGDATA, SOCKET_DIR, baseEnv } from "../../pod";
 import { scriptsOf } from "../../scriptFolders";
 import { pgHbaConf } from "../../config";
-import { HBA_CONFIG_FILE, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
+import { HBA_CONFIG_FILE, PATRONI_API_SECRET_KEY, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
 import { FENCE_AFTER_ENV, FENCE_AFTER_FILE, fenceAfterSeconds } from "./timing";
 
 /** A probe that only reads the state file patroni.sh writes once a second, so 2 s is ample. */
@@ -34,6 +34,8 @@ function container(ctx: EngineContext): Container {
         ],
         env: baseEnv(ctx, [
             { name: "RDB_PATRONI_PORT", value: String(PATRONI_PORT) },
+            // The mode's own passwords (Topology.secretKeys), accepted from the Secret with the roles' (lib.sh).
+            { name: "RDB_MODE_SECRET_KEYS", value: PATRONI_API_SECRET_KEY },
             // The fence's bound follows the timings (components/failover-timing.ts): it must kill a hung
             // primary before its leader lock can expire. An env var, so a change of the timings rolls the pods.
             { name: FENCE_AFTER_ENV, value: String(fenceAfterSeconds(args.patroni)) },
@@ -54,6 +56,9 @@ export const patroni: Topology = {
     databaseApiToken: true,
     // Members ask each other's REST API before a promotion (is anyone more advanced?); nobody else needs it.
     internalPorts: [{ name: "patroni", port: PATRONI_PORT }],
+    // The REST API's unsafe endpoints (switchover, restart, reinit) ask for a password of their own: whoever
+    // holds it (patronictl, an operator) can move the primary, not log into the database as its superuser.
+    secretKeys: [PATRONI_API_SECRET_KEY],
     validate(args, given, setting) {
         const mode = `${setting("failover")} is "patroni"`;
         if (given.image === undefined) {
