@@ -1,7 +1,7 @@
 /**
  * Automated failover (Patroni, etcd as its store) under the same application load as
  * switchover-load.test.ts: three planned switchovers through Patroni's REST API (POST /switchover, basic
- * auth patroni:<superuser password> as patroni.sh configures it) and two failovers after a SIGKILL of the
+ * auth patroni:<patroni-api-password> as patroni.sh configures it) and two failovers after a SIGKILL of the
  * primary, with nobody acting; the killed pod restarts afterwards, as the kubelet would restart it.
  */
 import * as assert from "assert";
@@ -41,7 +41,7 @@ describe("switchover and failover under application load (Patroni)", function ()
             await s.step(`switchover from db-${s.primary}`, async () => {
                 const old = s.primary;
                 await untilSyncStandby(c, old);
-                const auth = Buffer.from(`patroni:${c.secret("superuser-password")}`).toString("base64");
+                const auth = Buffer.from(`patroni:${c.secret("patroni-api-password")}`).toString("base64");
                 const r = await patroniRequest(c, old, "/switchover", {
                     method: "POST",
                     headers: { Authorization: `Basic ${auth}`, "Content-Type": "application/json" },
