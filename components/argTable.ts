@@ -1,9 +1,9 @@
 /**
  * The one table of the component's arguments: for each, how the stack config spells and types it, its
  * default, and what is allowed in words. KNOWN_ARGS, DEFAULTS and the stack-config reader (program/config.ts)
- * are derived from it; tests/unit/arg-table.test.ts holds the `@default`s of ./args.ts and the README's
- * "Configuration reference" to it. The `satisfies` clauses make the compiler refuse a table that misses an
- * arg of the interface or names one it does not have.
+ * are derived from it; tests/unit/arg-table.test.ts holds the `@default`s of ./args.ts to it, and
+ * scripts/gen-docs.ts writes docs/configuration.md's "Configuration reference" from it. The `satisfies`
+ * clauses make the compiler refuse a table that misses an arg of the interface or names one it does not have.
  */
 import type {
     BackupArgs,
@@ -33,7 +33,7 @@ export interface FieldSpec {
 
 export interface ArgSpec extends FieldSpec {
     readonly kind: ArgKind;
-    /** What is allowed, in words: the README's "allowed" column. */
+    /** What is allowed, in words: the "allowed" column of docs/configuration.md. */
     readonly allowed: string;
     /** The fields of an object arg, each with its own default. */
     readonly fields?: Readonly<Record<string, FieldSpec>>;
@@ -168,7 +168,7 @@ export function defaultsOf<T extends Record<string, FieldSpec>>(table: T): Defau
     return Object.fromEntries(Object.entries(table).map(([k, f]) => [k, f.default])) as Defaults<T>;
 }
 
-/** In the README's order. */
+/** In the order of docs/configuration.md's table. */
 export const ARGS = {
     replicas: {
         kind: "number",
@@ -378,7 +378,7 @@ export function jsdocDefault(spec: FieldSpec): string {
     return spec.default === undefined ? spec.defaultNote ?? "" : [JSON.stringify(spec.default), spec.defaultNote].filter(Boolean).join(" ");
 }
 
-/** A default as the README's configuration table writes it: the value in backticks (strings bare), then the note. */
+/** A default as docs/configuration.md's table writes it: the value in backticks (strings bare), then the note. */
 export function readmeDefault(spec: FieldSpec): string {
     if (spec.default === undefined) {
         return spec.defaultNote ?? "";

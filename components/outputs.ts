@@ -2,18 +2,18 @@
  * The one list of the component's outputs: name, whether it is a secret, and what it is. The class
  * publishes (and registers) exactly these, wrapping the secret ones with `pulumi.secret`; the program
  * exports them all; the render CLI prints them. tests/unit/outputs.test.ts holds the class's declared
- * fields, the program's exports and the README's "Stack outputs" table to this list.
+ * fields, the program's exports and the "Stack outputs" table of docs/configuration.md (written from this list by scripts/gen-docs.ts) to this list.
  */
 import * as pulumi from "@pulumi/pulumi";
 
 export interface OutputSpec {
     /** Carries a password: a Pulumi secret in state and in `pulumi stack output`. */
     readonly secret: boolean;
-    /** The README's "what" column. */
+    /** The "what" column of docs/configuration.md. */
     readonly description: string;
 }
 
-/** In the README's order. */
+/** In the order of docs/configuration.md's table. */
 export const OUTPUTS = {
     primaryHost: { secret: false, description: "the read-write Service's DNS name (`db-rw.<ns>.svc.cluster.local`): it reaches the primary only" },
     readOnlyHost: { secret: false, description: "the read-only Service's DNS name: it reaches the ready replicas only" },
