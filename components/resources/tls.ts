@@ -15,7 +15,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { TLS_KEYS } from "../naming";
-import { certificateDnsNames } from "../tls/dnsNames";
+import { certificateDnsNames, serviceDnsNames } from "../tls/dnsNames";
 import { poolerServiceNames } from "../pooler/services";
 import { BuildContext } from "./context";
 
@@ -62,8 +62,7 @@ function poolerCommonName(ctx: BuildContext): string {
 
 /** The pooler's certificate's names: its Services' only, short, namespaced and fully qualified. */
 function poolerDnsNames(ctx: BuildContext): string[] {
-    const ns = ctx.args.namespace;
-    return poolerServiceNames(ctx.args, ctx.names).flatMap((svc) => [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.${ctx.args.clusterDomain}`]);
+    return poolerServiceNames(ctx.args, ctx.names).flatMap((svc) => serviceDnsNames(svc, ctx.args.namespace, ctx.args.clusterDomain));
 }
 
 function generated(ctx: BuildContext): Tls {

@@ -8,6 +8,11 @@ import type { ClusterPlan } from "../plan";
  * `<svc>.<ns>.svc`) and fully qualified, then `extra` (`tls.extraDnsNames`: names dialled from outside the
  * cluster, such as a standby cluster's). No IP address: pod IPs change.
  */
+/** A Service's names as clients in the cluster dial it: short, namespaced, `.svc` and fully qualified. */
+export function serviceDnsNames(service: string, namespace: string, clusterDomain: string): string[] {
+    return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${clusterDomain}`];
+}
+
 export function certificateDnsNames(
     plan: ClusterPlan,
     namespace: string,
@@ -20,7 +25,7 @@ export function certificateDnsNames(
     return [
         ...new Set([
             ...plan.pods.map((p) => p.host),
-            ...services.flatMap((svc) => [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.${clusterDomain}`]),
+            ...services.flatMap((svc) => serviceDnsNames(svc, namespace, clusterDomain)),
             ...extra,
         ]),
     ];
