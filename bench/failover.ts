@@ -25,7 +25,7 @@
 import * as path from "path";
 import * as fs from "fs";
 import { PatroniArgs, ReplicatedDatabaseArgs } from "../components/args";
-import { FAST_TIMING } from "../components/failover-timing";
+import { FAST_TIMING } from "../components/engines/postgres/topologies/patroni/resolve";
 import { Cluster, sleep } from "../tests/harness/cluster";
 import { PATRONI_IMAGE, podProcesses } from "../tests/harness/patroni";
 import { untilSyncStandby } from "../tests/harness/patroniApi";

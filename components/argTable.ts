@@ -137,7 +137,7 @@ export const STANDBY_FIELDS = {
     archiveFromClusterName: { default: "" },
     archiveFromNamespace: { default: "", defaultNote: "(this cluster's namespace)" },
 } as const satisfies Record<keyof StandbyArgs, FieldSpec>;
-/** Patroni's own defaults (components/failover-timing.ts). */
+/** Patroni's own defaults (checked by engines/postgres/topologies/patroni/resolve.ts). */
 export const PATRONI_FIELDS = {
     ttl: { default: 30 },
     loopWait: { default: 10 },
@@ -295,7 +295,7 @@ export const ARGS = {
     },
     patroni: {
         kind: "object",
-        defaultNote: "Patroni's (ttl 30, loopWait 10, retryTimeout 10, primaryStartTimeout 300)",
+        defaultNote: `Patroni's (${Object.entries(PATRONI_FIELDS).map(([key, f]) => `${key} ${f.default}`).join(", ")})`,
         allowed:
             "map of seconds (`failover: patroni` only): `ttl` (20-3600), `loopWait` (1-300), `retryTimeout` (3-1200), " +
             "`primaryStartTimeout` (0-3600), with `loopWait + 2 × retryTimeout <= ttl` and `max(2 × retryTimeout, loopWait + retryTimeout) + 10 <= ttl`; fast: 20, 2, 5, 30: see \"Automated failover\"",

@@ -3,7 +3,6 @@
  * renaming an object replaces it, and for volumes that would orphan data.
  */
 import { ResolvedArgs } from "./args";
-import type { Topology } from "./engines/topology";
 
 export const PACKAGE = "replicated-db";
 /** The label each pod gets, at run time, from the role its database reports (set as the topology decides). */
@@ -12,6 +11,9 @@ export const PRIMARY_ROLE = "primary";
 export const REPLICA_ROLE = "replica";
 /** The name of the StatefulSet's volumeClaimTemplate; claims are `<template>-<statefulset>-<ordinal>`. */
 export const DATA_VOLUME = "data";
+/** The well-known node labels that pods spread over: one node, one zone. */
+export const HOSTNAME_KEY = "kubernetes.io/hostname";
+export const ZONE_KEY = "topology.kubernetes.io/zone";
 
 /** The Secret keys every engine reads its passwords from. */
 export const SECRET_KEYS = {
@@ -92,7 +94,7 @@ export interface Names {
 }
 
 /** `topology` supplies the RBAC objects' suffix: what the pods' ServiceAccount may do differs by topology. */
-export function names(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">): Names {
+export function names(args: ResolvedArgs, topology: { rbacSuffix: string }): Names {
     const c = args.clusterName;
     const ns = args.namespace;
     const headless = `${c}-headless`;

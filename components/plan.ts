@@ -7,7 +7,6 @@
  * `primaryOrdinal`); with "patroni" they are where the cluster starts, and Patroni may move the primary later.
  */
 import { ResolvedArgs } from "./args";
-import type { Topology } from "./engines/topology";
 import { Names, PRIMARY_ROLE, REPLICA_ROLE, names as deriveNames } from "./naming";
 
 export type PodRole = typeof PRIMARY_ROLE | typeof REPLICA_ROLE;
@@ -36,7 +35,7 @@ export interface ClusterPlan {
 }
 
 /** `topology` supplies the RBAC objects' suffix in the names (see naming.ts). */
-export function plan(args: ResolvedArgs, topology: Pick<Topology, "rbacSuffix">): ClusterPlan {
+export function plan(args: ResolvedArgs, topology: { rbacSuffix: string }): ClusterPlan {
     const names = deriveNames(args, topology);
     const podCount = args.replicas + 1;
     const pods: PodPlan[] = Array.from({ length: podCount }, (_, ordinal) => ({

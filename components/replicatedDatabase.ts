@@ -10,20 +10,26 @@ import { publishOutputs } from "./outputs";
 import { plan as planCluster } from "./plan";
 import { withoutPromiseStacks } from "./promiseStacks";
 import { resolveArgs } from "./resolve";
-import { createBackupClaim, createBackups } from "./resources/backups";
-import { createConfigMaps } from "./resources/configmaps";
-import { buildContext } from "./resources/context";
-import { createCredentials } from "./resources/credentials";
-import { createNetworkPolicies } from "./resources/networkPolicy";
-import { createRbac } from "./resources/rbac";
-import { createServices } from "./resources/services";
-import { createDisruptionBudget, createStatefulSet } from "./resources/statefulset";
-import { createGuard } from "./resources/guard";
-import { createMonitoring } from "./resources/monitoring";
-import { createTls } from "./resources/tls";
-import { createStorage } from "./resources/storage";
-import { createPooler } from "./resources/pooler";
+import { createBackupClaim, createBackups } from "./backup/objects";
+import { createConfigMaps } from "./builders/configmaps";
+import { buildContext } from "./core/context";
+import { createCredentials } from "./credentials/objects";
+import { createDatabasePolicy } from "./network/policies";
+import { createRbac } from "./builders/rbac";
+import { createServices } from "./builders/services";
+import { createDisruptionBudget, createStatefulSet } from "./builders/statefulset";
+import { createGuard } from "./storage/guard";
+import { createMonitoring } from "./monitoring/objects";
+import { createTls } from "./tls/objects";
+import { createStorage } from "./storage/objects";
+import { createPooler } from "./pooler/objects";
 import { pooledConnections } from "./pooler/connection";
+import { tlsPart } from "./tls/pod";
+import { storagePart } from "./storage/pod";
+import { backupPart } from "./backup/pod";
+import { standbyPart } from "./standby/pod";
+import { monitoringPart } from "./monitoring/pod";
+import { poolerPart } from "./pooler/pod";
 
 export const TYPE_TOKEN = "replicated-db:index:ReplicatedDatabase";
 
@@ -102,14 +108,18 @@ export class ReplicatedDatabase extends pulumi.ComponentResource {
             const guard = createGuard(ctx);
             const storage = createStorage(ctx, guard);
             const credentials = createCredentials(ctx);
-            const configMaps = createConfigMaps(ctx);
+            // What the features add to the pods, in this order: the builders combine them and name none.
+            const parts = [topology.pod(ctx), storagePart(ctx), tlsPart(ctx), backupPart(ctx), standbyPart(ctx), poolerPart(ctx), monitoringPart(ctx)];
+            const configMaps = createConfigMaps(ctx, parts);
             const rbac = createRbac(ctx);
             const services = createServices(ctx);
-            const networkPolicies = createNetworkPolicies(ctx);
+            const networkPolicy = createDatabasePolicy(ctx, parts);
+            const networkPolicies = networkPolicy ? [networkPolicy] : [];
             const tls = createTls(ctx);
             const backupClaim = createBackupClaim(ctx);
             const statefulSet = createStatefulSet(ctx, {
                 configChecksum: configMaps.checksum,
+                parts,
                 dependsOn: [
                     guard,
                     ...storage.claims,

@@ -5,12 +5,12 @@
  */
 import { ReplicatedDatabaseArgs, ResolvedArgs, ResourcesArgs, StaticVolumesArgs } from "./args";
 import { DEFAULTS, KNOWN_ARGS } from "./argTable";
-import { engineNames, getEngine, getTopology, topologyNames } from "./engines";
+import { Engine, engineNames, getEngine, getTopology, topologyNames } from "./engines";
 import { resolveBackup, resolveRestore } from "./backup/resolve";
 import { resolveFailover } from "./failover";
-import { resolvePatroniTiming } from "./failover-timing";
+import { resolvePatroniTiming } from "./engines/postgres/topologies/patroni/resolve";
 import { resolveNetworkPolicy } from "./network/resolve";
-import { resolveMonitoring } from "./monitoring/resolve";
+import { TakenPort, resolveMonitoring } from "./monitoring/resolve";
 import { resolveTls } from "./tls/resolve";
 import { POOLER_ROLE, resolvePooler } from "./pooler/resolve";
 import { resolveStandby } from "./standby/resolve";
@@ -42,6 +42,12 @@ export const POD_ANTI_AFFINITY = ["preferred", "required"];
  * Pure: creates nothing. `name` is the component's resource name; `setting` maps arg names to what the user
  * wrote (stack config keys, for the program).
  */
+/** The ports the engine's pods serve in any of its topologies, with what serves each. */
+function takenPorts(engine: Engine): TakenPort[] {
+    const internal = Object.values(engine.topologies).flatMap((t) => t.internalPorts.map((p) => ({ port: p.port, what: p.description })));
+    return [{ port: engine.port, what: "the database" }, ...internal];
+}
+
 export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, setting: SettingNamer = argName): ResolvedArgs {
     for (const key of Object.keys(args)) {
         if (!KNOWN_ARGS.has(key)) {
@@ -180,6 +186,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
             { role: replicationUser, setting: setting("replicationUser") },
             { role: POOLER_ROLE, setting: `the pooler's role` },
         ],
+        takenPorts(getEngine(engine)),
         setting,
     );
     if (staticVolumes?.type === "local" && podAntiAffinity === "required" && new Set(staticVolumes.nodeNames).size < replicas + 1) {

@@ -68,7 +68,7 @@ export const noPlainTextPasswords: ResourceValidationPolicy = {
     },
 };
 
-/** The one exception: hostPath volumes need a root `chown` with CHOWN alone (see components/resources/statefulset.ts). */
+/** The one exception: hostPath volumes need a root `chown` with CHOWN alone (see components/storage/pod.ts). */
 function isVolumeOwner(c: any): boolean {
     const caps = c.securityContext?.capabilities;
     return c.name === "volume-owner" && c.command?.[0] === "chown" && JSON.stringify(caps?.add ?? []) === JSON.stringify(["CHOWN"]);

@@ -1,10 +1,10 @@
 /** The engine registry: adding an engine is adding a module and a line here. */
-import { Engine } from "./engine";
+import { Engine } from "../core/engine";
 import { postgresql } from "./postgres";
-import { Topology } from "./topology";
+import { Topology } from "../core/topology";
 
-export { Engine, EngineContext, Connection, MountPaths } from "./engine";
-export { Topology, Sidecar, SharedVolume, PolicyRule } from "./topology";
+export { Engine, EngineContext, Connection, MountPaths } from "../core/engine";
+export { Topology, Sidecar, SharedVolume, PolicyRule } from "../core/topology";
 
 const ENGINES: Record<string, Engine> = {
     [postgresql.name]: postgresql,

@@ -6,22 +6,30 @@ import { DEFAULTS } from "../argTable";
 import { checkLabels, resolvePeers } from "../network/resolve";
 import { ArgError, SettingNamer, argName, checkBoolean, checkInteger, checkPinnedImage, checkRoleName, checkSettingsMap } from "../validation";
 
-/** Ports the pods already use: the database's and Patroni's REST API. */
-const TAKEN_PORTS = [5432, 8008];
+/** A port the pods already use, and what uses it. */
+export interface TakenPort {
+    port: number;
+    what: string;
+}
 
 /**
  * The monitoring settings with their fields' defaults. `roles` are the roles already taken (replication,
  * application, pooler) with the setting that names each: the monitoring role must be another one, or it would
- * get their privileges.
+ * get their privileges. `taken` are the ports the engine and its topologies serve: the exporter's must be another.
  */
-export function resolveMonitoring(given: MonitoringArgs, roles: { role: string; setting: string }[], setting: SettingNamer = argName): ResolvedMonitoring {
+export function resolveMonitoring(
+    given: MonitoringArgs,
+    roles: { role: string; setting: string }[],
+    taken: TakenPort[],
+    setting: SettingNamer = argName,
+): ResolvedMonitoring {
     const d = DEFAULTS.monitoring;
     checkSettingsMap(setting("monitoring"), given, Object.keys(d), "monitoring settings");
     const s = (key: keyof MonitoringArgs) => setting(`monitoring.${key}`);
     const user = checkRoleName(s("user"), given.user ?? d.user, roles);
     const port = checkInteger(s("port"), given.port ?? d.port, 1024, 65535);
-    if (TAKEN_PORTS.includes(port)) {
-        throw new ArgError(s("port"), port, `a port from 1024 to 65535 other than ${TAKEN_PORTS.join(" and ")} (the database's and Patroni's)`);
+    if (taken.some((t) => t.port === port)) {
+        throw new ArgError(s("port"), port, `a port from 1024 to 65535 other than ${taken.map((t) => `${t.port} (${t.what})`).join(" and ")}`);
     }
     return {
         enabled: checkBoolean(s("enabled"), given.enabled ?? d.enabled),

@@ -129,7 +129,7 @@ export function resolveNetworkPolicy(given: NetworkPolicyArgs, setting: SettingN
         apiServerCidrs: checkCidrs(
             s("apiServerCidrs"),
             given.apiServerCidrs ?? [...d.apiServerCidrs],
-            "the role-labeler sidecar or Patroni needs the Kubernetes API, and the backup Jobs do",
+            "the pods' failover manager or role-labeler needs the Kubernetes API, and the backup Jobs do",
         ),
         backupRepositoryCidrs: checkCidrs(
             s("backupRepositoryCidrs"),

@@ -1,5 +1,5 @@
 /**
- * The backup pod scripts (components/engines/postgres/scripts/backup/) run for real against Debian's
+ * The backup pod scripts (components/engines/postgres/backup/scripts/) run for real against Debian's
  * PostgreSQL 15 and pgBackRest, with a directory as the repository (repo1-type=posix), without the rendered
  * component: each "cluster" here is one server with the env, configuration files and pgbackrest.conf that
  * docs/pod-contract.md ("Backups") gives a pod, started with the supervisor's flags
@@ -13,8 +13,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { assertIsolated } from "../harness/namespace";
 import { PG_BIN } from "../harness/pod";
+import { folderScripts } from "../scriptFolders";
 
-const SCRIPTS = path.join(__dirname, "..", "..", "components", "engines", "postgres", "scripts");
 const AS_POSTGRES = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"];
 
 interface Run {
@@ -178,12 +178,10 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         assertIsolated();
         base = fs.mkdtempSync(path.join("/var/tmp", "rdb-backup-"));
         fs.chmodSync(base, 0o755);
-        // The scripts ConfigMap of a manual-mode cluster with backups: common/, manual/ and backup/, flat.
+        // The scripts ConfigMap of a manual-mode cluster with backups: the engine's, the manual topology's and pgBackRest's, flat.
         const scripts = path.join(base, "scripts");
         fs.mkdirSync(scripts);
-        for (const folder of ["common", "backup", "manual"]) {
-            for (const f of fs.readdirSync(path.join(SCRIPTS, folder))) fs.copyFileSync(path.join(SCRIPTS, folder, f), path.join(scripts, f));
-        }
+        for (const [f, content] of Object.entries(folderScripts("common", "backup", "manual"))) fs.writeFileSync(path.join(scripts, f), content, { mode: 0o755 });
         fs.mkdirSync(path.join(base, "repo"));
         spawnSync("chown", ["-R", "postgres:postgres", path.join(base, "repo")]);
         a = new Node(base, "db", "default-db");

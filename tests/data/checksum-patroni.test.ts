@@ -1,6 +1,6 @@
 /**
  * A damaged page on a replica with failover: "patroni": patroni.sh's loop sees the server's checksum failure,
- * logs it, and the readiness probe (common/probe.sh, the same as the manual mode's) fails the replica while
+ * logs it, and the readiness probe (probe.sh, the same as the manual mode's) fails the replica while
  * the leader stays ready.
  */
 import * as assert from "assert";

@@ -18,7 +18,7 @@ import { Exporters } from "../harness/exporter";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { PATRONI_PORT } from "../harness/patroniApi";
 import { PG_BIN, podAddress } from "../harness/pod";
-import { EXPORTER_CONTAINER } from "../../components/resources/monitoring";
+import { EXPORTER_CONTAINER } from "../../components/monitoring/pod";
 import { SOCKET_DIR } from "../../components/engines/postgres/pod";
 import { renderComponent } from "../../render/render";
 import { pgbenchAsync } from "../../bench/stats";

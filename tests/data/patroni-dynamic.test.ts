@@ -10,7 +10,7 @@ import * as fs from "fs";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { patroniRequest } from "../harness/patroniApi";
-import { FAST_TIMING } from "../../components/failover-timing";
+import { FAST_TIMING } from "../../components/engines/postgres/topologies/patroni/resolve";
 
 const ORDINALS = [0, 1, 2];
 const superuser = { user: "postgres", database: "postgres" };

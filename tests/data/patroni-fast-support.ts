@@ -5,7 +5,7 @@ import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE, RoleSample, RoleSampler, podProcesses } from "../harness/patroni";
 import { procStat } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
-import { FAST_TIMING } from "../../components/failover-timing";
+import { FAST_TIMING } from "../../components/engines/postgres/topologies/patroni/resolve";
 
 export const ORDINALS = [0, 1, 2];
 export const SUPERUSER = { user: "postgres", database: "postgres" };

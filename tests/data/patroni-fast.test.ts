@@ -14,7 +14,7 @@ import * as path from "path";
 import { sleep } from "../harness/cluster";
 import { RoleSampler, freezePostgres, thaw } from "../harness/patroni";
 import { AckedWriter } from "../harness/writer";
-import { FAST_TIMING } from "../../components/failover-timing";
+import { FAST_TIMING } from "../../components/engines/postgres/topologies/patroni/resolve";
 import { fenceAfterSeconds } from "../../components/engines/postgres/topologies/patroni/timing";
 import {
     ORDINALS,

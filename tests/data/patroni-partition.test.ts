@@ -4,7 +4,7 @@
  * primary's is cut, as a blackhole (its requests time out; nothing is refused), for ttl + 10 s. The replicas
  * still reach the store, so the primary's leader lock expires ttl after its last renewal and one of them takes
  * over, while the cut-off primary must have demoted itself before then (storeLossDemoteSeconds after its last
- * renewal plus a busy node's overrun, STORE_LOSS_MARGIN_SECONDS: components/failover-timing.ts). Under a client
+ * renewal plus a busy node's overrun, STORE_LOSS_MARGIN_SECONDS: components/engines/postgres/topologies/patroni/resolve.ts). Under a client
  * that commits one row per transaction and follows the primary, with every pod's role sampled on the servers
  * themselves every 50 ms (RoleSampler), in both replication modes:
  * - a replica takes over while the old primary is still cut off; the old primary's last answer as writable
@@ -25,7 +25,7 @@ import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { RoleSample, RoleSampler } from "../harness/patroni";
 import { AckedWriter } from "../harness/writer";
-import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, storeLossDemoteSeconds } from "../../components/failover-timing";
+import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, storeLossDemoteSeconds } from "../../components/engines/postgres/topologies/patroni/resolve";
 import {
     ORDINALS,
     OVERLAP_WINDOW_MS,

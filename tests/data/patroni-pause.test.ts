@@ -9,7 +9,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
-import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
+import { PATRONI_TIMING } from "../../components/engines/postgres/topologies/patroni/timing";
 import { PATRONI_IMAGE, RoleSampler, freezePostgres, podProcesses, thaw } from "../harness/patroni";
 import { untilSyncStandby } from "../harness/patroniApi";
 import { procCmdline } from "../harness/proc";

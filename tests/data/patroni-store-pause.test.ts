@@ -14,7 +14,7 @@ import * as path from "path";
 import { sleep } from "../harness/cluster";
 import { RoleSampler } from "../harness/patroni";
 import { AckedWriter } from "../harness/writer";
-import { FAST_TIMING, storeLossDemoteSeconds } from "../../components/failover-timing";
+import { FAST_TIMING, storeLossDemoteSeconds } from "../../components/engines/postgres/topologies/patroni/resolve";
 import {
     ORDINALS,
     OVERLAP_WINDOW_MS,

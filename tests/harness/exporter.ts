@@ -5,7 +5,7 @@
  */
 import { ChildProcess } from "child_process";
 import * as path from "path";
-import { EXPORTER_BINARY, EXPORTER_CONTAINER } from "../../components/resources/monitoring";
+import { EXPORTER_BINARY, EXPORTER_CONTAINER } from "../../components/monitoring/pod";
 import { Cluster } from "./cluster";
 
 export const DEBIAN_EXPORTER = "/usr/bin/prometheus-postgres-exporter";

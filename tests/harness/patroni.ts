@@ -2,7 +2,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PATRONI_TIMING } from "../../components/engines/postgres/patroni";
+import { PATRONI_TIMING } from "../../components/engines/postgres/topologies/patroni/timing";
 import { PG_BIN, Pod } from "./pod";
 import { procStat } from "./proc";
 

@@ -13,9 +13,10 @@ import * as os from "os";
 import * as path from "path";
 import { postgresql } from "../../components/engines/postgres";
 import { ROOT } from "./build";
+import { scriptPath } from "../scriptFolders";
 
 const DOCKERFILE = path.join(ROOT, "images", "postgres", "Dockerfile");
-const PATRONI_SH = path.join(ROOT, "components", "engines", "postgres", "scripts", "patroni", "patroni.sh");
+const PATRONI_SH = scriptPath("patroni", "patroni.sh");
 
 interface Instruction {
     keyword: string;

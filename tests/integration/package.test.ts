@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderComponent, renderComponentWith } from "../../render/render";
 import { ROOT, buildOnce } from "./build";
+import { scriptPath } from "../scriptFolders";
 
 describe("the compiled package", () => {
     let out: string;
@@ -18,8 +19,8 @@ describe("the compiled package", () => {
         for (const file of [pkg.main, pkg.types, pkg.exports["."].default, pkg.exports["."].types]) {
             assert.ok(fs.existsSync(path.join(ROOT, file)), `${file} is missing from the build`);
         }
-        for (const script of ["manual/entrypoint.sh", "common/probe.sh", "common/lib.sh", "manual/role-labeler.sh"]) {
-            assert.ok(fs.existsSync(path.join(out, "engines", "postgres", "scripts", script)), script);
+        for (const [folder, script] of [["manual", "entrypoint.sh"], ["common", "probe.sh"], ["common", "lib.sh"], ["manual", "role-labeler.sh"], ["backup", "backup.sh"], ["pooler", "pooler.sh"]] as const) {
+            assert.ok(fs.existsSync(scriptPath(folder, script, out)), `${folder}/${script}`);
         }
         const types = fs.readFileSync(path.join(out, "args.d.ts"), "utf8");
         assert.match(types, /@default 2/, "the JSDoc defaults reach the consumers' editors");

@@ -7,26 +7,43 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { COMPONENTS, ScriptFolder, scriptPath } from "../scriptFolders";
 
-const ROOT = path.join(__dirname, "..", "..");
-const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
-const all = fs.readdirSync(SCRIPTS).flatMap((folder) => fs.readdirSync(path.join(SCRIPTS, folder)).filter((f) => f.endsWith(".sh")).map((f) => path.join(folder, f)));
+/** Every script, relative to components/: every `scripts/` folder of the tree, as `npm run build` finds them. */
+const all = (function walk(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+        const sub = path.join(dir, e.name);
+        if (!e.isDirectory()) return [];
+        return e.name === "scripts" ? fs.readdirSync(sub).filter((f) => f.endsWith(".sh")).map((f) => path.relative(COMPONENTS, path.join(sub, f))) : walk(sub);
+    });
+})(COMPONENTS);
+const at = (folder: ScriptFolder, file: string) => path.relative(COMPONENTS, scriptPath(folder, file));
 /** What a container, a probe or Patroni runs; everything else is sourced by these. */
-const ENTRY_POINTS = ["manual/entrypoint.sh", "common/probe.sh", "manual/role-labeler.sh", "manual/role-labeler-alive.sh", "patroni/patroni.sh", "patroni/patroni-callback.sh", "patroni/patroni-fence.sh", "backup/backup-stanza.sh", "backup/backup.sh", "backup/backup-job.sh", "backup/restore.sh", "backup/restore-standby.sh", "backup/archive-get.sh", "pooler/pooler.sh"];
+const ENTRY_POINTS = [
+    at("manual", "entrypoint.sh"), at("common", "probe.sh"), at("manual", "role-labeler.sh"), at("manual", "role-labeler-alive.sh"),
+    at("patroni", "patroni.sh"), at("patroni", "patroni-callback.sh"), at("patroni", "patroni-fence.sh"),
+    at("backup", "backup-stanza.sh"), at("backup", "backup.sh"), at("backup", "backup-job.sh"), at("backup", "restore.sh"), at("backup", "restore-standby.sh"), at("backup", "archive-get.sh"),
+    at("pooler", "pooler.sh"),
+];
 /** The commands of a script, comments and blank lines left out. */
 const commands = (file: string) =>
-    fs.readFileSync(path.join(SCRIPTS, file), "utf8").split("\n").map((l) => l.replace(/^\s*#.*$/, "").trim()).filter(Boolean);
+    fs.readFileSync(path.join(COMPONENTS, file), "utf8").split("\n").map((l) => l.replace(/^\s*#.*$/, "").trim()).filter(Boolean);
 
 describe("the pod scripts as shell", () => {
+    it("are found in every scripts/ folder, and the entry points among them", () => {
+        assert.ok(all.length >= 25, `only ${all.length} scripts found`);
+        for (const file of ENTRY_POINTS) assert.ok(all.includes(file), `${file} is not in a scripts/ folder`);
+    });
+
     it("are all shellcheck-clean at its default level", () => {
-        const r = spawnSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...all], { cwd: SCRIPTS, encoding: "utf8" });
+        const r = spawnSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...all], { cwd: COMPONENTS, encoding: "utf8" });
         assert.ok(!r.error, `shellcheck could not run (Debian's shellcheck package): ${r.error}`);
         assert.strictEqual(r.status, 0, r.stdout);
     });
 
     it("run in strict mode wherever a container, probe or Patroni starts them", () => {
         for (const file of ENTRY_POINTS) {
-            const strict = fs.readFileSync(path.join(SCRIPTS, file), "utf8").startsWith("#!/bin/sh") ? "set -eu" : "set -euo pipefail";
+            const strict = fs.readFileSync(path.join(COMPONENTS, file), "utf8").startsWith("#!/bin/sh") ? "set -eu" : "set -euo pipefail";
             assert.ok(commands(file).includes(strict), `${file} does not run "${strict}"`);
         }
     });
@@ -37,7 +54,7 @@ describe("the pod scripts as shell", () => {
             for (const file of all.filter((f) => !ENTRY_POINTS.includes(f))) {
                 // Options before and after sourcing, in a shell that runs with none of the strict ones on.
                 const probe = 'before=$(set +o; shopt -p); . "$1"; after=$(set +o; shopt -p); [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after"); exit 1; }';
-                const r = spawnSync("bash", ["-c", probe, "probe", path.join(SCRIPTS, file)], {
+                const r = spawnSync("bash", ["-c", probe, "probe", path.join(COMPONENTS, file)], {
                     env: { PATH: process.env.PATH, RDB_RUN_DIR: run, RDB_CONFIG_DIR: run, RDB_SECRET_DIR: run },
                     encoding: "utf8",
                 });

@@ -10,6 +10,7 @@ import * as path from "path";
 import { Rendered, renderComponentWith } from "../../render/render";
 import { find } from "../unit/helpers";
 import { ROOT, buildOnce } from "./build";
+import { ScriptFolder, scriptPath } from "../scriptFolders";
 
 const IMAGE = "registry.example.com/postgres-patroni:17.6";
 const MANUAL = { failover: "manual" };
@@ -22,10 +23,9 @@ describe("the pod-rolling checksum covers only the chosen topology's files", fun
     let dir: string;
     let out: string;
     let compiled: any;
-    const scriptsDir = () => path.join(out, "engines", "postgres", "scripts");
     const render = (args: object) => renderComponentWith(compiled.ReplicatedDatabase, "db", args);
     const both = async () => ({ manual: checksum(await render(MANUAL)), patroni: checksum(await render(PATRONI)) });
-    const edit = (file: string) => fs.appendFileSync(path.join(scriptsDir(), file), "# an edit\n");
+    const edit = (folder: ScriptFolder, file: string) => fs.appendFileSync(scriptPath(folder, file, out), "# an edit\n");
 
     before(() => {
         // A private copy of the build, whose script files this test may edit; the sources and lib/ are never touched.
@@ -38,21 +38,21 @@ describe("the pod-rolling checksum covers only the chosen topology's files", fun
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("a patroni/ script change leaves manual clusters alone, and the other way round; common/ rolls both", async () => {
+    it("a Patroni script change leaves manual clusters alone, and the other way round; the engine's common scripts roll both", async () => {
         const start = await both();
         assert.notStrictEqual(start.manual, start.patroni);
 
-        edit("patroni/patroni.sh");
+        edit("patroni", "patroni.sh");
         const afterPatroni = await both();
         assert.strictEqual(afterPatroni.manual, start.manual, "a patroni/ edit rolled manual-mode pods");
         assert.notStrictEqual(afterPatroni.patroni, start.patroni, "a patroni/ edit did not roll patroni-mode pods");
 
-        edit("manual/server.sh");
+        edit("manual", "server.sh");
         const afterManual = await both();
         assert.notStrictEqual(afterManual.manual, afterPatroni.manual, "a manual/ edit did not roll manual-mode pods");
         assert.strictEqual(afterManual.patroni, afterPatroni.patroni, "a manual/ edit rolled patroni-mode pods");
 
-        edit("common/lib.sh");
+        edit("common", "lib.sh");
         const afterCommon = await both();
         assert.notStrictEqual(afterCommon.manual, afterManual.manual);
         assert.notStrictEqual(afterCommon.patroni, afterManual.patroni);

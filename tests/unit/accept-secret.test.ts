@@ -8,8 +8,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { scriptPath } from "../scriptFolders";
 
-const LIB = path.join(__dirname, "../../components/engines/postgres/scripts/common/lib.sh");
+const LIB = scriptPath("common", "lib.sh");
 const KEYS = ["superuser-password", "replication-password", "app-password"];
 
 describe("the accepted copy of the Secret (lib.sh accept_secret)", () => {

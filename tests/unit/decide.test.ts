@@ -1,5 +1,5 @@
 /**
- * The manual supervisor's rules (scripts/manual/decide.sh) as a table: what it observed in, one action out.
+ * The manual supervisor's rules (decide.sh, in the manual topology's scripts/) as a table: what it observed in, one action out.
  * One bash for the whole table, as the pod runs it (set -uo pipefail, each call in a command substitution),
  * with a PATH that finds nothing: a rule that ran a command, read a file or asked the clock would fail here.
  */
@@ -8,9 +8,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { scriptPath } from "../scriptFolders";
 
-const DECIDE = path.join(__dirname, "../../components/engines/postgres/scripts/manual/decide.sh");
-const ENTRYPOINT = path.join(__dirname, "../../components/engines/postgres/scripts/manual/entrypoint.sh");
+const DECIDE = scriptPath("manual", "decide.sh");
+const ENTRYPOINT = scriptPath("manual", "entrypoint.sh");
 const BASH = ["/bin/bash", "/usr/bin/bash"].find((b) => fs.existsSync(b))!;
 
 type Facts = Record<string, string>;

@@ -2,7 +2,7 @@
  * what reaches Patroni (bootstrap.dcs, the dynamic settings file patroni.sh applies, the fence's env). */
 import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
-import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, resolvePatroniTiming, storeLossDemoteSeconds } from "../../components/failover-timing";
+import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, resolvePatroniTiming, storeLossDemoteSeconds } from "../../components/engines/postgres/topologies/patroni/resolve";
 import { FENCE_AFTER_ENV, FENCE_ROUND_SECONDS, PATRONI_TIMING, fenceAfterSeconds } from "../../components/engines/postgres/topologies/patroni/timing";
 import { DEFAULTS } from "../../components/argTable";
 import { container, env, find, renderComponent } from "./helpers";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkChange } from "../../components/resources/guard";
+import { checkChange } from "../../components/storage/guard";
 import { STATIC_ARGS, resource, renderComponent } from "./helpers";
 
 describe("the change guard", () => {

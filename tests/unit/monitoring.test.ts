@@ -265,7 +265,7 @@ describe("monitoring", () => {
                 );
             }
             refused({ user: "Mon" }, resolveError({ user: "Mon" }));
-            refused({ port: 5432 }, "invalid monitoring.port: 5432 (allowed: a port from 1024 to 65535 other than 5432 and 8008 (the database's and Patroni's))");
+            refused({ port: 5432 }, "invalid monitoring.port: 5432 (allowed: a port from 1024 to 65535 other than 5432 (the database) and 8008 (Patroni's REST API))");
             refused({ port: 80 }, "invalid monitoring.port: 80 (allowed: a whole number from 1024 to 65535)");
             refused({ slotWalPercent: 0 }, "invalid monitoring.slotWalPercent: 0 (allowed: a whole number from 1 to 100)");
             refused({ diskUsedPercent: 100 }, "invalid monitoring.diskUsedPercent: 100 (allowed: a whole number from 1 to 99)");

@@ -398,7 +398,7 @@ describe("networkPolicy args", () => {
             refused(np({ apiServerCidrs: [bad] }), "networkPolicy.apiServerCidrs[0]", bad, /a CIDR such as "10.0.0.0\/16"/);
         }
         refused(np({ backupRepositoryCidrs: ["0.0.0.0/0", "1.2.3.5/31"] }), "networkPolicy.backupRepositoryCidrs[1]", "1.2.3.5/31", /no bits set after the prefix/);
-        refused(np({ apiServerCidrs: [] }), "networkPolicy.apiServerCidrs", [], /a non-empty list of CIDRs: the role-labeler sidecar or Patroni needs the Kubernetes API/);
+        refused(np({ apiServerCidrs: [] }), "networkPolicy.apiServerCidrs", [], /a non-empty list of CIDRs: the pods' failover manager or role-labeler needs the Kubernetes API/);
         refused(np({ backupRepositoryCidrs: "0.0.0.0/0" }), "networkPolicy.backupRepositoryCidrs", "0.0.0.0/0", /a non-empty list of CIDRs/);
         for (const good of ["0.0.0.0/0", "10.96.0.1/32", "192.168.0.0/16", "::/0", "2001:db8::/32"]) {
             assert.strictEqual(checkCidr("c", good), good);

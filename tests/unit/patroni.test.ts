@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { resolveArgs } from "../../components/resolve";
 import { PRIMARY_ROLE, REPLICA_ROLE, ROLE_LABEL } from "../../components/naming";
 import { pgHbaConf } from "../../components/engines/postgres/config";
+import { patroniHbaLines } from "../../components/engines/postgres/topologies/patroni";
 import { PATRONI_CONFIGMAP_SUFFIXES } from "../../components/engines/postgres/topologies/patroni";
 import { patroniRoleLabel } from "../../components/engines/postgres/topologies/patroni/roleLabels";
 import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
@@ -125,7 +126,8 @@ describe("automated failover (Patroni)", () => {
         const r = await renderComponent("db", { ...PATRONI, replicationUser: "streamer" });
         const data = find(r, "ConfigMap", "db-settings").data;
         const config = JSON.parse(data["patroni.yml"]);
-        assert.strictEqual(data["pg_hba.conf"], pgHbaConf(resolveArgs("db", { ...PATRONI, replicationUser: "streamer" })));
+        const resolved = resolveArgs("db", { ...PATRONI, replicationUser: "streamer" });
+        assert.strictEqual(data["pg_hba.conf"], pgHbaConf(resolved, patroniHbaLines(resolved)));
         assert.match(data["pg_hba.conf"], /^hostssl replication streamer all scram-sha-256$/m);
         assert.match(data["pg_hba.conf"], /^local all all peer$/m);
         assert.doesNotMatch(data["pg_hba.conf"], /trust/);

@@ -5,7 +5,7 @@ import { connection } from "../../components/engines/postgres/connection";
 import { OUTPUTS, OUTPUT_NAMES } from "../../components/outputs";
 import { plan } from "../../components/plan";
 import { TYPE_TOKEN } from "../../components/replicatedDatabase";
-import { MOUNT_PATHS } from "../../components/resources/context";
+import { MOUNT_PATHS } from "../../components/core/context";
 import { resolveArgs } from "../../components/resolve";
 import { renderComponent } from "../../render/render";
 import { find, resource } from "./helpers";

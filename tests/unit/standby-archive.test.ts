@@ -10,7 +10,7 @@ import { BackupArgs, ReplicatedDatabaseArgs, StandbyArgs } from "../../component
 import { resolveRestore, sourceStanza } from "../../components/backup/resolve";
 import { resolveArgs } from "../../components/resolve";
 import { ArgError } from "../../components/validation";
-import { PATRONI_STANDBY_FILE } from "../../components/standby/patroni";
+import { PATRONI_STANDBY_FILE } from "../../components/engines/postgres/topologies/patroni/standby";
 import { container, env, find, renderComponent } from "./helpers";
 import { plan } from "./plan";
 

@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { ReplicatedDatabaseArgs, StandbyArgs } from "../../components/args";
 import { resolveArgs } from "../../components/resolve";
-import { PATRONI_STANDBY_FILE, PATRONI_STANDBY_KEYS, patroniStandbyCluster } from "../../components/standby/patroni";
+import { PATRONI_STANDBY_FILE, PATRONI_STANDBY_KEYS, patroniStandbyCluster } from "../../components/engines/postgres/topologies/patroni/standby";
 import { STANDBY_CONFIG_KEYS } from "../../components/standby/pod";
 import { resolveStandby } from "../../components/standby/resolve";
 import { ArgError } from "../../components/validation";

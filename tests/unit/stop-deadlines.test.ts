@@ -1,10 +1,10 @@
 /** The stop's deadlines both modes take from lib.sh (set_stop_deadlines), run with bash as the pods run it. */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import * as path from "path";
+import { scriptPath } from "../scriptFolders";
 import { TERMINATION_GRACE_SECONDS } from "../../components/limits";
 
-const LIB = path.join(__dirname, "../../components/engines/postgres/scripts/common/lib.sh");
+const LIB = scriptPath("common", "lib.sh");
 
 function deadlines(grace: string | undefined): { status: number | null; stdout: string; stderr: string } {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, POD_NAME: "db-0" };

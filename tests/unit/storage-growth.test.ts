@@ -1,6 +1,6 @@
 /** What `pulumi up` does to a running cluster when storageSize grows or replicas shrink (see plan.ts). */
 import * as assert from "assert";
-import { DELETION_POLICY_ANNOTATION, VOLUME_CLAIM_TEMPLATES } from "../../components/resources/statefulset";
+import { DELETION_POLICY_ANNOTATION, VOLUME_CLAIM_TEMPLATES } from "../../components/builders/statefulset";
 import { plan, step } from "./plan";
 import { STATIC_ARGS, find, resource, renderComponent } from "./helpers";
 

@@ -4,28 +4,14 @@
  * roll its pods is tests/integration/topology-checksum.test.ts, on a copy of the build).
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { getEngine, getTopology, topologyNames } from "../../components/engines";
 import { Rendered } from "../../render/render";
 import { find, renderComponent } from "./helpers";
+import { folderScripts } from "../scriptFolders";
 
-const ROOT = path.join(__dirname, "..", "..");
-const SCRIPTS = path.join(ROOT, "components", "engines", "postgres", "scripts");
 const IMAGE = "registry.example.com/postgres-patroni:17.6";
 const MANUAL = { failover: "manual" };
 const PATRONI = { failover: "patroni", image: IMAGE };
-
-/** The .sh files of the source folders, file name to content: what a ConfigMap must ship. */
-function sourceScripts(...folders: string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const folder of folders) {
-        for (const f of fs.readdirSync(path.join(SCRIPTS, folder)).filter((x) => x.endsWith(".sh"))) {
-            out[f] = fs.readFileSync(path.join(SCRIPTS, folder, f), "utf8");
-        }
-    }
-    return out;
-}
 
 const podSpec = (r: Rendered) => find(r, "StatefulSet").spec.template.spec;
 
@@ -71,9 +57,9 @@ describe("topologies", () => {
             const r = await renderComponent("db", MANUAL);
             assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["exporter-queries.yaml", "pg_hba.conf", "pod-count", "postgresql.conf", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
-            assert.deepStrictEqual(shipped, sourceScripts("common", "manual"));
+            assert.deepStrictEqual(shipped, folderScripts("common", "manual"));
             assert.ok("entrypoint.sh" in shipped && "role-labeler.sh" in shipped && "lib.sh" in shipped);
-            for (const f of Object.keys(sourceScripts("patroni"))) assert.ok(!(f in shipped), `${f} shipped in manual mode`);
+            for (const f of Object.keys(folderScripts("patroni"))) assert.ok(!(f in shipped), `${f} shipped in manual mode`);
         });
     });
 
@@ -83,7 +69,7 @@ describe("topologies", () => {
             assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "metrics-exporter"]);
             const pg = spec.containers[0];
             assert.deepStrictEqual(pg.command, ["/bin/bash", "/etc/replicated-db/scripts/patroni.sh"]);
-            assert.deepStrictEqual(pg.volumeMounts.at(-1), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
+            assert.deepStrictEqual(pg.volumeMounts.find((m: any) => m.name === "kube-api-access"), { name: "kube-api-access", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
             // Readiness is an exec probe that only reads patroni.sh's state file (2 s, as in the manual mode);
             // liveness stays Patroni's REST API with its timings.
             assert.deepStrictEqual(pg.readinessProbe.exec.command, ["/bin/bash", "/etc/replicated-db/scripts/probe.sh", "readiness"]);
@@ -103,9 +89,9 @@ describe("topologies", () => {
             const r = await renderComponent("db", PATRONI);
             assert.deepStrictEqual(Object.keys(find(r, "ConfigMap", "db-settings").data).sort(), ["exporter-queries.yaml", "fence-after-seconds", "patroni-dynamic.json", "patroni.yml", "pg_hba.conf", "pod-count", "primary-ordinal"]);
             const shipped = find(r, "ConfigMap", "db-scripts").data;
-            assert.deepStrictEqual(shipped, sourceScripts("common", "patroni"));
+            assert.deepStrictEqual(shipped, folderScripts("common", "patroni"));
             assert.ok("patroni.sh" in shipped && "patroni-callback.sh" in shipped && "lib.sh" in shipped);
-            for (const f of Object.keys(sourceScripts("manual"))) assert.ok(!(f in shipped), `${f} shipped in patroni mode`);
+            for (const f of Object.keys(folderScripts("manual"))) assert.ok(!(f in shipped), `${f} shipped in patroni mode`);
         });
 
         it("takes the engine's name for Patroni's member labels from the pods' selector", async () => {

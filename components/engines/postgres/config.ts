@@ -1,9 +1,9 @@
 /** The PostgreSQL server configuration files the component renders into the config ConfigMap. */
 import { ResolvedArgs } from "../../args";
-import { tlsFiles } from "./tlsFiles";
+import { tlsFiles } from "../../tls/files";
 import { MAX_REPLICAS } from "../../limits";
 import { parseQuantity } from "../../validation";
-import { archiveSettings, recoverySettings } from "./backup";
+import { archiveSettings, recoverySettings } from "./backup/pgbackrest";
 
 /**
  * Senders and slots are sized for the most replicas we support, not for the current count: on a standby
@@ -83,7 +83,7 @@ export function postgresqlConf(args: ResolvedArgs, tlsDir: string): string {
  * its gated form) to the hba_file in pod memory. With `tls.enabled` every network rule is `hostssl` and a last
  * rule refuses the rest, so that a plain-text client is told so instead of being asked for a password.
  */
-export function pgHbaLines(args: ResolvedArgs): string[] {
+export function pgHbaLines(args: ResolvedArgs, topologyLocal: string[] = []): string[] {
     const net = args.tls.enabled ? "hostssl" : "host";
     return [
         // The exporter sidecar's role logs in over the socket with its password, before the peer rule. The sidecar
@@ -93,10 +93,8 @@ export function pgHbaLines(args: ResolvedArgs): string[] {
         // The operator's page scan (bin/replicated-db-verify: a base backup to nowhere, which reads every page from
         // disk and checks its checksum) runs in the pod as the superuser: the same peer trust as the line above.
         "local replication postgres peer",
-        // Patroni's own replication connection to its server (the timeline of a replica that does not
-        // stream, which a failover weighs) comes through the pod-private socket: over TCP it would dial
-        // localhost, which no certificate names, and fail verify-full. "all" does not match replication.
-        ...(args.failover === "patroni" ? [`local replication ${args.replicationUser} scram-sha-256`] : []),
+        // The topology's own socket rules (its failover manager's connections to its server).
+        ...topologyLocal,
         `${net} replication ${args.replicationUser} all scram-sha-256`,
         `${net} all all all scram-sha-256`,
         // "all" never matches replication: its reject rule is written out, so that a plain replication
@@ -105,12 +103,12 @@ export function pgHbaLines(args: ResolvedArgs): string[] {
     ];
 }
 
-export function pgHbaConf(args: ResolvedArgs): string {
+export function pgHbaConf(args: ResolvedArgs, topologyLocal: string[] = []): string {
     return [
         "# Rendered by the replicated-db component.",
         "# The socket lives in a pod-private emptyDir: peer authentication lets the probes and the",
         "# entrypoint in without a password, and nobody outside the pod can reach it.",
-        ...pgHbaLines(args),
+        ...pgHbaLines(args, topologyLocal),
         "",
     ].join("\n");
 }

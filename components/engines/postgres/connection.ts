@@ -13,7 +13,7 @@
  * "Encryption in transit"), so no path is written here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Connection, EngineContext } from "../engine";
+import { Connection, EngineContext } from "../../core/engine";
 
 export const PORT = 5432;
 

@@ -5,8 +5,8 @@
  */
 import { ArgError, SettingNamer } from "../../validation";
 import { ResolvedArgs } from "../../args";
-import { Engine } from "../engine";
-import { backup } from "./backup";
+import { Engine } from "../../core/engine";
+import { backup } from "./backup/pgbackrest";
 import { PORT, connection } from "./connection";
 import { DATA_MOUNT, SOCKET_DIR } from "./pod";
 import { manual } from "./topologies/manual";

@@ -2,8 +2,8 @@
  * What every PostgreSQL topology's database container shares: the fixed paths and the environment of
  * docs/pod-contract.md. The topologies add their own command, mode variables and probes.
  */
-import { EngineContext, EnvVar } from "../engine";
-import { tlsFiles } from "./tlsFiles";
+import { EngineContext, EnvVar } from "../../core/engine";
+import { TLS_DIR, tlsFiles } from "../../tls/files";
 import { PORT } from "./connection";
 import { POOLER_ROLE } from "../../pooler/resolve";
 import { TERMINATION_GRACE_SECONDS } from "../../limits";
@@ -30,7 +30,7 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_RUN_DIR", value: paths.run },
         { name: "RDB_SOCKET_DIR", value: SOCKET_DIR },
         // The CA the scripts' connections to other pods verify against (sslmode=verify-full); "" with TLS off.
-        { name: "RDB_TLS_CA", value: args.tls.enabled ? tlsFiles(paths.tls).ca : "" },
+        { name: "RDB_TLS_CA", value: args.tls.enabled ? tlsFiles(TLS_DIR).ca : "" },
         { name: "RDB_CLUSTER", value: names.statefulSet },
         // The scripts bound a stop within the grace period the kubelet gives the container (server.sh, patroni.sh).
         { name: "RDB_TERMINATION_GRACE_SECONDS", value: String(TERMINATION_GRACE_SECONDS) },

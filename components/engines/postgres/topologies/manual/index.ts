@@ -4,13 +4,15 @@
  * entrypoint and probes (scripts `common/` + `manual/`) start, switch over and rejoin the servers, and the
  * role-labeler sidecar moves the role labels that the Services select on.
  */
-import { Container, EngineContext } from "../../../engine";
-import { Topology } from "../../../topology";
+import { Container, EngineContext } from "../../../../core/engine";
+import { Topology } from "../../../../core/topology";
 import { pgHbaConf, postgresqlConf } from "../../config";
 import { PORT } from "../../connection";
 import { CONTAINER_NAME, baseEnv } from "../../pod";
-import { scriptsOf } from "../../scriptFolders";
+import * as path from "path";
+import { topologyScripts } from "../../commonScripts";
 import { labeler } from "./labeler";
+import { TLS_DIR } from "../../../../tls/files";
 
 /**
  * Probes only observe: they read a state file that a long-running process in the container keeps up to
@@ -52,8 +54,9 @@ export const manual: Topology = {
     internalPorts: [],
     // primaryOrdinal is checked with the other args (it is within the pods); nothing else is specific.
     validate: () => undefined,
-    scripts: () => scriptsOf("common", "manual"),
-    configFiles: (ctx) => ({ "postgresql.conf": postgresqlConf(ctx.args, ctx.paths.tls), "pg_hba.conf": pgHbaConf(ctx.args) }),
+    scripts: () => topologyScripts(path.join(__dirname, "scripts")),
+    configFiles: (ctx) => ({ "postgresql.conf": postgresqlConf(ctx.args, TLS_DIR), "pg_hba.conf": pgHbaConf(ctx.args) }),
+    pod: () => ({}),
     container,
     sidecars: (ctx) => [labeler(ctx)],
     // The labeler reads and labels its own pod: get and patch on this StatefulSet's pods by name, nothing else.

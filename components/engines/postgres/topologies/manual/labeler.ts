@@ -4,8 +4,8 @@
  * reports (`$RDB_RUN_DIR/role`, written by the supervisor), not with a role derived from its ordinal.
  */
 import { ROLE_LABEL } from "../../../../naming";
-import { EngineContext } from "../../../engine";
-import { Sidecar } from "../../../topology";
+import { EngineContext } from "../../../../core/engine";
+import { Sidecar } from "../../../../core/topology";
 import { field } from "../../pod";
 
 export const LABELER_CONTAINER = "role-labeler";

@@ -9,12 +9,12 @@
  * needs no YAML library at run time.
  */
 import { ResolvedArgs } from "../../../../args";
-import { EngineContext } from "../../../engine";
-import { recoverySettings } from "../../backup";
+import { EngineContext } from "../../../../core/engine";
+import { recoverySettings } from "../../backup/pgbackrest";
 import { serverSettings } from "../../config";
-import { tlsFiles } from "../../tlsFiles";
+import { TLS_DIR, tlsFiles } from "../../../../tls/files";
 import { PORT } from "../../connection";
-import { patroniArchiveReplicaMethod, patroniReplicationCa } from "../../../../standby/patroni";
+import { patroniArchiveReplicaMethod, patroniReplicationCa } from "./standby";
 import { PATRONI_ROLE_LABELS } from "./roleLabels";
 import { patroniTimingSettings } from "./timing";
 
@@ -59,7 +59,7 @@ export function dynamicSettings(args: ResolvedArgs, tlsDir: string): Record<stri
 }
 
 export function dynamicSettingsFile(ctx: EngineContext): string {
-    return JSON.stringify(dynamicSettings(ctx.args, ctx.paths.tls), null, 2) + "\n";
+    return JSON.stringify(dynamicSettings(ctx.args, TLS_DIR), null, 2) + "\n";
 }
 
 /** Patroni's configuration for every pod; patroni.sh adds the per-pod values (name and addresses in the
@@ -68,10 +68,10 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
     const { args, names, paths, selector } = ctx;
     const scripts = paths.scripts;
     const callback = `/bin/bash ${scripts}/patroni-callback.sh`;
-    const tls = args.tls.enabled ? tlsFiles(paths.tls) : undefined;
+    const tls = args.tls.enabled ? tlsFiles(TLS_DIR) : undefined;
     // Replicas and rewinds reach the leader by its pod DNS name, which the certificate holds.
     const verify = tls ? { sslmode: "verify-full", sslrootcert: tls.ca } : {};
-    // A standby cluster's replication connections also verify the source (components/standby/patroni.ts).
+    // A standby cluster's replication connections also verify the source (./standby.ts).
     const verifyReplication = tls ? { ...verify, sslrootcert: patroniReplicationCa(args, paths.run, tls.ca) } : {};
     return {
         scope: names.statefulSet,
@@ -100,7 +100,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             dcs: {
                 // A standby cluster's standby_cluster is not here but in its own live file (patroni-standby.sh
                 // adds it at start), so that a promotion does not change this file and roll the pods.
-                ...dynamicSettings(args, paths.tls),
+                ...dynamicSettings(args, TLS_DIR),
             },
             // A restore (a new cluster from another's backups): restore.sh makes the data directory instead of initdb.
             ...(args.restore
@@ -134,7 +134,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             basebackup: [{ checkpoint: "fast" }],
             // A standby cluster with the archive feed: its standby leader may be made from the source's backup.
             ...patroniArchiveReplicaMethod(args, scripts),
-            parameters: { ...parameters(args, paths.tls), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
+            parameters: { ...parameters(args, TLS_DIR), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
             // Patroni writes recovery settings itself, from here only (it ignores them among the parameters).
             ...(Object.keys(recoverySettings(args)).length ? { recovery_conf: recoverySettings(args) } : {}),
             // The Secret is the truth on every start and after every promotion (a kept volume with a new

@@ -5,11 +5,14 @@
  * no sidecar. Scripts `common/` + `patroni/`; its configuration is `patroni.yml` (./config.ts).
  */
 import { ArgError } from "../../../../validation";
-import { Container, EngineContext } from "../../../engine";
-import { PolicyRule, Topology } from "../../../topology";
+import { ResolvedArgs } from "../../../../args";
+import { patroniStandbyFile } from "./standby";
+import { Container, EngineContext } from "../../../../core/engine";
+import { PolicyRule, Topology } from "../../../../core/topology";
 import { PORT } from "../../connection";
 import { CONTAINER_NAME, PGDATA, SOCKET_DIR, baseEnv } from "../../pod";
-import { scriptsOf } from "../../scriptFolders";
+import * as path from "path";
+import { topologyScripts } from "../../commonScripts";
 import { pgHbaConf } from "../../config";
 import { HBA_CONFIG_FILE, PATRONI_API_SECRET_KEY, PATRONI_CONFIG_FILE, PATRONI_DYNAMIC_FILE, PATRONI_PORT, dynamicSettingsFile, patroniConfigFile } from "./config";
 import { FENCE_AFTER_ENV, FENCE_AFTER_FILE, fenceAfterSeconds } from "./timing";
@@ -36,7 +39,7 @@ function container(ctx: EngineContext): Container {
             { name: "RDB_PATRONI_PORT", value: String(PATRONI_PORT) },
             // The mode's own passwords (Topology.secretKeys), accepted from the Secret with the roles' (lib.sh).
             { name: "RDB_MODE_SECRET_KEYS", value: PATRONI_API_SECRET_KEY },
-            // The fence's bound follows the timings (components/failover-timing.ts): it must kill a hung
+            // The fence's bound follows the timings (components/engines/postgres/topologies/patroni/resolve.ts): it must kill a hung
             // primary before its leader lock can expire. An env var, so a change of the timings rolls the pods.
             { name: FENCE_AFTER_ENV, value: String(fenceAfterSeconds(args.patroni)) },
         ]),
@@ -49,13 +52,22 @@ function container(ctx: EngineContext): Container {
     };
 }
 
+/**
+ * Patroni's own replication connection to its server (the timeline of a replica that does not stream, which a
+ * failover weighs) comes through the pod-private socket: over TCP it would dial localhost, which no certificate
+ * names, and fail verify-full. "all" does not match replication.
+ */
+export function patroniHbaLines(args: ResolvedArgs): string[] {
+    return [`local replication ${args.replicationUser} scram-sha-256`];
+}
+
 export const patroni: Topology = {
     name: "patroni",
     rbacSuffix: "patroni",
     // Patroni talks to the Kubernetes API itself (leader lock, member list, role labels).
     databaseApiToken: true,
     // Members ask each other's REST API before a promotion (is anyone more advanced?); nobody else needs it.
-    internalPorts: [{ name: "patroni", port: PATRONI_PORT }],
+    internalPorts: [{ name: "patroni", port: PATRONI_PORT, description: "Patroni's REST API", metricsPath: "/metrics" }],
     // The REST API's unsafe endpoints (switchover, restart, reinit) ask for a password of their own: whoever
     // holds it (patronictl, an operator) can move the primary, not log into the database as its superuser.
     secretKeys: [PATRONI_API_SECRET_KEY],
@@ -73,13 +85,15 @@ export const patroni: Topology = {
             throw new ArgError(setting("primaryOrdinal"), args.primaryOrdinal, `0 (unset) when ${mode}: Patroni elects the primary; switch over with patronictl`);
         }
     },
-    scripts: () => scriptsOf("common", "patroni"),
+    scripts: () => topologyScripts(path.join(__dirname, "scripts")),
     configFiles: (ctx) => ({
         [PATRONI_CONFIG_FILE]: patroniConfigFile(ctx, PGDATA, SOCKET_DIR),
         [PATRONI_DYNAMIC_FILE]: dynamicSettingsFile(ctx),
         [FENCE_AFTER_FILE]: `${fenceAfterSeconds(ctx.args.patroni)}\n`,
-        [HBA_CONFIG_FILE]: pgHbaConf(ctx.args),
+        [HBA_CONFIG_FILE]: pgHbaConf(ctx.args, patroniHbaLines(ctx.args)),
     }),
+    // A standby cluster's standby_cluster setting, read live (a promotion is a config change, not a restart).
+    pod: (ctx) => ({ liveFiles: patroniStandbyFile(ctx.args, ctx.paths.scripts) }),
     container,
     sidecars: () => [],
     rbacRules: (ctx) => patroniRules(ctx),

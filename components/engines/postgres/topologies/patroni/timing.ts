@@ -1,13 +1,18 @@
 /**
- * What the Patroni topology renders from the resolved `patroni` timings (components/failover-timing.ts checks
- * them): Patroni's own names for them, and the bound of the pod's fence (scripts/patroni/patroni-fence.sh).
+ * What the Patroni topology renders from the resolved `patroni` timings (./resolve.ts checks them): Patroni's
+ * own names for them, and the bound of the pod's fence (scripts/patroni-fence.sh).
  */
 import { ResolvedPatroni } from "../../../../args";
+import { PATRONI_FIELDS } from "../../../../argTable";
 
-/** Patroni's default timings as Patroni names them (the `patroni` arg's defaults; a unit test holds them
- * equal): a dead primary's leader lock expires after at most `ttl` seconds, and a replica notices within one
- * `loop_wait`. README, "Automated failover", states the resulting bound. */
-export const PATRONI_TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
+/** Patroni's default timings as Patroni names them (the `patroni` arg's defaults): a dead primary's leader lock
+ * expires after at most `ttl` seconds, and a replica notices within one `loop_wait`. docs/failover.md states the
+ * resulting bound. */
+export const PATRONI_TIMING = {
+    ttl: PATRONI_FIELDS.ttl.default,
+    loop_wait: PATRONI_FIELDS.loopWait.default,
+    retry_timeout: PATRONI_FIELDS.retryTimeout.default,
+} as const;
 
 /** The env var that tells patroni-fence.sh how long a primary may answer nothing before it is killed. */
 export const FENCE_AFTER_ENV = "RDB_FENCE_AFTER_SECONDS";

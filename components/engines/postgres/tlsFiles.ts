@@ -1,6 +1,0 @@
-/** Where the server and Patroni find the TLS files: the TLS Secret's keys under the directory it is mounted at. */
-import { TLS_KEYS } from "../../naming";
-
-export function tlsFiles(tlsDir: string): { cert: string; key: string; ca: string } {
-    return { cert: `${tlsDir}/${TLS_KEYS.cert}`, key: `${tlsDir}/${TLS_KEYS.key}`, ca: `${tlsDir}/${TLS_KEYS.ca}` };
-}
