@@ -374,6 +374,22 @@ export function argKind(name: string): ArgKind | undefined {
 }
 
 /** A default as the `@default` JSDoc tag of ./args.ts writes it: the value as JSON, then the note. */
+/** The interfaces of components/args.ts whose members' `@default` lines scripts/gen-docs.ts writes, with their tables. */
+export const ARG_INTERFACES: Readonly<Record<string, Readonly<Record<string, FieldSpec>>>> = {
+    ReplicatedDatabaseArgs: ARGS,
+    StaticVolumesArgs: STATIC_VOLUME_FIELDS,
+    ResourcesArgs: RESOURCE_FIELDS,
+    BackupArgs: BACKUP_FIELDS,
+    RestoreArgs: RESTORE_FIELDS,
+    NetworkPolicyArgs: NETWORK_POLICY_FIELDS,
+    NetworkPeerArgs: NETWORK_PEER_FIELDS,
+    TlsArgs: TLS_FIELDS,
+    PoolerArgs: POOLER_FIELDS,
+    StandbyArgs: STANDBY_FIELDS,
+    PatroniArgs: PATRONI_FIELDS,
+    MonitoringArgs: MONITORING_FIELDS,
+};
+
 export function jsdocDefault(spec: FieldSpec): string {
     return spec.default === undefined ? spec.defaultNote ?? "" : [JSON.stringify(spec.default), spec.defaultNote].filter(Boolean).join(" ");
 }

@@ -4,7 +4,8 @@
  * Every member is a plain value (no `pulumi.Input`, no unions, no functions) so that the arguments are
  * known before any resource is created and the component stays consumable from other Pulumi languages
  * (Pulumi infers their schema from this file). The defaults themselves live in ./argTable.ts, the checks in
- * ./resolve.ts; tests/unit/arg-table.test.ts holds the `@default`s here to that table.
+ * ./resolve.ts and each feature's resolve.ts. Every `@default` line here is generated from that table
+ * (`npm run docs:gen`; tests/unit/gen-docs.test.ts fails when one is not current): edit the table, not the line.
  */
 
 /** Static PersistentVolumes, for clusters without a dynamic provisioner (kind, minikube, bare metal). */

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ARGS } from "../../components/argTable";
 import { OUTPUT_NAMES } from "../../components/outputs";
-import { END_MARKER, GENERATED, configurationTable, firstDifference, generate, outputsTable, startMarker } from "../../scripts/gen-docs";
+import { ARGS_FILE, END_MARKER, GENERATORS, configurationTable, firstDifference, generate, outputsTable, startMarker, withGeneratedDefaults } from "../../scripts/gen-docs";
 import { ROOT } from "./sources";
 
 const PAGE = "docs/configuration.md";
@@ -22,10 +22,10 @@ function cells(table: string): string[][] {
 }
 
 describe("the generated documentation", () => {
-    for (const file of Object.keys(GENERATED)) {
+    for (const [file, generator] of Object.entries(GENERATORS)) {
         it(`${file} is what scripts/gen-docs.ts writes`, () => {
             const text = read(file);
-            const expected = generate(file, text);
+            const expected = generator(text);
             assert.ok(text === expected, `${file} is not what scripts/gen-docs.ts writes from the declarations: run \`npm run docs:gen\` (${firstDifference(text, expected)})`);
         });
     }
@@ -36,6 +36,15 @@ describe("the generated documentation", () => {
         const outputs = cells(outputsTable());
         assert.deepStrictEqual(outputs.map((r) => r[0]), OUTPUT_NAMES.map((n) => `\`${n}\``));
         for (const row of [...args, ...outputs]) assert.strictEqual(row.length, 3, `${row[0]} has ${row.length} cells`);
+    });
+
+    it("writes each args.ts @default from the table, and nothing else of the file", () => {
+        const text = read(ARGS_FILE);
+        const line = '    /** CPU request. @default "250m" */';
+        assert.ok(text.includes(`\n${line}\n`), `${ARGS_FILE} has the cpuRequest line`);
+        const edited = text.replace(line, '    /** CPU request. @default "1" */').replace("export interface ResourcesArgs {", "// A hand-written line.\nexport interface ResourcesArgs {");
+        assert.strictEqual(withGeneratedDefaults(edited), text.replace("export interface ResourcesArgs {", "// A hand-written line.\nexport interface ResourcesArgs {"));
+        assert.throws(() => withGeneratedDefaults(text.replace(line, "    /** CPU request. */")), /ResourcesArgs\.cpuRequest has no @default line/);
     });
 
     it("rewrites the regions between the markers and keeps the prose around them", () => {
