@@ -271,6 +271,11 @@ export const ARGS = {
         default: "1GB",
         allowed: "most WAL one replica's slot may hold on the primary (`MB`/`GB`/`TB`)",
     },
+    cloneMaxRate: {
+        kind: "string",
+        default: "",
+        allowed: "a replica clone's read rate, as pg_basebackup's `--max-rate` (`32k` to `1024M`; a bare number is kB/s); empty for no limit",
+    },
     synchronousReplicas: {
         kind: "number",
         default: 0,

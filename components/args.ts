@@ -514,6 +514,14 @@ export interface ReplicatedDatabaseArgs {
      */
     maxSlotWalKeepSize?: string;
     /**
+     * The most a replica's clone (pg_basebackup from the primary) may read per second, as pg_basebackup's
+     * `--max-rate` takes it: kB/s, or with a `k` or `M` suffix ("50M"), from 32k to 1024M. Empty: as fast as the
+     * disks and network allow. A limit keeps more of the primary's throughput while the clone runs, but the clone
+     * takes longer and costs about as much work in all (docs/benchmarks.md, "A replica joining under load").
+     * @default ""
+     */
+    cloneMaxRate?: string;
+    /**
      * Synchronous replication: a commit returns only once this many replicas (any of them) have it on
      * disk, so that a committed write survives the loss of the primary. 0 is asynchronous replication:
      * faster commits, but the last moments of writes can be lost with the primary. At most `replicas`,
@@ -619,6 +627,7 @@ export interface ResolvedArgs {
     networkPolicy: ResolvedNetworkPolicy;
     tls: ResolvedTls;
     maxSlotWalKeepSize: string;
+    cloneMaxRate: string;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
     allowUnsafeParameters: boolean;

@@ -138,6 +138,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         }
         return v;
     });
+    const cloneMaxRate = resolveCloneMaxRate(args.cloneMaxRate ?? DEFAULTS.cloneMaxRate, setting);
     const synchronousReplicas = checkInteger(setting("synchronousReplicas"), args.synchronousReplicas ?? DEFAULTS.synchronousReplicas, 0, MAX_REPLICAS);
     if (synchronousReplicas > replicas) {
         throw new ArgError(
@@ -202,11 +203,25 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, podUpdatePolicy, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
+        cloneMaxRate, synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);
     return resolved;
+}
+
+/**
+ * `cloneMaxRate` as pg_basebackup's --max-rate takes it: kB/s, or a number with a `k` or `M` suffix, from 32 kB/s to
+ * 1024 MB/s (its own bounds, so that a clone is never refused at run time); "" for no limit.
+ */
+export function resolveCloneMaxRate(value: string, setting: SettingNamer = argName): string {
+    if (value === "") return value;
+    const m = /^([0-9]{1,7})([kM]?)$/.exec(String(value));
+    const kb = m ? Number(m[1]) * (m[2] === "M" ? 1024 : 1) : NaN;
+    if (!(kb >= 32 && kb <= 1048576)) {
+        throw new ArgError(setting("cloneMaxRate"), value, "a rate from 32k to 1024M, such as \"50M\" (a bare number is kB/s), or \"\" for no limit");
+    }
+    return value;
 }
 
 /** The static volumes with their fields' defaults; `type` "local" needs node names. */

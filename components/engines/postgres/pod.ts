@@ -42,6 +42,9 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         { name: "RDB_REPLICATION_USER", value: args.replicationUser },
         { name: "RDB_APP_USER", value: args.appUser },
         { name: "RDB_APP_DATABASE", value: args.appDatabase },
+        // pg_basebackup's --max-rate for a replica's clone; "" for none. Only when set, so that a cluster without
+        // one renders (and rolls) as before.
+        ...(args.cloneMaxRate !== "" ? [{ name: "RDB_CLONE_MAX_RATE", value: args.cloneMaxRate }] : []),
         // Only with the pooler on, so that a cluster without one renders (and rolls) exactly as before.
         ...(args.pooler.enabled ? [{ name: "RDB_POOLER_USER", value: POOLER_ROLE }] : []),
         // The exporter's role (member of pg_monitor, password `monitoring-password`); "" with monitoring off.

@@ -131,7 +131,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // application connections, as in the script-driven mode). With hba_file set, Patroni writes no
             // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
-            basebackup: [{ checkpoint: "fast" }],
+            basebackup: [{ checkpoint: "fast" }, ...(args.cloneMaxRate !== "" ? [{ "max-rate": args.cloneMaxRate }] : [])],
             // A standby cluster with the archive feed: its standby leader may be made from the source's backup.
             ...patroniArchiveReplicaMethod(args, scripts),
             parameters: { ...parameters(args, TLS_DIR), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
