@@ -11,12 +11,17 @@ import * as path from "path";
 import { scriptPath } from "../scriptFolders";
 
 const DECIDE = scriptPath("manual", "decide.sh");
+const DECIDE_GATE = scriptPath("common", "decide-gate.sh");
+const PATRONI_GATE = scriptPath("patroni", "patroni-gate.sh");
 const ENTRYPOINT = scriptPath("manual", "entrypoint.sh");
 const BASH = ["/bin/bash", "/usr/bin/bash"].find((b) => fs.existsSync(b))!;
 
 type Facts = Record<string, string>;
-/** rule: decide_tick or decide_gate; "gate-off" is decide_gate with RDB_REPLICA_GATE=off. */
-type Row = [rule: "tick" | "gate" | "gate-off", facts: Facts, want: string, why: string];
+/**
+ * rule: decide_tick (decide.sh) or decide_gate (the engine's decide-gate.sh, both modes); "gate-off" is decide_gate
+ * with RDB_REPLICA_GATE=off, "gate-patroni" with Patroni's GATE_WHILE_DOWN=on.
+ */
+type Row = [rule: "tick" | "gate" | "gate-off" | "gate-patroni", facts: Facts, want: string, why: string];
 
 // This pod is db-1 of three (db-0, db-1, db-2).
 const NAMED = { me: "1", desired: "1", count: "3", source: "", restore: "no", allow_major: "false", gated: "no", quiet: "0", since_rewind: "1000" };
@@ -124,28 +129,40 @@ const TABLE: Row[] = [
     ["tick", { ...REPLICA, ...STANDBY, recovery: "x", wal: "streaming" }, "follow-streaming", "any answer but f is a standby"],
 
     // The gate, decided before the step.
-    ["gate", { ...NAMED, server: "down" }, "none", "nothing runs"],
-    ["gate", { ...NAMED, server: "exited" }, "none", ""],
-    ["gate", { ...NAMED, server: "running" }, "ask recovery", ""],
-    ["gate", { ...NAMED, server: "running", recovery: "noanswer" }, "none", ""],
-    ["gate", { ...NAMED, server: "running", recovery: "f", gated: "yes" }, "open primary", "the named primary lets clients in"],
-    ["gate", { ...NAMED, server: "running", recovery: "f" }, "none", ""],
-    ["gate", { ...REPLICA, server: "running", recovery: "f", gated: "yes" }, "none", "a primary that steps down does not open"],
-    ["gate", { ...NAMED, ...STANDBY }, "ask wal", ""],
-    ["gate", { ...NAMED, ...STANDBY, wal: "noanswer", quiet: "100" }, "none", "a standby that does not answer: nothing counted"],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "streaming", gated: "yes" }, "open streaming", ""],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "streaming" }, "fresh", ""],
-    ["gate", { ...NAMED, ...STANDBY, wal: "streaming" }, "fresh", "a streaming standby asks nothing about the archive"],
-    ["gate", { ...NAMED, ...STANDBY, wal: "none" }, "ask archive", "the named standby may be fed by the source's archive"],
-    ["gate", { ...NAMED, ...STANDBY, wal: "none", archive: "yes", gated: "yes", quiet: "100" }, "open archive", ""],
-    ["gate", { ...NAMED, ...STANDBY, wal: "none", archive: "yes", quiet: "100" }, "fresh", ""],
-    ["gate", { ...NAMED, ...STANDBY, wal: "none", archive: "no", quiet: "2" }, "close", ""],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "none", quiet: "0" }, "stale", "a replica is never fed by the archive; its silence is counted"],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "none", quiet: "1" }, "stale", ""],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "none", quiet: "2" }, "close", "not streaming for RDB_GATE_AFTER_SECONDS: refuse clients"],
-    ["gate", { ...REPLICA, ...STANDBY, wal: "stopping", quiet: "2", gated: "yes" }, "stale", "already shut"],
-    ["gate-off", { ...REPLICA, ...STANDBY, wal: "none", quiet: "100" }, "stale", "RDB_REPLICA_GATE=off never shuts"],
-    ["gate-off", { ...REPLICA, ...STANDBY, wal: "streaming", gated: "yes" }, "open streaming", "but opens one that is shut"],
+    ["gate", { ...NAMED, named: "yes", server: "down" }, "none", "nothing runs"],
+    ["gate", { ...NAMED, named: "yes", server: "exited" }, "none", ""],
+    ["gate", { ...NAMED, named: "yes", server: "running" }, "ask recovery", ""],
+    ["gate", { ...NAMED, named: "yes", server: "running", recovery: "noanswer" }, "none", ""],
+    ["gate", { ...NAMED, named: "yes", server: "running", recovery: "f", gated: "yes" }, "open primary", "the named primary lets clients in"],
+    ["gate", { ...NAMED, named: "yes", server: "running", recovery: "f" }, "fresh primary", "the named primary, open: nothing to change"],
+    ["gate", { ...REPLICA, named: "no", server: "running", recovery: "f", gated: "yes" }, "none", "a primary that steps down does not open"],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY }, "ask wal", ""],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "noanswer", quiet: "100" }, "none", "a standby that does not answer: nothing counted"],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "streaming", gated: "yes" }, "open streaming", ""],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "streaming" }, "fresh streaming", ""],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "streaming" }, "fresh streaming", "a streaming standby asks nothing about the archive"],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "none" }, "ask archive", "the named standby may be fed by the source's archive"],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "none", archive: "yes", gated: "yes", quiet: "100" }, "open archive", ""],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "none", archive: "yes", quiet: "100" }, "fresh archive", ""],
+    ["gate", { ...NAMED, named: "yes", ...STANDBY, wal: "none", archive: "no", quiet: "2" }, "close", ""],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "none", quiet: "0" }, "stale", "a replica is never fed by the archive; its silence is counted"],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "none", quiet: "1" }, "stale", ""],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "none", quiet: "2" }, "close", "not streaming for RDB_GATE_AFTER_SECONDS: refuse clients"],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "stopping", quiet: "2", gated: "yes" }, "stale", "already shut"],
+    ["gate-off", { ...REPLICA, named: "no", ...STANDBY, wal: "none", quiet: "100" }, "stale", "RDB_REPLICA_GATE=off never shuts"],
+    ["gate-off", { ...REPLICA, named: "no", ...STANDBY, wal: "streaming", gated: "yes" }, "open streaming", "but opens one that is shut"],
+    // Patroni's gate (GATE_WHILE_DOWN=on): it observes the server's state, in recovery and wal receiver at once.
+    ["gate-patroni", { server: "down", gated: "no", named: "yes", quiet: "0" }, "down", "Patroni restarts its server on its own: gated rules first"],
+    ["gate-patroni", { server: "down", gated: "yes", named: "yes", quiet: "0" }, "down", "the actor keeps the rules as they are"],
+    ["gate-patroni", { server: "hung", gated: "no", named: "yes", quiet: "5" }, "hung", "a loaded primary that answers late is not gated"],
+    ["gate-patroni", { server: "running", recovery: "f", wal: "none", gated: "no", named: "yes", quiet: "0" }, "fresh primary", ""],
+    ["gate-patroni", { server: "running", recovery: "f", wal: "none", gated: "yes", named: "yes", quiet: "0" }, "open primary", "a promoted replica opens"],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "streaming", gated: "yes", named: "yes", quiet: "9" }, "open streaming", ""],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "none", gated: "no", named: "yes", quiet: "1" }, "ask archive", "any Patroni member may be the standby leader"],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "no", gated: "no", named: "yes", quiet: "1" }, "stale", ""],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "no", gated: "no", named: "yes", quiet: "2" }, "close", ""],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "yes", gated: "yes", named: "yes", quiet: "40" }, "open archive", ""],
+    ["gate", { server: "hung", gated: "no", named: "yes", quiet: "0" }, "hung", "the same rule in the manual mode (its supervisor never observes hung)"],
 ];
 
 /** The lines the one bash prints, one a row. */
@@ -154,12 +171,14 @@ function runTable(rows: Row[]): { lines: string[]; stderr: string; status: numbe
     try {
         const script = [
             "set -uo pipefail",
+            `. "${DECIDE_GATE}"`,
             `. "${DECIDE}"`,
             "while IFS=$'\\t' read -r -a row; do",
             '    case "${row[0]}" in',
             '    tick) out=$(decide_tick "${row[@]:1}") ;;',
             '    gate) out=$(decide_gate "${row[@]:1}") ;;',
             '    gate-off) out=$(REPLICA_GATE=off decide_gate "${row[@]:1}") ;;',
+            '    gate-patroni) out=$(GATE_WHILE_DOWN=on decide_gate "${row[@]:1}") ;;',
             "    esac",
             '    rc=$?',
             '    [ "$rc" = 0 ] || out="$out (status $rc)"',
@@ -175,7 +194,7 @@ function runTable(rows: Row[]): { lines: string[]; stderr: string; status: numbe
     }
 }
 
-describe("the manual supervisor's rules (decide.sh), as a table", () => {
+describe("the supervisors' rules (decide.sh, and the gate of both modes in decide-gate.sh), as a table", () => {
     it(`gives every row of the table (${TABLE.length} rows) its action, with bash alone`, () => {
         const r = runTable(TABLE);
         assert.strictEqual(r.stderr, "");
@@ -188,23 +207,27 @@ describe("the manual supervisor's rules (decide.sh), as a table", () => {
     });
 
     it("runs nothing when sourced", () => {
-        const r = spawnSync(BASH, ["--norc", "--noprofile", "-c", `set -euo pipefail; . "${DECIDE}"; echo sourced`], { env: { PATH: "/nonexistent" }, encoding: "utf8" });
-        assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "sourced\n", ""]);
+        for (const file of [DECIDE_GATE, DECIDE]) {
+            const r = spawnSync(BASH, ["--norc", "--noprofile", "-c", `set -euo pipefail; . "${file}"; echo sourced`], { env: { PATH: "/nonexistent" }, encoding: "utf8" });
+            assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "sourced\n", ""], file);
+        }
     });
 
-    it("names every action it can take in the table, and the supervisor acts on each", () => {
-        const source = fs.readFileSync(DECIDE, "utf8");
+    it("names every action it can take in the table, and each mode's supervisor acts on each", () => {
         const entry = fs.readFileSync(ENTRYPOINT, "utf8");
-        const actions = new Set([...source.matchAll(/echo "?([a-z-]+)/g)].map((m) => m[1]).filter((a) => a !== "ask"));
+        const patroniGate = fs.readFileSync(PATRONI_GATE, "utf8");
+        const actionsOf = (file: string) => new Set([...fs.readFileSync(file, "utf8").matchAll(/echo "?([a-z-]+)/g)].map((m) => m[1]).filter((a) => a !== "ask"));
         // Those that come through a variable: "hold-writes $i $s" and the like are matched above.
         const tabled = new Set(TABLE.map(([, , want]) => want.split(" ")[0]));
-        assert.deepStrictEqual([...actions].filter((a) => !tabled.has(a)), [], "actions without a row");
-        for (const a of actions) {
-            if (a === "none" || a === "fresh" || a === "stale" || a === "close" || a === "open") {
-                assert.match(entry, new RegExp(`^\\s+${a}\\)`, "m"), `gate_step has no case for ${a}`);
-            } else {
-                assert.match(entry, new RegExp(`[\\s|(]${a}( \\||\\))`), `step has no case for ${a}`);
-            }
+        const tick = actionsOf(DECIDE);
+        const gate = actionsOf(DECIDE_GATE);
+        assert.deepStrictEqual([...tick, ...gate].filter((a) => !tabled.has(a)), [], "actions without a row");
+        for (const a of tick) assert.match(entry, new RegExp(`[\\s|(]${a}( \\||\\))`), `step has no case for ${a}`);
+        // A case label naming the action, alone or among others ("none | down | hung)", "\"open primary\" | ...").
+        const caseFor = (a: string) => new RegExp(`^\\s+[a-z "|-]*\\b${a}\\b[a-z "|-]*\\)`, "m");
+        for (const a of gate) {
+            assert.match(entry, caseFor(a), `the manual gate_step has no case for ${a}`);
+            assert.match(patroniGate, caseFor(a), `Patroni's gate_tick has no case for ${a}`);
         }
     });
 });

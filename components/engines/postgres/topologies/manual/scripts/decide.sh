@@ -3,7 +3,8 @@
 # network, no clock, no command other than bash's own, so that every rule can be tested as a table
 # (tests/unit/decide.test.ts) and the code that acts stays thin. Sourced; sets no shell option; runs nothing.
 #
-# decide_gate KEY=VALUE... and then decide_tick KEY=VALUE... print one line: an action and its arguments. Facts are
+# decide_gate (the engine's decide-gate.sh, shared with Patroni's gate) and then decide_tick KEY=VALUE... print one
+# line: an action and its arguments. Facts are
 # given as KEY=VALUE. Observing some facts costs a question to the server or to another pod, and the rules
 # ask them only when they matter (a replica that is streaming never asks whether its primary takes writes):
 # when a rule needs a fact it was not given, it prints "ask KEY", and the caller observes KEY and asks again
@@ -25,14 +26,12 @@
 #   wal                  the wal receiver's status (streaming, none, ...) or noanswer
 #   archive              yes | no: replaying the standby source's archive (gate.sh fed_by_archive)
 #   gated                yes | no: clients are refused (gate.sh)
+#   named                yes | no: me = desired (the gate's facts, decide-gate.sh)
 #   quiet                seconds since the standby last streamed (0 while it streams, or on its first silent tick)
 #   since_rewind         seconds since this standby last checked whether its history forked
 #   mine                 the LSN this standby holds (the larger of received and replayed), or noanswer
 
 # The settings, not observations: the environment's, as the pod gets them.
-# A replica that has not streamed for GATE_AFTER_SECONDS refuses application connections (REPLICA_GATE=on).
-GATE_AFTER_SECONDS=${RDB_GATE_AFTER_SECONDS:-2}
-REPLICA_GATE=${RDB_REPLICA_GATE:-on}
 # A replica that has not streamed for this long while the primary takes writes checks whether its history
 # forked off the primary's (pg_rewind decides), at most once per REWIND_RETRY_SECONDS.
 REWIND_AFTER_SECONDS=${RDB_REWIND_AFTER_SECONDS:-20}
@@ -87,13 +86,6 @@ decide_tick() {
         esac
         ;;
     esac
-}
-
-# decide_known KEY: succeeds when the fact was given; otherwise asks for it (in decide_tick's or decide_gate's facts).
-decide_known() {
-    [[ -v "f[$1]" ]] && return 0
-    echo "ask $1"
-    return 1
 }
 
 decide_down() {
@@ -196,44 +188,4 @@ decide_standby() {
         if [ "${f[peer.${f[desired]}]}" = primary ]; then echo follow-rewind; return 0; fi
     fi
     echo follow-lagging
-}
-
-# decide_gate KEY=VALUE...: whether clients are let in, decided before decide_tick on every tick. Facts: server,
-# recovery, me, desired, wal, archive, gated, quiet. Actions:
-#   none                  nothing to decide: the server is down, does not answer, or is a primary with the gate open
-#   open primary          the named primary opens the gate
-#   fresh                 a standby that streams, or is fed by the source's archive: its data is current
-#   open streaming | open archive   as fresh, and the gate opens (it was shut)
-#   stale                 a standby that does not stream: the silence is counted
-#   close                 not streaming for GATE_AFTER_SECONDS: the gate shuts (REPLICA_GATE=on)
-decide_gate() {
-    local -A f=()
-    local arg why=""
-    for arg; do f[${arg%%=*}]=${arg#*=}; done
-    if [ "${f[server]}" != running ]; then echo none; return 0; fi
-    decide_known recovery || return 0
-    case "${f[recovery]}" in
-    noanswer) echo none && return 0 ;;
-    f)
-        # A primary the config no longer names steps down first: the gate stays as it is.
-        if [ "${f[desired]}" = "${f[me]}" ] && [ "${f[gated]}" = yes ]; then echo "open primary"; else echo none; fi
-        return 0
-        ;;
-    esac
-    decide_known wal || return 0
-    if [ "${f[wal]}" = noanswer ]; then echo none; return 0; fi
-    if [ "${f[wal]}" = streaming ]; then
-        why=streaming
-    elif [ "${f[desired]}" = "${f[me]}" ]; then
-        # A standby cluster's named pod that replays the source's archive is as fresh as that archive (README).
-        decide_known archive || return 0
-        [ "${f[archive]}" = no ] || why=archive
-    fi
-    if [ -n "$why" ]; then
-        if [ "${f[gated]}" = yes ]; then echo "open $why"; else echo fresh; fi
-    elif [ "$REPLICA_GATE" = on ] && [ "${f[gated]}" = no ] && [ "${f[quiet]}" -ge "$GATE_AFTER_SECONDS" ]; then
-        echo close
-    else
-        echo stale
-    fi
 }

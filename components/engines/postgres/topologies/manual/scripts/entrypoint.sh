@@ -29,6 +29,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/server.sh"
 # shellcheck source=standby.sh
 . "$RDB_SCRIPTS_DIR/standby.sh"
+# shellcheck source=../../../scripts/decide-gate.sh
+. "$RDB_SCRIPTS_DIR/decide-gate.sh"
 # shellcheck source=decide.sh
 . "$RDB_SCRIPTS_DIR/decide.sh"
 
@@ -130,7 +132,9 @@ decide() {
 # The gate, as decide_gate says: it runs before the tick's step, as clients must not wait for it.
 gate_step() {
     case "${ACTION[0]}" in
-    none) ;;
+    # The supervisor starts its server itself, with the rules it chose (GATE_WHILE_DOWN is off here), and a server
+    # that does not answer is the tick's to report.
+    none | down | hung) ;;
     fresh) NOT_STREAMING_SINCE="" ;;
     open)
         case "${ACTION[1]}" in
@@ -317,7 +321,7 @@ tick() {
     refresh_passfiles || true
     checksum_watch || true
     NOW=$(date +%s)
-    F=([me]=$(ordinal) [desired]=$DESIRED [count]=$COUNT [source]=$(standby_source || true)
+    F=([me]=$(ordinal) [desired]=$DESIRED [named]=$([ "$(ordinal)" = "$DESIRED" ] && echo yes || echo no) [count]=$COUNT [source]=$(standby_source || true)
         [restore]=$([ -z "${RDB_RESTORE_FROM:-}" ] && echo no || echo yes) [allow_major]=${RDB_ALLOW_MAJOR_CHANGE:-false}
         [gated]=$([ -z "$GATED" ] && echo no || echo yes)
         [quiet]=$((NOW - ${NOT_STREAMING_SINCE:-$NOW})) [since_rewind]=$((NOW - LAST_REWIND_CHECK)))

@@ -10,6 +10,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/gate.sh"
 # shellcheck source=../../../scripts/state.sh
 . "$RDB_SCRIPTS_DIR/state.sh"
+# shellcheck source=../../../scripts/decide-gate.sh
+. "$RDB_SCRIPTS_DIR/decide-gate.sh"
 # shellcheck source=patroni-gate.sh
 . "$RDB_SCRIPTS_DIR/patroni-gate.sh"
 # shellcheck source=patroni-standby.sh
