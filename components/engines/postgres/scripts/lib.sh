@@ -152,6 +152,28 @@ tls_checksum() {
     printf '%s\n' "${sum%% *}"
 }
 
+# A renewed certificate is taken by a reload, without a restart, in both modes: new connections (clients,
+# replicas, REST API calls) get it, established ones keep their session. tls_remember records the files in use at
+# start; tls_follow WHAT RELOAD... runs RELOAD... once they change, and on success remembers them and says WHAT.
+# A reload that fails is said and tried again on the next call; PostgreSQL keeps serving the certificate it has
+# if the new files do not load.
+TLS_APPLIED=""
+tls_remember() {
+    TLS_APPLIED=$(tls_checksum || true)
+}
+tls_follow() {
+    local what="$1" current
+    shift
+    current=$(tls_checksum) || return 0
+    [ "$current" != "$TLS_APPLIED" ] || return 0
+    if ! "$@"; then
+        log "the TLS certificate changed, but the reload failed; retrying"
+        return 0
+    fi
+    TLS_APPLIED=$current
+    log "the TLS certificate changed: $what"
+}
+
 # write_passfile ROLE SECRET-KEY FILE: a libpq passfile in RDB_RUN_DIR (pod memory, never the data volume)
 # for ROLE from the mounted Secret, rewritten only when it changes, and renamed into place so that a
 # connection never reads half a file.

@@ -343,20 +343,10 @@ tick() {
     [ "$rc" != 2 ] || tls_tick
 }
 
-# A renewed certificate is taken by a reload, without a restart: new connections (clients and replicas) get
-# it, established ones keep their session. A reload that fails is tried again on the next tick; PostgreSQL
-# keeps serving the certificate it has if the new files do not load.
-TLS_APPLIED=$(tls_checksum || true)
+# A renewed certificate: the server reloads it (lib.sh tls_follow).
+tls_remember
 tls_tick() {
-    local current
-    current=$(tls_checksum) || return 0
-    [ "$current" != "$TLS_APPLIED" ] || return 0
-    if ! reload_server; then
-        log "the TLS certificate changed, but the reload failed; retrying"
-        return 0
-    fi
-    TLS_APPLIED=$current
-    log "the TLS certificate changed: the server reloaded it"
+    tls_follow "the server reloaded it" reload_server
 }
 
 export PGPASSFILE="$RDB_RUN_DIR/pgpass"

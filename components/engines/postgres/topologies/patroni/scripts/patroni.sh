@@ -183,14 +183,12 @@ secret_tick() {
 
 # A renewed certificate reaches PostgreSQL and the REST API through a reload of Patroni (SIGHUP): it reloads the
 # server's configuration, and its REST API takes a certificate whose serial number changed. No restart.
-tls_applied=$(tls_checksum || true)
+tls_remember
+hup_patroni() {
+    kill -HUP "$PATRONI_PID" 2>/dev/null
+}
 tls_tick() {
-    local current
-    current=$(tls_checksum) || return 0
-    [ "$current" != "$tls_applied" ] || return 0
-    kill -HUP "$PATRONI_PID" 2>/dev/null || return 0
-    tls_applied=$current
-    log "the TLS certificate changed: Patroni reloaded"
+    tls_follow "Patroni reloaded" hup_patroni
 }
 
 # The gate looks every second (a replica that stops streaming is gated within RDB_GATE_AFTER_SECONDS and one
