@@ -1,6 +1,6 @@
 /**
- * What a feature adds to the database pods, as one value the generic builders combine (statefulset.ts,
- * configmaps.ts): each volume with the database container's mount of it, environment, containers beside the
+ * What a feature adds to the database pods, as one value the generic builders combine (builders/statefulset.ts,
+ * builders/configmaps.ts): each volume with the database container's mount of it, environment, containers beside the
  * database, pod annotations, and files for the two ConfigMaps. A feature builds its part in its own folder
  * (`tls/pod.ts`, `backup/pod.ts`, ...); the builders never ask which feature a part came from.
  */

@@ -12,7 +12,7 @@ export type NetworkPolicyPort = k8s.types.input.networking.v1.NetworkPolicyPort;
 export type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
 export const COMPONENT_LABEL = "app.kubernetes.io/component";
-/** The component label of the StatefulSet's pods (statefulset.ts): the backup Jobs' pods share the selector. */
+/** The component label of the StatefulSet's pods (builders/statefulset.ts): the backup Jobs' pods share the selector. */
 export const DATABASE_COMPONENT = "database";
 /** The API server's port behind the `kubernetes` Service: 443 on managed clusters, 6443 on kubeadm-built ones. */
 export const API_SERVER_PORTS = [443, 6443];

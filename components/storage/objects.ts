@@ -5,7 +5,7 @@
  * The claims are named as the StatefulSet's volumeClaimTemplate expects (`data-<statefulset>-<ordinal>`), so
  * the StatefulSet adopts them instead of creating its own. Owning them here is what lets a volume grow by
  * updating its claim in place, and what lets the StatefulSet keep its first volumeClaimTemplate for good
- * (statefulset.ts): it is never replaced, so its deletion can stop the pods (`pulumi destroy`).
+ * (builders/statefulset.ts): it is never replaced, so its deletion can stop the pods (`pulumi destroy`).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
