@@ -16,6 +16,7 @@ import { EtcdProxy } from "./etcd-proxy";
 import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
+import { HarnessNode } from "./node";
 import { Prober } from "./prober";
 import { SERVICE_ADDRESS, ServiceName } from "./service";
 
@@ -44,6 +45,11 @@ export interface ClusterOptions {
      * address), which the test can cut to partition that pod alone from the store (Cluster.etcdProxy).
      * Refused for a render without Patroni. @default false (every pod dials etcd itself) */
     etcdProxies?: boolean;
+    /** With failover "patroni": Patroni's store. "kubernetes": the store as rendered, on a real API server with
+     * the harness as its node (node.ts): the render applied, the pods created by the StatefulSet controller,
+     * each pod's own token, the rendered Role. "etcd": etcd's v2 API in its place (etcd.ts), for the tests that
+     * cut one pod's path to the store (etcdProxies implies it). @default "kubernetes" */
+    store?: "kubernetes" | "etcd";
 }
 
 /** Small servers: the suite starts many on 2 cores. */
@@ -67,6 +73,13 @@ export class Cluster {
     readonly addressOffset: number;
     private readonly extraHosts: string[];
     private readonly etcdProxies: boolean;
+    private readonly store: "kubernetes" | "etcd";
+    /** With the Kubernetes store: the node, the uid of each pod object it runs, and its status reports. */
+    node?: HarnessNode;
+    private readonly apiPods = new Map<number, string>();
+    private statusTimer?: NodeJS.Timeout;
+    /** The Services' selectors, by Service suffix (rw, ro), from the render. */
+    private readonly selectors = new Map<string, Record<string, string>>();
     private readonly proxies = new Map<number, EtcdProxy>();
     /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
     private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
@@ -85,6 +98,8 @@ export class Cluster {
         }
         this.extraHosts = options.extraHosts ?? [];
         this.etcdProxies = options.etcdProxies ?? false;
+        this.store = options.store ?? (this.etcdProxies ? "etcd" : "kubernetes");
+        if (this.etcdProxies && this.store !== "etcd") throw new Error(`etcdProxies: true needs store "etcd" (got "${this.store}")`);
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -102,14 +117,16 @@ export class Cluster {
         process.env.RDB_RENDER_REAL_TLS = "1";
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
+        this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
         for (const [name, data] of Object.entries(this.userSecrets)) {
             if (this.objects.secrets.has(name)) throw new Error(`the component renders a Secret ${name} of its own`);
             this.objects.secrets.set(name, { ...data });
         }
         // After the user's Secrets: with tls.source "secret" the CA is theirs.
         this.writeCa();
-        await this.useEtcdForPatroni();
-        this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
+        const patroni = [...this.objects.configMaps.values()].some((d) => d["patroni.yml"]);
+        if (patroni && this.store === "kubernetes") await this.useKubernetes(r.manifests);
+        else await this.useEtcdForPatroni();
         this.writeHosts();
     }
 
@@ -126,6 +143,62 @@ export class Cluster {
         }
         this.caFile = path.join(this.base, "ca.crt");
         fs.writeFileSync(this.caFile, ca, { mode: 0o644 });
+    }
+
+    /**
+     * The Kubernetes store: the render (and the user's Secrets) applied to the node's API server, each pod of
+     * the StatefulSet admitted (created by the controller, bound, its token made) before the harness starts
+     * it, and the pods' status reported while the cluster lives.
+     */
+    private async useKubernetes(manifests: any[]): Promise<void> {
+        if (!this.node) {
+            this.node = await HarnessNode.acquire();
+            const report = () => this.reportStatus().catch((err) => console.error(`node status report: ${err}`));
+            this.statusTimer = setInterval(report, 500);
+        }
+        const userSecrets = Object.entries(this.userSecrets).map(([name, data]) => ({
+            apiVersion: "v1", kind: "Secret", metadata: { name, namespace: this.namespace }, stringData: data,
+        }));
+        await this.node.apply([...manifests, ...userSecrets]);
+        for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) {
+            this.selectors.set(m.metadata.name, m.spec.selector);
+        }
+        for (let i = 0; i <= this.replicas; i++) if (!this.apiPods.has(i)) await this.admit(i);
+    }
+
+    /** Waits for the pod object of `ordinal` (a new one after a deletion), binds it, gives the pod its token. */
+    private async admit(ordinal: number, previousUid?: string): Promise<void> {
+        const { uid, access } = await this.node!.admit(this.namespace, `${this.name}-${ordinal}`, previousUid);
+        this.apiPods.set(ordinal, uid);
+        this.pod(ordinal).apiAccess = access;
+    }
+
+    private async reportStatus(): Promise<void> {
+        if (!this.node) return;
+        const image = container(this.objects, "postgres").image;
+        for (const [i, uid] of this.apiPods) {
+            const p = this.pods.get(i);
+            if (!p?.created) continue;
+            await this.node.report(this.namespace, p.name, uid, {
+                podIP: p.address, running: p.running, ready: this.ready(i), restarts: this.restarts(i), startedAt: p.containerStartedAt() || Date.now(), image,
+            });
+        }
+    }
+
+    /** The pod addresses of a Service's endpoints as the API's pods give them (the Service's selector, the
+     * Ready condition the node reported): what the EndpointSlice controller publishes. Kubernetes store only. */
+    async apiEndpoints(service: ServiceName): Promise<string[]> {
+        if (!this.node) throw new Error("apiEndpoints needs the Kubernetes store (a Patroni render with store \"kubernetes\")");
+        const selector = this.selectors.get(`${this.name}-${service}`);
+        if (!selector) throw new Error(`the render has no Service ${this.name}-${service}`);
+        const pods = await this.node.readyPods(this.namespace, selector);
+        return pods.map((p) => podAddress(Number(p.name.slice(this.name.length + 1)), this.addressOffset)).sort();
+    }
+
+    /** A pod object as the API holds it (labels, annotations, status). Kubernetes store only. */
+    async apiPod(ordinal: number): Promise<any> {
+        if (!this.node) throw new Error("apiPod needs the Kubernetes store");
+        return this.node.get(this.namespace, "pods", `${this.name}-${ordinal}`);
     }
 
     /** The cluster's etcd, started when the render runs Patroni. */
@@ -251,6 +324,7 @@ export class Cluster {
      * else starts its container again at once (emptyDirs kept), even one waiting out a back-off. */
     start(ordinal: number): Pod {
         const p = this.pod(ordinal);
+        if (this.node && !this.apiPods.has(ordinal)) throw new Error(`${p.name}: no pod object admitted by the node (render or apply first)`);
         const k = this.kubelet.get(ordinal);
         if (k?.pending) clearTimeout(k.pending);
         if (k) k.pending = undefined;
@@ -318,8 +392,9 @@ export class Cluster {
     /** The ordinals a Service would send clients to now, as Kubernetes computes endpoints: the pods whose
      * role label matches the Service's selector (rw: primary, ro: replica) and which are ready. */
     serviceEndpoints(service: "rw" | "ro"): number[] {
+        if (this.node) throw new Error("serviceEndpoints: with the Kubernetes store, Patroni labels the pods in the API; ask apiEndpoints");
         if (this.etcd) {
-            throw new Error("serviceEndpoints is not modelled with failover patroni: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
+            throw new Error("serviceEndpoints is not modelled with failover patroni on etcd: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
         }
         const role = service === "rw" ? "primary" : "replica";
         return [...this.pods.keys()].sort((x, y) => x - y).filter((i) => this.roleLabel(i) === role && this.ready(i));
@@ -370,6 +445,13 @@ export class Cluster {
         k?.prober.stop();
         this.kubelet.delete(ordinal);
         await p.delete(options.gracePeriodSeconds === undefined ? undefined : options.gracePeriodSeconds * 1000);
+        const uid = this.apiPods.get(ordinal);
+        if (this.node && uid) {
+            this.apiPods.delete(ordinal);
+            await this.node.deletePod(this.namespace, p.name, uid);
+            // The StatefulSet controller makes a new pod of that name (when the ordinal is still in its range).
+            if (options.recreate ?? true) await this.admit(ordinal, uid);
+        }
         if (options.recreate ?? true) this.start(ordinal);
     }
 
@@ -481,6 +563,11 @@ export class Cluster {
         for (const proxy of this.proxies.values()) await proxy.stop();
         this.proxies.clear();
         await this.etcd?.stop();
+        if (this.statusTimer) clearInterval(this.statusTimer);
+        if (this.node) {
+            this.node = undefined;
+            await HarnessNode.release();
+        }
         this.keepLogs();
         fs.rmSync(this.base, { recursive: true, force: true });
         // The mount points made on the host stay: removing one detaches that mount in every other mount

@@ -40,7 +40,7 @@ export function controlPlaneTools(): { kubernetesBin: string; etcdBin: string; c
 // Patroni store's 127.0.0.9, so that the two harnesses can share a run.
 const ETCD_ADDRESS = "127.0.0.5";
 export const API_ADDRESS = "127.0.0.6";
-const API_PORT = 6443;
+export const API_PORT = 6443;
 /** The Service network: only allocated from, never dialled (there is no kube-proxy). */
 const SERVICE_CIDR = "10.96.0.0/16";
 const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -326,6 +326,13 @@ export class ControlPlane {
                 resolve(res.statusCode ?? 0);
             }).on("error", reject);
         });
+    }
+
+    /** The pid of one of the servers (etcd, kube-apiserver, ...), for a test that pauses it. */
+    pid(name: string): number {
+        const p = this.procs.find((x) => x.name === name);
+        if (!p?.child.pid || p.child.exitCode !== null) throw new Error(`${name} is not running`);
+        return p.child.pid;
     }
 
     private launch(name: string, command: string, args: string[]): void {

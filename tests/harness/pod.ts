@@ -13,6 +13,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PodObjects, container, resolveEnv, volumeFiles } from "./kubelet";
+import type { ApiAccess } from "./node";
 import { ProbeKind, ProbeResult } from "./prober";
 import { collect } from "./proc";
 import { toolDir, toolVersion } from "./tools";
@@ -127,6 +128,8 @@ export class Pod {
     /** Whether the test wants the container running; the restart policy restarts only those. */
     wanted = false;
     /** The current container instance (counts every start in this Pod object). */
+    /** With the harness node (node.ts): the pod's own token for the API, set before each new pod starts. */
+    apiAccess?: ApiAccess;
     private instance = 0;
     private startedAt = 0;
     private readonly exitListeners: ((exitedAt: number) => void)[] = [];
@@ -187,6 +190,8 @@ export class Pod {
             RDB_LISTEN_ADDRESSES: this.address,
             ...patroniListen(c, this.address, this.etcdEndpoint),
             ...(name === "postgres" ? this.extraEnv : {}),
+            // The kubelet gives every container the API's address; here the API server's own (no kube-proxy).
+            ...(this.apiAccess ? { KUBERNETES_SERVICE_HOST: this.apiAccess.host, KUBERNETES_SERVICE_PORT: String(this.apiAccess.port) } : {}),
             // Patroni first, as the image's /usr/local/bin links to its venv come before Debian's /usr/bin/patroni.
             PATH: `${PG_BIN}:${runsPatroni(c) ? `${PATRONI_MOUNT}/bin:` : ""}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOME: "/var/lib/postgresql",
@@ -211,10 +216,13 @@ export class Pod {
             const dir = path.join(this.root, "mounts", v.name);
             const files = volumeFiles(objects, v.name);
             if (v.projected) {
-                // The ServiceAccount token volume: what the kubelet projects, with a token no API server
-                // accepts (no API server runs here; Patroni's store is etcd in the tests).
+                // The ServiceAccount token volume: with the harness node (node.ts), a token the API server
+                // issued for this pod and the cluster's CA; without one, a token nothing accepts.
                 fs.mkdirSync(dir, { recursive: true });
-                const projected: Record<string, string> = { token: "harness-token", namespace: this.namespace, "ca.crt": "" };
+                const a = this.apiAccess;
+                const projected: Record<string, string> = a
+                    ? { token: a.token, namespace: a.namespace, "ca.crt": a.ca }
+                    : { token: "harness-token", namespace: this.namespace, "ca.crt": "" };
                 for (const [file, content] of Object.entries(projected)) {
                     fs.writeFileSync(path.join(dir, file), content);
                     own(path.join(dir, file), 0, fsGroup, v.projected.defaultMode ?? 0o644);

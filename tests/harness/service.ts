@@ -8,8 +8,12 @@
  * process (they lag, as kube-proxy's do) and handed to the proxy, which runs in a process of its own so that
  * a test blocked in a synchronous call never stalls the clients' traffic.
  *
- * Readiness is the harness kubelet's (`Cluster.ready`); the role label is read here rather than through
- * `Cluster.serviceEndpoints` because with Patroni it comes from Patroni's REST API (the harness's etcd store
+ * With Patroni on its Kubernetes store (the harness as a node, node.ts) the endpoints are the API's pods that
+ * match the Service's rendered selector and whose Ready condition is True: the labels Patroni itself patched
+ * onto its pod, the condition the node reported from the harness's prober (`Cluster.apiEndpoints`).
+ *
+ * Otherwise readiness is the harness kubelet's (`Cluster.ready`); the role label is read here rather than
+ * through `Cluster.serviceEndpoints` because with Patroni on etcd it comes from Patroni's REST API (that store
  * labels no pod), mapped to a label value as Patroni's Kubernetes store maps it with the rendered settings
  * (components/engines/postgres/topologies/patroni/roleLabels.ts).
  */
@@ -53,6 +57,7 @@ export async function roleLabel(c: PatroniTarget, pod: Pod, patroni: boolean): P
 /** Endpoints as Kubernetes computes them from labels and readiness. */
 export function labelledReadyEndpoints(c: Cluster, patroni: boolean): EndpointSource {
     return async (service) => {
+        if (c.node) return c.apiEndpoints(service);
         const want = service === "rw" ? "primary" : "replica";
         const out: string[] = [];
         for (const p of c.pods.values()) {

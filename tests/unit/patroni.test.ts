@@ -99,6 +99,11 @@ describe("automated failover (Patroni)", () => {
         assert.strictEqual(config.scope, "db");
         const k8s = config.kubernetes;
         assert.strictEqual(k8s.namespace, "shop");
+        // Patroni copies the top-level namespace, name, scope, loop_wait, ttl and retry_timeout over its store's
+        // section (patroni/dcs/__init__.py get_dcs): a top-level namespace would be the Kubernetes namespace it
+        // asks the API for (it was "/replicated-db/", and every call was refused; found on the real API server).
+        const propagated = { ...k8s, ...Object.fromEntries(["namespace", "name", "scope", "loop_wait", "ttl", "retry_timeout"].filter((p) => p in config).map((p) => [p, config[p]])) };
+        assert.strictEqual(propagated.namespace, "shop");
         assert.strictEqual(k8s.use_endpoints, false);
         // Patroni's member selector (labels + scope_label=scope) matches exactly the StatefulSet's pods.
         for (const [k, v] of Object.entries({ ...k8s.labels, [k8s.scope_label]: config.scope })) assert.strictEqual(podLabels[k], v, k);

@@ -75,8 +75,8 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
     const verifyReplication = tls ? { ...verify, sslrootcert: patroniReplicationCa(args, paths.run, tls.ca) } : {};
     return {
         scope: names.statefulSet,
-        // The key prefix in a key-value store (the tests' etcd); unused with the Kubernetes API.
-        namespace: "/replicated-db/",
+        // No top-level `namespace`: Patroni copies it over the store's own section (patroni/dcs/__init__.py
+        // get_dcs), so a key-value prefix here would become the Kubernetes namespace Patroni asks the API for.
         // HTTPS with the database's certificate when TLS is on; members verify each other against its CA.
         // Its password (PATRONI_API_SECRET_KEY) is added by patroni.sh from the Secret, in pod memory.
         restapi: {
