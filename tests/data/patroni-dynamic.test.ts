@@ -28,12 +28,13 @@ describe("Patroni's timings changed on a running cluster", function () {
     }
     const timing = (x: Record<string, number>) => [x.ttl, x.loop_wait, x.retry_timeout, x.primary_start_timeout];
 
-    /** The remaining seconds of the leader key in the store (etcd's v2 API): Patroni writes it with its ttl. */
+    /** The remaining seconds of the leader lock in the store: the leader ConfigMap's ttl annotation less the time
+     * since its renewTime, both written by Patroni at each renewal (its Kubernetes store, on the real API). */
     async function leaderKeyTtl(): Promise<number> {
-        const r = await fetch(`http://${c.etcd!.endpoint}/v2/keys/replicated-db/db/leader`);
-        const body = (await r.json()) as { node?: { ttl?: number } };
-        assert.ok(body.node?.ttl !== undefined, `no leader key: ${JSON.stringify(body)}`);
-        return body.node.ttl;
+        const cm = await c.node!.get("default", "configmaps", "db-leader");
+        const a = cm?.metadata?.annotations ?? {};
+        assert.ok(a.ttl !== undefined && a.renewTime !== undefined, `no leader lock: ${JSON.stringify(cm?.metadata)}`);
+        return Math.floor(Number(a.ttl) - (Date.now() - Date.parse(a.renewTime)) / 1000);
     }
 
     /** The largest remaining ttl of the leader key over `ms`: right after a renewal it is the ttl Patroni ran. */

@@ -13,11 +13,11 @@ export const SUPERUSER = { user: "postgres", database: "postgres" };
 export const OVERLAP_WINDOW_MS = 100;
 
 /** A primary, two replicas, strict synchronous mode with one standby, and the fast timings; `synchronousReplicas: 0`
- * for asynchronous replication, `etcdProxies` for a path to the store per pod that a test can cut. */
-export function fastCluster(options: { synchronousReplicas?: number; etcdProxies?: boolean } = {}): Cluster {
+ * for asynchronous replication, `storeProxies` for a path to the store per pod that a test can cut. */
+export function fastCluster(options: { synchronousReplicas?: number; storeProxies?: boolean } = {}): Cluster {
     return new Cluster({
         args: { replicas: 2, synchronousReplicas: options.synchronousReplicas ?? 1, failover: "patroni", image: PATRONI_IMAGE, patroni: { ...FAST_TIMING } },
-        etcdProxies: options.etcdProxies ?? false,
+        storeProxies: options.storeProxies ?? false,
     });
 }
 
@@ -83,10 +83,12 @@ export function postmasterPid(c: Cluster, ordinal: number): number {
     return found[0];
 }
 
-/** The cluster's etcd process (the harness starts one per cluster, with its data directory under the run). */
-export function etcdPid(c: Cluster): number {
+/** The process that answers Patroni's store calls: the kube-apiserver of the harness's node (the Kubernetes
+ * store), or the cluster's etcd (store "etcd", with its data directory under the run). */
+export function storePid(c: Cluster): number {
+    if (c.node) return c.node.cp.pid("kube-apiserver");
     const dir = c.etcd?.dataDir;
-    if (!dir) throw new Error("the cluster runs no etcd");
+    if (!dir) throw new Error("the cluster runs no store");
     for (const d of fs.readdirSync("/proc")) {
         if (!/^[0-9]+$/.test(d)) continue;
         try {

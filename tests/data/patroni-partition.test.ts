@@ -1,6 +1,6 @@
 /**
- * The partition in which only the primary loses the store, with Patroni's fast timings: each pod reaches etcd
- * (the Kubernetes API in a cluster) through a proxy of its own (tests/harness/etcd-proxy.ts), and only the
+ * The partition in which only the primary loses the store, with Patroni's fast timings: each pod reaches the
+ * real API server (its Kubernetes store) through a proxy of its own (tests/harness/store-proxy.ts), and only the
  * primary's is cut, as a blackhole (its requests time out; nothing is refused), for ttl + 10 s. The replicas
  * still reach the store, so the primary's leader lock expires ttl after its last renewal and one of them takes
  * over, while the cut-off primary must have demoted itself before then (storeLossDemoteSeconds after its last
@@ -72,13 +72,13 @@ interface Outcome {
     firstNew?: RoleSample;
 }
 
-/** Cuts the primary's path to etcd for CUT_MS under the writer and the sampler, restores it and waits until the
+/** Cuts the primary's path to the API server for CUT_MS under the writer and the sampler, restores it and waits until the
  * cluster settles under writes; prints the figures and Patroni's lines about the lock. */
 async function partitionPrimary(c: Cluster, table: string): Promise<Outcome> {
     const old = writable(c)[0];
     const sampler = new RoleSampler(c, ORDINALS, c.secret("app-password"), path.join(c.base, `roles-${table}`));
     const writer = new AckedWriter(c.hosts(ORDINALS), c.secret("app-password"), table, path.join(c.base, `acks-${table}`));
-    const proxy = c.etcdProxy(old);
+    const proxy = c.storeProxy(old);
     let cutAt = 0;
     let restoredAt = 0;
     try {
@@ -107,7 +107,7 @@ async function partitionPrimary(c: Cluster, table: string): Promise<Outcome> {
     const from = (s?: RoleSample) => (s ? `${s.atMs - cutAt} ms` : "never");
     const gap = lastOld && firstNew ? `${firstNew.atMs - lastOld.atMs} ms` : "n/a";
     console.log(
-        `      ${table}: db-${old}'s path to etcd cut for ${restoredAt - cutAt} ms from ${new Date(cutAt).toISOString()}; ` +
+        `      ${table}: db-${old}'s path to the API server cut for ${restoredAt - cutAt} ms from ${new Date(cutAt).toISOString()}; ` +
             `db-${old} last writable ${from(lastOld)} after the cut, db-${firstNew?.ordinal ?? "?"} first writable ${from(firstNew)} after it; gap ${gap} ` +
             `(the lock expires ${(T.ttl - T.loopWait) * 1000}-${T.ttl * 1000} ms after the cut: ttl after its last renewal, at most loopWait before the cut; ` +
             `Patroni's worst case for the demotion ${storeLossDemoteSeconds(T) * 1000} ms after that renewal, plus up to ${STORE_LOSS_MARGIN_SECONDS * 1000} ms overrun); primary now db-${now}`,
@@ -152,7 +152,7 @@ for (const mode of [
 ]) {
     describe(`Patroni's fast timings, ${mode.name} replication: only the primary loses the store`, function () {
         this.timeout(600000);
-        const c = fastCluster({ synchronousReplicas: mode.synchronousReplicas, etcdProxies: true });
+        const c = fastCluster({ synchronousReplicas: mode.synchronousReplicas, storeProxies: true });
 
         before(async () => {
             await c.up();
@@ -160,10 +160,10 @@ for (const mode of [
             c.sql(writable(c)[0], `CREATE TABLE ${mode.table} (id bigint PRIMARY KEY, note text NOT NULL)`);
             if (mode.synchronousReplicas > 0) await untilSyncStandby(c, writable(c)[0]);
         });
-        // cleanup() keeps the pods' and etcd's logs under tests/stress/repeat.sh (RDB_KEEP_DIR).
+        // cleanup() keeps the pods' logs under tests/stress/repeat.sh (RDB_KEEP_DIR).
         after(() => c.cleanup());
 
-        it(`the primary's path to etcd cut for ${CUT_MS / 1000} s: a replica takes over after the old primary stopped, never two writable pods, ${
+        it(`the primary's path to the API server cut for ${CUT_MS / 1000} s: a replica takes over after the old primary stopped, never two writable pods, ${
             mode.synchronousReplicas > 0 ? "no acknowledged row lost" : "the rows async lost printed"
         }, the old primary follows`, async () => {
             const o = await partitionPrimary(c, mode.table);

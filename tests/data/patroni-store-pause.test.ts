@@ -1,6 +1,6 @@
 /**
- * No false failover with Patroni's fast timings: the store (etcd here, the Kubernetes API in a cluster)
- * paused with SIGSTOP, as an API server that stops answering, under a client that commits one row per
+ * No false failover with Patroni's fast timings: the store (the real kube-apiserver of the harness's node,
+ * tests/harness/node.ts) paused with SIGSTOP, an API server that stops answering, under a client that commits one row per
  * transaction, with every pod's role sampled on the servers themselves (RoleSampler, every 50 ms).
  * - Shorter than retryTimeout: the primary keeps its role and no other pod is ever writable.
  * - Longer than ttl: the primary demotes itself (no writes rather than two primaries) before its lock can
@@ -19,11 +19,11 @@ import {
     ORDINALS,
     OVERLAP_WINDOW_MS,
     assertNeverTwoWritable,
-    etcdPid,
     fastCluster,
     missingRows,
     settleUnderWrites,
     settled,
+    storePid,
     twoWritable,
     untilSyncStandby,
     writable,
@@ -54,11 +54,11 @@ describe("Patroni's fast timings and a store that stops answering", function () 
     });
     after(() => c.cleanup());
 
-    /** Pauses etcd for `ms` under the writer and the sampler; returns when the pause began and ended. */
+    /** Pauses the API server for `ms` under the writer and the sampler; returns when the pause began and ended. */
     async function pauseStore(table: string, ms: number, sampler: RoleSampler, writer: AckedWriter): Promise<{ from: number; to: number }> {
         sampler.start();
         await c.until("the writer to get going", () => writer.acked().length > 50);
-        const pid = etcdPid(c);
+        const pid = storePid(c);
         const from = Date.now();
         process.kill(pid, "SIGSTOP");
         try {
@@ -67,7 +67,7 @@ describe("Patroni's fast timings and a store that stops answering", function () 
             process.kill(pid, "SIGCONT");
         }
         const to = Date.now();
-        console.log(`      ${table}: etcd paused for ${to - from} ms from ${new Date(from).toISOString()}`);
+        console.log(`      ${table}: kube-apiserver paused for ${to - from} ms from ${new Date(from).toISOString()}`);
         return { from, to };
     }
 

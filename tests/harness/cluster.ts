@@ -12,10 +12,11 @@ import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
 import { CrashLoopBackOff } from "./backoff";
 import { ETCD_ADDRESS, ETCD_CLIENT_PORT, Etcd, withEtcdStore } from "./etcd";
-import { EtcdProxy } from "./etcd-proxy";
+import { StoreProxy } from "./store-proxy";
 import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
 import { PG_BIN, Pod, podAddress } from "./pod";
+import { API_ADDRESS, API_PORT } from "./controlplane";
 import { HarnessNode } from "./node";
 import { Prober } from "./prober";
 import { SERVICE_ADDRESS, ServiceName } from "./service";
@@ -41,14 +42,14 @@ export interface ClusterOptions {
     /** More /etc/hosts lines for the pods (another cluster's names, as a cross-cluster DNS would resolve
      * them: Cluster.podHostLines()). @default [] */
     extraHosts?: string[];
-    /** With failover "patroni": each pod reaches etcd through a proxy of its own (etcd-proxy.ts, at the pod's
-     * address), which the test can cut to partition that pod alone from the store (Cluster.etcdProxy).
-     * Refused for a render without Patroni. @default false (every pod dials etcd itself) */
-    etcdProxies?: boolean;
+    /** With failover "patroni": each pod reaches the store (the API server, or etcd) through a proxy of its own
+     * (store-proxy.ts, at the pod's address), which the test can cut to partition that pod alone from the store
+     * (Cluster.storeProxy). Refused for a render without Patroni. @default false (every pod dials the store) */
+    storeProxies?: boolean;
     /** With failover "patroni": Patroni's store. "kubernetes": the store as rendered, on a real API server with
      * the harness as its node (node.ts): the render applied, the pods created by the StatefulSet controller,
-     * each pod's own token, the rendered Role. "etcd": etcd's v2 API in its place (etcd.ts), for the tests that
-     * cut one pod's path to the store (etcdProxies implies it). @default "kubernetes" */
+     * each pod's own token, the rendered Role. "etcd": etcd's v2 API in its place (etcd.ts), kept for the
+     * harness's own tests of it. @default "kubernetes" */
     store?: "kubernetes" | "etcd";
 }
 
@@ -72,7 +73,7 @@ export class Cluster {
     readonly extraEnv: Record<string, string>;
     readonly addressOffset: number;
     private readonly extraHosts: string[];
-    private readonly etcdProxies: boolean;
+    private readonly storeProxies: boolean;
     private readonly store: "kubernetes" | "etcd";
     /** With the Kubernetes store: the node, the uid of each pod object it runs, and its status reports. */
     node?: HarnessNode;
@@ -80,7 +81,7 @@ export class Cluster {
     private statusTimer?: NodeJS.Timeout;
     /** The Services' selectors, by Service suffix (rw, ro), from the render. */
     private readonly selectors = new Map<string, Record<string, string>>();
-    private readonly proxies = new Map<number, EtcdProxy>();
+    private readonly proxies = new Map<number, StoreProxy>();
     /** Per pod: the probe workers, the back-off and the restart waiting it out, and the restart count. */
     private readonly kubelet = new Map<number, { prober: Prober; backoff: CrashLoopBackOff; pending?: NodeJS.Timeout; restarts: number }>();
 
@@ -97,9 +98,8 @@ export class Cluster {
             throw new Error(`addressOffset ${this.addressOffset}: a whole number from 0 to 200`);
         }
         this.extraHosts = options.extraHosts ?? [];
-        this.etcdProxies = options.etcdProxies ?? false;
-        this.store = options.store ?? (this.etcdProxies ? "etcd" : "kubernetes");
-        if (this.etcdProxies && this.store !== "etcd") throw new Error(`etcdProxies: true needs store "etcd" (got "${this.store}")`);
+        this.storeProxies = options.storeProxies ?? false;
+        this.store = options.store ?? "kubernetes";
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -163,14 +163,23 @@ export class Cluster {
         for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) {
             this.selectors.set(m.metadata.name, m.spec.selector);
         }
-        for (let i = 0; i <= this.replicas; i++) if (!this.apiPods.has(i)) await this.admit(i);
+        for (let i = 0; i <= this.replicas; i++) {
+            if (this.storeProxies && !this.proxies.has(i)) {
+                const proxy = new StoreProxy(podAddress(i, this.addressOffset), { host: API_ADDRESS, port: API_PORT });
+                await proxy.start();
+                this.proxies.set(i, proxy);
+            }
+            if (!this.apiPods.has(i)) await this.admit(i);
+        }
     }
 
     /** Waits for the pod object of `ordinal` (a new one after a deletion), binds it, gives the pod its token. */
     private async admit(ordinal: number, previousUid?: string): Promise<void> {
         const { uid, access } = await this.node!.admit(this.namespace, `${this.name}-${ordinal}`, previousUid);
         this.apiPods.set(ordinal, uid);
-        this.pod(ordinal).apiAccess = access;
+        // With storeProxies the pod dials its own proxy, which the API server's certificate names.
+        const proxy = this.proxies.get(ordinal);
+        this.pod(ordinal).apiAccess = proxy ? { ...access, host: proxy.address } : access;
     }
 
     private async reportStatus(): Promise<void> {
@@ -214,20 +223,20 @@ export class Cluster {
             }
             data["patroni.yml"] = withEtcdStore(data["patroni.yml"], this.etcd.endpoint);
         }
-        if (!this.etcdProxies) return;
-        if (!this.etcd) throw new Error("etcdProxies: true needs a render with failover \"patroni\" (only Patroni uses etcd)");
+        if (!this.storeProxies) return;
+        if (!this.etcd) throw new Error("storeProxies: true needs a render with failover \"patroni\" (only Patroni uses etcd)");
         for (let i = 0; i <= this.replicas; i++) {
             if (this.proxies.has(i)) continue;
-            const proxy = new EtcdProxy(podAddress(i, this.addressOffset), { host: ETCD_ADDRESS, port: ETCD_CLIENT_PORT });
+            const proxy = new StoreProxy(podAddress(i, this.addressOffset), { host: ETCD_ADDRESS, port: ETCD_CLIENT_PORT });
             await proxy.start();
             this.proxies.set(i, proxy);
         }
     }
 
-    /** Pod `ordinal`'s own path to etcd (ClusterOptions.etcdProxies), to cut() and restore(). */
-    etcdProxy(ordinal: number): EtcdProxy {
+    /** Pod `ordinal`'s own path to the store (ClusterOptions.storeProxies), to cut() and restore(). */
+    storeProxy(ordinal: number): StoreProxy {
         const proxy = this.proxies.get(ordinal);
-        if (!proxy) throw new Error(`${this.name}-${ordinal} has no etcd proxy: create the cluster with etcdProxies: true and failover "patroni"`);
+        if (!proxy) throw new Error(`${this.name}-${ordinal} has no store proxy: create the cluster with storeProxies: true and failover "patroni"`);
         return proxy;
     }
 
@@ -307,7 +316,7 @@ export class Cluster {
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            const etcdEndpoint = this.etcdProxies ? this.etcdProxy(ordinal).endpoint : undefined;
+            const etcdEndpoint = this.storeProxies && this.store === "etcd" ? this.storeProxy(ordinal).endpoint : undefined;
             p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset, etcdEndpoint);
             this.pods.set(ordinal, p);
             const pod = p;

@@ -207,10 +207,12 @@ export class ControlPlane {
                 "-extfile", `${name}.ext`, "-out", `${name}.crt`);
         };
         const client = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
-        // The first address of the Service network is the `kubernetes` Service's.
+        // The first address of the Service network is the `kubernetes` Service's. The data-plane pods'
+        // addresses too: a pod's own path to the API (store-proxy.ts) listens there and passes TLS through.
+        const podAddresses = Array.from({ length: 71 }, (_, i) => `IP:127.0.0.${10 + i}`).join(",");
         cert("apiserver", "/CN=kube-apiserver",
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
-            `subjectAltName=IP:${API_ADDRESS},IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`);
+            `subjectAltName=IP:${API_ADDRESS},IP:10.96.0.1,${podAddresses},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`);
         cert("apiserver-kubelet-client", "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", client);
         // system:masters: the test's own identity, allowed everything (and to impersonate for auth can-i --as).
         cert("admin", "/O=system:masters/CN=replicated-db-test-admin", client);

@@ -64,7 +64,7 @@ export function patroniToolDir(): string {
 }
 
 /** A container that runs Patroni listens on the pod's address, not on 0.0.0.0; given `etcdEndpoint` (the pod's
- * own proxy, etcd-proxy.ts), it reaches etcd there only. */
+ * own proxy, store-proxy.ts), it reaches etcd there only. */
 function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<string, string> {
     const ports: any[] = c.ports ?? [];
     const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
@@ -145,7 +145,7 @@ export class Pod {
         private readonly extraEnv: Record<string, string> = {},
         /** ClusterOptions.addressOffset. */
         private readonly addressOffset = 0,
-        /** Patroni's way to etcd when it is not etcd's own address: the pod's proxy (ClusterOptions.etcdProxies). */
+        /** Patroni's way to etcd when it is not etcd's own address: the pod's proxy (ClusterOptions.storeProxies). */
         private readonly etcdEndpoint?: string,
     ) {
         this.root = path.join(base, name);

@@ -1,10 +1,10 @@
 /**
- * The harness's cuttable path to etcd (tests/harness/etcd-proxy.ts) behaves as a network partition, not as a
- * refusal: against an echo server standing in for etcd, on loopback addresses of the run's own namespace.
+ * The harness's cuttable path to Patroni's store (tests/harness/store-proxy.ts) behaves as a network partition, not as a
+ * refusal: against an echo server standing in for the store, on loopback addresses of the run's own namespace.
  */
 import * as assert from "assert";
 import * as net from "net";
-import { EtcdProxy } from "../harness/etcd-proxy";
+import { StoreProxy } from "../harness/store-proxy";
 import { assertIsolated } from "../harness/namespace";
 
 const UPSTREAM = { host: "127.0.0.9", port: 23790 };
@@ -37,11 +37,11 @@ class Client {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("the harness: a pod's cuttable path to etcd", function () {
+describe("the harness: a pod's cuttable path to the store", function () {
     this.timeout(30000);
     let echo: net.Server;
     let upstreamConnections = 0;
-    const proxy = new EtcdProxy("127.0.0.10", UPSTREAM);
+    const proxy = new StoreProxy("127.0.0.10", UPSTREAM);
     const at = { host: "127.0.0.10", port: 2379 };
 
     before(async () => {

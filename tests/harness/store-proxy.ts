@@ -1,8 +1,10 @@
 /**
- * One pod's network path to the cluster's etcd, which a test can cut as a network partition would: a TCP
- * proxy in the test's own process, listening on the pod's own loopback address (port 2379) and forwarding
- * to etcd. Patroni reaches etcd through it only (Cluster's `etcdProxies` option sets PATRONI_ETCD_HOSTS to it
- * and PATRONI_ETCD_USE_PROXIES, so that Patroni does not learn etcd's own client URL from /v2/machines).
+ * One pod's network path to Patroni's store, which a test can cut as a network partition would: a TCP proxy
+ * in the test's own process, listening on the pod's own loopback address at the store's port and forwarding
+ * to the store. With the Kubernetes store (Cluster's `storeProxies` option) the pod's KUBERNETES_SERVICE_HOST
+ * is the proxy, and TLS passes through it untouched (the API server's certificate names the pods' addresses
+ * for this: controlplane.ts). With etcd, PATRONI_ETCD_HOSTS is the proxy and PATRONI_ETCD_USE_PROXIES keeps
+ * Patroni from learning etcd's own client URL from /v2/machines.
  *
  * cut() is a blackhole, not a refusal: a partition drops packets, so Patroni must see its requests time
  * out, as it would when the API server is unreachable. While cut:
@@ -16,8 +18,6 @@
  */
 import * as net from "net";
 
-/** The port the proxies listen on, at each pod's own address: etcd's client port, as a local etcd would use. */
-export const ETCD_PROXY_PORT = 2379;
 
 interface Pair {
     client: net.Socket;
@@ -27,7 +27,7 @@ interface Pair {
     broken: boolean;
 }
 
-export class EtcdProxy {
+export class StoreProxy {
     private server?: net.Server;
     private readonly pairs = new Set<Pair>();
     private cutSince?: number;
@@ -35,13 +35,13 @@ export class EtcdProxy {
     constructor(
         /** The proxy's listen address (the pod's loopback address). */
         readonly address: string,
-        /** etcd's client endpoint, host:port. */
+        /** The store's endpoint (the API server's, or etcd's client endpoint); the proxy listens on its port. */
         private readonly target: { host: string; port: number },
     ) {}
 
     /** host:port as Patroni is given it. */
     get endpoint(): string {
-        return `${this.address}:${ETCD_PROXY_PORT}`;
+        return `${this.address}:${this.target.port}`;
     }
 
     get isCut(): boolean {
@@ -52,7 +52,7 @@ export class EtcdProxy {
         const server = net.createServer((client) => this.accept(client));
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
-            server.listen(ETCD_PROXY_PORT, this.address, () => {
+            server.listen(this.target.port, this.address, () => {
                 server.removeListener("error", reject);
                 resolve();
             });
@@ -86,7 +86,7 @@ export class EtcdProxy {
                 pair.broken = true;
                 return;
             }
-            // Backpressure is not needed here: Patroni's requests and etcd's answers are small.
+            // Backpressure is not needed here: Patroni's requests and the store's answers are small.
             if (!to.destroyed) to.write(chunk);
         });
     }
@@ -103,13 +103,13 @@ export class EtcdProxy {
 
     /** Stops forwarding in both directions, for every connection, open or new, until restore(). */
     cut(): void {
-        if (this.isCut) throw new Error(`the etcd proxy at ${this.endpoint} is already cut`);
+        if (this.isCut) throw new Error(`the store proxy at ${this.endpoint} is already cut`);
         this.cutSince = Date.now();
     }
 
     /** Forwards again; resets the connections the cut broke. Returns how long the path was cut (ms). */
     restore(): number {
-        if (this.cutSince === undefined) throw new Error(`the etcd proxy at ${this.endpoint} is not cut`);
+        if (this.cutSince === undefined) throw new Error(`the store proxy at ${this.endpoint} is not cut`);
         const ms = Date.now() - this.cutSince;
         this.cutSince = undefined;
         for (const pair of [...this.pairs]) {
