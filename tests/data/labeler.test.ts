@@ -1,68 +1,77 @@
 /**
- * Scenario 10: the role-labeler sidecar, run with dash (busybox sh stands in) and curl against a local
- * HTTPS server playing the Kubernetes API: the path, the bearer token, the merge patch, retries, token
- * rotation; its heartbeat and the liveness probe that reads it, with the loop stopped (SIGSTOP) as a hang.
- * What it cannot show: the API server's RBAC decision (the Role is checked in the unit tests), and the
- * kubelet's restart itself.
+ * Scenario 10: the role-labeler sidecar, run with dash (busybox sh stands in) and curl against the real API
+ * server of the harness's node (tests/harness/node.ts): the manual mode's render applied, the pod db-1 made by
+ * the real StatefulSet controller, the sidecar holding a token the TokenRequest API bound to that pod, the
+ * rendered Role deciding. Shown on the API's own objects: the label it merge-patches onto its pod, only on a
+ * change, with the token file as it is now, retried after a refusal (a token of a ServiceAccount without the
+ * right: 403); its heartbeat and the liveness probe that reads it, with the loop stopped (SIGSTOP) as a hang.
+ * What it cannot show: the kubelet's restart itself.
  */
 import * as assert from "assert";
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { AddressInfo } from "net";
 import { renderComponent } from "../../render/render";
 import { sleep } from "../harness/cluster";
+import { API_ADDRESS, API_PORT } from "../harness/controlplane";
+import { assertIsolated } from "../harness/namespace";
+import { HarnessNode } from "../harness/node";
 
-interface Request {
-    method: string;
-    url: string;
-    auth: string;
-    contentType: string;
-    body: string;
-}
+const ROLE_LABEL = "replicated-db.io/role";
 
-describe("the role-labeler sidecar", function () {
-    this.timeout(60000);
+describe("the role-labeler sidecar against the real API server", function () {
+    this.timeout(120000);
     let dir: string;
-    let server: https.Server;
+    let node: HarnessNode;
     let labeler: ChildProcess;
     let output = "";
-    const requests: Request[] = [];
-    let failNext = 0;
     let env: Record<string, string>;
     let probeCommand: string[];
+    let podToken = "";
+
+    const pod = async () => node.get("default", "pods", "db-1");
+    const label = async () => (await pod())?.metadata?.labels?.[ROLE_LABEL];
+    async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        while (!(await check())) {
+            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the sidecar said:\n${output}`);
+            await sleep(200);
+        }
+    }
+    /** A token for `sa`, bound to db-1 as the kubelet's projected token is. */
+    async function tokenFor(sa: string, uid: string): Promise<string> {
+        const r = await node.cp.request("POST", `/api/v1/namespaces/default/serviceaccounts/${sa}/token`, {
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: { expirationSeconds: 3600, boundObjectRef: { apiVersion: "v1", kind: "Pod", name: "db-1", uid } },
+        });
+        assert.strictEqual(r.status, 201, JSON.stringify(r.body));
+        return r.body.status.token;
+    }
 
     before(async () => {
+        assertIsolated();
+        node = await HarnessNode.acquire();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "rdb-labeler-"));
         for (const d of ["sa", "run", "state"]) fs.mkdirSync(path.join(dir, d));
-        execFileSync("openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=kubernetes",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "sa", "ca.crt"),
-        ], { stdio: "ignore" });
-        fs.writeFileSync(path.join(dir, "sa", "token"), "token-one");
-        server = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "sa", "ca.crt")) }, (req, res) => {
-            let body = "";
-            req.on("data", (d) => (body += d));
-            req.on("end", () => {
-                requests.push({ method: req.method!, url: req.url!, auth: String(req.headers.authorization), contentType: String(req.headers["content-type"]), body });
-                res.statusCode = failNext-- > 0 ? 500 : 200;
-                res.end("{}");
-            });
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-
-        // The sidecar's command and env as rendered, with the API server and the mounted dirs pointed here.
+        // The render applied as a deployment tool would; the StatefulSet controller makes db-1, the node binds it.
         const r = await renderComponent("db");
+        await node.apply(r.manifests);
+        const { access } = await node.admit("default", "db-1");
+        podToken = access.token;
+        fs.writeFileSync(path.join(dir, "sa", "token"), access.token);
+        fs.writeFileSync(path.join(dir, "sa", "ca.crt"), access.ca);
+        fs.writeFileSync(path.join(dir, "sa", "namespace"), access.namespace);
+
+        // The sidecar's command and env as rendered; the API server's own address stands for the Service's.
         const sts = r.manifests.find((m) => m.kind === "StatefulSet")!;
         const c = sts.spec.template.spec.containers.find((x: any) => x.name === "role-labeler");
         const scripts = r.manifests.find((m) => m.metadata.name === "db-scripts")!.data;
         fs.writeFileSync(path.join(dir, "role-labeler.sh"), scripts["role-labeler.sh"]);
         fs.writeFileSync(path.join(dir, "role-labeler-alive.sh"), scripts["role-labeler-alive.sh"]);
         probeCommand = c.livenessProbe.exec.command;
-        env = { PATH: process.env.PATH!, KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String((server.address() as AddressInfo).port) };
+        env = { PATH: process.env.PATH!, KUBERNETES_SERVICE_HOST: API_ADDRESS, KUBERNETES_SERVICE_PORT: String(API_PORT) };
         for (const e of c.env) env[e.name] = e.value ?? (e.valueFrom.fieldRef.fieldPath === "metadata.name" ? "db-1" : "default");
         env.RDB_RUN_DIR = path.join(dir, "run");
         env.RDB_SERVICEACCOUNT_DIR = path.join(dir, "sa");
@@ -78,43 +87,39 @@ describe("the role-labeler sidecar", function () {
 
     after(async () => {
         labeler?.kill("SIGTERM");
-        server?.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+        await HarnessNode.release();
     });
-
-    async function waitFor(n: number): Promise<void> {
-        for (let i = 0; i < 100 && requests.length < n; i++) await sleep(100);
-        assert.strictEqual(requests.length, n, `expected ${n} requests, got ${requests.length}; output:\n${output}`);
-    }
 
     it("does nothing until the readiness probe has written a role", async () => {
         await sleep(1500);
-        assert.strictEqual(requests.length, 0);
+        assert.strictEqual(await label(), undefined);
     });
 
     it("merge-patches its own pod's role label with the mounted token", async () => {
         fs.writeFileSync(path.join(dir, "run", "role"), "replica\n");
-        await waitFor(1);
-        assert.deepStrictEqual(requests[0], {
-            method: "PATCH",
-            url: "/api/v1/namespaces/default/pods/db-1",
-            auth: "Bearer token-one",
-            contentType: "application/merge-patch+json",
-            body: '{"metadata":{"labels":{"replicated-db.io/role":"replica"}}}',
-        });
+        await until("the replica label on db-1", async () => (await label()) === "replica");
+        // The API records who changed the label: curl's merge patch (an Update), not the admin's apply.
+        const managers = ((await pod()).metadata.managedFields as any[]).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(ROLE_LABEL));
+        assert.deepStrictEqual(managers.map((f) => [f.manager.split("/")[0], f.operation]), [["curl", "Update"]]);
     });
 
-    it("patches again only when the role changes, with the current token, and retries failures", async () => {
+    it("patches again only when the role changes, with the token file as it is now; a refused patch is retried", async () => {
+        const rv = (await pod()).metadata.resourceVersion;
         await sleep(2500);
-        assert.strictEqual(requests.length, 1, "no patch while the role stays the same");
-        fs.writeFileSync(path.join(dir, "sa", "token"), "token-two");
-        failNext = 1;
+        assert.strictEqual((await pod()).metadata.resourceVersion, rv, "no patch while the role stays the same");
+        // A token of a ServiceAccount the Role does not name (the namespace's default; the API binds no other
+        // ServiceAccount's token to this pod): the API refuses the patch (403), the sidecar retries.
+        const uid = (await pod()).metadata.uid;
+        fs.writeFileSync(path.join(dir, "sa", "token"), await node.cp.serviceAccountToken("default", "default"));
         fs.writeFileSync(path.join(dir, "run", "role"), "primary\n");
-        await waitFor(3);
-        assert.strictEqual(requests[2].body, '{"metadata":{"labels":{"replicated-db.io/role":"primary"}}}');
-        assert.strictEqual(requests[2].auth, "Bearer token-two");
-        assert.match(output, /labelling failed; retrying/);
-        assert.ok(!output.includes("token-one") && !output.includes("token-two"), "the token never reaches the logs");
+        await until("a refused patch", async () => /labelling failed; retrying/.test(output));
+        await sleep(1500);
+        assert.strictEqual(await label(), "replica", "refused: the label is unchanged");
+        // A new token of its own ServiceAccount (a rotation by the kubelet): the next try succeeds.
+        fs.writeFileSync(path.join(dir, "sa", "token"), await tokenFor((await pod()).spec.serviceAccountName, uid));
+        await until("the primary label on db-1", async () => (await label()) === "primary");
+        assert.ok(!output.includes(podToken) && !output.includes(fs.readFileSync(path.join(dir, "sa", "token"), "utf8")), "the token never reaches the logs");
     });
 
     /** The liveness probe as the kubelet runs it (its command, the container's env), with dash for busybox sh. */

@@ -42,7 +42,7 @@ describe("the harness: a pod's cuttable path to the store", function () {
     let echo: net.Server;
     let upstreamConnections = 0;
     const proxy = new StoreProxy("127.0.0.10", UPSTREAM);
-    const at = { host: "127.0.0.10", port: 2379 };
+    const at = { host: "127.0.0.10", port: UPSTREAM.port };
 
     before(async () => {
         assertIsolated();

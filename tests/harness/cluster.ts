@@ -51,7 +51,16 @@ export interface ClusterOptions {
      * each pod's own token, the rendered Role. "etcd": etcd's v2 API in its place (etcd.ts), kept for the
      * harness's own tests of it. @default "kubernetes" */
     store?: "kubernetes" | "etcd";
+    /** Run what the API holds instead of rendering: the StatefulSet named `name` in this namespace, its
+     * ConfigMaps and Secrets, as a deployment tool (`pulumi up`) applied them to the harness node's API server.
+     * The volumes then follow the API's ConfigMaps and Secrets, and a pod the API deletes is stopped. The
+     * namespace; "" renders instead. @default "" */
+    fromApiNamespace?: string;
 }
+
+/** How often the node reads the pods' ConfigMaps and Secrets again (the kubelet's sync period is about a
+ * minute plus its cache's ttl; shorter here, so that a test does not wait for it). */
+const VOLUME_SYNC_MS = 2000;
 
 /** Small servers: the suite starts many on 2 cores. */
 export const SMALL: ReplicatedDatabaseArgs = {
@@ -75,6 +84,9 @@ export class Cluster {
     private readonly extraHosts: string[];
     private readonly storeProxies: boolean;
     private readonly store: "kubernetes" | "etcd";
+    /** ClusterOptions.fromApiNamespace. */
+    private readonly fromApi: string;
+    private lastVolumeSync = 0;
     /** With the Kubernetes store: the node, the uid of each pod object it runs, and its status reports. */
     node?: HarnessNode;
     private readonly apiPods = new Map<number, string>();
@@ -100,6 +112,7 @@ export class Cluster {
         this.extraHosts = options.extraHosts ?? [];
         this.storeProxies = options.storeProxies ?? false;
         this.store = options.store ?? "kubernetes";
+        this.fromApi = options.fromApiNamespace ?? "";
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
@@ -107,6 +120,8 @@ export class Cluster {
     }
 
     get replicas(): number {
+        // Run from the API: the StatefulSet's pods, less the primary.
+        if (this.fromApi && this.objects) return this.objects.statefulSet.spec.replicas - 1;
         return this.args.replicas ?? 2;
     }
 
@@ -115,6 +130,7 @@ export class Cluster {
         // Real keys and certificates (render/tlsIssuer.ts) instead of the unit tests' placeholders, which no
         // server would load; the same inputs keep the same CA across renders, as Pulumi's state would.
         process.env.RDB_RENDER_REAL_TLS = "1";
+        if (this.fromApi) return this.loadFromApi();
         const r = await renderComponent(this.name, this.args);
         this.objects = podObjects(r.manifests);
         this.namespace = this.objects.statefulSet.metadata.namespace ?? "default";
@@ -151,15 +167,11 @@ export class Cluster {
      * it, and the pods' status reported while the cluster lives.
      */
     private async useKubernetes(manifests: any[]): Promise<void> {
-        if (!this.node) {
-            this.node = await HarnessNode.acquire();
-            const report = () => this.reportStatus().catch((err) => console.error(`node status report: ${err}`));
-            this.statusTimer = setInterval(report, 500);
-        }
+        if (!this.node) await this.startNode();
         const userSecrets = Object.entries(this.userSecrets).map(([name, data]) => ({
             apiVersion: "v1", kind: "Secret", metadata: { name, namespace: this.namespace }, stringData: data,
         }));
-        await this.node.apply([...manifests, ...userSecrets]);
+        await this.node!.apply([...manifests, ...userSecrets]);
         for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) {
             this.selectors.set(m.metadata.name, m.spec.selector);
         }
@@ -171,6 +183,82 @@ export class Cluster {
             }
             if (!this.apiPods.has(i)) await this.admit(i);
         }
+    }
+
+    /** ClusterOptions.fromApiNamespace: the objects the pods use, read from the API, and the pods admitted. */
+    private async loadFromApi(): Promise<void> {
+        this.namespace = this.fromApi;
+        if (!this.node) await this.startNode();
+        const manifests = await this.node!.objectsFor(this.namespace, this.name);
+        this.objects = podObjects(manifests);
+        this.lastVolumeSync = Date.now();
+        this.writeCa();
+        for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) this.selectors.set(m.metadata.name, m.spec.selector);
+        this.writeHosts();
+        for (let i = 0; i <= this.replicas; i++) if (!this.apiPods.has(i)) await this.admit(i);
+    }
+
+    private async startNode(): Promise<void> {
+        this.node = await HarnessNode.acquire();
+        let busy = false;
+        const tick = async () => {
+            if (busy) return;
+            busy = true;
+            try {
+                await this.nodeTick();
+            } catch (err) {
+                console.error(`the harness node: ${err}`);
+            } finally {
+                busy = false;
+            }
+        };
+        this.statusTimer = setInterval(tick, 500);
+    }
+
+    /** One round of the node's work: deletions the API asks for, the volumes' refresh, the pods' status. */
+    private async nodeTick(): Promise<void> {
+        if (!this.node) return;
+        if (this.fromApi) {
+            const live = new Map((await this.node.podsOf(this.namespace, this.objects.statefulSet.spec.selector.matchLabels)).map((p) => [p.metadata.name, p]));
+            for (const [i, uid] of [...this.apiPods]) {
+                const pod = live.get(`${this.name}-${i}`);
+                if (pod && pod.metadata.uid === uid && !pod.metadata.deletionTimestamp) continue;
+                // Deleted (by a controller, `kubectl delete`, `pulumi destroy`): the kubelet stops the containers
+                // within the grace period, then confirms, and the object goes.
+                this.apiPods.delete(i);
+                const p = this.pods.get(i);
+                const k = this.kubelet.get(i);
+                if (k?.pending) clearTimeout(k.pending);
+                k?.prober.stop();
+                this.kubelet.delete(i);
+                if (p?.created) await p.delete(pod?.spec?.terminationGracePeriodSeconds !== undefined ? pod.spec.terminationGracePeriodSeconds * 1000 : undefined);
+                await this.node.deletePod(this.namespace, `${this.name}-${i}`, uid);
+            }
+            // A pod the StatefulSet controller made again (a rolling update, a deletion): run it with the
+            // objects as they are now.
+            for (const [name, pod] of live) {
+                const i = Number(name.slice(this.name.length + 1));
+                if (this.apiPods.has(i) || pod.metadata.deletionTimestamp || !this.pods.has(i)) continue;
+                const manifests = await this.node.objectsFor(this.namespace, this.name).catch(() => undefined);
+                if (!manifests) continue;
+                this.objects = podObjects(manifests);
+                await this.admit(i);
+                this.start(i);
+            }
+            if (Date.now() - this.lastVolumeSync >= VOLUME_SYNC_MS) {
+                this.lastVolumeSync = Date.now();
+                // Gone with a destroy: the running pods keep what they have until they are deleted.
+                const manifests = await this.node.objectsFor(this.namespace, this.name).catch(() => undefined);
+                if (!manifests) return this.reportStatus();
+                const fresh = podObjects(manifests);
+                const changed = (a: Map<string, Record<string, string>>, b: Map<string, Record<string, string>>) => JSON.stringify([...a].sort()) !== JSON.stringify([...b].sort());
+                if (changed(fresh.configMaps, this.objects.configMaps) || changed(fresh.secrets, this.objects.secrets)) {
+                    this.objects = { ...this.objects, configMaps: fresh.configMaps, secrets: fresh.secrets };
+                    for (const [i, p] of this.pods) if (p.created && this.apiPods.has(i)) p.materialise(this.objects, false);
+                }
+            }
+        }
+        await this.reportStatus();
     }
 
     /** Waits for the pod object of `ordinal` (a new one after a deletion), binds it, gives the pod its token. */

@@ -257,6 +257,22 @@ export class HarnessNode {
             .map((p: any) => ({ name: p.metadata.name, labels: p.metadata.labels ?? {} }));
     }
 
+    /** The pod objects matching `selector` (label=value,...). */
+    async podsOf(namespace: string, selector: Record<string, string>): Promise<any[]> {
+        const q = encodeURIComponent(Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(","));
+        return (await this.ok(this.cp.request("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${q}`), [200], "list pods")).items;
+    }
+
+    /** What a node needs to run the StatefulSet `name`: the StatefulSet, the namespace's ConfigMaps, Secrets and
+     * Services, as the API holds them (with kind and apiVersion, which lists leave out). */
+    async objectsFor(namespace: string, name: string): Promise<Manifest[]> {
+        const sts = await this.ok(this.cp.request("GET", `/apis/apps/v1/namespaces/${namespace}/statefulsets/${name}`), [200], `read StatefulSet ${name}`);
+        const list = async (kind: string, resource: string) =>
+            ((await this.ok(this.cp.request("GET", `/api/v1/namespaces/${namespace}/${resource}`), [200], `list ${resource}`)).items as any[])
+                .map((o) => ({ apiVersion: "v1", kind, ...o }));
+        return [{ apiVersion: "apps/v1", kind: "StatefulSet", ...sts }, ...(await list("ConfigMap", "configmaps")), ...(await list("Secret", "secrets")), ...(await list("Service", "services"))];
+    }
+
     /** An object of the namespace as JSON, or undefined when it does not exist. */
     async get(namespace: string, kind: string, name: string): Promise<any> {
         const r = await this.cp.request("GET", `/api/v1/namespaces/${namespace}/${kind}/${name}`);

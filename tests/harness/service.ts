@@ -57,7 +57,7 @@ export async function roleLabel(c: PatroniTarget, pod: Pod, patroni: boolean): P
 /** Endpoints as Kubernetes computes them from labels and readiness. */
 export function labelledReadyEndpoints(c: Cluster, patroni: boolean): EndpointSource {
     return async (service) => {
-        if (c.node) return c.apiEndpoints(service);
+        if (c.node && patroni) return c.apiEndpoints(service);
         const want = service === "rw" ? "primary" : "replica";
         const out: string[] = [];
         for (const p of c.pods.values()) {

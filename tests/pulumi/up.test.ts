@@ -1,19 +1,24 @@
 /**
- * The program (index.ts) under the real Pulumi engine and the real Kubernetes provider, against a real API server
- * with its controllers (tests/harness/controlplane.ts): `pulumi up`, the preview of a storage growth and of a
- * shrink, a switchover by `primaryOrdinal`, and `pulumi destroy`, checking what each leaves in the API.
+ * The program (index.ts) as a user runs it: the real Pulumi engine and the real Kubernetes provider, against a real
+ * API server with its controllers, with the harness as its node (tests/harness/node.ts), which runs the pods the
+ * StatefulSet controller makes from what the API holds: `pulumi up` until the provider sees the pods ready, rows
+ * written through the `writeConnectionString` output, the preview of a storage growth and of a shrink, a
+ * switchover by `primaryOrdinal`, and `pulumi destroy`, checking what each leaves in the API and on the node.
  *
- * What it cannot show yet: there is no node, so the pods the StatefulSet controller creates stay Pending and the
- * provider is told to wait only until the controller has seen the StatefulSet, not for ready pods
- * (`pulumi.com/waitFor` on the StatefulSet, added by a transform here, not by the component; its deletion is still
- * awaited as in production); no database runs. The passwords come from a Secret made beforehand (`existingSecretName`):
- * the component's generated passwords need @pulumi/random's provider, which the Go module proxy here does not
- * serve; TLS is off for the same reason (@pulumi/tls).
+ * The passwords come from a Secret made beforehand (`existingSecretName`): the component's generated passwords need
+ * @pulumi/random's provider, which the Go module proxy here does not serve; TLS is off for the same reason
+ * (@pulumi/tls). The Service is the harness's stand-in (service.ts): the manual mode's role-labeler sidecar is
+ * not run by the harness, so the rw Service follows the pods' role files and the Ready condition.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { spawnSync } from "child_process";
+import { Cluster, sleep } from "../harness/cluster";
 import { ControlPlane } from "../harness/controlplane";
+import { HarnessNode } from "../harness/node";
+import { PG_BIN } from "../harness/pod";
+import { Service, labelledReadyEndpoints } from "../harness/service";
 import { createNamespace } from "../controlplane/support";
 import { EngineStack, ROOT, engineStack } from "./engine";
 
@@ -22,12 +27,6 @@ const PROGRAM = path.join(ROOT, "index.ts");
 
 /** Runs the project's own program file, afresh for each engine run (it builds its component when loaded). */
 async function program(): Promise<Record<string, unknown>> {
-    pulumi.runtime.registerResourceTransform((args) => {
-        if (args.type !== "kubernetes:apps/v1:StatefulSet") return undefined;
-        const annotations = { ...args.props.metadata?.annotations, "pulumi.com/waitFor": "jsonpath={.status.observedGeneration}" };
-        const metadata = { ...args.props.metadata, annotations };
-        return { props: { ...args.props, metadata }, opts: args.opts };
-    });
     delete require.cache[require.resolve(PROGRAM)];
     return require(PROGRAM);
 }
@@ -46,6 +45,17 @@ describe("pulumi up of the program against a real API server", function () {
     this.timeout(600000);
     let cp: ControlPlane;
     let env: EngineStack;
+    /** The pods the node runs, from the API's objects. */
+    let db: Cluster | undefined;
+    let rw: Service | undefined;
+    let uri = "";
+    /** psql through the connection string, as an application connects: the rw Service's name. */
+    const psql = (sql: string) => {
+        const r = spawnSync(`${PG_BIN}/psql`, ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", uri, "-c", sql], { encoding: "utf8", timeout: 20000 });
+        if (r.status !== 0) throw new Error(`psql: ${r.stderr.trim()}`);
+        return r.stdout.trim();
+    };
+    const figures: string[] = [];
 
     const get = async (urlPath: string) => {
         const r = await cp.request("GET", urlPath);
@@ -56,7 +66,7 @@ describe("pulumi up of the program against a real API server", function () {
     };
 
     before(async () => {
-        cp = await ControlPlane.start();
+        cp = (await HarnessNode.acquire()).cp;
         await createNamespace(cp, NAMESPACE, "baseline");
         const password = (k: string) => `${k}-${"x".repeat(24)}`;
         const secret = { superuser: "superuser-password", replication: "replication-password", app: "app-password", monitoring: "monitoring-password" };
@@ -74,13 +84,25 @@ describe("pulumi up of the program against a real API server", function () {
 
     after(async function () {
         this.timeout(60000);
+        if (figures.length) console.log(`      figures: ${figures.join("; ")}`);
+        await rw?.stop();
+        await db?.cleanup();
         env?.cleanup();
-        await cp?.stop();
+        await HarnessNode.release();
     });
 
-    it("`pulumi up` creates every object, and the real controllers make the pods and bind the volumes", async () => {
-        const up = await env.stack.up();
+    it("`pulumi up` creates every object, the real controllers make the pods and bind the volumes, the node runs them until the provider sees them ready; rows go in through writeConnectionString", async () => {
+        const t0 = Date.now();
+        const running = env.stack.up();
+        // The node runs what the API holds as soon as the StatefulSet is there; `pulumi up` waits for its pods ready.
+        await waitFor("the StatefulSet", async () => (await get(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/db`)) !== undefined, 120000);
+        db = new Cluster({ name: "db", fromApiNamespace: NAMESPACE });
+        await db.up();
+        const up = await running;
+        figures.push(`pulumi up to ready ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         assert.strictEqual(up.summary.result, "succeeded");
+        const ready = await get(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/db`);
+        assert.strictEqual(ready.status.readyReplicas, 3, "the StatefulSet controller counts the node's Ready pods");
         // Connection strings are secret outputs in the engine's own state too.
         assert.strictEqual(up.outputs.writeConnectionString.secret, true);
         assert.match(String(up.outputs.writeConnectionString.value), new RegExp(`@db-rw\\.${NAMESPACE}\\.svc\\.cluster\\.local:5432/app`));
@@ -93,6 +115,15 @@ describe("pulumi up of the program against a real API server", function () {
             const claims = (await get(`/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims`)).items;
             return pods.length === 3 && claims.length === 3 && claims.every((c: any) => c.status.phase === "Bound");
         });
+        // An application's way in: the output's connection string, to the rw Service's name.
+        rw = new Service("rw", labelledReadyEndpoints(db, false), `${db.base}/service-rw.log`);
+        await rw.start(250);
+        uri = String(up.outputs.writeConnectionString.value);
+        await db.until("the rw Service to have its endpoint", () => rw!.history.some((h) => h.endpoints.length === 1), 60000);
+        psql("CREATE TABLE orders (id int PRIMARY KEY)");
+        psql("INSERT INTO orders (id) SELECT g FROM generate_series(1, 100) g");
+        assert.strictEqual(psql("SELECT count(*) FROM orders"), "100");
+        assert.strictEqual(psql("SELECT pg_is_in_recovery()"), "f");
     });
 
     it("a storage growth previews as updates of the volumes and claims only, the StatefulSet and its pods untouched; a shrink is refused at preview", async () => {
@@ -131,12 +162,27 @@ describe("pulumi up of the program against a real API server", function () {
         await setConfig({ "replicated-db:storageSize": "2Gi" });
     });
 
-    it("a switchover by primaryOrdinal is one `pulumi up`", async () => {
+    it("a switchover by primaryOrdinal is one `pulumi up`: the pods read it from the API's ConfigMap, the rows stay, writes go on through the same connection string", async () => {
         await setConfig({ "replicated-db:primaryOrdinal": "1" });
+        const t0 = Date.now();
         const up = await env.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
         const settings = await get(`/api/v1/namespaces/${NAMESPACE}/configmaps/db-settings`);
         assert.strictEqual(settings.data["primary-ordinal"], "1");
+        let accepted = false;
+        while (!accepted) {
+            try {
+                psql("INSERT INTO orders (id) SELECT g FROM generate_series(101, 200) g");
+                accepted = true;
+            } catch (err) {
+                if (Date.now() - t0 > 180000) throw err;
+                await sleep(250);
+            }
+        }
+        figures.push(`switchover by pulumi up to the first write accepted ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        assert.strictEqual(db!.roleLabel(1), "primary");
+        assert.strictEqual(psql("SELECT count(*) FROM orders"), "200", "the rows written before the switchover are there");
+        assert.strictEqual(psql("SELECT host(inet_server_addr())"), db!.pod(1).address, "the rw Service leads to db-1 now");
     });
 
     it("`pulumi destroy` stops the pods before it deletes what they use, and keeps the volumes and claims", async () => {
@@ -156,10 +202,16 @@ describe("pulumi up of the program against a real API server", function () {
                 await new Promise((r) => setTimeout(r, 50));
             }
         })();
+        const t0 = Date.now();
         const destroy = await env.stack.destroy();
+        figures.push(`pulumi destroy ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         watching = false;
         await watcher;
         assert.strictEqual(destroy.summary.result, "succeeded");
+        // The node stopped every container of the deleted pods: no database runs without its objects.
+        for (const p of db!.pods.values()) assert.strictEqual(p.running, false, `${p.name} still runs`);
+        // The data stays on the volumes (the harness's per-pod directories stand for the hostPath volumes).
+        for (const p of db!.pods.values()) assert.ok(fs.existsSync(path.join(p.dataDir, "pgdata", "PG_VERSION")), `${p.name}'s volume keeps its data directory`);
         for (const i of [0, 1, 2]) {
             assert.ok(await get(`/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/data-db-${i}`), `claim data-db-${i} kept`);
             assert.ok(await get(`/api/v1/persistentvolumes/db-${NAMESPACE}-data-${i}`) ?? (await firstVolume(i)), `volume ${i} kept`);
