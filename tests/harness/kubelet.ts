@@ -43,7 +43,12 @@ export function resolveEnv(objects: PodObjects, c: any, podName: string, namespa
             env[e.name] = String(e.value);
             continue;
         }
-        const from = e.valueFrom ?? {};
+        // An empty value is stored by the API server without its `value` (omitempty): the kubelet sets "".
+        if (e.valueFrom === undefined) {
+            env[e.name] = "";
+            continue;
+        }
+        const from = e.valueFrom;
         if (from.fieldRef) {
             const fields: Record<string, string> = { "metadata.name": podName, "metadata.namespace": namespace };
             if (!(from.fieldRef.fieldPath in fields)) throw new Error(`unsupported fieldRef ${from.fieldRef.fieldPath}`);
