@@ -65,8 +65,6 @@ describe("archiving across a Patroni failover, and a restore after it", function
         await switchAndArchive(a, promoted, 120000);
         assert.match(archiver(a, promoted).lastArchived, /^00000002/, "the promoted primary archives on timeline 2");
         for (const i of [0, 1, 2].filter((x) => x !== first)) await a.stop(i, "SIGINT");
-        // The new cluster's Patroni gets an etcd of its own on the same address.
-        await a.etcd?.stop();
 
         b = new Cluster({
             name: "db2",

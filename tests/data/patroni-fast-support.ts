@@ -1,6 +1,5 @@
 /** What the fast-timing Patroni tests (patroni-fast.test.ts, patroni-store-pause.test.ts) share. */
 import * as assert from "assert";
-import * as fs from "fs";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE, RoleSample, RoleSampler, podProcesses } from "../harness/patroni";
 import { procStat } from "../harness/proc";
@@ -13,7 +12,7 @@ export const SUPERUSER = { user: "postgres", database: "postgres" };
 export const OVERLAP_WINDOW_MS = 100;
 
 /** A primary, two replicas, strict synchronous mode with one standby, and the fast timings; `synchronousReplicas: 0`
- * for asynchronous replication, `storeProxies` for a path to the store per pod that a test can cut. */
+ * for asynchronous replication, `storeProxies` for a path to the API server per pod that a test can cut. */
 export function fastCluster(options: { synchronousReplicas?: number; storeProxies?: boolean } = {}): Cluster {
     return new Cluster({
         args: { replicas: 2, synchronousReplicas: options.synchronousReplicas ?? 1, failover: "patroni", image: PATRONI_IMAGE, patroni: { ...FAST_TIMING } },
@@ -83,20 +82,8 @@ export function postmasterPid(c: Cluster, ordinal: number): number {
     return found[0];
 }
 
-/** The process that answers Patroni's store calls: the kube-apiserver of the harness's node (the Kubernetes
- * store), or the cluster's etcd (store "etcd", with its data directory under the run). */
+/** The process that answers Patroni's store calls: the kube-apiserver of the harness's node. */
 export function storePid(c: Cluster): number {
-    if (c.node) return c.node.cp.pid("kube-apiserver");
-    const dir = c.etcd?.dataDir;
-    if (!dir) throw new Error("the cluster runs no store");
-    for (const d of fs.readdirSync("/proc")) {
-        if (!/^[0-9]+$/.test(d)) continue;
-        try {
-            const argv = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
-            if (argv[0].endsWith("etcd") && argv.includes(dir)) return Number(d);
-        } catch {
-            /* gone */
-        }
-    }
-    throw new Error(`no etcd process with data directory ${dir}`);
+    if (!c.node) throw new Error("the cluster has no node (a render without Patroni?)");
+    return c.node.cp.pid("kube-apiserver");
 }

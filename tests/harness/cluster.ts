@@ -11,7 +11,6 @@ import * as path from "path";
 import { ReplicatedDatabaseArgs } from "../../components/args";
 import { renderComponent } from "../../render/render";
 import { CrashLoopBackOff } from "./backoff";
-import { ETCD_ADDRESS, ETCD_CLIENT_PORT, Etcd, withEtcdStore } from "./etcd";
 import { StoreProxy } from "./store-proxy";
 import { PodObjects, container, podObjects } from "./kubelet";
 import { assertIsolated } from "./namespace";
@@ -42,15 +41,10 @@ export interface ClusterOptions {
     /** More /etc/hosts lines for the pods (another cluster's names, as a cross-cluster DNS would resolve
      * them: Cluster.podHostLines()). @default [] */
     extraHosts?: string[];
-    /** With failover "patroni": each pod reaches the store (the API server, or etcd) through a proxy of its own
+    /** With failover "patroni": each pod reaches the store (the API server) through a proxy of its own
      * (store-proxy.ts, at the pod's address), which the test can cut to partition that pod alone from the store
      * (Cluster.storeProxy). Refused for a render without Patroni. @default false (every pod dials the store) */
     storeProxies?: boolean;
-    /** With failover "patroni": Patroni's store. "kubernetes": the store as rendered, on a real API server with
-     * the harness as its node (node.ts): the render applied, the pods created by the StatefulSet controller,
-     * each pod's own token, the rendered Role. "etcd": etcd's v2 API in its place (etcd.ts), kept for the
-     * harness's own tests of it. @default "kubernetes" */
-    store?: "kubernetes" | "etcd";
     /** Run what the API holds instead of rendering: the StatefulSet named `name` in this namespace, its
      * ConfigMaps and Secrets, as a deployment tool (`pulumi up`) applied them to the harness node's API server.
      * The volumes then follow the API's ConfigMaps and Secrets, and a pod the API deletes is stopped. The
@@ -83,7 +77,6 @@ export class Cluster {
     readonly addressOffset: number;
     private readonly extraHosts: string[];
     private readonly storeProxies: boolean;
-    private readonly store: "kubernetes" | "etcd";
     /** ClusterOptions.fromApiNamespace. */
     private readonly fromApi: string;
     private lastVolumeSync = 0;
@@ -111,7 +104,6 @@ export class Cluster {
         }
         this.extraHosts = options.extraHosts ?? [];
         this.storeProxies = options.storeProxies ?? false;
-        this.store = options.store ?? "kubernetes";
         this.fromApi = options.fromApiNamespace ?? "";
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
@@ -141,8 +133,9 @@ export class Cluster {
         // After the user's Secrets: with tls.source "secret" the CA is theirs.
         this.writeCa();
         const patroni = [...this.objects.configMaps.values()].some((d) => d["patroni.yml"]);
-        if (patroni && this.store === "kubernetes") await this.useKubernetes(r.manifests);
-        else await this.useEtcdForPatroni();
+        // Patroni's store is the Kubernetes API, as rendered: the harness becomes its node.
+        if (patroni) await this.useKubernetes(r.manifests);
+        else if (this.storeProxies) throw new Error("storeProxies: true needs a render with failover \"patroni\" (only Patroni uses the store)");
         this.writeHosts();
     }
 
@@ -298,29 +291,6 @@ export class Cluster {
         return this.node.get(this.namespace, "pods", `${this.name}-${ordinal}`);
     }
 
-    /** The cluster's etcd, started when the render runs Patroni. */
-    etcd?: Etcd;
-
-    /** With failover: "patroni", Patroni's store: etcd on loopback instead of the Kubernetes API. */
-    private async useEtcdForPatroni(): Promise<void> {
-        for (const data of this.objects.configMaps.values()) {
-            if (!data["patroni.yml"]) continue;
-            if (!this.etcd) {
-                this.etcd = new Etcd(this.base);
-                await this.etcd.start(path.join(this.base, "etcd.log"));
-            }
-            data["patroni.yml"] = withEtcdStore(data["patroni.yml"], this.etcd.endpoint);
-        }
-        if (!this.storeProxies) return;
-        if (!this.etcd) throw new Error("storeProxies: true needs a render with failover \"patroni\" (only Patroni uses etcd)");
-        for (let i = 0; i <= this.replicas; i++) {
-            if (this.proxies.has(i)) continue;
-            const proxy = new StoreProxy(podAddress(i, this.addressOffset), { host: ETCD_ADDRESS, port: ETCD_CLIENT_PORT });
-            await proxy.start();
-            this.proxies.set(i, proxy);
-        }
-    }
-
     /** Pod `ordinal`'s own path to the store (ClusterOptions.storeProxies), to cut() and restore(). */
     storeProxy(ordinal: number): StoreProxy {
         const proxy = this.proxies.get(ordinal);
@@ -404,8 +374,7 @@ export class Cluster {
     pod(ordinal: number): Pod {
         let p = this.pods.get(ordinal);
         if (!p) {
-            const etcdEndpoint = this.storeProxies && this.store === "etcd" ? this.storeProxy(ordinal).endpoint : undefined;
-            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset, etcdEndpoint);
+            p = new Pod(`${this.name}-${ordinal}`, ordinal, this.namespace, this.base, this.etc, this.extraEnv, this.addressOffset);
             this.pods.set(ordinal, p);
             const pod = p;
             pod.onExit((exitedAt) => this.containerExited(ordinal, pod, exitedAt));
@@ -490,9 +459,6 @@ export class Cluster {
      * role label matches the Service's selector (rw: primary, ro: replica) and which are ready. */
     serviceEndpoints(service: "rw" | "ro"): number[] {
         if (this.node) throw new Error("serviceEndpoints: with the Kubernetes store, Patroni labels the pods in the API; ask apiEndpoints");
-        if (this.etcd) {
-            throw new Error("serviceEndpoints is not modelled with failover patroni on etcd: Patroni labels the pods through the Kubernetes store, which the harness replaces by etcd");
-        }
         const role = service === "rw" ? "primary" : "replica";
         return [...this.pods.keys()].sort((x, y) => x - y).filter((i) => this.roleLabel(i) === role && this.ready(i));
     }
@@ -632,7 +598,7 @@ export class Cluster {
     }
 
     /** Under tests/stress/repeat.sh (RDB_KEEP_DIR, removed again when the run passed): the logs in the cluster's
-     * directory (the pods', etcd's, and those of the Service proxies, poolers and clients a test put there, .log
+     * directory (the pods', and those of the Service proxies, poolers and clients a test put there, .log
      * and .jsonl) are copied there before the directory goes, each cluster into a folder of its own. */
     private keepLogs(): void {
         const keep = process.env.RDB_KEEP_DIR;
@@ -659,7 +625,6 @@ export class Cluster {
         }
         for (const proxy of this.proxies.values()) await proxy.stop();
         this.proxies.clear();
-        await this.etcd?.stop();
         if (this.statusTimer) clearInterval(this.statusTimer);
         if (this.node) {
             this.node = undefined;

@@ -63,18 +63,14 @@ export function patroniToolDir(): string {
     return dir;
 }
 
-/** A container that runs Patroni listens on the pod's address, not on 0.0.0.0; given `etcdEndpoint` (the pod's
- * own proxy, store-proxy.ts), it reaches etcd there only. */
-function patroniListen(c: any, address: string, etcdEndpoint?: string): Record<string, string> {
+/** A container that runs Patroni listens on the pod's address, not on 0.0.0.0. */
+function patroniListen(c: any, address: string): Record<string, string> {
     const ports: any[] = c.ports ?? [];
     const port = (name: string) => ports.find((p) => p.name === name)?.containerPort;
     if (!runsPatroni(c)) return {};
     return {
         PATRONI_POSTGRESQL_LISTEN: `${address}:${port("postgresql")}`,
         PATRONI_RESTAPI_LISTEN: `${address}:${port("patroni")}`,
-        // Patroni's env overrides the file's etcd.hosts; the file's use_proxies (withEtcdStore) keeps it from
-        // asking etcd for its members' own client URLs, which would lead it around the proxy.
-        ...(etcdEndpoint ? { PATRONI_ETCD_HOSTS: etcdEndpoint } : {}),
     };
 }
 
@@ -145,8 +141,6 @@ export class Pod {
         private readonly extraEnv: Record<string, string> = {},
         /** ClusterOptions.addressOffset. */
         private readonly addressOffset = 0,
-        /** Patroni's way to etcd when it is not etcd's own address: the pod's proxy (ClusterOptions.storeProxies). */
-        private readonly etcdEndpoint?: string,
     ) {
         this.root = path.join(base, name);
         // The PersistentVolume: it survives pod restarts, deletions and scale-downs.
@@ -188,7 +182,7 @@ export class Pod {
             // Test-only: each pod listens on its own loopback address (Patroni's server and REST API too);
             // Debian's binaries stand in for the image's.
             RDB_LISTEN_ADDRESSES: this.address,
-            ...patroniListen(c, this.address, this.etcdEndpoint),
+            ...patroniListen(c, this.address),
             ...(name === "postgres" ? this.extraEnv : {}),
             // The kubelet gives every container the API's address; here the API server's own (no kube-proxy).
             ...(this.apiAccess ? { KUBERNETES_SERVICE_HOST: this.apiAccess.host, KUBERNETES_SERVICE_PORT: String(this.apiAccess.port) } : {}),
