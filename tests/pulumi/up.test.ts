@@ -147,12 +147,15 @@ describe("pulumi up of the program against a real API server", function () {
         assert.deepStrictEqual(steps.sort(), ["update db-guard", ...[0, 1, 2].flatMap((i) => [`update db-pv-${i}`, `update db-pvc-${i}`])].sort());
         assert.strictEqual(changes.replace ?? 0, 0, JSON.stringify(changes));
         assert.strictEqual(changes.delete ?? 0, 0, JSON.stringify(changes));
+        const t0 = Date.now();
         const up = await env.stack.up();
+        figures.push(`growth 1Gi -> 2Gi by pulumi up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         assert.strictEqual(up.summary.result, "succeeded");
         const sts = await get(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/db`);
         assert.strictEqual(sts.metadata.uid, oldSts, "the same StatefulSet");
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi", "its first template");
         assert.deepStrictEqual(await podUids(), before, "the same pods, never deleted");
+        for (const i of [0, 1, 2]) assert.strictEqual(db!.restarts(i), 0, `db-${i} never restarted`);
         for (const i of [0, 1, 2]) {
             const claim = await get(`/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/data-db-${i}`);
             assert.strictEqual(claim.spec.resources.requests.storage, "2Gi", `claim of db-${i}`);
