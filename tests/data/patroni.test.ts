@@ -1,8 +1,7 @@
 /**
  * Automated failover (failover: "patroni") on real servers: the component's rendered Patroni
- * configuration, scripts and probes, run by the image's Patroni release (tools/patroni/install.sh) with etcd
- * standing in for the Kubernetes API as its store (the one change to the rendered configuration; see
- * tests/harness/etcd.ts).
+ * configuration, scripts and probes, run by the image's Patroni release (tools/patroni/install.sh) on its
+ * Kubernetes store, a real API server with the harness as its node (tests/harness/node.ts).
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -46,6 +45,24 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
         const r = c.psql(others[0], "INSERT INTO items (id, note) VALUES (0, 'on a replica')");
         assert.notStrictEqual(r.status, 0);
         assert.match(r.stderr, /read-only transaction/);
+    });
+
+    it("keeps its store in the real API server: the leader ConfigMap names the primary, Patroni labels the pods, the Services' endpoints follow", async () => {
+        // Written by Patroni with each pod's own token under the rendered Role (the harness's node, node.ts).
+        const leader = await c.node!.get("default", "configmaps", "db-leader");
+        assert.strictEqual(leader?.metadata?.annotations?.leader, `db-${primary}`);
+        const config = await c.node!.get("default", "configmaps", "db-config");
+        assert.ok(config?.metadata?.annotations?.initialize, "the config ConfigMap holds the cluster's system identifier");
+        for (const i of ordinals) {
+            const pod = await c.apiPod(i);
+            assert.strictEqual(pod.spec.nodeName, "harness-node");
+            assert.strictEqual(pod.metadata.labels["replicated-db.io/role"], i === primary ? "primary" : "replica", `db-${i}'s role label`);
+            const status = JSON.parse(pod.metadata.annotations.status);
+            assert.strictEqual(status.role, i === primary ? "primary" : "replica", `db-${i}'s status annotation`);
+        }
+        const address = (i: number) => c.pod(i).address;
+        assert.deepStrictEqual(await c.apiEndpoints("rw"), [address(primary)]);
+        assert.deepStrictEqual(await c.apiEndpoints("ro"), ordinals.filter((i) => i !== primary).map(address).sort());
     });
 
     it("the REST API's unsafe endpoints take its own password, not the superuser's; that password is no database login", async () => {
