@@ -164,6 +164,7 @@ export class Cluster {
         const userSecrets = Object.entries(this.userSecrets).map(([name, data]) => ({
             apiVersion: "v1", kind: "Secret", metadata: { name, namespace: this.namespace }, stringData: data,
         }));
+        await this.node!.ensureNamespace(this.namespace);
         await this.node!.apply([...manifests, ...userSecrets]);
         for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) {
             this.selectors.set(m.metadata.name, m.spec.selector);

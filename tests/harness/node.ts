@@ -173,6 +173,12 @@ export class HarnessNode {
         return res.body;
     }
 
+    /** Creates the namespace unless it exists (a deployment's namespace is the user's, made before it). */
+    async ensureNamespace(namespace: string): Promise<void> {
+        if ((await this.cp.request("GET", `/api/v1/namespaces/${namespace}`)).status === 200) return;
+        await this.ok(this.cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }), [201, 409], `create namespace ${namespace}`);
+    }
+
     /** Applies the render's objects as the admin (`kubectl apply --server-side`, the field manager a
      * deployment tool would be); an object the API refuses fails with kubectl's message. */
     async apply(manifests: Manifest[]): Promise<void> {
