@@ -190,9 +190,16 @@ describe("a standby cluster with Patroni of a manual-mode source on real Postgre
         assert.strictEqual(src.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'dr-" + leader + "'", superuser), "1");
         // Labelled as Patroni labels them with the rendered values: the standby leader serves reads, and the
         // read-write Service has no endpoint while the cluster is a standby (as in the manual mode).
+        // Patroni labels its pod in the API on its own loop (up to loopWait after the role changes) and the node
+        // reports Ready within half a second: the endpoints settle within that, as a Service's would.
         const endpoints = labelledReadyEndpoints(dr, true);
-        assert.deepStrictEqual(await endpoints("rw"), []);
-        assert.deepStrictEqual((await endpoints("ro")).sort(), [dr.pod(0).address, dr.pod(1).address].sort());
+        const want = { rw: [] as string[], ro: [dr.pod(0).address, dr.pod(1).address].sort() };
+        let got = { rw: [] as string[], ro: [] as string[] };
+        for (const deadline = Date.now() + 30000; Date.now() < deadline; await sleep(250)) {
+            got = { rw: await endpoints("rw"), ro: (await endpoints("ro")).sort() };
+            if (JSON.stringify(got) === JSON.stringify(want)) break;
+        }
+        assert.deepStrictEqual(got, want);
     });
 
     it("a changed source reaches the running standby leader (patroni-standby.json applied live, no restart)", async () => {
