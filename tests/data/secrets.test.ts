@@ -56,7 +56,9 @@ describe("passwords from the Secret, on real PostgreSQL servers", function () {
             // The Secret changes; the kubelet refreshes the mounted files; no pod restarts.
             await c.apply({ passwordVersion: 3 });
             remember();
-            await c.until("the primary to apply the new passwords", () => c.psql(0, "SELECT 1", { user: "app", password: oldApp }).status !== 0);
+            // The roles' passwords are set one after another: wait for the last the test uses, the superuser's, too.
+            await c.until("the primary to apply the new passwords", () =>
+                c.psql(0, "SELECT 1", { user: "app", password: oldApp }).status !== 0 && c.psql(0, "SELECT 1", superuser).status === 0);
             // Drop the replication connections: they must come back with the new password from the passfile.
             c.sql(0, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication", superuser);
             await c.until("both replicas to stream again", () => streaming() === 2);
