@@ -256,9 +256,7 @@ export class HarnessNode {
     /** The pods matching `selector` (label=value,...) that the API reports Ready, by name, with their labels:
      * what the EndpointSlice controller would publish for a Service with that selector. */
     async readyPods(namespace: string, selector: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
-        const q = encodeURIComponent(Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(","));
-        const r = await this.ok(this.cp.request("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${q}`), [200], "list pods");
-        return r.items
+        return (await this.podsOf(namespace, selector))
             .filter((p: any) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"))
             .map((p: any) => ({ name: p.metadata.name, labels: p.metadata.labels ?? {} }));
     }
