@@ -33,12 +33,12 @@ async function timed<T>(run: () => Promise<T>): Promise<{ seconds: number; resul
 }
 
 async function main(): Promise<void> {
-    const c = new Cluster({ args: { replicas: REPLICAS } });
+    const c = new Cluster({ args: { replicas: REPLICAS }, onNode: true });
     try {
         await c.up();
         const progress = new Progress("verify", 1 + RUNS + 1);
         progress.step(`loading pgbench scale ${SCALE}, amcheck`);
-        const k = new Kubectl(c);
+        const k = await Kubectl.create(c);
         pgbench(c, ["-i", "-s", String(SCALE), "-q"]);
         const size = c.sql(0, "SELECT pg_size_pretty(pg_database_size('app'))");
         // amcheck once, so that every run checks the indexes.

@@ -51,7 +51,7 @@ if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
         pg_ctlcluster "$version" "$name" stop || true
     done
 fi
-# The control-plane tests' real Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and the upstream CRDs, built once into the tools cache (docs/control-plane.md).
+# The control-plane tests' real Kubernetes (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), the harness node's streaming server and the upstream CRDs, built once into the tools cache (docs/control-plane.md).
 bash tools/controlplane/build.sh
 # Patroni at the image's pin (PATRONI_VERSION), from PyPI into the tools cache.
 bash tools/patroni/install.sh

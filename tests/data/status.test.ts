@@ -1,7 +1,8 @@
 /**
- * bin/replicated-db-status, the operator's one look at a cluster, run against the harness's pods through a
- * stand-in kubectl (tests/harness/kubectl.ts) that execs into them as the kubelet would: in both failover
- * modes, its table and its --json.
+ * bin/replicated-db-status, the operator's one look at a cluster, run with the real kubectl against pods on the
+ * harness node (tests/harness/kubectl.ts: the API server authorizes, the node's streaming server execs into the
+ * container), as an identity holding only bin/operator-role.yaml: in both failover modes, its table and its
+ * --json, and what that identity is refused.
  */
 import * as assert from "assert";
 import * as path from "path";
@@ -52,12 +53,12 @@ function assertShape(s: any, mode: string, pods: string[]): void {
 
 describe("replicated-db-status (manual failover)", function () {
     this.timeout(180000);
-    const c = new Cluster({ args: { replicas: 2 } });
+    const c = new Cluster({ args: { replicas: 2 }, onNode: true });
     let k: Kubectl;
 
     before(async () => {
         await c.up();
-        k = new Kubectl(c);
+        k = await Kubectl.create(c);
     });
     after(() => c.cleanup());
 
@@ -117,6 +118,36 @@ describe("replicated-db-status (manual failover)", function () {
         await c.waitReady(1);
     });
 
+    it("runs with the real kubectl as an identity holding only bin/operator-role.yaml: exec reaches the container as its user; secrets, deletions and other pods' logs are refused", async () => {
+        // Through the API server and the node's streaming server into db-0's container: its user, its env.
+        const id = await k.kubectl("exec", "-n", "default", "db-0", "-c", "postgres", "--", "bash", "-c", 'echo "$(id -u) $POD_NAME $PGDATA"; exit 3');
+        assert.strictEqual(id.code, 3, id.stderr);
+        const [uid, host, pgdata] = id.stdout.trim().split(" ");
+        assert.strictEqual(uid, String(c.objects.statefulSet.spec.template.spec.securityContext.runAsUser));
+        assert.strictEqual(host, "db-0");
+        assert.ok(pgdata.length > 1, id.stdout);
+        // stdin passes through (verify's SQL goes this way).
+        const echoed = await k.run("bash", ["-c", "printf 'select 41 + 1' | kubectl exec -i -n default db-0 -c postgres -- bash -c 'cat'"]);
+        assert.strictEqual(echoed.stdout, "select 41 + 1", echoed.stderr);
+        // What the Role does not grant, the API refuses.
+        for (const args of [["get", "secrets", "-n", "default"], ["delete", "pod", "db-2", "-n", "default", "--wait=false"], ["logs", "db-0", "-n", "default"], ["get", "pods", "-n", "kube-system"]]) {
+            const r = await k.kubectl(...args);
+            assert.notStrictEqual(r.code, 0, `kubectl ${args.join(" ")} was allowed: ${r.stdout}`);
+            assert.match(r.stderr, /Forbidden|forbidden/, `kubectl ${args.join(" ")}: ${r.stderr}`);
+        }
+        assert.ok(await c.apiPod(2), "db-2 is still there");
+        // A container that does not run cannot be exec'd into, as on a kubelet.
+        await c.pod(2).stop("SIGINT");
+        try {
+            const r = await k.kubectl("exec", "-n", "default", "db-2", "-c", "postgres", "--", "true");
+            assert.notStrictEqual(r.code, 0);
+            assert.match(r.stderr, /container not found/, r.stderr);
+        } finally {
+            c.start(2);
+            await c.waitReady(2);
+        }
+    });
+
     it("exits 2 with a clear message when kubectl cannot list the pods, and on an unknown option", async () => {
         const none = await k.run(STATUS, ["-n", "default", "other"]);
         assert.strictEqual(none.code, 2);
@@ -134,7 +165,7 @@ describe("replicated-db-status (failover: patroni)", function () {
 
     before(async () => {
         await c.up();
-        k = new Kubectl(c);
+        k = await Kubectl.create(c);
     });
     after(() => c.cleanup());
 

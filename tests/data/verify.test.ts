@@ -1,5 +1,5 @@
 /**
- * bin/replicated-db-verify against the harness's pods (through the stand-in kubectl, tests/harness/kubectl.ts):
+ * bin/replicated-db-verify against the harness's pods (through the real kubectl as the operator Role's identity, tests/harness/kubectl.ts):
  * a clean cluster under writes verifies; a replica whose table file was altered on disk (a zeroed page, 64
  * changed bytes) is caught and named. And what a damaged page does to the replica that reads it: its server
  * counts a checksum failure, the pod logs it and goes not ready (out of the read-only Service), while the
@@ -18,13 +18,13 @@ const PAGE = 8192;
 
 describe("replicated-db-verify", function () {
     this.timeout(300000);
-    const c = new Cluster({ args: { replicas: 2 } });
+    const c = new Cluster({ args: { replicas: 2 }, onNode: true });
     let k: Kubectl;
     let victimFile = "";
 
     before(async () => {
         await c.up();
-        k = new Kubectl(c);
+        k = await Kubectl.create(c);
         pgbench(c, ["-i", "-s", "2", "-q"]);
         // The table the tests damage: nothing writes to it after this, so that replay never rewrites its pages.
         c.sql(0, "CREATE TABLE victim AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 5000) g");

@@ -50,6 +50,10 @@ export interface ClusterOptions {
      * The volumes then follow the API's ConfigMaps and Secrets, and a pod the API deletes is stopped. The
      * namespace; "" renders instead. @default "" */
     fromApiNamespace?: string;
+    /** Run the pods on the harness node even without Patroni (whose store needs it anyway): the render applied
+     * to the API server, its pods admitted and their status reported, so that the real `kubectl` reaches them
+     * (kubectl.ts). @default false */
+    onNode?: boolean;
 }
 
 /** How often the node reads the pods' ConfigMaps and Secrets again (the kubelet's sync period is about a
@@ -79,6 +83,8 @@ export class Cluster {
     private readonly storeProxies: boolean;
     /** ClusterOptions.fromApiNamespace. */
     private readonly fromApi: string;
+    /** ClusterOptions.onNode. */
+    private readonly onNode: boolean;
     private lastVolumeSync = 0;
     /** With the Kubernetes store: the node, the uid of each pod object it runs, and its status reports. */
     node?: HarnessNode;
@@ -105,10 +111,16 @@ export class Cluster {
         this.extraHosts = options.extraHosts ?? [];
         this.storeProxies = options.storeProxies ?? false;
         this.fromApi = options.fromApiNamespace ?? "";
+        this.onNode = options.onNode ?? false;
         this.args = { ...SMALL, ...options.args };
         // Not under /tmp: each pod mounts its own /tmp, which would hide the sources of its other mounts.
         this.base = fs.mkdtempSync(path.join("/var/tmp", "rdb-cluster-"));
         fs.chmodSync(this.base, 0o755);
+    }
+
+    /** The namespace the pods live in (the render's, or ClusterOptions.fromApiNamespace). */
+    get namespaceName(): string {
+        return this.namespace;
     }
 
     get replicas(): number {
@@ -132,10 +144,9 @@ export class Cluster {
         }
         // After the user's Secrets: with tls.source "secret" the CA is theirs.
         this.writeCa();
-        const patroni = [...this.objects.configMaps.values()].some((d) => d["patroni.yml"]);
+        if (this.storeProxies && !this.usesPatroni) throw new Error("storeProxies: true needs a render with failover \"patroni\" (only Patroni uses the store)");
         // Patroni's store is the Kubernetes API, as rendered: the harness becomes its node.
-        if (patroni) await this.useKubernetes(r.manifests);
-        else if (this.storeProxies) throw new Error("storeProxies: true needs a render with failover \"patroni\" (only Patroni uses the store)");
+        if (this.usesPatroni || this.onNode) await this.useKubernetes(r.manifests);
         this.writeHosts();
     }
 
@@ -220,11 +231,8 @@ export class Cluster {
                 // Deleted (by a controller, `kubectl delete`, `pulumi destroy`): the kubelet stops the containers
                 // within the grace period, then confirms, and the object goes.
                 this.apiPods.delete(i);
+                this.forgetKubelet(i);
                 const p = this.pods.get(i);
-                const k = this.kubelet.get(i);
-                if (k?.pending) clearTimeout(k.pending);
-                k?.prober.stop();
-                this.kubelet.delete(i);
                 if (p?.created) await p.delete(pod?.spec?.terminationGracePeriodSeconds !== undefined ? pod.spec.terminationGracePeriodSeconds * 1000 : undefined);
                 await this.node.deletePod(this.namespace, `${this.name}-${i}`, uid);
             }
@@ -264,12 +272,14 @@ export class Cluster {
         this.pod(ordinal).apiAccess = proxy ? { ...access, host: proxy.address } : access;
     }
 
-    private async reportStatus(): Promise<void> {
+    /** The pods' status to the API now (as the node's next round would), with where their containers run. */
+    async reportStatus(): Promise<void> {
         if (!this.node) return;
         const image = container(this.objects, "postgres").image;
         for (const [i, uid] of this.apiPods) {
             const p = this.pods.get(i);
             if (!p?.created) continue;
+            this.node.running(this.namespace, p.name, "postgres", p.running ? p.pid : undefined);
             await this.node.report(this.namespace, p.name, uid, {
                 podIP: p.address, running: p.running, ready: this.ready(i), restarts: this.restarts(i), startedAt: p.containerStartedAt() || Date.now(), image,
             });
@@ -444,6 +454,11 @@ export class Cluster {
         return this.kubelet.get(ordinal)?.restarts ?? 0;
     }
 
+    /** Whether the pods run Patroni (whose ConfigMap carries patroni.yml). */
+    get usesPatroni(): boolean {
+        return [...this.objects.configMaps.values()].some((d) => d["patroni.yml"]);
+    }
+
     /** The role label the role-labeler sidecar would have put on the pod: the `role` file the readiness
      * probe writes into the pod's "run" emptyDir (gone with the pod, as the label is). */
     roleLabel(ordinal: number): string | undefined {
@@ -459,7 +474,7 @@ export class Cluster {
     /** The ordinals a Service would send clients to now, as Kubernetes computes endpoints: the pods whose
      * role label matches the Service's selector (rw: primary, ro: replica) and which are ready. */
     serviceEndpoints(service: "rw" | "ro"): number[] {
-        if (this.node) throw new Error("serviceEndpoints: with the Kubernetes store, Patroni labels the pods in the API; ask apiEndpoints");
+        if (this.node && this.usesPatroni) throw new Error("serviceEndpoints: with the Kubernetes store, Patroni labels the pods in the API; ask apiEndpoints");
         const role = service === "rw" ? "primary" : "replica";
         return [...this.pods.keys()].sort((x, y) => x - y).filter((i) => this.roleLabel(i) === role && this.ready(i));
     }
@@ -504,10 +519,7 @@ export class Cluster {
      * of that name starts at once: fresh emptyDirs, init containers, the same volume. */
     async deletePod(ordinal: number, options: { recreate?: boolean; gracePeriodSeconds?: number } = {}): Promise<void> {
         const p = this.pod(ordinal);
-        const k = this.kubelet.get(ordinal);
-        if (k?.pending) clearTimeout(k.pending);
-        k?.prober.stop();
-        this.kubelet.delete(ordinal);
+        this.forgetKubelet(ordinal);
         await p.delete(options.gracePeriodSeconds === undefined ? undefined : options.gracePeriodSeconds * 1000);
         const uid = this.apiPods.get(ordinal);
         if (this.node && uid) {
@@ -517,6 +529,16 @@ export class Cluster {
             if (options.recreate ?? true) await this.admit(ordinal, uid);
         }
         if (options.recreate ?? true) this.start(ordinal);
+    }
+
+    /** The kubelet's work for a pod that goes: its pending restart, its prober, and its line in the node's
+     * table of running containers (no exec reaches it any more). */
+    private forgetKubelet(ordinal: number): void {
+        const k = this.kubelet.get(ordinal);
+        if (k?.pending) clearTimeout(k.pending);
+        k?.prober.stop();
+        this.kubelet.delete(ordinal);
+        this.node?.running(this.namespace, `${this.name}-${ordinal}`, "postgres", undefined);
     }
 
     /** The test's stop and start of a container (emptyDirs kept). */

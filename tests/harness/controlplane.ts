@@ -2,7 +2,7 @@
  * A real Kubernetes control plane for the tests: etcd, kube-apiserver, kube-controller-manager and
  * kube-scheduler, built by tools/controlplane/build.sh at the versions of tools/versions.env, on loopback
  * inside the run's own network namespace (tests/harness/isolated.sh; refused elsewhere, as the data-plane
- * harness does). No kubelet and no node: pods the controllers create stay Pending.
+ * harness does). No kubelet: pods the controllers create stay Pending unless the harness node (node.ts) runs them.
  *
  * What is real: the API server's schema validation, defaulting and immutability, the default admission
  * plugins with Pod Security admission, authentication by client certificates and ServiceAccount tokens
@@ -41,6 +41,8 @@ export function controlPlaneTools(): { kubernetesBin: string; etcdBin: string; c
 const ETCD_ADDRESS = "127.0.0.5";
 export const API_ADDRESS = "127.0.0.6";
 export const API_PORT = 6443;
+/** The harness node (node.ts): its name, the InternalIP it reports and where its streaming server listens. */
+export const NODE_STREAM = { nodeName: "harness-node", address: "127.0.0.1", port: 10250 };
 /** The Service network: only allocated from, never dialled (there is no kube-proxy). */
 const SERVICE_CIDR = "10.96.0.0/16";
 const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -140,8 +142,10 @@ export class ControlPlane {
             "--bind-address", API_ADDRESS, "--advertise-address", API_ADDRESS, "--secure-port", String(API_PORT),
             "--tls-cert-file", p("apiserver.crt"), "--tls-private-key-file", p("apiserver.key"),
             "--client-ca-file", p("ca.crt"),
-            // The API server's own calls to kubelets (logs, exec) never happen: no node.
+            // The API server's own calls to a node (`kubectl exec`): with its kubelet client certificate, to the
+            // Node's InternalIP, verifying the node's serving certificate with this CA.
             "--kubelet-client-certificate", p("apiserver-kubelet-client.crt"), "--kubelet-client-key", p("apiserver-kubelet-client.key"),
+            "--kubelet-certificate-authority", p("ca.crt"), "--kubelet-preferred-address-types", "InternalIP",
             "--authorization-mode", "Node,RBAC",
             // ServiceAccount tokens: signed here, verified with the public half, bound to this audience.
             "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,
@@ -214,6 +218,10 @@ export class ControlPlane {
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
             `subjectAltName=IP:${API_ADDRESS},IP:10.96.0.1,${podAddresses},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`);
         cert("apiserver-kubelet-client", "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", client);
+        // The harness node's serving certificate (its streaming server, node.ts), at the Node's InternalIP.
+        cert("node", `/O=system:nodes/CN=system:node:${NODE_STREAM.nodeName}`,
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
+            `subjectAltName=IP:${NODE_STREAM.address},DNS:${NODE_STREAM.nodeName}\n`);
         // system:masters: the test's own identity, allowed everything (and to impersonate for auth can-i --as).
         cert("admin", "/O=system:masters/CN=replicated-db-test-admin", client);
         cert("controller-manager", "/CN=system:kube-controller-manager", client);
@@ -337,7 +345,8 @@ export class ControlPlane {
         return p.child.pid;
     }
 
-    private launch(name: string, command: string, args: string[]): void {
+    /** Starts a server of the control plane's (its log in the directory, stopped with the rest). */
+    launch(name: string, command: string, args: string[]): void {
         const log = fs.openSync(path.join(this.dir, `${name}.log`), "a");
         const child = spawn(command, args, { stdio: ["ignore", log, log] });
         fs.closeSync(log);
@@ -362,7 +371,8 @@ export class ControlPlane {
         }
     }
 
-    private async waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    /** Polls `check` until it holds, failing early with the log of a server that exited. */
+    async waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
             const dead = this.procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null || p.child.pid === undefined);

@@ -1,6 +1,7 @@
 /**
- * What the kubelet derives from the rendered objects for one pod: the container's env with its references
- * resolved, and the files of each ConfigMap and Secret volume. Pure; no process is started here.
+ * What the kubelet derives from a pod's objects (the render's, or the API's with ClusterOptions.fromApiNamespace):
+ * the container's env with its references resolved, and the files of each ConfigMap and Secret volume. Pure; no
+ * process is started here.
  */
 import { Manifest } from "../../render/manifests";
 

@@ -28,11 +28,15 @@
  * One node per test process, started by the first cluster that asks and stopped when the last lets go
  * (each test file then meets a fresh API: no leader ConfigMap of an earlier file's cluster).
  */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
 import { Manifest } from "../../render/manifests";
 import { installCrds } from "../controlplane/support";
-import { API_ADDRESS, API_PORT, ControlPlane } from "./controlplane";
+import { API_ADDRESS, API_PORT, ControlPlane, NODE_STREAM } from "./controlplane";
 
-export const NODE_NAME = "harness-node";
+export const NODE_NAME = NODE_STREAM.nodeName;
 const LEASE_RENEW_MS = 5000;
 
 /** What the harness knows of one pod's container, reported to the API as the kubelet would. */
@@ -44,6 +48,12 @@ export interface ObservedPod {
     /** When the running container started (ms since the epoch). */
     startedAt: number;
     image: string;
+    /** The container's name. @default "postgres" */
+    container?: string;
+    /** A container that has exited for good (a Job's, restartPolicy Never): its exit code, and when. The pod's
+     * phase is then Succeeded or Failed. */
+    exitCode?: number;
+    finishedAt?: number;
 }
 
 /** What a pod's processes need to reach the API as the pod's ServiceAccount. */
@@ -60,8 +70,12 @@ export interface ApiAccess {
 export function podStatus(o: ObservedPod, now: Date): Record<string, unknown> {
     const t = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
     const condition = (type: string, ok: boolean) => ({ type, status: ok ? "True" : "False", lastTransitionTime: t(now.getTime()) });
+    const done = o.exitCode !== undefined;
+    const state = done
+        ? { terminated: { exitCode: o.exitCode, reason: o.exitCode === 0 ? "Completed" : "Error", startedAt: t(o.startedAt), finishedAt: t(o.finishedAt ?? now.getTime()) } }
+        : o.running ? { running: { startedAt: t(o.startedAt) } } : { waiting: { reason: "CrashLoopBackOff" } };
     return {
-        phase: "Running",
+        phase: done ? (o.exitCode === 0 ? "Succeeded" : "Failed") : "Running",
         hostIP: "127.0.0.1",
         hostIPs: [{ ip: "127.0.0.1" }],
         podIP: o.podIP,
@@ -75,13 +89,13 @@ export function podStatus(o: ObservedPod, now: Date): Record<string, unknown> {
         ],
         containerStatuses: [
             {
-                name: "postgres",
+                name: o.container ?? "postgres",
                 image: o.image,
                 imageID: "",
                 ready: o.ready,
                 started: o.running,
                 restartCount: o.restarts,
-                state: o.running ? { running: { startedAt: t(o.startedAt) } } : { waiting: { reason: "CrashLoopBackOff" } },
+                state,
             },
         ],
     };
@@ -92,6 +106,9 @@ export class HarnessNode {
     private lease?: NodeJS.Timeout;
     /** The last status sent per pod (namespace/name), so that only a change is sent. */
     private readonly sent = new Map<string, string>();
+    /** The streaming server's table of running containers ("namespace pod container" to pid). */
+    private readonly containers = new Map<string, number>();
+    private table = "";
 
     private constructor(readonly cp: ControlPlane) {}
 
@@ -103,6 +120,7 @@ export class HarnessNode {
                 const n = new HarnessNode(cp);
                 try {
                     await n.register();
+                    await n.startStreaming();
                     // The monitoring and cert-manager objects of a render apply against the upstream CRDs.
                     await installCrds(cp);
                 } catch (err) {
@@ -144,7 +162,9 @@ export class HarnessNode {
             status: {
                 capacity,
                 allocatable: capacity,
-                addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE_NAME }],
+                addresses: [{ type: "InternalIP", address: NODE_STREAM.address }, { type: "Hostname", address: NODE_NAME }],
+                // Where the API server opens `kubectl exec` streams: this node's streaming server.
+                daemonEndpoints: { kubeletEndpoint: { Port: NODE_STREAM.port } },
                 conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "the harness runs pods", lastHeartbeatTime: now, lastTransitionTime: now }],
                 nodeInfo: { kubeletVersion: `v${this.cp.versions.KUBERNETES_VERSION}`, architecture: "amd64", operatingSystem: "linux" },
             },
@@ -152,6 +172,42 @@ export class HarnessNode {
         await this.renewLease(true);
         this.lease = setInterval(() => this.renewLease(false).catch(() => undefined), LEASE_RENEW_MS);
         this.lease.unref();
+    }
+
+    /**
+     * The kubelet's streaming server (tools/controlplane/node-stream, built by build.sh): the end of
+     * `kubectl exec`, taking streams from the API server only and running the command in the container as a
+     * runtime does (its mount namespace, its user, its environment). It finds the containers in the table
+     * that `running` keeps.
+     */
+    private async startStreaming(): Promise<void> {
+        const root = path.join(__dirname, "..", "..");
+        const dir = execFileSync("bash", [path.join(root, "tools", "controlplane", "build.sh"), "dir", "node-stream"], { encoding: "utf8" }).trim();
+        if (!fs.existsSync(path.join(dir, "stamp"))) throw new Error(`${dir} is not built: run tools/controlplane/build.sh node-stream (or tools/setup.sh)`);
+        this.table = path.join(this.cp.dir, "containers");
+        fs.writeFileSync(this.table, "");
+        const pki = (f: string) => path.join(this.cp.pki, f);
+        this.cp.launch("node-stream", path.join(dir, "bin", "node-stream"), [
+            "--address", `${NODE_STREAM.address}:${NODE_STREAM.port}`,
+            "--tls-cert-file", pki("node.crt"), "--tls-private-key-file", pki("node.key"),
+            "--client-ca-file", pki("ca.crt"), "--containers", this.table,
+        ]);
+        await this.cp.waitFor("the node's streaming server", () => new Promise<boolean>((resolve) => {
+            const sock = net.connect(NODE_STREAM.port, NODE_STREAM.address, () => (sock.destroy(), resolve(true)));
+            sock.on("error", () => resolve(false));
+        }), 30000);
+    }
+
+    /** Records where a pod's container runs (its main process), or that it does not (`pid` undefined), for
+     * the streaming server; written only when it changes. */
+    running(namespace: string, pod: string, container: string, pid: number | undefined): void {
+        const key = `${namespace} ${pod} ${container}`;
+        if (this.containers.get(key) === pid) return;
+        if (pid === undefined) this.containers.delete(key);
+        else this.containers.set(key, pid);
+        const lines = [...this.containers].map(([k, v]) => `${k} ${v}\n`).join("");
+        fs.writeFileSync(`${this.table}.tmp`, lines);
+        fs.renameSync(`${this.table}.tmp`, this.table);
     }
 
     private async renewLease(create: boolean): Promise<void> {
@@ -230,6 +286,17 @@ export class HarnessNode {
             await new Promise((resolve) => setTimeout(resolve, 100));
         }
         return { uid, access: { token: tr.status.token, ca: caMap.data["ca.crt"], namespace, host: API_ADDRESS, port: API_PORT } };
+    }
+
+    /** The name of the pod the Job controller made for Job `job` (waits for it). */
+    async jobPod(namespace: string, job: string, timeoutMs = 60000): Promise<string> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const pods = (await this.podsOf(namespace, { "batch.kubernetes.io/job-name": job })).filter((p) => !p.metadata.deletionTimestamp);
+            if (pods.length > 0) return pods[0].metadata.name;
+            if (Date.now() > deadline) throw new Error(`no pod of Job ${namespace}/${job} within ${timeoutMs} ms`);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
     }
 
     /** Sends the pod's status when it differs from the last sent (a kubelet's status manager). */

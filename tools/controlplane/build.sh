@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control plane the control-plane tests start (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl) from the Go module proxy, at the versions pinned in
-# tools/versions.env, and fetches the upstream CRD manifests the monitoring and TLS variants need.
+# tools/versions.env, the harness node's streaming server (node-stream/main.go, the end of `kubectl exec`), and fetches the upstream CRD manifests the monitoring and TLS variants need.
 # Everything lands in ${RDB_TOOLS_DIR:-$HOME/.cache/replicated-db-tools}/<name>-<version>/ and is reused:
 # a stamp file, written only after a successful step, marks a finished build.
 set -euo pipefail
@@ -11,6 +11,9 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 tools="${RDB_TOOLS_DIR:-$HOME/.cache/replicated-db-tools}"
 k8s_dir="$tools/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$tools/etcd-$ETCD_VERSION"
+# The node's streaming server is the project's own source: its cache directory is named by the source's hash.
+stream_src="$root/tools/controlplane/node-stream/main.go"
+stream_dir="$tools/node-stream-$KUBERNETES_VERSION-$(sha256sum "$stream_src" | cut -c1-12)"
 crd_dir="$tools/crds-po$PROMETHEUS_OPERATOR_VERSION-cm$CERT_MANAGER_VERSION"
 # Two cores are shared with other work: the compile stays at low priority and two packages at a time.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=2 -mod=mod -trimpath"
@@ -93,6 +96,23 @@ GO
     echo "etcd $ETCD_VERSION: cold build took $((SECONDS - start)) s" >&2
 }
 
+build_node_stream() {
+    [ -f "$stream_dir/stamp" ] && return 0
+    local start=$SECONDS mod="$stream_dir/module"
+    mkdir -p "$mod" "$stream_dir/bin"
+    cp "$stream_src" "$mod/main.go"
+    cat > "$mod/go.mod" <<GOMOD
+module rdb.local/node-stream
+
+go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')
+
+require k8s.io/cri-streaming v0.${KUBERNETES_VERSION#1.}
+GOMOD
+    (cd "$mod" && go mod tidy && nice -n 10 go build -ldflags "-s -w" -o "$stream_dir/bin/node-stream" .)
+    date -u +%FT%TZ > "$stream_dir/stamp"
+    echo "node-stream (k8s.io/cri-streaming v0.${KUBERNETES_VERSION#1.}): cold build took $((SECONDS - start)) s" >&2
+}
+
 fetch_crds() {
     [ -f "$crd_dir/stamp" ] && return 0
     mkdir -p "$crd_dir"
@@ -116,6 +136,8 @@ case "${1:-all}" in
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
     crds) fetch_crds ;;
-    all) build_etcd; fetch_crds; build_kubernetes ;;
-    *) echo "usage: $0 [all|kubernetes|etcd|crds]" >&2; exit 2 ;;
+    node-stream) build_node_stream ;;
+    dir) case "${2:-}" in node-stream) echo "$stream_dir" ;; *) echo "usage: $0 dir node-stream" >&2; exit 2 ;; esac ;;
+    all) build_etcd; fetch_crds; build_kubernetes; build_node_stream ;;
+    *) echo "usage: $0 [all|kubernetes|etcd|crds|node-stream|dir node-stream]" >&2; exit 2 ;;
 esac
