@@ -6,10 +6,11 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { POD_SCRIPTS, archiver, shareClaim, switchAndArchive } from "../harness/backup";
+import { archiver, shareClaim, switchAndArchive } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { untilSyncStandby } from "../harness/patroniApi";
+import { runJobPod } from "../harness/job";
 import { AckedWriter } from "../harness/writer";
 import { writable } from "../harness/clients/topology";
 
@@ -43,8 +44,21 @@ describe("archiving across a Patroni failover, and a restore after it", function
         let promoted = -1;
         try {
             await a.until("writes", () => writer.acked().length > 30);
-            const backup = await a.exec(first, ["/bin/bash", `${POD_SCRIPTS}/backup.sh`, "full"]);
-            assert.strictEqual(backup.status, 0, backup.stderr);
+            // The backup as an operator starts one now: a Job made from the rendered CronJob, run by the real Job
+            // controller on the harness node with the backup ServiceAccount's own token. Its script finds the
+            // primary by Patroni's label and execs backup.sh there, through the API (the rendered Role) and the
+            // node's streaming server.
+            await a.node!.cp.kubectl(["create", "job", "-n", "default", "--from=cronjob/db-backup-full", "db-backup-now"]);
+            const job = await runJobPod(a.node!, "default", "db-backup-now");
+            assert.strictEqual(job.code, 0, job.log);
+            assert.match(job.log, new RegExp(`running a full backup in db-${first}`));
+            // The Job controller reads the pod's Succeeded phase the node reported.
+            for (let tries = 0; ; tries++) {
+                const j = JSON.parse((await a.node!.cp.kubectl(["get", "job", "-n", "default", "db-backup-now", "-o", "json"])).stdout);
+                if ((j.status.conditions ?? []).some((c: any) => c.type === "Complete" && c.status === "True")) break;
+                if (tries > 300) throw new Error(`the Job is not complete: ${JSON.stringify(j.status)}`);
+                await sleep(100);
+            }
             // Strict synchronous mode promotes only a standby Patroni has named in its store (one of its loops
             // after the replicas stream): the primary is killed only once it has named one.
             await untilSyncStandby(a, first);

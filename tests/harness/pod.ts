@@ -33,13 +33,24 @@ export function identity(objects: PodObjects, c: any): Identity {
     return { uid: own.runAsUser ?? pod.runAsUser ?? 0, gid: own.runAsGroup ?? pod.runAsGroup ?? 0, fsGroup: pod.fsGroup ?? 0 };
 }
 
-function runAs(id: Identity): string[] {
+export function runAs(id: Identity): string[] {
     return ["setpriv", `--reuid=${id.uid}`, `--regid=${id.gid}`, `--groups=${id.fsGroup}`, "--"];
 }
 
-function own(p: string, uid: number, gid: number, mode: number): void {
+export function own(p: string, uid: number, gid: number, mode: number): void {
     fs.chownSync(p, uid, gid);
     fs.chmodSync(p, mode);
+}
+
+/** unshare's arguments: a private mount namespace, the bind mounts (host path, mount path), then exec the command. */
+export function mountNamespace(mounts: [string, string][], command: string[]): string[] {
+    const mountArgs = mounts.flat();
+    // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
+    for (let i = 1; i < mountArgs.length; i += 2) {
+        if (!fs.existsSync(mountArgs[i])) fs.mkdirSync(mountArgs[i], { recursive: true });
+    }
+    const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
+    return ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...command];
 }
 
 export type { ProbeKind };
@@ -277,15 +288,8 @@ export class Pod {
         }
     }
 
-    /** unshare's arguments: a private mount namespace, the bind mounts, then exec the command. */
     private launch(mounts: [string, string][], command: string[]): string[] {
-        const mountArgs = mounts.flat();
-        // Mount points must exist on the host tree to be mounted over; they stay empty outside the namespace.
-        for (let i = 1; i < mountArgs.length; i += 2) {
-            if (!fs.existsSync(mountArgs[i])) fs.mkdirSync(mountArgs[i], { recursive: true });
-        }
-        const script = 'set -e; while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done; shift; exec "$@"';
-        return ["-m", "--propagation", "private", "--", "/bin/bash", "-c", script, "mounts", ...mountArgs, "--", ...command];
+        return mountNamespace(mounts, command);
     }
 
     /** Creates the pod: fresh emptyDirs, then its init containers, once per pod as the kubelet runs them. */
