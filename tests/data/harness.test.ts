@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CrashLoopBackOff } from "../harness/backoff";
 import { Cluster, sleep } from "../harness/cluster";
+import { podAddress } from "../harness/pod";
 import { Prober, ProbeKind, ProbeResult } from "../harness/prober";
 import { procCmdline } from "../harness/proc";
 
@@ -78,7 +79,7 @@ describe("the harness: isolation of runs", function () {
         try {
             assert.notStrictEqual(runs[0].pidns, runs[1].pidns);
             // Neither run's pod address answers in this run's namespace either.
-            const here = spawnSync("/usr/lib/postgresql/15/bin/pg_isready", ["-h", "127.0.0.10", "-p", "5432", "-t", "2"]);
+            const here = spawnSync("/usr/lib/postgresql/15/bin/pg_isready", ["-h", podAddress(0), "-p", "5432", "-t", "2"]);
             assert.strictEqual(here.status, 2, "a server of another run answers here");
             for (const r of runs) r.proc.stdin!.write("check\n");
             const results = await Promise.all(runs.map(async (r) => {

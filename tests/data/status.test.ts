@@ -6,9 +6,12 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { Cluster } from "../harness/cluster";
+import { LABELER_CONTAINER } from "../../components/engines/postgres/topologies/manual/labeler";
+import { ROLE_LABEL } from "../../components/naming";
+import { Cluster, sleep } from "../harness/cluster";
 import { Kubectl } from "../harness/kubectl";
 import { PATRONI_IMAGE } from "../harness/patroni";
+import { Sidecars } from "../harness/sidecars";
 
 const STATUS = path.join(__dirname, "..", "..", "bin", "replicated-db-status");
 const superuser = { user: "postgres", database: "postgres" };
@@ -51,16 +54,45 @@ function assertShape(s: any, mode: string, pods: string[]): void {
     for (const slot of s.slots) assert.deepStrictEqual(Object.keys(slot), ["name", "active", "retainedBytes", "walStatus"]);
 }
 
+/** Waits until the Service's EndpointSlices hold exactly `addresses` as ready. */
+async function untilEndpoints(c: Cluster, service: "rw" | "ro", addresses: string[], timeoutMs = 30000): Promise<void> {
+    const want = [...addresses].sort();
+    const deadline = Date.now() + timeoutMs;
+    let got: string[] = [];
+    while (JSON.stringify((got = await c.apiEndpoints(service))) !== JSON.stringify(want)) {
+        if (Date.now() > deadline) throw new Error(`${service} endpoints ${got.join(",")}, expected ${want.join(",")}`);
+        await sleep(200);
+    }
+}
+
 describe("replicated-db-status (manual failover)", function () {
     this.timeout(180000);
     const c = new Cluster({ args: { replicas: 2 }, onNode: true });
+    const labelers = new Sidecars(c, LABELER_CONTAINER);
     let k: Kubectl;
 
     before(async () => {
         await c.up();
+        // The role-labeler sidecar of each pod, as rendered: Debian's dash and curl for the image's.
+        labelers.startAll();
         k = await Kubectl.create(c);
     });
-    after(() => c.cleanup());
+    after(async () => {
+        labelers.stop();
+        await c.cleanup();
+    });
+
+    it("each pod's role-labeler labels it through the API with its pod's token; the Services' EndpointSlices follow the labels", async () => {
+        await untilEndpoints(c, "rw", [c.pod(0).address]);
+        await untilEndpoints(c, "ro", [c.pod(1).address, c.pod(2).address]);
+        for (const i of [0, 1, 2]) {
+            const pod = await c.apiPod(i);
+            assert.strictEqual(pod.metadata.labels[ROLE_LABEL], i === 0 ? "primary" : "replica");
+            // Set by the sidecar's own merge patch (curl), not by the harness.
+            const managers = (pod.metadata.managedFields as any[]).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(ROLE_LABEL)).map((f) => f.manager.split("/")[0]);
+            assert.deepStrictEqual(managers, ["curl"]);
+        }
+    });
 
     it("names the replica that has replayed the most when they have received the same", async () => {
         c.sql(2, "SELECT pg_wal_replay_pause()", superuser);
@@ -106,6 +138,8 @@ describe("replicated-db-status (manual failover)", function () {
         await c.until("replica 2 to replay", () => c.sql(2, "SELECT count(*) FROM t") === "101000");
         const r = await status(k);
         assert.match(r.out, /most advanced replica: db-2$/m);
+        // Not ready: out of the read-only Service's EndpointSlices.
+        await untilEndpoints(c, "ro", [c.pod(2).address]);
         const s = await statusJson(k);
         const p1 = s.pods.find((p: any) => p.name === "db-1");
         assert.deepStrictEqual([p1.ready, p1.role, p1.receivedLsn, p1.slot.active], [false, "unreachable", null, false]);

@@ -35,7 +35,7 @@ export interface ClusterOptions {
     /** Test-only env values added to the database container, as the listen addresses are (for example
      * PGBACKREST_REPO1_STORAGE_CA_FILE for the test S3 server's own CA). @default {} */
     env?: Record<string, string>;
-    /** Added to every pod's loopback address (127.0.0.(10 + offset + ordinal)), so that a second cluster can
+    /** Added to every pod's address (10.244.0.(10 + offset + ordinal), pod.ts podAddress), so that a second cluster can
      * run beside the first in one run (a standby cluster and its source). @default 0 */
     addressOffset?: number;
     /** More /etc/hosts lines for the pods (another cluster's names, as a cross-cluster DNS would resolve
@@ -286,14 +286,12 @@ export class Cluster {
         }
     }
 
-    /** The pod addresses of a Service's endpoints as the API's pods give them (the Service's selector, the
-     * Ready condition the node reported): what the EndpointSlice controller publishes. Kubernetes store only. */
+    /** The ready addresses of a Service's EndpointSlices, as the real EndpointSlice controller computed them from
+     * the pods (the Service's selector, the pods' podIP and the Ready condition the node reported). On the node only. */
     async apiEndpoints(service: ServiceName): Promise<string[]> {
-        if (!this.node) throw new Error("apiEndpoints needs the Kubernetes store (a Patroni render with store \"kubernetes\")");
-        const selector = this.selectors.get(`${this.name}-${service}`);
-        if (!selector) throw new Error(`the render has no Service ${this.name}-${service}`);
-        const pods = await this.node.readyPods(this.namespace, selector);
-        return pods.map((p) => podAddress(Number(p.name.slice(this.name.length + 1)), this.addressOffset)).sort();
+        if (!this.node) throw new Error("apiEndpoints needs the pods on the harness node (a Patroni render, or onNode)");
+        if (!this.selectors.has(`${this.name}-${service}`)) throw new Error(`the render has no Service ${this.name}-${service}`);
+        return this.node.readyEndpoints(this.namespace, `${this.name}-${service}`);
     }
 
     /** A pod object as the API holds it (labels, annotations, status). Kubernetes store only. */

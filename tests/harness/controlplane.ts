@@ -16,6 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { assertIsolated } from "./namespace";
+import { POD_NETWORK_PREFIX } from "./pod";
 import { toolVersions, toolsDir } from "./tools";
 
 const execFileP = promisify(execFile);
@@ -213,7 +214,7 @@ export class ControlPlane {
         const client = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
         // The first address of the Service network is the `kubernetes` Service's. The data-plane pods'
         // addresses too: a pod's own path to the API (store-proxy.ts) listens there and passes TLS through.
-        const podAddresses = Array.from({ length: 71 }, (_, i) => `IP:127.0.0.${10 + i}`).join(",");
+        const podAddresses = Array.from({ length: 71 }, (_, i) => `IP:${POD_NETWORK_PREFIX}${10 + i},IP:127.0.0.${10 + i}`).join(",");
         cert("apiserver", "/CN=kube-apiserver",
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
             `subjectAltName=IP:${API_ADDRESS},IP:10.96.0.1,${podAddresses},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`);

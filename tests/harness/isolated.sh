@@ -1,6 +1,6 @@
 #!/bin/bash
 # isolated.sh COMMAND...: runs a data-plane run (the test suite, a benchmark) in a network and PID namespace
-# of its own. Every run's pods listen on the same loopback addresses (127.0.0.10+) with the same
+# of its own. Every run's pods listen on the same addresses (10.244.0.10+, local to the run) with the same
 # deterministic passwords, so without this two runs on one machine would talk to each other's servers.
 # The PID namespace makes the run's end the end of all it started: when its first process dies, for
 # any reason, SIGKILL included, the kernel kills every process left in the namespace.
@@ -23,6 +23,9 @@ shift
 # Here we are PID 1 of the new namespace: bash reaps the orphans reparented to it (servers that pg_ctl
 # daemonised), which a node process would leave as zombies.
 ip link set lo up
+# The pods' network, 10.244.0.0/16, local on the loopback interface: a pod listens on an address of its own in it.
+# Not 127.0.0.0/8, which the API server refuses in the EndpointSlices its controller computes from the pods.
+ip route add local 10.244.0.0/16 dev lo table local
 # The run's own /etc/hosts (unshare's --mount-proc gave us a private mount namespace): the clusters add their
 # pods' and Services' names to it, so that the test's clients dial them by name and verify the servers'
 # certificates (sslmode=verify-full), which carry names, not addresses, as a client in the cluster would.

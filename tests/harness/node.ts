@@ -20,10 +20,10 @@
  *   prober, the database container's state and restart count) whenever it changes.
  *
  * What stays the harness's: the containers are processes in mount namespaces (pod.ts), the pods' addresses are
- * on loopback, and KUBERNETES_SERVICE_HOST is the API server's own address (no kube-proxy routes the
- * `kubernetes` Service's cluster IP). The API refuses loopback addresses in EndpointSlices, so the Service
- * stand-ins (service.ts) compute endpoints from the API's pods as the EndpointSlice controller does (selector
- * labels and the Ready condition) instead of reading its slices.
+ * in a network local to the run (10.244.0.0/16 on its loopback interface, isolated.sh), and
+ * KUBERNETES_SERVICE_HOST is the API server's own address (no kube-proxy routes the `kubernetes` Service's cluster
+ * IP). The Service stand-ins (service.ts) route to the ready addresses of the EndpointSlices that the real
+ * EndpointSlice controller computes from the pods this node reports.
  *
  * One node per test process, started by the first cluster that asks and stopped when the last lets go
  * (each test file then meets a fresh API: no leader ConfigMap of an earlier file's cluster).
@@ -320,12 +320,16 @@ export class HarnessNode {
         if (r.status !== 200 && r.status !== 404 && r.status !== 409) throw new Error(`delete ${name}: ${r.status} ${JSON.stringify(r.body)}`);
     }
 
-    /** The pods matching `selector` (label=value,...) that the API reports Ready, by name, with their labels:
-     * what the EndpointSlice controller would publish for a Service with that selector. */
-    async readyPods(namespace: string, selector: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
-        return (await this.podsOf(namespace, selector))
-            .filter((p: any) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"))
-            .map((p: any) => ({ name: p.metadata.name, labels: p.metadata.labels ?? {} }));
+    /** The addresses of Service `service`'s ready endpoints, sorted: what kube-proxy would route to, read from the
+     * EndpointSlices the EndpointSlice controller keeps for it. */
+    async readyEndpoints(namespace: string, service: string): Promise<string[]> {
+        const q = encodeURIComponent(`kubernetes.io/service-name=${service}`);
+        const slices = (await this.ok(this.cp.request("GET", `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=${q}`), [200], "list EndpointSlices")).items;
+        const out = new Set<string>();
+        for (const slice of slices) {
+            for (const e of slice.endpoints ?? []) if (e.conditions?.ready !== false) for (const a of e.addresses) out.add(a);
+        }
+        return [...out].sort();
     }
 
     /** The pod objects matching `selector` (label=value,...). */

@@ -98,10 +98,15 @@ export function claimDir(base: string, claimName: string): string {
     return path.join(base, "claims", claimName);
 }
 
-/** Pod `ordinal`'s loopback address; `offset` (ClusterOptions.addressOffset) moves a second cluster of the
- * same run onto addresses of its own. */
+/** The run's pod network (tests/harness/isolated.sh routes it to the loopback interface of the run's own network
+ * namespace). Not 127.0.0.0/8: the API server refuses loopback addresses in EndpointSlices, and the pods' addresses
+ * go there as the EndpointSlice controller publishes them. */
+export const POD_NETWORK_PREFIX = "10.244.0.";
+
+/** Pod `ordinal`'s address; `offset` (ClusterOptions.addressOffset) moves a second cluster of the same run onto
+ * addresses of its own. */
 export function podAddress(ordinal: number, offset = 0): string {
-    return `127.0.0.${10 + offset + ordinal}`;
+    return `${POD_NETWORK_PREFIX}${10 + offset + ordinal}`;
 }
 
 /**

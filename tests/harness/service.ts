@@ -8,9 +8,9 @@
  * process (they lag, as kube-proxy's do) and handed to the proxy, which runs in a process of its own so that
  * a test blocked in a synchronous call never stalls the clients' traffic.
  *
- * With Patroni on its Kubernetes store (the harness as a node, node.ts) the endpoints are the API's pods that
- * match the Service's rendered selector and whose Ready condition is True: the labels Patroni itself patched
- * onto its pod, the condition the node reported from the harness's prober (`Cluster.apiEndpoints`).
+ * With Patroni on its Kubernetes store (the harness as a node, node.ts) the endpoints are the ready addresses of
+ * the Service's EndpointSlices, which the real EndpointSlice controller computes from the labels Patroni itself
+ * patched onto its pod and the Ready condition the node reported from the harness's prober (`Cluster.apiEndpoints`).
  *
  * Otherwise readiness is the harness kubelet's (`Cluster.ready`); the role label is read here rather than
  * through `Cluster.serviceEndpoints` because with Patroni on etcd it comes from Patroni's REST API (that store
