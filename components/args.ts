@@ -53,9 +53,9 @@ export interface BackupArgs {
     repositoryType?: string;
     /** The repository's directory: the key prefix in the bucket, or the directory on the volume. @default "/pgbackrest" */
     repositoryPath?: string;
-    /** The bucket ("s3"). @default "" */
+    /** The bucket ("s3", and required there). @default "" */
     s3Bucket?: string;
-    /** The S3 endpoint host, with ":port" if not 443, such as "s3.eu-west-1.amazonaws.com" ("s3"). @default "" */
+    /** The S3 endpoint host, with ":port" if not 443 and no scheme, such as "s3.eu-west-1.amazonaws.com" ("s3", and required there). @default "" */
     s3Endpoint?: string;
     /** The bucket's region ("s3"). @default "us-east-1" */
     s3Region?: string;
@@ -63,7 +63,7 @@ export interface BackupArgs {
     s3UriStyle?: string;
     /** Verify the endpoint's TLS certificate; false only for a test server ("s3"). @default true */
     s3VerifyTls?: boolean;
-    /** An existing Secret with keys `access-key-id` and `secret-access-key` ("s3"). @default "" */
+    /** An existing Secret with keys `access-key-id` and `secret-access-key` ("s3", and required there). @default "" */
     s3CredentialsSecret?: string;
     /** The size of the repository claim the component creates ("volume"). @default "20Gi" */
     volumeSize?: string;
@@ -75,23 +75,23 @@ export interface BackupArgs {
     fullSchedule?: string;
     /** When a differential backup runs; "" for none. @default "0 1 * * 1-6" */
     diffSchedule?: string;
-    /** How many full backups (with the WAL they need) to keep; older ones expire after each backup. @default 2 */
+    /** How many full backups (with the WAL they need) to keep, at least 1; older ones expire after each backup. @default 2 */
     retentionFull?: number;
     /** Compression of backups and archived WAL: "zst", "lz4", "gz", "bz2" or "none". @default "zst" */
     compression?: string;
     /** An existing Secret with key `repository-key`: encrypts the repository (aes-256-cbc). @default "" (not encrypted) */
     encryptionSecret?: string;
     /**
-     * The most WAL the primary keeps waiting for an unreachable repository, a PostgreSQL size such as "2GB";
-     * beyond it pgBackRest drops WAL from the archive (the server keeps running; point-in-time recovery has a gap
+     * The most WAL the primary keeps waiting for an unreachable repository, a PostgreSQL size in MB, GB or TB
+     * such as "2GB", at most half of `storageSize`; beyond it pgBackRest drops WAL from the archive (the server keeps running; point-in-time recovery has a gap
      * until the next full backup). "" is a quarter of `storageSize`.
      * @default ""
      */
     archiveQueueMax?: string;
-    /** Seconds after which a partly filled WAL segment is archived anyway: the most an idle cluster's archive lags. @default 60 */
+    /** Seconds (10 to 3600) after which a partly filled WAL segment is archived anyway: the most an idle cluster's archive lags. @default 60 */
     archiveTimeoutSeconds?: number;
     /**
-     * Seconds after which a scheduled backup Job is ended and counted as failed (its activeDeadlineSeconds): one
+     * Seconds (600 to 604800) after which a scheduled backup Job is ended and counted as failed (its activeDeadlineSeconds): one
      * backup runs at a time, so a hung one would otherwise block every later one.
      * @default 43200
      */
@@ -137,10 +137,15 @@ export interface NetworkPeerArgs {
  * A NetworkPolicy around the database pods: ingress to the database port only from the cluster's own pods and
  * `allowedClients`, to the topology's own ports (Patroni's REST API) only from the cluster's own pods; egress
  * only to the cluster's own pods, DNS, the Kubernetes API and, when backups are on, the S3 repository. See
- * README, "Network policy".
+ * docs/security.md, "Network policy".
  */
 export interface NetworkPolicyArgs {
-    /** Create the policies; false leaves the pods open to every pod of the cluster (and lets them reach anything). @default true */
+    /**
+     * Create the policies. false leaves the database port (and Patroni's REST API, which can trigger a switchover)
+     * open to every pod of the cluster and lets the pods reach anything: choose it only where something else
+     * isolates them (a service mesh's policies, a namespace-wide policy of your own).
+     * @default true
+     */
     enabled?: boolean;
     /**
      * Who may connect to the database port besides the cluster's own pods. The default is every pod of the
@@ -177,7 +182,7 @@ export interface NetworkPolicyArgs {
     backupRepositoryCidrs?: string[];
     /**
      * Clients outside the Kubernetes cluster allowed to the database port, as CIDRs, such as the nodes or pod
-     * network of a standby cluster in another region (README, "Disaster recovery: standby cluster").
+     * network of a standby cluster in another region (docs/standby.md). In-cluster clients are `allowedClients`.
      * @default []
      */
     allowedClientCidrs?: string[];
@@ -185,13 +190,14 @@ export interface NetworkPolicyArgs {
 
 /**
  * Encryption in transit: every network connection to the database (clients, replication, `pg_rewind`) and to
- * Patroni's REST API over TLS, with a server certificate valid for every pod and Service name. See README,
- * "Encryption in transit".
+ * Patroni's REST API over TLS, with a server certificate valid for every pod and Service name. See
+ * docs/security.md, "Encryption in transit".
  */
 export interface TlsArgs {
     /**
      * Serve TLS and refuse plain-text network connections; false serves plain TCP only (for a service mesh that
-     * encrypts between the pods itself).
+     * encrypts between the pods itself). Passwords travel as SCRAM either way, never in clear; without TLS the
+     * data and the queries do, and a client cannot tell the server from an impostor.
      * @default true
      */
     enabled?: boolean;
@@ -202,19 +208,19 @@ export interface TlsArgs {
      * @default "generated"
      */
     source?: string;
-    /** The cert-manager Issuer or ClusterIssuer that signs the Certificate ("certManager"). @default "" */
+    /** The cert-manager Issuer or ClusterIssuer that signs the Certificate ("certManager", and required there). @default "" */
     issuerName?: string;
     /** "Issuer" (in the cluster's namespace) or "ClusterIssuer" ("certManager"). @default "Issuer" */
     issuerKind?: string;
-    /** An existing Secret with keys `tls.crt`, `tls.key` and `ca.crt` ("secret"). @default "" */
+    /** An existing Secret with keys `tls.crt`, `tls.key` and `ca.crt` ("secret", and required there). @default "" */
     secretName?: string;
-    /** How long a server certificate is valid, in days ("generated", "certManager"). @default 365 */
+    /** How long a server certificate is valid, in days, 2 to 3650 ("generated", "certManager"). @default 365 */
     validityDays?: number;
-    /** How many days before its expiry a certificate is renewed ("generated": by the next `pulumi up`; "certManager"). @default 30 */
+    /** How many days before its expiry a certificate is renewed, fewer than `validityDays` ("generated": by the next `pulumi up` in that window; "certManager": by cert-manager). @default 30 */
     renewBeforeDays?: number;
     /**
      * More DNS names the server certificate carries ("generated", "certManager"), such as the name a standby
-     * cluster in another Kubernetes cluster dials (README, "Disaster recovery: standby cluster").
+     * cluster in another Kubernetes cluster dials (docs/standby.md). Empty with "secret".
      * @default []
      */
     extraDnsNames?: string[];
@@ -231,14 +237,15 @@ export interface TlsArgs {
  * A standby cluster (disaster recovery in another region or Kubernetes cluster): the pod at `primaryOrdinal`
  * (or, with Patroni, its standby leader) is a standby of another cluster, the source, streaming its WAL over
  * the network; this cluster's other pods cascade from it. It serves reads and takes no writes. Promotion, when
- * the source is gone, is `enabled: false` and `pulumi up`. See README, "Disaster recovery: standby cluster".
+ * the source is gone, is `enabled: false` and `pulumi up`. See docs/standby.md.
  */
 export interface StandbyArgs {
     /** Stream from the source instead of taking writes; false promotes (the other fields may stay). @default false */
     enabled?: boolean;
     /**
-     * The source's host names this cluster's pods dial, in order: names the source's certificate carries
-     * (its read-write Service through a cross-cluster DNS, or a name in the source's `tls.extraDnsNames`).
+     * The source's host names this cluster's pods dial, tried in order (several: the one that takes writes, by
+     * target_session_attrs=read-write): names the source's certificate carries (its read-write Service through a
+     * cross-cluster DNS, or a name in the source's `tls.extraDnsNames`). Required with `enabled`.
      * @default []
      */
     sourceHosts?: string[];
@@ -279,7 +286,7 @@ export interface StandbyArgs {
  * A PgBouncer connection pooler in front of the read-write and/or read-only Service: a Deployment, Service,
  * PodDisruptionBudget per pooled Service, `<cluster>-pooler-rw` / `<cluster>-pooler-ro`. Clients log in with
  * their own role and password, which PgBouncer looks up through a dedicated role (`auth_query`); no password
- * list is copied anywhere. See README, "Connection pooler".
+ * list is copied anywhere. See docs/pooler.md.
  */
 export interface PoolerArgs {
     /** Deploy the pooler. @default false */
@@ -295,13 +302,13 @@ export interface PoolerArgs {
     readWrite?: boolean;
     /** Pool in front of the read-only Service (the replicas). @default false */
     readOnly?: boolean;
-    /** Server connections per pooler pod, per user and database (PgBouncer's `default_pool_size`). @default 20 */
+    /** Server connections per pooler pod, per user and database, 1 to 1000 (PgBouncer's `default_pool_size`): the server sees at most `replicas` times this per pool. @default 20 */
     defaultPoolSize?: number;
-    /** Client connections one pooler pod accepts (PgBouncer's `max_client_conn`). @default 1000 */
+    /** Client connections one pooler pod accepts, at least `defaultPoolSize` (PgBouncer's `max_client_conn`). @default 1000 */
     maxClientConnections?: number;
-    /** Pooler pods per pooled Service. @default 2 */
+    /** Pooler pods per pooled Service, 1 to 20. @default 2 */
     replicas?: number;
-    /** The PgBouncer image, pinned (a bash, `pgbouncer` on PATH, a non-root user 998). @default "ghcr.io/cloudnative-pg/pgbouncer:1.24.0" */
+    /** The PgBouncer image, with a tag or digest (not `latest`): bash, `pgbouncer` on PATH, a non-root user 998. @default "ghcr.io/cloudnative-pg/pgbouncer:1.24.0" */
     image?: string;
     /**
      * Compute resources of each pooler container; a field left out keeps its default.
@@ -313,8 +320,8 @@ export interface PoolerArgs {
 /**
  * Patroni's timings (`failover: "patroni"` only), in seconds. The defaults are Patroni's own, what a cluster
  * created before these settings existed runs, and a ~30 s failover after the primary's node is lost.
- * `{ ttl: 20, loopWait: 2, retryTimeout: 5, primaryStartTimeout: 30 }` is the fast choice (about 20 s; see README,
- * "Automated failover", for what it costs). Checked against Patroni's rules: `ttl` at least 20,
+ * `{ ttl: 20, loopWait: 2, retryTimeout: 5, primaryStartTimeout: 30 }` is the fast choice (about 20 s; see
+ * docs/failover.md, "Automated failover", for what it costs). Checked against Patroni's rules: `ttl` at least 20,
  * `loopWait + 2 × retryTimeout <= ttl`; and against ours: `max(2 × retryTimeout, loopWait + retryTimeout) + 10
  * <= ttl`, so that a primary cut off from the store stops before its lock can expire. A change reaches a running cluster: the leader applies it to Patroni's
  * dynamic configuration.
@@ -349,20 +356,21 @@ export interface PatroniArgs {
 /**
  * Metrics and alerts: a postgres_exporter sidecar in every pod that reads the server over its local socket as a
  * least-privilege role (member of `pg_monitor`, password in the cluster's Secret), the alert rules and a Grafana
- * dashboard. See README, "Monitoring".
+ * dashboard. See docs/monitoring.md.
  */
 export interface MonitoringArgs {
-    /** Run the exporter sidecar and render the rules. @default true */
+    /** Run the exporter sidecar and render the rules; false: no exporter, no monitoring role, no rules. @default true */
     enabled?: boolean;
-    /** The exporter's image (Prometheus community's postgres_exporter, pinned by version). @default "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" */
+    /** The exporter's image: any postgres_exporter with `--extend.query-path` (0.11 and later), pinned by version. @default "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" */
     exporterImage?: string;
-    /** The monitoring role the exporter logs in as; its password is the Secret's `monitoring-password`. @default "monitor" */
+    /** The monitoring role the exporter logs in as, a member of `pg_monitor` only; its password is the Secret's `monitoring-password`. @default "monitor" */
     user?: string;
     /** The exporter's port (named `metrics`). @default 9187 */
     port?: number;
     /**
      * Create a PodMonitor and a PrometheusRule (monitoring.coreos.com/v1; the Prometheus Operator's CRDs must exist);
-     * false annotates the pods with `prometheus.io/scrape` instead.
+     * false annotates the pods with `prometheus.io/scrape`, `port` and `path` instead and puts the rules in the
+     * ConfigMap `<cluster>-alert-rules`.
      * @default false
      */
     prometheusOperator?: boolean;
@@ -376,15 +384,15 @@ export interface MonitoringArgs {
      * @default [{"podLabels":{"app.kubernetes.io/name":"prometheus"}}]
      */
     scrapers?: NetworkPeerArgs[];
-    /** A replica's replay lag, in seconds, above which an alert fires. @default 60 */
+    /** A replica's replay lag, in seconds, above which `ReplicatedDbReplayLagHigh` fires. @default 60 */
     replayLagSeconds?: number;
-    /** The share of `maxSlotWalKeepSize`, in percent, that a slot may retain before an alert fires. @default 80 */
+    /** The share of `maxSlotWalKeepSize`, in percent, that a slot may retain before `ReplicatedDbSlotWalNearLimit` fires. @default 80 */
     slotWalPercent?: number;
-    /** The share of a data volume, in percent, in use before an alert fires (the kubelet's volume statistics). @default 85 */
+    /** The share of a data volume, in percent, in use before `ReplicatedDbDiskNearlyFull` fires (the kubelet's volume statistics). @default 85 */
     diskUsedPercent?: number;
-    /** With backups: the age, in hours, of the last successful backup Job above which an alert fires (kube-state-metrics). @default 48 */
+    /** With backups: the age, in hours, of the last successful backup Job above which `ReplicatedDbBackupTooOld` fires (kube-state-metrics). @default 48 */
     backupMaxAgeHours?: number;
-    /** Create a ConfigMap with the Grafana dashboard, labelled `grafana_dashboard: "1"` for Grafana's sidecar. @default false */
+    /** Create the ConfigMap `<cluster>-dashboard` with the Grafana dashboard, labelled `grafana_dashboard: "1"` for Grafana's sidecar. @default false */
     grafanaDashboard?: boolean;
 }
 
@@ -410,7 +418,7 @@ export interface ReplicatedDatabaseArgs {
      * The ordinal of the pod that is the primary. Changing it on a running cluster is a switchover (or,
      * with the primary's pod gone, a failover): the pods read it live from their ConfigMap, the old primary
      * stops taking writes and rejoins as a replica (pg_rewind), the chosen replica promotes once no other pod
-     * accepts writes, the others follow it. See README, "Switchover and failover".
+     * accepts writes, the others follow it. See docs/failover.md.
      * @default 0
      */
     primaryOrdinal?: number;
@@ -453,7 +461,7 @@ export interface ReplicatedDatabaseArgs {
      */
     podUpdatePolicy?: boolean;
     /**
-     * Opt into the documented major-version upgrade (README, Day-2 operations): with a new major in `image`,
+     * Opt into the documented major-version upgrade (docs/operations.md, "Major version upgrades"): with a new major in `image`,
      * each pod sets its old data directory aside on its volume (renamed, never deleted) and starts fresh:
      * the primary initialises an empty cluster, to be restored from a dump taken before; replicas clone it.
      * Without it, a major-version change is refused before anything changes. Unset it after the upgrade.
@@ -496,14 +504,14 @@ export interface ReplicatedDatabaseArgs {
     /** The cluster's DNS domain, for the pod and Service host names. @default "cluster.local" */
     clusterDomain?: string;
     /**
-     * The NetworkPolicy around the pods (on by default); a field left out keeps its default. See README,
-     * "Network policy".
+     * The NetworkPolicy around the pods (on by default); a field left out keeps its default. See
+     * docs/security.md, "Network policy".
      * @default on
      */
     networkPolicy?: NetworkPolicyArgs;
     /**
      * TLS for every network connection (on by default, with certificates the component generates); a field left
-     * out keeps its default. See README, "Encryption in transit".
+     * out keeps its default. See docs/security.md, "Encryption in transit".
      * @default on
      */
     tls?: TlsArgs;
@@ -551,7 +559,7 @@ export interface ReplicatedDatabaseArgs {
      *   most advanced healthy replica when the primary is gone, rewinds a returning old primary and labels
      *   the pods for the Services. Needs an `image` with Patroni 3.3 or newer (images/postgres/Dockerfile
      *   builds one from the official image); `primaryOrdinal` then stays 0 (switch over with
-     *   `patronictl switchover`). See README, "Automated failover".
+     *   `patronictl switchover`). See docs/failover.md, "Automated failover".
      * @default "manual"
      */
     failover?: string;
@@ -564,13 +572,13 @@ export interface ReplicatedDatabaseArgs {
     automatedFailover?: boolean;
     /**
      * Patroni's timings (`failover: "patroni"` only; refused otherwise); a field left out keeps its default,
-     * Patroni's own. See README, "Automated failover".
+     * Patroni's own. See docs/failover.md, "Automated failover".
      * @default Patroni's (ttl 30, loopWait 10, retryTimeout 10, primaryStartTimeout 300)
      */
     patroni?: PatroniArgs;
     /**
      * Backups and continuous archiving (pgBackRest); a field left out keeps its default. Needs an `image` with
-     * pgBackRest (images/postgres/Dockerfile). See README, "Backups and point-in-time recovery".
+     * pgBackRest (images/postgres/Dockerfile). See docs/backups.md.
      * @default off
      */
     backup?: BackupArgs;
@@ -581,19 +589,19 @@ export interface ReplicatedDatabaseArgs {
     restore?: RestoreArgs;
     /**
      * A PgBouncer connection pooler in front of the Services (off by default); a field left out keeps its
-     * default. See README, "Connection pooler".
+     * default. See docs/pooler.md.
      * @default off
      */
     pooler?: PoolerArgs;
     /**
-     * Make this cluster a standby of another (disaster recovery); `enabled: false` promotes it. See README,
-     * "Disaster recovery: standby cluster".
+     * Make this cluster a standby of another (disaster recovery); `enabled: false` promotes it. See
+     * docs/standby.md.
      * @default unset (not a standby)
      */
     standby?: StandbyArgs;
     /**
      * Metrics (a postgres_exporter sidecar), alert rules and a dashboard; a field left out keeps its default. See
-     * README, "Monitoring".
+     * docs/monitoring.md.
      * @default on
      */
     monitoring?: MonitoringArgs;

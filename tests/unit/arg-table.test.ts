@@ -1,8 +1,8 @@
 /**
- * The args are declared once (components/argTable.ts); the interface's `@default`s, the field tables of
- * docs/backups.md, security.md and monitoring.md, KNOWN_ARGS, the stack-config reader and resolveArgs's defaults
- * must agree with it. The configuration reference (docs/configuration.md) is generated from it by
- * scripts/gen-docs.ts, and tests/unit/gen-docs.test.ts holds the page to what that writes.
+ * The args are declared once (components/argTable.ts); the interface's `@default`s, KNOWN_ARGS, the stack-config
+ * reader and resolveArgs's defaults must agree with it. The configuration reference (docs/configuration.md) and
+ * the topic pages' field tables are generated from it and the interfaces' JSDoc by scripts/gen-docs.ts, and
+ * tests/unit/gen-docs.test.ts holds the pages to what that writes.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -26,12 +26,11 @@ import {
     STANDBY_FIELDS,
     STATIC_VOLUME_FIELDS,
     jsdocDefault,
-    readmeDefault,
 } from "../../components/argTable";
 import { getEngine } from "../../components/engines";
 import { resolveArgs } from "../../components/resolve";
 import { argsFromConfig } from "../../program/config";
-import { ROOT, docTable, interfaceMembers, runtimeImports } from "./sources";
+import { ROOT, interfaceMembers, runtimeImports } from "./sources";
 
 const ARGS_FILE = "components/args.ts";
 const TYPE_OF_KIND: Record<ArgKind, ts.SyntaxKind[]> = {
@@ -91,39 +90,6 @@ describe("the args table", () => {
         const sv = ARGS.staticVolumes.allowed;
         assert.ok(sv.includes(`\`type\` (\`hostPath\` \\| \`local\`, default \`${STATIC_VOLUME_FIELDS.type.default}\`)`), sv);
         assert.ok(sv.includes(`\`basePath\` (default \`${STATIC_VOLUME_FIELDS.basePath.default}\``), sv);
-    });
-
-    it("gives every backup and restore field a row in docs/backups.md with its default", () => {
-        const rows = docTable("docs/backups.md", "# Backups and point-in-time recovery");
-        const expected = [
-            ...Object.entries(BACKUP_FIELDS).map(([k, f]) => [`\`backup.${k}\``, readmeDefault(f)]),
-            ...Object.entries(RESTORE_FIELDS).map(([k, f]) => [`\`restore.${k}\``, readmeDefault(f)]),
-        ];
-        assert.deepStrictEqual(rows.map((r) => [r[0], r[1]]), expected);
-    });
-
-    it("gives every network policy field a row in docs/security.md with its default", () => {
-        const rows = docTable("docs/security.md", "## Network policy");
-        assert.deepStrictEqual(
-            rows.map((r) => [r[0], r[1]]),
-            Object.entries(NETWORK_POLICY_FIELDS).map(([k, f]) => [`\`networkPolicy.${k}\``, readmeDefault(f)]),
-        );
-    });
-
-    it("gives every TLS field a row in docs/security.md with its default", () => {
-        const rows = docTable("docs/security.md", "## Encryption in transit");
-        assert.deepStrictEqual(
-            rows.map((r) => [r[0], r[1]]),
-            Object.entries(TLS_FIELDS).map(([k, f]) => [`\`tls.${k}\``, readmeDefault(f)]),
-        );
-    });
-
-    it("gives every monitoring field a row in docs/monitoring.md with its default", () => {
-        const rows = docTable("docs/monitoring.md", "# Monitoring");
-        assert.deepStrictEqual(
-            rows.map((r) => [r[0], r[1]]),
-            Object.entries(MONITORING_FIELDS).map(([k, f]) => [`\`monitoring.${k}\``, readmeDefault(f)]),
-        );
     });
 
     it("is what KNOWN_ARGS and DEFAULTS are made of", () => {

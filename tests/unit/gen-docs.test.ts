@@ -5,9 +5,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ARGS } from "../../components/argTable";
+import { ARGS, ARG_INTERFACES, readmeDefault } from "../../components/argTable";
 import { OUTPUT_NAMES } from "../../components/outputs";
-import { ARGS_FILE, END_MARKER, GENERATORS, configurationTable, firstDifference, generate, outputsTable, startMarker, withGeneratedDefaults } from "../../scripts/gen-docs";
+import { ARGS_FILE, END_MARKER, GENERATORS, configurationTable, fieldTable, firstDifference, generate, memberDocs, outputsTable, startMarker, withGeneratedDefaults } from "../../scripts/gen-docs";
 import { ROOT } from "./sources";
 
 const PAGE = "docs/configuration.md";
@@ -36,6 +36,23 @@ describe("the generated documentation", () => {
         const outputs = cells(outputsTable());
         assert.deepStrictEqual(outputs.map((r) => r[0]), OUTPUT_NAMES.map((n) => `\`${n}\``));
         for (const row of [...args, ...outputs]) assert.strictEqual(row.length, 3, `${row[0]} has ${row.length} cells`);
+    });
+
+    it("gives each object arg's field table a row per member of its interfaces, its default from the table and its JSDoc without the @default", () => {
+        const table = fieldTable(["BackupArgs", "backup"], ["RestoreArgs", "restore"])();
+        const rows = cells(table);
+        assert.deepStrictEqual(rows.map((r) => r[0]), [
+            ...Object.keys(ARG_INTERFACES.BackupArgs).map((k) => `\`backup.${k}\``),
+            ...Object.keys(ARG_INTERFACES.RestoreArgs).map((k) => `\`restore.${k}\``),
+        ]);
+        for (const row of rows) assert.strictEqual(row.length, 3, `${row[0]} has ${row.length} cells`);
+        const retention = rows.find((r) => r[0] === "`backup.retentionFull`")!;
+        assert.strictEqual(retention[1], readmeDefault(ARG_INTERFACES.BackupArgs.retentionFull));
+        assert.match(retention[2], /^How many full backups .* after each backup\.$/);
+        assert.ok(!rows.some((r) => r[2].includes("@default")), table);
+        const docs = memberDocs(read(ARGS_FILE).replace("How many full backups", "How | many full backups"), "BackupArgs");
+        assert.match(docs.get("retentionFull")!, /^How \\\| many/);
+        assert.throws(() => memberDocs(read(ARGS_FILE), "NoSuchArgs"), /has no interface NoSuchArgs/);
     });
 
     it("writes each args.ts @default from the table, and nothing else of the file", () => {

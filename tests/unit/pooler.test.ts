@@ -14,8 +14,6 @@ import { Rendered } from "../../render/render";
 import { container, env, find, ofKind, renderComponent } from "./helpers";
 import { Cluster, Pod, allowed, matches } from "./netpol-eval";
 import { restrictedViolations } from "./podSecurity";
-import { docTable } from "./sources";
-import { POOLER_FIELDS, readmeDefault } from "../../components/argTable";
 
 const ON: ReplicatedDatabaseArgs = { pooler: { enabled: true, readOnly: true } };
 const roles = { appUser: "app", replicationUser: "replicator" };
@@ -58,15 +56,6 @@ describe("pooler args", () => {
         assert.doesNotThrow(() => resolvePooler({}, { appUser: "pooler", replicationUser: "replicator" }));
         // Through the component's resolver, with the stack config's key names.
         assert.throws(() => resolveArgs("db", { pooler: { poolMode: "statement" } }), /invalid pooler\.poolMode/);
-    });
-});
-
-describe("the pooler table of docs/pooler.md", () => {
-    it("gives every pooler field a row with its default", () => {
-        assert.deepStrictEqual(
-            docTable("docs/pooler.md", "# Connection pooler").map((r) => [r[0], r[1]]),
-            Object.entries(POOLER_FIELDS).map(([k, f]) => [`\`pooler.${k}\``, readmeDefault(f)]),
-        );
     });
 });
 

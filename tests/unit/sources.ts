@@ -1,30 +1,9 @@
-/** Reads the project's own sources for the "declared once" tests: documentation tables and TypeScript declarations. */
+/** Reads the project's own sources for the "declared once" tests: TypeScript declarations. */
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 
 export const ROOT = path.join(__dirname, "..", "..");
-
-/**
- * The rows of the first table under a heading of a documentation page (`file`, from the repository's root, such
- * as "docs/configuration.md"), cells trimmed; `\|` inside a cell stays a `|`.
- */
-export function docTable(file: string, heading: string): string[][] {
-    // A leading newline so that a page's title, its first line, is found like any other heading.
-    const text = "\n" + fs.readFileSync(path.join(ROOT, file), "utf8");
-    const start = text.indexOf(`\n${heading}\n`);
-    if (start < 0) throw new Error(`${file} has no heading ${JSON.stringify(heading)}`);
-    const lines = text.slice(start + heading.length + 2).split("\n");
-    const first = lines.findIndex((l) => l.startsWith("|"));
-    const rows: string[][] = [];
-    for (const line of lines.slice(first)) {
-        if (!line.startsWith("|")) break;
-        const cells = line.slice(1, line.endsWith("|") ? -1 : undefined).split(/(?<!\\)\|/).map((c) => c.trim());
-        rows.push(cells);
-    }
-    // Drop the header and the |---| separator.
-    return rows.slice(2);
-}
 
 export interface Member {
     name: string;
