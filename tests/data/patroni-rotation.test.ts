@@ -59,7 +59,7 @@ describe("automated failover: passwords rotate without a restart", function () {
         const good = c.secret("app-password");
         const refusal = /the Secret's key app-password is empty: refused, keeping the last good passwords/;
         try {
-            c.editObject("secrets", "db-credentials", "app-password", "");
+            await c.editObject("secrets", "db-credentials", "app-password", "");
             await c.until("every member to log the refusal", () => ordinals.every((i) => refusal.test(log(i))), 60000);
             // Another round of the Secret check (every 10 s): still refused, and said once.
             await sleep(11000);
@@ -75,7 +75,7 @@ describe("automated failover: passwords rotate without a restart", function () {
             await c.until(`db-${replica} to stream again`, () => streaming(p) === 2, 120000);
             pids[replica] = c.pod(replica).pid;
         } finally {
-            c.editObject("secrets", "db-credentials", "app-password", `${good}-again`);
+            await c.editObject("secrets", "db-credentials", "app-password", `${good}-again`);
         }
         await c.until("the next usable password to work", () => c.psql(p, "SELECT 1", { password: `${good}-again` }).status === 0, 60000);
         assert.notStrictEqual(c.psql(p, "SELECT 1", { password: good }).status, 0, "the password before it still works");

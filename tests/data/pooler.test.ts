@@ -225,6 +225,10 @@ describe("the connection pooler (PgBouncer) on real PostgreSQL servers", functio
         const refusals = () => pooler.tail(1000000).match(/ERROR: Secret key pooler-password is empty; keeping the last good one/g)?.length ?? 0;
         const reloads = () => pooler.tail(1000000).match(/PgBouncer reloaded/g)?.length ?? 0;
         const reloadsBefore = reloads();
+        // The switchover before may leave PgBouncer refusing logins for server_login_retry (15 s) after its last
+        // failed one ("server login has been failing"): this test starts once the pooler serves again, so that
+        // what it sees after the terminated connections is this test's doing, not that one's.
+        await c.until("the pooler to serve again after the switchover", () => viaPooler("SELECT 1").stdout.trim() === "1", 60000);
         try {
             pooler.editSecret("pooler-password", "");
             await c.until("pooler.sh to refuse the empty key", () => refusals() === 1, 30000);

@@ -27,14 +27,14 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
     after(() => c.cleanup());
 
     it("refuses an out-of-range primary-ordinal in the container log, keeps every server, and takes the corrected value", async () => {
-        handEdit("configMaps", "db-settings", "primary-ordinal", "7");
+        await handEdit("configMaps", "db-settings", "primary-ordinal", "7");
         await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /config primary-ordinal is "7": not a whole number from 0 to 2/.test(log(i))));
         await sleep(3000);
         assert.deepStrictEqual(writable(), [0], "the primary keeps taking writes");
         assert.strictEqual(followers(0), "db_1,db_2", "the replicas keep streaming");
         for (const i of [0, 1, 2]) assert.ok(c.pod(i).probe("readinessProbe").ok, `db-${i} stays ready`);
         for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/config primary-ordinal is "7"/g)!.length, 1, `db-${i} says it once, not every second`);
-        handEdit("configMaps", "db-settings", "primary-ordinal", "1");
+        await handEdit("configMaps", "db-settings", "primary-ordinal", "1");
         await c.until("db-1 to be the primary and the others to follow it", () => writable().join() === "1" && followers(1) === "db_0,db_2", 120000);
     });
 
@@ -59,7 +59,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         const primary = writable()[0];
         const replica = (primary + 1) % 3;
         try {
-            handEdit("secrets", "db-credentials", "app-password", "");
+            await handEdit("secrets", "db-credentials", "app-password", "");
             await c.until("every pod to log the refusal", () => [0, 1, 2].every((i) => /the Secret's key app-password is empty: refused/.test(log(i))));
             await sleep(2000);
             for (const i of [0, 1, 2]) assert.strictEqual(log(i).match(/key app-password is empty/g)!.length, 1, `db-${i} says it once`);
@@ -76,7 +76,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
             await c.until(`the new db-${replica} to stop at start`, () => /FATAL: the Secret is not usable and there are no earlier passwords to keep/.test(log(replica)), 60000);
         } finally {
             // The tests after this one start pods, which must find a usable Secret.
-            handEdit("secrets", "db-credentials", "app-password", before);
+            await handEdit("secrets", "db-credentials", "app-password", before);
         }
         await c.until(`db-${replica} to start with the mended Secret and stream`, () => followers(primary) === [0, 1, 2].filter((i) => i !== primary).map((i) => `db_${i}`).join(","), 120000);
     });
@@ -95,9 +95,9 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         }, 100);
         try {
             for (let round = 1; round <= 20; round++) {
-                handEdit("secrets", "db-credentials", "app-password", `${before}-${round}`);
+                await handEdit("secrets", "db-credentials", "app-password", `${before}-${round}`);
                 await sleep(Math.floor(Math.random() * 1200));
-                handEdit("secrets", "db-credentials", "app-password", "");
+                await handEdit("secrets", "db-credentials", "app-password", "");
                 await sleep(Math.floor(Math.random() * 600));
             }
             await sleep(3000);
@@ -108,7 +108,7 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
             assert.strictEqual(c.sql(primary, "SELECT current_user", { password: last }), "app", "the app logs in with the last accepted password");
         } finally {
             clearInterval(sampler);
-            handEdit("secrets", "db-credentials", "app-password", before);
+            await handEdit("secrets", "db-credentials", "app-password", before);
         }
         await c.until("the primary to apply the Secret's password again", () => c.psql(primary, "SELECT 1", { password: before }).status === 0, 30000);
     });

@@ -177,6 +177,11 @@ export class Cluster {
         }));
         await this.node!.ensureNamespace(this.namespace);
         await this.node!.apply([...manifests, ...userSecrets]);
+        // The pods' ConfigMap and Secret volumes hold what the API holds, as a kubelet's do (read again every
+        // VOLUME_SYNC_MS by the node), not the render's copy.
+        const api = podObjects(await this.node!.objectsFor(this.namespace, this.name));
+        this.objects = { ...this.objects, configMaps: api.configMaps, secrets: api.secrets };
+        this.lastVolumeSync = Date.now();
         for (const m of manifests.filter((x) => x.kind === "Service" && x.spec?.selector)) {
             this.selectors.set(m.metadata.name, m.spec.selector);
         }
@@ -247,20 +252,24 @@ export class Cluster {
                 await this.admit(i);
                 this.start(i);
             }
-            if (Date.now() - this.lastVolumeSync >= VOLUME_SYNC_MS) {
-                this.lastVolumeSync = Date.now();
-                // Gone with a destroy: the running pods keep what they have until they are deleted.
-                const manifests = await this.node.objectsFor(this.namespace, this.name).catch(() => undefined);
-                if (!manifests) return this.reportStatus();
-                const fresh = podObjects(manifests);
-                const changed = (a: Map<string, Record<string, string>>, b: Map<string, Record<string, string>>) => JSON.stringify([...a].sort()) !== JSON.stringify([...b].sort());
-                if (changed(fresh.configMaps, this.objects.configMaps) || changed(fresh.secrets, this.objects.secrets)) {
-                    this.objects = { ...this.objects, configMaps: fresh.configMaps, secrets: fresh.secrets };
-                    for (const [i, p] of this.pods) if (p.created && this.apiPods.has(i)) p.materialise(this.objects, false);
-                }
-            }
         }
+        if (Date.now() - this.lastVolumeSync >= VOLUME_SYNC_MS) await this.syncVolumes();
         await this.reportStatus();
+    }
+
+    /** The kubelet's sync of ConfigMap and Secret volumes: the pods' files written again from what the API holds
+     * now, when it differs from what they have. */
+    private async syncVolumes(): Promise<void> {
+        this.lastVolumeSync = Date.now();
+        // Gone with a destroy: the running pods keep what they have until they are deleted.
+        const manifests = await this.node!.objectsFor(this.namespace, this.name).catch(() => undefined);
+        if (!manifests) return;
+        const fresh = podObjects(manifests);
+        const changed = (a: Map<string, Record<string, string>>, b: Map<string, Record<string, string>>) => JSON.stringify([...a].sort()) !== JSON.stringify([...b].sort());
+        if (changed(fresh.configMaps, this.objects.configMaps) || changed(fresh.secrets, this.objects.secrets)) {
+            this.objects = { ...this.objects, configMaps: fresh.configMaps, secrets: fresh.secrets };
+            for (const [i, p] of this.pods) if (p.created && this.apiPods.has(i)) p.materialise(this.objects, false);
+        }
     }
 
     /** Waits for the pod object of `ordinal` (a new one after a deletion), binds it, gives the pod its token. */
@@ -558,11 +567,18 @@ export class Cluster {
         for (let i = before + 1; i <= this.replicas; i++) this.start(i);
     }
 
-    /** A hand edit of one key of a ConfigMap or Secret (`kubectl edit`), not a render: the running pods see it
-     * as the kubelet swaps the files; a later apply() renders the component's own value again. */
-    editObject(kind: "configMaps" | "secrets", name: string, key: string, value: string): void {
+    /** A hand edit of one key of a ConfigMap or Secret (`kubectl edit`), not a render: on the node, made in the
+     * API; the running pods see it as the kubelet swaps the files; a later apply() renders the component's own
+     * value again. */
+    async editObject(kind: "configMaps" | "secrets", name: string, key: string, value: string): Promise<void> {
         const data = this.objects[kind].get(name);
         if (data === undefined) throw new Error(`no ${kind} object named ${name}`);
+        if (this.node) {
+            const resource = kind === "configMaps" ? "configmaps" : "secrets";
+            const patch = kind === "configMaps" ? { data: { [key]: value } } : { stringData: { [key]: value } };
+            const r = await this.node.cp.request("PATCH", `/api/v1/namespaces/${this.namespace}/${resource}/${name}`, patch, { contentType: "application/merge-patch+json" });
+            if (r.status !== 200) throw new Error(`edit ${resource}/${name}: ${r.status} ${JSON.stringify(r.body)}`);
+        }
         data[key] = value;
         for (const p of this.pods.values()) if (p.running) p.materialise(this.objects, false);
     }
