@@ -37,8 +37,8 @@ export function controlPlaneTools(): { kubernetesBin: string; etcdBin: string; c
     return { kubernetesBin: path.join(kubernetes, "bin"), etcdBin: path.join(etcd, "bin"), crdDir, versions: v };
 }
 
-// Loopback only. Addresses of their own, apart from the data-plane pods' 127.0.0.10 and up and the
-// Patroni store's 127.0.0.9, so that the two harnesses can share a run.
+// Loopback only. Addresses of their own, apart from the data-plane pods' (10.244.0.10 and up, pod.ts) and the
+// isolation fixture's etcd at 127.0.0.9, so that the two harnesses can share a run.
 const ETCD_ADDRESS = "127.0.0.5";
 export const API_ADDRESS = "127.0.0.6";
 export const API_PORT = 6443;
