@@ -12,7 +12,7 @@ import { Cluster, sleep } from "../harness/cluster";
 import { PATRONI_TIMING } from "../../components/engines/postgres/topologies/patroni/timing";
 import { PATRONI_IMAGE, RoleSampler, freezePostgres, podProcesses, thaw } from "../harness/patroni";
 import { untilSyncStandby } from "../harness/patroniApi";
-import { procCmdline } from "../harness/proc";
+import { procCmdline, procStat } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
 
 /** Longer than the leader lock's ttl, so that the lock can expire while the server is paused. */
@@ -60,9 +60,19 @@ function pauseScenario(title: string, fence: boolean) {
             const old = writable()[0];
             if (!fence) {
                 // A bash the pod starts and ends (a tick's subshell) may be gone by the time its command line is read.
-                const killed = podProcesses(c.pod(old), "bash").filter((p) => procCmdline(p.pid)?.includes("patroni-fence.sh"));
-                assert.strictEqual(killed.length, 1, "the primary pod runs one fence");
-                process.kill(killed[0].pid, "SIGKILL");
+                const fences = podProcesses(c.pod(old), "bash").filter((p) => procCmdline(p.pid)?.includes("patroni-fence.sh"));
+                // A tick's subshell is a forked bash with the fence's command line, a child of the fence: the fence
+                // is the one whose parent is no fence. It goes first, then any subshell of it.
+                const pids = new Set(fences.map((p) => p.pid));
+                const top = fences.filter((p) => !pids.has(procStat(p.pid)?.ppid ?? -1));
+                assert.strictEqual(top.length, 1, `the primary pod runs one fence (${fences.length} fence processes with subshells)`);
+                for (const p of [...top, ...fences.filter((f) => f !== top[0])]) {
+                    try {
+                        process.kill(p.pid, "SIGKILL");
+                    } catch {
+                        /* a subshell that ended meanwhile */
+                    }
+                }
             }
             const sampler = new RoleSampler(c, ordinals, c.secret("app-password"), path.join(c.base, "roles"));
             const writers = TABLES.map((t) => new AckedWriter(c.hosts(ordinals), c.secret("app-password"), t, path.join(c.base, `acks-${t}`)));
