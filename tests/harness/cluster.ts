@@ -316,7 +316,7 @@ export class Cluster {
         return proxy;
     }
 
-    /** Pod DNS names (and the Services, for completeness) resolve to the pods' loopback addresses. */
+    /** Pod DNS names (and the Services, for completeness) resolve to the pods' addresses (10.244.0.x, pod.ts podAddress). */
     private writeHosts(): void {
         const domain = `${this.namespace}.svc.cluster.local`;
         const lines = ["127.0.0.1 localhost", ...this.podHostLines()];

@@ -1,7 +1,7 @@
 /**
  * Runs the data-plane suite in lanes: the test files split between N mocha processes that run side by side,
  * each inside a `tests/harness/isolated.sh` of its own (own network and PID namespace, so the lanes' pods,
- * which all listen on the same loopback addresses, never meet). Most of a data test's time is waiting on
+ * which all listen on the same addresses, never meet). Most of a data test's time is waiting on
  * servers (failure detection, promotion, catching up), so two lanes on two cores take about half the time.
  *
  *   ts-node tests/harness/lanes.ts [--lanes N] [--write-timings] [FILE...]

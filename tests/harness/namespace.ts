@@ -1,6 +1,6 @@
 /**
  * The harness starts servers only inside a run of tests/harness/isolated.sh: a network namespace of the
- * run's own (every run's pods use the same loopback addresses and passwords) and a PID namespace of its
+ * run's own (every run's pods use the same addresses and passwords) and a PID namespace of its
  * own (nothing the run started can outlive it).
  */
 import { spawnSync } from "child_process";

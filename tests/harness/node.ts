@@ -17,7 +17,10 @@
  * - projects the token volume: a TokenRequest bound to the pod (its name and uid), the namespace's
  *   `kube-root-ca.crt`, the namespace, with KUBERNETES_SERVICE_HOST/PORT in the containers' env;
  * - reports each pod's status (phase, podIP, the Ready and ContainersReady conditions from the harness's
- *   prober, the database container's state and restart count) whenever it changes.
+ *   prober, the database container's state and restart count) whenever it changes;
+ * - serves `kubectl exec` with its streaming server (tools/controlplane/node-stream), from the table of running
+ *   containers that `running` keeps;
+ * - runs a Job's pod to its end (job.ts) and reports it Succeeded or Failed.
  *
  * What stays the harness's: the containers are processes in mount namespaces (pod.ts), the pods' addresses are
  * in a network local to the run (10.244.0.0/16 on its loopback interface, isolated.sh), and

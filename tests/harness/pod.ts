@@ -3,7 +3,7 @@
  * as local processes in a private mount namespace where the rendered mount paths, /etc/hosts included, are
  * bind mounts of per-pod directories, under the rendered uid, gid and fsGroup (999, with an /etc/passwd
  * that names it postgres, as the image's does), with the kubelet's file modes and ownership. The only
- * changes to what Kubernetes would run: the listen addresses (the pod's loopback address, Patroni's too)
+ * changes to what Kubernetes would run: the listen addresses (the pod's address, Patroni's too)
  * and PATH (Debian's PostgreSQL binaries), env only; Patroni's store is swapped in cluster.ts. Patroni is the
  * image's release (tools/patroni/install.sh), mounted where the image has its venv.
  *
@@ -195,7 +195,7 @@ export class Pod {
         const c = container(objects, name);
         const env = {
             ...resolveEnv(objects, c, this.name, this.namespace),
-            // Test-only: each pod listens on its own loopback address (Patroni's server and REST API too);
+            // Test-only: each pod listens on its own address (Patroni's server and REST API too);
             // Debian's binaries stand in for the image's.
             RDB_LISTEN_ADDRESSES: this.address,
             ...patroniListen(c, this.address),

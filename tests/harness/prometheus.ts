@@ -3,7 +3,7 @@
  * evaluation intervals, the rendered alert rules (the `<cluster>-alert-rules` ConfigMap), and a scrape job derived
  * from the rendered pod template as Prometheus's usual `kubernetes-pods` job reads it: the pods whose
  * `prometheus.io/scrape` is "true", at their address and `prometheus.io/port`, on `prometheus.io/path`, labelled
- * `namespace` and `pod`. Only the discovery differs: static targets at the pods' loopback addresses. Every 2 s
+ * `namespace` and `pod`. Only the discovery differs: static targets at the pods' addresses. Every 2 s
  * by default, not less: postgres_exporter takes a second to answer (`pg_up 0`) while its server is down.
  */
 import { ChildProcess, spawn } from "child_process";

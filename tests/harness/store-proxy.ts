@@ -1,6 +1,6 @@
 /**
  * One pod's network path to Patroni's store, which a test can cut as a network partition would: a TCP proxy
- * in the test's own process, listening on the pod's own loopback address at the store's port and forwarding
+ * in the test's own process, listening on the pod's own address at the store's port and forwarding
  * to the store. With the Kubernetes store (Cluster's `storeProxies` option) the pod's KUBERNETES_SERVICE_HOST
  * is the proxy, and TLS passes through it untouched (the API server's certificate names the pods' addresses
  * for this: controlplane.ts). With etcd, PATRONI_ETCD_HOSTS is the proxy and PATRONI_ETCD_USE_PROXIES keeps
@@ -33,7 +33,7 @@ export class StoreProxy {
     private cutSince?: number;
 
     constructor(
-        /** The proxy's listen address (the pod's loopback address). */
+        /** The proxy's listen address (the pod's address). */
         readonly address: string,
         /** The store's endpoint (the API server's, or etcd's client endpoint); the proxy listens on its port. */
         private readonly target: { host: string; port: number },
