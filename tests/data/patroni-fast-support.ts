@@ -1,7 +1,9 @@
 /** What the fast-timing Patroni tests (patroni-fast.test.ts, patroni-store-pause.test.ts) share. */
 import * as assert from "assert";
 import { Cluster, sleep } from "../harness/cluster";
-import { PATRONI_IMAGE, RoleSample, RoleSampler, podProcesses } from "../harness/patroni";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { podProcesses } from "../harness/pause";
+import { RoleSample, RoleSampler } from "../harness/roles";
 import { procStat } from "../harness/proc";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING } from "../../components/engines/postgres/topologies/patroni/resolve";

@@ -23,7 +23,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
-import { RoleSample, RoleSampler } from "../harness/patroni";
+import { RoleSample, RoleSampler } from "../harness/roles";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING, STORE_LOSS_MARGIN_SECONDS, storeLossDemoteSeconds } from "../../components/engines/postgres/topologies/patroni/resolve";
 import {

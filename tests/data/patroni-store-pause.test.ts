@@ -12,7 +12,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { sleep } from "../harness/cluster";
-import { RoleSampler } from "../harness/patroni";
+import { RoleSampler } from "../harness/roles";
 import { AckedWriter } from "../harness/writer";
 import { FAST_TIMING, storeLossDemoteSeconds } from "../../components/engines/postgres/topologies/patroni/resolve";
 import {

@@ -12,7 +12,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { Cluster } from "../harness/cluster";
-import { PATRONI_IMAGE, freezePostgres, thaw } from "../harness/patroni";
+import { PATRONI_IMAGE } from "../harness/patroni";
+import { freezePostgres, thaw } from "../harness/pause";
 import { untilSyncStandby } from "../harness/patroniApi";
 
 const ORDINALS = [0, 1, 2];

@@ -19,9 +19,10 @@ const BASH = ["/bin/bash", "/usr/bin/bash"].find((b) => fs.existsSync(b))!;
 type Facts = Record<string, string>;
 /**
  * rule: decide_tick (decide.sh) or decide_gate (the engine's decide-gate.sh, both modes); "gate-off" is decide_gate
- * with RDB_REPLICA_GATE=off, "gate-patroni" with Patroni's GATE_WHILE_DOWN=on.
+ * with RDB_REPLICA_GATE=off, "gate-patroni" with Patroni's GATE_WHILE_DOWN=on; "pace" is decide_pace (decide.sh),
+ * the wait before the next tick.
  */
-type Row = [rule: "tick" | "gate" | "gate-off" | "gate-patroni", facts: Facts, want: string, why: string];
+type Row = [rule: "tick" | "gate" | "gate-off" | "gate-patroni" | "pace", facts: Facts, want: string, why: string];
 
 // This pod is db-1 of three (db-0, db-1, db-2).
 const NAMED = { me: "1", desired: "1", count: "3", source: "", restore: "no", allow_major: "false", gated: "no", quiet: "0", since_rewind: "1000" };
@@ -163,6 +164,13 @@ const TABLE: Row[] = [
     ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "no", gated: "no", named: "yes", quiet: "2" }, "close", ""],
     ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "yes", gated: "yes", named: "yes", quiet: "40" }, "open archive", ""],
     ["gate", { server: "hung", gated: "no", named: "yes", quiet: "0" }, "hung", "the same rule in the manual mode (its supervisor never observes hung)"],
+    // The wait before the next tick (decide_pace): a tick stalled longer than a peer takes to be called gone.
+    ["pace", { elapsed_ms: "40", hurried: "no" }, "sleep", "a usual tick"],
+    ["pace", { elapsed_ms: "2999", hurried: "no" }, "sleep", "slow, but no peer can have been called gone meanwhile"],
+    ["pace", { elapsed_ms: "3000", hurried: "no" }, "now", "stalled as long as peers.sh waits: another pod may have promoted"],
+    ["pace", { elapsed_ms: "25112", hurried: "no" }, "now", "the pod was frozen: step down at once if no longer named"],
+    ["pace", { elapsed_ms: "25112", hurried: "yes" }, "sleep", "one tick at once in a row: a starved pod does not spin"],
+    ["pace", { elapsed_ms: "40", hurried: "yes" }, "sleep", ""],
 ];
 
 /** The lines the one bash prints, one a row. */
@@ -179,6 +187,7 @@ function runTable(rows: Row[]): { lines: string[]; stderr: string; status: numbe
             '    gate) out=$(decide_gate "${row[@]:1}") ;;',
             '    gate-off) out=$(REPLICA_GATE=off decide_gate "${row[@]:1}") ;;',
             '    gate-patroni) out=$(GATE_WHILE_DOWN=on decide_gate "${row[@]:1}") ;;',
+            '    pace) out=$(decide_pace "${row[@]:1}") ;;',
             "    esac",
             '    rc=$?',
             '    [ "$rc" = 0 ] || out="$out (status $rc)"',

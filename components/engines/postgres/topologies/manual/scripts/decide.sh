@@ -189,3 +189,17 @@ decide_standby() {
     fi
     echo follow-lagging
 }
+
+# decide_pace elapsed_ms=N hurried=yes|no: whether the supervisor's next tick comes after its usual sleep or at
+# once, given how long this tick took (ms, by the wall clock) and whether this tick itself came at once. A tick
+# that took longer than a peer takes to be called gone (peers.sh waits 3 s for an answer) was most likely stalled
+# with the whole pod (frozen, or its node starved). Another pod may have been named and promoted meanwhile, and
+# this server, running again, takes writes beside it until the next tick steps it down: so that tick comes at
+# once. Only one in a row, so that a starved pod does not spin.
+STALLED_TICK_MS=3000
+decide_pace() {
+    local -A f=()
+    local arg
+    for arg; do f[${arg%%=*}]=${arg#*=}; done
+    if [ "${f[elapsed_ms]}" -ge "$STALLED_TICK_MS" ] && [ "${f[hurried]}" = no ]; then echo now; else echo sleep; fi
+}

@@ -359,10 +359,18 @@ fi
 write_server_config
 [ -f "$SERVER_HBA" ] || write_hba gated
 set_state none no starting "supervisor started"
+HURRIED=no
 while :; do
+    started=${EPOCHREALTIME//[!0-9]/}
     # A failure inside a tick is reported and the next tick starts afresh (bash does not apply errexit to
     # a function whose status is tested); every step that matters checks its own status.
     tick || log "tick failed (status $?); retrying"
-    sleep "$TICK_SECONDS" &
-    wait $! || true
+    case "$(decide_pace elapsed_ms=$(((${EPOCHREALTIME//[!0-9]/} - started) / 1000)) hurried=$HURRIED)" in
+    now) HURRIED=yes ;;
+    sleep)
+        HURRIED=no
+        sleep "$TICK_SECONDS" &
+        wait $! || true
+        ;;
+    esac
 done
