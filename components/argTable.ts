@@ -245,7 +245,7 @@ export const ARGS = {
         default: "",
         defaultNote: "(generate them)",
         allowed:
-            "a Secret with keys `superuser-password`, `replication-password`, `app-password`; also `monitoring-password` with monitoring on, " +
+            "a Secret with keys `superuser-password`, `replication-password`, `app-password`, `rewind-password`; also `monitoring-password` with monitoring on, " +
             "`pooler-password` with the pooler, `patroni-api-password` with `failover: patroni`",
     },
     passwordVersion: { kind: "number", default: 1, allowed: "bump to generate new passwords (not with `existingSecretName`)" },

@@ -493,9 +493,10 @@ export interface ReplicatedDatabaseArgs {
     /** The replication role. @default "replicator" */
     replicationUser?: string;
     /**
-     * An existing Secret (keys `superuser-password`, `replication-password`, `app-password`; also
-     * `monitoring-password` with monitoring on, `pooler-password` with the pooler, `patroni-api-password` with
-     * `failover: "patroni"`) to use instead of generating passwords.
+     * An existing Secret (keys `superuser-password`, `replication-password`, `app-password`, `rewind-password`
+     * (the rewind role's: add it to your Secret before the upgrade that brings it); also `monitoring-password` with monitoring on,
+     * `pooler-password` with the pooler, `patroni-api-password` with `failover: "patroni"`) to use instead of
+     * generating passwords.
      * @default "" (generate them)
      */
     existingSecretName?: string;

@@ -20,7 +20,16 @@ export const SECRET_KEYS = {
     superuser: "superuser-password",
     replication: "replication-password",
     app: "app-password",
+    rewind: "rewind-password",
 } as const;
+
+/**
+ * The role `pg_rewind` (manual mode) and Patroni's `authentication.rewind` log in as on the new primary: it may
+ * run CHECKPOINT (pg_checkpoint) and read the data directory's files through the four functions pg_rewind calls,
+ * nothing else (no superuser, no table, no write). Not configurable: the component's own, refused as an app,
+ * replication or monitoring role.
+ */
+export const REWIND_ROLE = "rewind";
 
 /** The Secret key of the pooler role's password (`pooler.enabled` only; not in SECRET_KEYS, which every cluster mounts). */
 export const POOLER_SECRET_KEY = "pooler-password";

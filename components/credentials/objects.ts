@@ -50,6 +50,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
     const superuser = password("superuser");
     const replication = password("replication");
     const app = password("app");
+    const rewind = password("rewind");
     // The pooler's role (pooler.enabled): created only then, so that a cluster without one keeps its Secret as it was.
     const pooler = args.pooler.enabled ? password("pooler") : undefined;
     const monitoring = args.monitoring.enabled ? password("monitoring") : undefined;
@@ -64,6 +65,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.superuser]: pulumi.secret(superuser),
                 [SECRET_KEYS.replication]: pulumi.secret(replication),
                 [SECRET_KEYS.app]: pulumi.secret(app),
+                [SECRET_KEYS.rewind]: pulumi.secret(rewind),
                 ...(pooler ? { [POOLER_SECRET_KEY]: pulumi.secret(pooler) } : {}),
                 ...(monitoring ? { [MONITORING_SECRET_KEY]: pulumi.secret(monitoring) } : {}),
                 ...Object.fromEntries(own.map(([key, value]) => [key, pulumi.secret(value)])),

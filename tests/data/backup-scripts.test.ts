@@ -318,13 +318,14 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
             RDB_ALLOW_MAJOR_CHANGE: "false",
             RDB_REPLICA_GATE: "on",
             RDB_REPLICATION_USER: "replicator",
+            RDB_REWIND_USER: "rewind",
             RDB_APP_USER: "app",
             RDB_APP_DATABASE: "app",
         });
         nodes.push(c);
         c.extraEnv.RDB_SECRET_DIR = path.join(c.dir, "secret");
         fs.mkdirSync(c.extraEnv.RDB_SECRET_DIR);
-        for (const key of ["superuser-password", "replication-password", "app-password"]) fs.writeFileSync(path.join(c.extraEnv.RDB_SECRET_DIR, key), `${key}-value`);
+        for (const key of ["superuser-password", "replication-password", "app-password", "rewind-password"]) fs.writeFileSync(path.join(c.extraEnv.RDB_SECRET_DIR, key), `${key}-value`);
         fs.writeFileSync(path.join(c.config, "pod-count"), "1");
         fs.writeFileSync(path.join(c.config, "primary-ordinal"), "0");
         spawnSync("chown", ["-R", "postgres:postgres", c.dir]);

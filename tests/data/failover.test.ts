@@ -3,6 +3,7 @@
  * once no other pod accepts writes, the old primary rejoins as a replica (pg_rewind), the others follow.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
@@ -58,6 +59,46 @@ describe("switchover and failover on real PostgreSQL servers", function () {
         await c.until("the old primary to rejoin as a replica of the new one", () => followers(chosen) === [`db_1`, `db_${other}`].sort().join(","), 120000);
         assert.deepStrictEqual(writable(), [chosen]);
         await c.until("the old primary to have the new row", () => c.sql(1, "SELECT count(*) FROM items WHERE id = 200000") === "1");
+        // It rejoined by pg_rewind, as the rewind role (a failed rewind would have set its data aside and cloned).
+        const events = fs.readFileSync(c.logFile(1), "utf8").split("\n").filter((l) => /event=rewind_/.test(l));
+        assert.deepStrictEqual(events.map((l) => /event=(rewind_\w+)/.exec(l)![1]), ["rewind_started", "rewind_finished"]);
         await sleep(100);
+    });
+
+    it("the rewind role can do what pg_rewind and its CHECKPOINT need on the new primary, and nothing more", () => {
+        const primary = writable()[0];
+        const rewind = { user: "rewind", password: c.secret("rewind-password"), database: "postgres" };
+        const can = (q: string, database = "postgres") => c.psql(primary, q, { ...rewind, database });
+        for (const q of [
+            "CHECKPOINT",
+            "SELECT count(*) FROM pg_ls_dir('global', false, false)",
+            "SELECT (pg_stat_file('global/pg_control', false)).size",
+            "SELECT length(pg_read_binary_file('global/pg_control'))",
+            "SELECT length(pg_read_binary_file('PG_VERSION', 0, 2, false))",
+        ]) {
+            const r = can(q);
+            assert.strictEqual(r.status, 0, `${q}: ${r.stderr}`);
+        }
+        assert.strictEqual(c.sql(primary, "SELECT rolsuper || ',' || rolreplication || ',' || rolcreaterole || ',' || rolcreatedb || ',' || rolbypassrls FROM pg_roles WHERE rolname = 'rewind'", superuser), "false,false,false,false,false");
+        const denied: [string, string, RegExp][] = [
+            ["SELECT count(*) FROM items", "app", /permission denied for table items/],
+            ["INSERT INTO items (id, note) VALUES (1, 'x')", "app", /permission denied for table items/],
+            ["CREATE TABLE mine (i int)", "postgres", /permission denied for schema public/],
+            ["SELECT pg_read_file('postgresql.auto.conf')", "postgres", /permission denied for function pg_read_file/],
+            ["COPY (SELECT 1) TO PROGRAM 'true'", "postgres", /permission denied|must be superuser|pg_execute_server_program/],
+            ["ALTER ROLE app PASSWORD 'taken'", "postgres", /permission denied|must have CREATEROLE/],
+            ["ALTER SYSTEM SET work_mem = '1MB'", "postgres", /must be superuser|permission denied/],
+            ["SELECT pg_reload_conf()", "postgres", /permission denied for function pg_reload_conf/],
+            ["SELECT pg_promote()", "postgres", /permission denied for function pg_promote/],
+        ];
+        for (const [q, database, why] of denied) {
+            const r = can(q, database);
+            assert.notStrictEqual(r.status, 0, `the rewind role ran: ${q} (${r.stdout.trim()})`);
+            assert.match(r.stderr, why, q);
+        }
+        // Not a replication login: it cannot stream or take a base backup.
+        const repl = c.psql(primary, "IDENTIFY_SYSTEM", { ...rewind, replication: true });
+        assert.notStrictEqual(repl.status, 0);
+        assert.match(repl.stderr, /no pg_hba.conf entry for replication connection|permission denied|must have the REPLICATION/);
     });
 });

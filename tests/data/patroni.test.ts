@@ -136,6 +136,13 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
             120000,
         );
         assert.deepStrictEqual(twoWritable, [], "two pods accepted writes at once");
+        // Patroni's rewind credential is the rewind role (authentication.rewind), never the superuser: it logs into the
+        // new primary with its own password, and whatever Patroni did to rejoin (a rewind, or none needed) did not fail.
+        const rewind = { user: "rewind", password: c.secret("rewind-password"), database: "postgres" };
+        assert.strictEqual(c.sql(primary, "SELECT current_user || ',' || pg_has_role('pg_checkpoint', 'USAGE') FROM (SELECT 1) x WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)", rewind), "rewind,true");
+        const rejoin = fs.readFileSync(c.logFile(old), "utf8").split("\n").filter((l) => /rewind/i.test(l));
+        for (const line of rejoin.slice(0, 4)) console.log(`      ${line}`);
+        assert.deepStrictEqual(rejoin.filter((l) => /authentication failed|permission denied|must be superuser|pg_rewind exit code=[1-9]|Failed to rewind|rewind failed/i.test(l)), []);
         c.sql(primary, "INSERT INTO items (id, note) VALUES (-1, 'after the rejoin')");
         await c.until("the old primary to replay the new row", () => c.sql(old, "SELECT count(*) FROM items WHERE id = -1") === "1");
         assert.strictEqual(c.sql(old, "SELECT pg_is_in_recovery()", superuser), "t");

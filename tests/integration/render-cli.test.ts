@@ -28,7 +28,7 @@ describe("npm run render", () => {
             assert.ok(kinds.includes(kind), `no ${kind} in the render`);
         }
         const secret = docs.find((d) => d.kind === "Secret");
-        assert.deepStrictEqual(Object.values(secret.stringData), ["[secret]", "[secret]", "[secret]", "[secret]"]);
+        assert.deepStrictEqual(Object.values(secret.stringData), ["[secret]", "[secret]", "[secret]", "[secret]", "[secret]"]);
 
         const shown = render("--stack", "dev", "--show-secrets");
         assert.strictEqual(shown.code, 0, shown.stderr);

@@ -35,6 +35,14 @@ describe("the pod scripts as shell", () => {
         for (const file of ENTRY_POINTS) assert.ok(all.includes(file), `${file} is not in a scripts/ folder`);
     });
 
+    it("silence a missing input file where they mean to: the error redirection comes before the input's", () => {
+        // bash performs redirections left to right: in `cmd <"$f" 2>/dev/null` it fails to open $f, and says so on the
+        // log, before stderr is redirected (every tick of every pod printed one such line for a file that a cluster
+        // without a standby source never has).
+        const wrong = all.flatMap((file) => commands(file).filter((l) => /<\s*"[^"]+"\s*2>\s*\/dev\/null/.test(l)).map((l) => `${file}: ${l}`));
+        assert.deepStrictEqual(wrong, []);
+    });
+
     it("are all shellcheck-clean at its default level", () => {
         const r = spawnSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...all], { cwd: COMPONENTS, encoding: "utf8" });
         assert.ok(!r.error, `shellcheck could not run (Debian's shellcheck package): ${r.error}`);

@@ -69,7 +69,7 @@ describe("pulumi up of the program against a real API server", function () {
         cp = (await HarnessNode.acquire()).cp;
         await createNamespace(cp, NAMESPACE, "baseline");
         const password = (k: string) => `${k}-${"x".repeat(24)}`;
-        const secret = { superuser: "superuser-password", replication: "replication-password", app: "app-password", monitoring: "monitoring-password" };
+        const secret = { superuser: "superuser-password", replication: "replication-password", app: "app-password", rewind: "rewind-password", monitoring: "monitoring-password" };
         const created = await cp.request("POST", `/api/v1/namespaces/${NAMESPACE}/secrets`, {
             apiVersion: "v1",
             kind: "Secret",

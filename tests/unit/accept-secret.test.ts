@@ -11,7 +11,7 @@ import * as path from "path";
 import { scriptPath } from "../scriptFolders";
 
 const LIB = scriptPath("common", "lib.sh");
-const KEYS = ["superuser-password", "replication-password", "app-password"];
+const KEYS = ["superuser-password", "replication-password", "app-password", "rewind-password"];
 
 describe("the accepted copy of the Secret (lib.sh accept_secret)", () => {
     let dir: string;

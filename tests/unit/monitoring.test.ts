@@ -183,7 +183,7 @@ describe("monitoring", () => {
         assert.ok(!s.volumes.some((v: any) => v.name === "monitoring-secret"));
         assert.ok(!s.volumes.find((v: any) => v.name === "secret").secret.items.some((i: any) => i.key === "monitoring-password"));
         assert.strictEqual(env(container(find(r, "StatefulSet"), "postgres"), "RDB_MONITORING_USER").value, "");
-        assert.deepStrictEqual(Object.keys(find(r, "Secret", "db-credentials").stringData).sort(), ["app-password", "replication-password", "superuser-password"]);
+        assert.deepStrictEqual(Object.keys(find(r, "Secret", "db-credentials").stringData).sort(), ["app-password", "replication-password", "rewind-password", "superuser-password"]);
         assert.ok(!("exporter-queries.yaml" in find(r, "ConfigMap", "db-settings").data));
         assert.ok(!find(r, "ConfigMap", "db-settings").data["pg_hba.conf"].includes("monitor"));
         assert.strictEqual(ofKind(r, "ConfigMap").some((m) => m.metadata.name === "db-alert-rules"), false);

@@ -72,6 +72,7 @@ async function assertPulumiNames(args: ReplicatedDatabaseArgs, modeOwn: string[]
         "RandomPassword db-app-password",
         "RandomPassword db-monitoring-password",
         "RandomPassword db-replication-password",
+        "RandomPassword db-rewind-password",
         "RandomPassword db-superuser-password",
         "ReplicatedDatabase db",
         "Role db-role",

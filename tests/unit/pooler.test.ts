@@ -107,7 +107,7 @@ describe("the pooler's objects", () => {
         assert.ok(!off.manifests.some((m) => m.metadata.name.includes("pooler")));
         const pg = container(find(off, "StatefulSet"), "postgres");
         assert.ok(!pg.env.some((e: any) => e.name === "RDB_POOLER_USER"));
-        assert.deepStrictEqual(Object.keys(find(off, "Secret", "db-credentials").stringData).sort(), ["app-password", "monitoring-password", "replication-password", "superuser-password"]);
+        assert.deepStrictEqual(Object.keys(find(off, "Secret", "db-credentials").stringData).sort(), ["app-password", "monitoring-password", "replication-password", "rewind-password", "superuser-password"]);
         assert.strictEqual(off.outputs.pooledWriteConnectionString, "");
         assert.strictEqual(off.outputs.pooledReadConnectionString, "");
     });

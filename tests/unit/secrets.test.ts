@@ -38,9 +38,9 @@ async function valueOf<T>(out: pulumi.Output<T>): Promise<{ value: T; secret: bo
 }
 
 describe("secrets", () => {
-    it("generates three strong passwords with random, marked secret in state", async () => {
+    it("generates four strong passwords with random, marked secret in state", async () => {
         const r = await renderComponent("db");
-        for (const role of ["superuser", "replication", "app"]) {
+        for (const role of ["superuser", "replication", "app", "rewind"]) {
             const pw = resource(r, `db-${role}-password`);
             assert.strictEqual(pw.type, "random:index/randomPassword:RandomPassword");
             assert.strictEqual(pw.inputs.length, 32);
@@ -52,7 +52,7 @@ describe("secrets", () => {
     it("stores them in the Secret as secret values only", async () => {
         const r = await renderComponent("db");
         const secret = find(r, "Secret", "db-credentials");
-        assert.deepStrictEqual(Object.keys(secret.stringData).sort(), ["app-password", "monitoring-password", "replication-password", "superuser-password"]);
+        assert.deepStrictEqual(Object.keys(secret.stringData).sort(), ["app-password", "monitoring-password", "replication-password", "rewind-password", "superuser-password"]);
         const captured = resource(r, "db-secret");
         // Pulumi may mark the whole map or each value; either way no value may travel in the clear.
         for (const key of Object.keys(secret.stringData)) {
@@ -64,7 +64,7 @@ describe("secrets", () => {
         for (const out of ["data", "stringData"]) {
             assert.ok(captured.options.additionalSecretOutputs.includes(out), `${out} is not an additional secret output`);
         }
-        assert.strictEqual(new Set(Object.values(secret.stringData)).size, 4, "the four passwords must differ");
+        assert.strictEqual(new Set(Object.values(secret.stringData)).size, 5, "the five passwords must differ");
     });
 
     it("keeps the passwords out of every other object", async () => {

@@ -143,7 +143,7 @@ describe("TLS", () => {
         const yml = JSON.parse(find(r, "ConfigMap", "db-settings").data["patroni.yml"]);
         const verify = { sslmode: "verify-full", sslrootcert: `${TLS_DIR}/ca.crt` };
         assert.deepStrictEqual(yml.postgresql.authentication.replication, { username: "replicator", ...verify });
-        assert.deepStrictEqual(yml.postgresql.authentication.rewind, { username: "postgres", ...verify });
+        assert.deepStrictEqual(yml.postgresql.authentication.rewind, { username: "rewind", ...verify }, "the rewind role of its own, never the superuser");
         assert.deepStrictEqual(yml.postgresql.authentication.superuser, { username: "postgres" }, "Patroni's own connections use the socket");
         // Its own replication connection too (a replica's timeline): over TCP it would dial localhost, which the
         // certificate does not name, and fail verify-full (seen in tests/data/patroni.test.ts before this).

@@ -6,6 +6,7 @@ import { EngineContext, EnvVar } from "../../core/engine";
 import { TLS_DIR, tlsFiles } from "../../tls/files";
 import { PORT } from "./connection";
 import { POOLER_ROLE } from "../../pooler/resolve";
+import { REWIND_ROLE } from "../../naming";
 import { TERMINATION_GRACE_SECONDS } from "../../limits";
 
 export const DATA_MOUNT = "/var/lib/postgresql/data";
@@ -40,6 +41,7 @@ export function baseEnv(ctx: EngineContext, modeEnv: EnvVar[]): EnvVar[] {
         ...modeEnv,
         { name: "RDB_SUPERUSER", value: "postgres" },
         { name: "RDB_REPLICATION_USER", value: args.replicationUser },
+        { name: "RDB_REWIND_USER", value: REWIND_ROLE },
         { name: "RDB_APP_USER", value: args.appUser },
         { name: "RDB_APP_DATABASE", value: args.appDatabase },
         // pg_basebackup's --max-rate for a replica's clone; "" for none. Only when set, so that a cluster without

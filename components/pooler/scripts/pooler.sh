@@ -39,7 +39,7 @@ write_userlist() {
 }
 
 fingerprint() {
-    sha256sum <"$SECRET_FILE" 2>/dev/null || true
+    sha256sum 2>/dev/null <"$SECRET_FILE" || true
 }
 
 write_userlist || exit 1

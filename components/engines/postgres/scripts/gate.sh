@@ -25,7 +25,7 @@ write_hba() {
         {
             echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
             grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
-            echo "$net postgres $RDB_SUPERUSER,$RDB_REPLICATION_USER all scram-sha-256"
+            echo "$net postgres $RDB_REWIND_USER,$RDB_REPLICATION_USER all scram-sha-256"
             echo "host all all all reject"
         } >"$tmp" || return 1
     fi
@@ -62,7 +62,7 @@ SQL
 fed_by_archive() {
     local hosts answered
     [ -n "${RDB_STANDBY_ARCHIVE_FROM:-}" ] || return 1
-    hosts=$(tr -d '[:space:]' <"$RDB_CONFIG_DIR/standby-hosts" 2>/dev/null) || return 1
+    hosts=$(tr -d '[:space:]' 2>/dev/null <"$RDB_CONFIG_DIR/standby-hosts") || return 1
     [ -n "$hosts" ] || return 1
     answered=$(stat -c %Y "$RDB_RUN_DIR/archive-answered" 2>/dev/null) || return 1
     [ $(($(date +%s) - answered)) -lt "${RDB_ARCHIVE_FRESH_SECONDS:-60}" ]

@@ -67,7 +67,7 @@ slot_name() {
     printf '%s' "$1" | tr -- '-' '_'
 }
 
-SECRET_KEYS=(superuser-password replication-password app-password)
+SECRET_KEYS=(superuser-password replication-password app-password rewind-password)
 # With the connection pooler on (RDB_POOLER_USER set), its role's password is in the Secret too.
 [ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
 # The exporter's role, with monitoring on: its password is checked and applied like the others.
@@ -196,9 +196,9 @@ write_pgpass() {
     write_passfile "$RDB_REPLICATION_USER" replication-password pgpass
 }
 
-# The superuser's, for pg_rewind and CHECKPOINT against the new primary.
-write_superpass() {
-    write_passfile "$RDB_SUPERUSER" superuser-password superpass
+# The rewind role's, for pg_rewind and the CHECKPOINT before it against the new primary (roles_sql).
+write_rewindpass() {
+    write_passfile "$RDB_REWIND_USER" rewind-password rewindpass
 }
 
 # psql over the pod-private socket as the superuser (peer authentication: no password involved).
@@ -220,6 +220,8 @@ roles_sql() {
     printf '\\set replication_pw `cat "%s"`\n' "$(secret_file replication-password)"
     # shellcheck disable=SC2016
     printf '\\set app_pw `cat "%s"`\n' "$(secret_file app-password)"
+    # shellcheck disable=SC2016
+    printf '\\set rewind_pw `cat "%s"`\n' "$(secret_file rewind-password)"
     if [ -n "${RDB_MONITORING_USER:-}" ]; then
         # shellcheck disable=SC2016
         printf '\\set monitoring_pw `cat "%s"`\n' "$(secret_file monitoring-password)"
@@ -239,6 +241,18 @@ SELECT format('CREATE ROLE %I', :'app_user')
 ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_pw';
 SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
     WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'app_database') \gexec
+-- pg_rewind's role on a new primary: the functions it reads the data directory with (granted in this database,
+-- postgres, the one it connects to) and CHECKPOINT, so that its control file shows the new timeline. It can read
+-- any file of the data directory, as pg_rewind must, but it is no superuser: it runs no code and writes nothing.
+SELECT format('CREATE ROLE %I', :'rewind_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'rewind_user') \gexec
+ALTER ROLE :"rewind_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION INHERIT CONNECTION LIMIT 5 PASSWORD :'rewind_pw';
+SELECT format('GRANT EXECUTE ON FUNCTION pg_catalog.%s TO %I', f, :'rewind_user')
+    FROM unnest(ARRAY['pg_ls_dir(text, boolean, boolean)', 'pg_stat_file(text, boolean)', 'pg_read_binary_file(text)',
+                      'pg_read_binary_file(text, bigint, bigint, boolean)']) f
+    WHERE NOT has_function_privilege(:'rewind_user', 'pg_catalog.' || f, 'EXECUTE') \gexec
+SELECT format('GRANT pg_checkpoint TO %I', :'rewind_user')
+    WHERE NOT pg_has_role(:'rewind_user', 'pg_checkpoint', 'MEMBER') \gexec
 SQL
     if [ -n "${RDB_MONITORING_USER:-}" ]; then
         # Reads the statistics views and settings (pg_monitor), nothing else: no table, no write.
@@ -283,7 +297,7 @@ SQL
 
 # local_psql with the role and database names that roles_sql uses.
 roles_psql() {
-    local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" \
+    local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" -v rewind_user="$RDB_REWIND_USER" \
         -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" \
         -v monitoring_user="${RDB_MONITORING_USER:-}" >/dev/null
 }

@@ -16,6 +16,7 @@ import { TLS_DIR, tlsFiles } from "../../../../tls/files";
 import { PORT } from "../../connection";
 import { patroniArchiveReplicaMethod, patroniReplicationCa } from "./standby";
 import { PATRONI_ROLE_LABELS } from "./roleLabels";
+import { REWIND_ROLE } from "../../../../naming";
 import { patroniTimingSettings } from "./timing";
 
 
@@ -124,7 +125,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             authentication: {
                 superuser: { username: "postgres" },
                 replication: { username: args.replicationUser, ...verifyReplication },
-                rewind: { username: "postgres", ...verify },
+                rewind: { username: REWIND_ROLE, ...verify },
             },
             // No pg_hba list: the server reads its access rules from a file in pod memory that patroni.sh
             // switches between the rendered rules and gated ones (a replica that is not streaming refuses

@@ -15,7 +15,7 @@ CONFIG_VALUE=""
 # when there is none.
 read_config_number() {
     local file="$1" last="$2" min="$3" max="$4" what="$5" raw
-    raw=$(tr -d '[:space:]' <"$file" 2>/dev/null) || raw="(unreadable)"
+    raw=$(tr -d '[:space:]' 2>/dev/null <"$file") || raw="(unreadable)"
     if [[ "$raw" =~ ^[0-9]+$ ]] && [ "$((10#$raw))" -ge "$min" ] && [ "$((10#$raw))" -lt "$max" ]; then
         CONFIG_VALUE=$((10#$raw))
         REFUSED[$what]=""

@@ -72,7 +72,7 @@ refresh_passfiles() {
         SECRET_STATE="bad:$problem"
         secret_refused "$problem"
     fi
-    write_pgpass && write_superpass
+    write_pgpass && write_rewindpass
 }
 
 # The facts of this tick (decide.sh lists them), observed when the rules ask for them.

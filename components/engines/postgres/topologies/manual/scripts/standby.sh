@@ -20,7 +20,8 @@ STANDBY_ARCHIVE=${RDB_STANDBY_ARCHIVE_FROM:-}
 # as a standby has no such file; a promoted one has it empty.
 standby_source() {
     local hosts
-    hosts=$(tr -d '[:space:]' <"$STANDBY_HOSTS_FILE" 2>/dev/null) || return 1
+    # The error redirection first: bash opens the input before it, and would print a missing file.
+    hosts=$(tr -d '[:space:]' 2>/dev/null <"$STANDBY_HOSTS_FILE") || return 1
     [ -n "$hosts" ] || return 1
     printf '%s' "$hosts"
 }
@@ -38,7 +39,7 @@ source_tls_conninfo() {
 # source's wal_keep_size bounds how long this standby may be away before it needs a fresh clone.
 source_conninfo() {
     local hosts="$1" port attrs=""
-    port=$(tr -d '[:space:]' <"$STANDBY_PORT_FILE" 2>/dev/null) || port=""
+    port=$(tr -d '[:space:]' 2>/dev/null <"$STANDBY_PORT_FILE") || port=""
     [[ "$port" =~ ^[0-9]+$ ]] || port=$PGPORT
     [[ "$hosts" != *,* ]] || attrs=" target_session_attrs=read-write"
     printf 'host=%s port=%s user=%s passfile=%s application_name=%s connect_timeout=5%s%s' \

@@ -61,7 +61,7 @@ postgresql:
   authentication:
     superuser: {password: $(quoted superuser-password)}
     replication: {password: $(quoted replication-password)}
-    rewind: {password: $(quoted superuser-password)}
+    rewind: {password: $(quoted rewind-password)}
 restapi:
   authentication: {username: patroni, password: $(quoted patroni-api-password)}
 YAML
