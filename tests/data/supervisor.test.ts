@@ -121,8 +121,11 @@ describe("the manual mode's supervisor on real PostgreSQL servers", function () 
         await c.until(`db-${replica} to refuse the app`, () => /pg_hba.conf rejects connection/.test(c.psql(replica, "SELECT 1").stderr), 30000);
         assert.match(state(replica), /ready=no/);
         assert.ok(!c.pod(replica).probe("readinessProbe").ok);
-        // The superuser (the other pods' pg_rewind) and the replication user still get in.
+        // The rewind role (the other pods' pg_rewind), the replication user (their questions) and the superuser (an
+        // operator's diagnosis) still get in.
         assert.strictEqual(c.sql(replica, "SELECT 1", superuser), "1");
+        assert.strictEqual(c.sql(replica, "SELECT 1", { user: "rewind", password: c.secret("rewind-password"), database: "postgres" }), "1");
+        assert.strictEqual(c.sql(replica, "SELECT 1", { user: "replicator", database: "postgres" }), "1");
         assert.match(log(replica), /refusing application connections: not streaming/);
         c.start(primary);
         await c.until(`db-${replica} to serve the app again`, () => c.psql(replica, "SELECT 1").status === 0, 120000);

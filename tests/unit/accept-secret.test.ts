@@ -75,6 +75,27 @@ describe("the accepted copy of the Secret (lib.sh accept_secret)", () => {
         assert.notStrictEqual(bash("secret_checksum").stdout, before);
     });
 
+    it("take_secret (both modes' loops) says a refusal once per distinct problem, and again after a usable Secret", () => {
+        // Five rounds in one shell, as a loop calls it: each round's status, then what was said.
+        const round = (n: number, file: string, value: string) =>
+            `printf '%s' '${value}' >"$RDB_SECRET_DIR/${file}"; take_secret && echo "${n} ok" || echo "${n} refused"`;
+        const r = bash([
+            round(1, "app-password", ""),
+            round(2, "app-password", ""),
+            round(3, "replication-password", ""),
+            `printf x >"$RDB_SECRET_DIR/replication-password"; ` + round(4, "app-password", "app-password-2"),
+            round(5, "app-password", ""),
+        ].join("; "));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(r.stdout, "1 refused\n2 refused\n3 refused\n4 ok\n5 refused\n");
+        assert.deepStrictEqual(r.stderr.split("\n").filter(Boolean).map((l) => l.replace(/^\S+ db-0 ERROR: the Secret's /, "")), [
+            "key app-password is empty: refused, keeping the last good passwords (set a non-empty value)",
+            "key replication-password is empty: refused, keeping the last good passwords (set a non-empty value)",
+            "key app-password is empty: refused, keeping the last good passwords (set a non-empty value)",
+        ]);
+        assert.strictEqual(accepted("app-password"), "app-password-2");
+    });
+
     it("has no checksum before anything was accepted, so that a first start without a usable Secret fails", () => {
         fs.writeFileSync(path.join(mounted, "app-password"), "");
         assert.strictEqual(accept().status, 1);

@@ -25,7 +25,8 @@ write_hba() {
         {
             echo "# Gated by the supervisor: this replica is not streaming, so its data may be old."
             grep -E '^[[:space:]]*(local|host[a-z]*[[:space:]]+replication)[[:space:]]' "$RDB_CONFIG_DIR/pg_hba.conf"
-            echo "$net postgres $RDB_REWIND_USER,$RDB_REPLICATION_USER all scram-sha-256"
+            # The superuser too: an operator's diagnosis of a stale replica (no pod logs in as it any more).
+            echo "$net postgres $RDB_SUPERUSER,$RDB_REWIND_USER,$RDB_REPLICATION_USER all scram-sha-256"
             echo "host all all all reject"
         } >"$tmp" || return 1
     fi

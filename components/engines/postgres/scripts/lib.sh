@@ -125,9 +125,24 @@ accept_secret() {
     done
 }
 
-# The one line said when accept_secret refuses the Secret (once per change: the callers remember the last).
+# The one line said when accept_secret refuses the Secret.
 secret_refused() {
     log "ERROR: the Secret's $1: refused, keeping the last good passwords (set a non-empty value)"
+}
+
+# take_secret: accept_secret for the supervising loops of both modes, which call it every round: a refusal is
+# said once per distinct problem (SECRET_REFUSAL is what was last said; "" once a usable Secret came). Fails when
+# the Secret is refused.
+SECRET_REFUSAL=""
+take_secret() {
+    local problem
+    if problem=$(accept_secret); then
+        SECRET_REFUSAL=""
+        return 0
+    fi
+    [ "$problem" = "$SECRET_REFUSAL" ] || secret_refused "$problem"
+    SECRET_REFUSAL=$problem
+    return 1
 }
 
 # Changes when any accepted password changes. Fails, printing nothing, when a file cannot be read (nothing

@@ -61,17 +61,9 @@ on_stop() {
 trap on_stop TERM INT
 
 # Passfiles and the passwords the primary applies follow the Secret, but only a usable one: an empty or
-# missing key keeps the last good copy (accept_secret), and the passfiles are always that copy's. SECRET_STATE
-# is what was last said of the Secret, so that a refusal is said once.
-SECRET_STATE=""
+# missing key keeps the last good copy (lib.sh take_secret), and the passfiles are always that copy's.
 refresh_passfiles() {
-    local problem
-    if problem=$(accept_secret); then
-        SECRET_STATE=good
-    elif [ "$SECRET_STATE" != "bad:$problem" ]; then
-        SECRET_STATE="bad:$problem"
-        secret_refused "$problem"
-    fi
+    take_secret || true
     write_pgpass && write_rewindpass
 }
 

@@ -87,9 +87,7 @@ write_ca_bundle || die "cannot write the CA bundle $CA_BUNDLE"
 # A link, so that a reload sees the kubelet's update of the ConfigMap.
 ln -sfn "$RDB_CONFIG_DIR/patroni.yml" "$CONF_DIR/10-rendered.yml"
 # A container restart keeps the pod's memory volume, and with it the last good copy of the passwords.
-secret_refusal=""
-if ! secret_refusal=$(accept_secret); then
-    secret_refused "$secret_refusal"
+if ! take_secret; then
     secret_checksum >/dev/null || die "the Secret is not usable and there are no earlier passwords to keep"
 fi
 write_password_config
@@ -158,15 +156,9 @@ trap on_stop TERM INT
 # primary_conninfo. A replica that reloads before the primary has the new password retries until it has.
 applied=$(secret_checksum)
 secret_tick() {
-    local current problem
+    local current
     # A Secret with a missing or empty key is refused, said once, and looked at again on the next round.
-    if ! problem=$(accept_secret); then
-        [ "$problem" = "$secret_refusal" ] ||
-            secret_refused "$problem"
-        secret_refusal=$problem
-        return 0
-    fi
-    secret_refusal=""
+    take_secret || return 0
     current=$(secret_checksum) || return 0
     [ "$current" != "$applied" ] || return 0
     if [ "$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; then
