@@ -246,7 +246,7 @@ export const ARGS = {
         defaultNote: "(generate them)",
         allowed:
             "a Secret with keys `superuser-password`, `replication-password`, `app-password`, `rewind-password`; also `monitoring-password` with monitoring on, " +
-            "`pooler-password` with the pooler, `patroni-api-password` with `failover: patroni`",
+            "`pooler-password` with the pooler, `patroni-api-password` with `failover: patroni`, `backup-password` with `backup.enabled`",
     },
     passwordVersion: { kind: "number", default: 1, allowed: "bump to generate new passwords (not with `existingSecretName`)" },
     clusterDomain: { kind: "string", default: "cluster.local", allowed: "the cluster's DNS domain" },

@@ -494,9 +494,9 @@ export interface ReplicatedDatabaseArgs {
     replicationUser?: string;
     /**
      * An existing Secret (keys `superuser-password`, `replication-password`, `app-password`, `rewind-password`
-     * (the rewind role's: add it to your Secret before the upgrade that brings it); also `monitoring-password` with monitoring on,
-     * `pooler-password` with the pooler, `patroni-api-password` with `failover: "patroni"`) to use instead of
-     * generating passwords.
+     * (the rewind role's: add it to your Secret before the upgrade that brings it); also `monitoring-password` with
+     * monitoring on, `pooler-password` with the pooler, `patroni-api-password` with `failover: "patroni"`,
+     * `backup-password` with `backup.enabled`) to use instead of generating passwords.
      * @default "" (generate them)
      */
     existingSecretName?: string;

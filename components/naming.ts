@@ -31,6 +31,14 @@ export const SECRET_KEYS = {
  */
 export const REWIND_ROLE = "rewind";
 
+/**
+ * The role the backup Jobs log in as (`backup.enabled`): it may request a backup of the primary and read that
+ * request's outcome (two functions, nothing else); the primary's own supervisor runs the backup. Its password is
+ * the Secret's `backup-password`. Not configurable, and refused as an app, replication or monitoring role.
+ */
+export const BACKUP_ROLE = "backup";
+export const BACKUP_SECRET_KEY = "backup-password";
+
 /** The Secret key of the pooler role's password (`pooler.enabled` only; not in SECRET_KEYS, which every cluster mounts). */
 export const POOLER_SECRET_KEY = "pooler-password";
 /** The pooled Services: `rw` in front of the read-write Service, `ro` in front of the read-only one. */
@@ -39,11 +47,16 @@ export type PooledService = "rw" | "ro";
 export const MONITORING_SECRET_KEY = "monitoring-password";
 
 /**
- * The Secret's keys the database container reads: the three passwords, the monitoring role's when monitoring is
- * on, the pooler role's when the pooler is on.
+ * The Secret's keys the database container reads: the passwords every cluster has, the monitoring role's when
+ * monitoring is on, the pooler role's when the pooler is on, the backup role's when backups are on.
  */
-export function podSecretKeys(args: Pick<ResolvedArgs, "monitoring" | "pooler">): string[] {
-    return [...Object.values(SECRET_KEYS), ...(args.monitoring.enabled ? [MONITORING_SECRET_KEY] : []), ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : [])];
+export function podSecretKeys(args: Pick<ResolvedArgs, "monitoring" | "pooler" | "backup">): string[] {
+    return [
+        ...Object.values(SECRET_KEYS),
+        ...(args.monitoring.enabled ? [MONITORING_SECRET_KEY] : []),
+        ...(args.pooler.enabled ? [POOLER_SECRET_KEY] : []),
+        ...(args.backup.enabled ? [BACKUP_SECRET_KEY] : []),
+    ];
 }
 
 /** The keys of the TLS Secret the pods mount, as `kubernetes.io/tls` Secrets and cert-manager name them. */
@@ -75,8 +88,6 @@ export interface Names {
     poolerCertificate: string;
     /** The backup repository's claim ("volume" repositories): the user's, or `<cluster>-backups`. */
     backupClaim: string;
-    /** The backup Jobs' ServiceAccount, Role and RoleBinding. */
-    backupServiceAccount: string;
     /** The backup CronJob of a backup type ("full", "diff"). */
     backupCronJob(type: string): string;
     /** The pooler's Deployment, Service, PodDisruptionBudget and ConfigMap in front of one Service. */
@@ -127,7 +138,6 @@ export function names(args: ResolvedArgs, topology: { rbacSuffix: string }): Nam
         poolerCertificate: `${c}-pooler`,
         certificate: c,
         backupClaim: args.backup.volumeClaimName || `${c}-backups`,
-        backupServiceAccount: `${c}-backup`,
         backupCronJob: (type) => `${c}-backup-${type}`,
         pooler: (service) => `${c}-pooler-${service}`,
         poolerConfigMap: `${c}-pooler`,

@@ -13,7 +13,7 @@ import { resolveNetworkPolicy } from "./network/resolve";
 import { TakenPort, resolveMonitoring } from "./monitoring/resolve";
 import { resolveTls } from "./tls/resolve";
 import { POOLER_ROLE, resolvePooler } from "./pooler/resolve";
-import { REWIND_ROLE } from "./naming";
+import { BACKUP_ROLE, REWIND_ROLE } from "./naming";
 import { resolveStandby } from "./standby/resolve";
 import { MAX_CLUSTER_NAME, MAX_REPLICAS } from "./limits";
 import {
@@ -116,12 +116,15 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         return v;
     });
 
-    const rewindRole = { role: REWIND_ROLE, setting: "the component's rewind role" };
-    const appUser = checkRoleName(setting("appUser"), args.appUser ?? DEFAULTS.appUser, [rewindRole]);
+    const ownRoles = [
+        { role: REWIND_ROLE, setting: "the component's rewind role" },
+        { role: BACKUP_ROLE, setting: "the backup Jobs' role" },
+    ];
+    const appUser = checkRoleName(setting("appUser"), args.appUser ?? DEFAULTS.appUser, ownRoles);
     const appDatabase = checkDatabaseName(setting("appDatabase"), args.appDatabase ?? DEFAULTS.appDatabase);
     const replicationUser = checkRoleName(setting("replicationUser"), args.replicationUser ?? DEFAULTS.replicationUser, [
         { role: appUser, setting: setting("appUser") },
-        rewindRole,
+        ...ownRoles,
     ]);
     const existingSecretName = withDefault(args.existingSecretName, DEFAULTS.existingSecretName, (v) => (v === "" ? v : checkDnsSubdomain(setting("existingSecretName"), v)));
     const passwordVersion = checkInteger(setting("passwordVersion"), args.passwordVersion ?? DEFAULTS.passwordVersion, 1, Number.MAX_SAFE_INTEGER);
@@ -189,7 +192,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
             { role: appUser, setting: setting("appUser") },
             { role: replicationUser, setting: setting("replicationUser") },
             { role: POOLER_ROLE, setting: `the pooler's role` },
-            rewindRole,
+            ...ownRoles,
         ],
         takenPorts(getEngine(engine)),
         setting,

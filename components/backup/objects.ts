@@ -1,14 +1,15 @@
 /**
- * Scheduled backups: one CronJob per backup type (full, and differential unless its schedule is ""), each
- * running the engine's backup command in the pod that is the primary right now (found by its role label, so it
- * follows a switchover or a failover), with a ServiceAccount that may only find the pods and exec into this
- * cluster's; and the repository claim for "volume" repositories. Nothing here ever deletes backups: the claim
+ * Scheduled backups: one CronJob per backup type (full, and differential unless its schedule is ""), each asking
+ * the pod that is the primary right now (libpq's read-write target over every pod, so it follows a switchover or
+ * a failover) for a backup, as the backup role, with no Kubernetes token; and the repository claim for "volume"
+ * repositories. Nothing here ever deletes backups: the claim
  * is kept on delete unless `retainVolumesOnDelete` is false.
  */
 import * as k8s from "@pulumi/kubernetes";
-import { PACKAGE, PRIMARY_ROLE, ROLE_LABEL } from "../naming";
+import { BACKUP_ROLE, BACKUP_SECRET_KEY, PACKAGE, TLS_KEYS } from "../naming";
 import { BuildContext } from "../core/context";
-import { API_SERVER_PORTS, COMPONENT_LABEL, NetworkPolicySpec, cidrs, policyMetadata, tcp } from "../network/rules";
+import { COMPONENT_LABEL, NetworkPolicySpec, databasePodLabels, policyMetadata, policyPeer, tcp } from "../network/rules";
+import { TLS_DIR, tlsFiles } from "../tls/files";
 
 /**
  * The labels of a backup CronJob, its Jobs and their pods: the recommended ones without the selector's
@@ -46,43 +47,18 @@ export function createBackupClaim(ctx: BuildContext): k8s.core.v1.PersistentVolu
     );
 }
 
-/** The CronJobs and their RBAC (after the StatefulSet: they exec into its pods). */
+/**
+ * The CronJobs (after the StatefulSet, whose primary they ask). A Job's pod holds no Kubernetes token and has no
+ * RBAC at all: it logs into the primary as the backup role (the Secret's `backup-password`, the one key it
+ * mounts), verifying the server against the cluster's CA with TLS on, and asks for a backup; the primary's own
+ * supervisor runs it and records the outcome, which the Job waits for (backup-job.sh).
+ */
 export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.StatefulSet): k8s.batch.v1.CronJob[] {
     const schedules = backupSchedules(ctx);
     if (schedules.length === 0) return [];
     const { args, names, parent, engine, paths, plan } = ctx;
-    const metadata = (name: string, component: string) => ({ name, namespace: args.namespace, labels: ctx.labels(component) });
-    const serviceAccount = new k8s.core.v1.ServiceAccount(
-        `${ctx.name}-backup-serviceaccount`,
-        { metadata: metadata(names.backupServiceAccount, "backup"), automountServiceAccountToken: false },
-        { parent },
-    );
-    const role = new k8s.rbac.v1.Role(
-        `${ctx.name}-backup-role`,
-        {
-            metadata: metadata(names.backupServiceAccount, "backup"),
-            rules: [
-                // To find the primary by its label (list cannot be limited by name).
-                { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
-                // To run the backup in it: this cluster's pods only.
-                { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"], resourceNames: plan.pods.map((p) => p.name) },
-            ],
-        },
-        { parent },
-    );
-    const binding = new k8s.rbac.v1.RoleBinding(
-        `${ctx.name}-backup-rolebinding`,
-        {
-            metadata: metadata(names.backupServiceAccount, "backup"),
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.backupServiceAccount },
-            subjects: [{ kind: "ServiceAccount", name: names.backupServiceAccount, namespace: args.namespace }],
-        },
-        { parent, dependsOn: [role, serviceAccount] },
-    );
     const policy = createBackupPolicy(ctx);
-    const primarySelector = Object.entries({ ...ctx.selector, [ROLE_LABEL]: PRIMARY_ROLE })
-        .map(([k, v]) => `${k}=${v}`)
-        .join(",");
+    const tlsDir = TLS_DIR;
     const cronJobs = schedules.map(
         ({ type, schedule }) =>
             new k8s.batch.v1.CronJob(
@@ -109,13 +85,14 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                                 template: {
                                     metadata: { labels: backupJobLabels(ctx, type) },
                                     spec: {
-                                        serviceAccountName: names.backupServiceAccount,
-                                        automountServiceAccountToken: true,
+                                        // No token: the Job never talks to the Kubernetes API.
+                                        automountServiceAccountToken: false,
                                         restartPolicy: "Never",
                                         securityContext: {
                                             runAsNonRoot: true,
                                             runAsUser: engine.uid,
                                             runAsGroup: engine.uid,
+                                            fsGroup: engine.uid,
                                             seccompProfile: { type: "RuntimeDefault" },
                                         },
                                         containers: [
@@ -124,12 +101,13 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                                                 image: args.image,
                                                 command: engine.backup.jobCommand(ctx, type),
                                                 env: [
-                                                    { name: "RDB_NAMESPACE", value: args.namespace },
-                                                    { name: "RDB_PRIMARY_SELECTOR", value: primarySelector },
-                                                    { name: "RDB_CONTAINER", value: String(ctx.topology.container(ctx).name) },
+                                                    // Every pod by name, in order; libpq finds the one that takes writes.
+                                                    { name: "RDB_BACKUP_HOSTS", value: plan.pods.map((p) => names.podHost(p.ordinal)).join(",") },
+                                                    { name: "RDB_BACKUP_PORT", value: String(engine.port) },
+                                                    { name: "RDB_BACKUP_USER", value: BACKUP_ROLE },
+                                                    { name: "RDB_SECRET_DIR", value: paths.secret },
                                                     { name: "RDB_SCRIPTS_DIR", value: paths.scripts },
-                                                    // kubectl keeps its discovery cache under $HOME.
-                                                    { name: "HOME", value: "/tmp" },
+                                                    { name: "RDB_TLS_CA", value: args.tls.enabled ? tlsFiles(tlsDir).ca : "" },
                                                 ],
                                                 resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
                                                 securityContext: {
@@ -140,14 +118,19 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                                                 },
                                                 volumeMounts: [
                                                     { name: "scripts", mountPath: paths.scripts, readOnly: true },
-                                                    { name: "tmp", mountPath: "/tmp" },
+                                                    { name: "secret", mountPath: paths.secret, readOnly: true },
+                                                    ...(args.tls.enabled ? [{ name: "tls", mountPath: tlsDir, readOnly: true }] : []),
                                                 ],
                                             },
                                         ],
                                         volumes: [
                                             { name: "scripts", configMap: { name: names.scriptsConfigMap, defaultMode: 0o555 } },
-                                            // kubectl's discovery cache: a few hundred KiB.
-                                            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+                                            // The backup role's password only, not the Secret's other keys.
+                                            { name: "secret", secret: { secretName: names.secret, defaultMode: 0o440, items: [{ key: BACKUP_SECRET_KEY, path: BACKUP_SECRET_KEY }] } },
+                                            // The CA only, not the server's key.
+                                            ...(args.tls.enabled
+                                                ? [{ name: "tls", secret: { secretName: names.tlsSecret, defaultMode: 0o444, items: [{ key: TLS_KEYS.ca, path: TLS_KEYS.ca }] } }]
+                                                : []),
                                         ],
                                     },
                                 },
@@ -155,31 +138,41 @@ export function createBackups(ctx: BuildContext, statefulSet: k8s.apps.v1.Statef
                         },
                     },
                 },
-                { parent, dependsOn: [binding, statefulSet, ...(policy ? [policy] : [])] },
+                { parent, dependsOn: [statefulSet, ...(policy ? [policy] : [])] },
             ),
     );
     return cronJobs;
 }
 
-/**
- * The backup Jobs' NetworkPolicy `<cluster>-backup`, or undefined without scheduled backups: no ingress; egress to
- * the Kubernetes API only (they find the primary and exec into it through the API; kubectl reaches it by the IP in
- * KUBERNETES_SERVICE_HOST, so no DNS).
- */
-export function backupPolicySpec(ctx: BuildContext): NetworkPolicySpec | undefined {
+/** The backup Jobs' pods, as a NetworkPolicy selects them. */
+export function backupJobPodSelector(ctx: BuildContext): k8s.types.input.meta.v1.LabelSelector | undefined {
     const types = backupSchedules(ctx).map((s) => `backup-${s.type}`);
     if (types.length === 0) return undefined;
+    // The backup pods carry no app.kubernetes.io/name (backupJobLabels): the instance and part-of labels with the
+    // component pick them out.
     return {
-        // The backup pods carry no app.kubernetes.io/name (backupJobLabels): the instance and part-of labels
-        // with the component pick them out.
-        podSelector: {
-            matchLabels: { "app.kubernetes.io/instance": ctx.args.clusterName, "app.kubernetes.io/part-of": PACKAGE },
-            matchExpressions: [{ key: COMPONENT_LABEL, operator: "In", values: types }],
-        },
+        matchLabels: { "app.kubernetes.io/instance": ctx.args.clusterName, "app.kubernetes.io/part-of": PACKAGE },
+        matchExpressions: [{ key: COMPONENT_LABEL, operator: "In", values: types }],
+    };
+}
+
+/**
+ * The backup Jobs' NetworkPolicy `<cluster>-backup`, or undefined without scheduled backups: no ingress; egress to
+ * the database pods' port (they log into the primary) and to DNS (they reach the pods by name).
+ */
+export function backupPolicySpec(ctx: BuildContext): NetworkPolicySpec | undefined {
+    const podSelector = backupJobPodSelector(ctx);
+    if (!podSelector) return undefined;
+    const np = ctx.args.networkPolicy;
+    return {
+        podSelector,
         policyTypes: ["Ingress", "Egress"],
         // Nothing connects to a backup Job.
         ingress: [],
-        egress: [{ to: cidrs(ctx.args.networkPolicy.apiServerCidrs), ports: API_SERVER_PORTS.map(tcp) }],
+        egress: [
+            { to: [{ podSelector: { matchLabels: databasePodLabels(ctx) } }], ports: [tcp(ctx.engine.port)] },
+            { to: np.dnsServers.map(policyPeer), ports: [{ protocol: "UDP", port: np.dnsPort }, tcp(np.dnsPort)] },
+        ],
     };
 }
 

@@ -5,6 +5,7 @@
 import { BuildContext } from "../core/context";
 import { PodPart } from "../core/parts";
 import { cidrs, tcp } from "../network/rules";
+import { backupJobPodSelector } from "./objects";
 
 /** pgBackRest talks HTTPS to S3: 443 unless the endpoint names a port. */
 export const DEFAULT_S3_PORT = 443;
@@ -17,6 +18,12 @@ export function s3Port(endpoint: string): number {
 
 export const BACKUP_REPOSITORY_VOLUME = "backup-repository";
 
+/** The database port, from the backup Jobs' pods; none without scheduled backups. */
+function backupJobIngress(ctx: BuildContext): PodPart["ingress"] {
+    const podSelector = backupJobPodSelector(ctx);
+    return podSelector ? [{ from: [{ podSelector }], ports: [tcp(ctx.engine.port)] }] : [];
+}
+
 export function backupPart(ctx: BuildContext): PodPart {
     const { args, names, engine } = ctx;
     const b = args.backup;
@@ -25,6 +32,8 @@ export function backupPart(ctx: BuildContext): PodPart {
         env: engine.backup.env(ctx),
         scripts: engine.backup.scripts(),
         configFiles: engine.backup.configFiles(ctx),
+        // The backup Jobs log into the primary to ask for a backup (backup/objects.ts).
+        ingress: backupJobIngress(ctx),
         // The repository's endpoint, while the repository is used.
         egress: b.repositoryType === "s3" ? [{ to: cidrs(args.networkPolicy.backupRepositoryCidrs), ports: [tcp(s3Port(b.s3Endpoint))] }] : [],
         volumes:

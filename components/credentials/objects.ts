@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { MONITORING_SECRET_KEY, POOLER_SECRET_KEY, SECRET_KEYS } from "../naming";
+import { BACKUP_SECRET_KEY, MONITORING_SECRET_KEY, POOLER_SECRET_KEY, SECRET_KEYS } from "../naming";
 import { BuildContext } from "../core/context";
 
 export interface Credentials {
@@ -54,6 +54,8 @@ export function createCredentials(ctx: BuildContext): Credentials {
     // The pooler's role (pooler.enabled): created only then, so that a cluster without one keeps its Secret as it was.
     const pooler = args.pooler.enabled ? password("pooler") : undefined;
     const monitoring = args.monitoring.enabled ? password("monitoring") : undefined;
+    // The backup Jobs' role (backup.enabled), likewise only then.
+    const backup = args.backup.enabled ? password("backup") : undefined;
     const own = ctx.topology.secretKeys.map((key) => [key, password(key.replace(/-password$/, ""))] as const);
 
     const secret = new k8s.core.v1.Secret(
@@ -68,6 +70,7 @@ export function createCredentials(ctx: BuildContext): Credentials {
                 [SECRET_KEYS.rewind]: pulumi.secret(rewind),
                 ...(pooler ? { [POOLER_SECRET_KEY]: pulumi.secret(pooler) } : {}),
                 ...(monitoring ? { [MONITORING_SECRET_KEY]: pulumi.secret(monitoring) } : {}),
+                ...(backup ? { [BACKUP_SECRET_KEY]: pulumi.secret(backup) } : {}),
                 ...Object.fromEntries(own.map(([key, value]) => [key, pulumi.secret(value)])),
             },
         },

@@ -6,8 +6,8 @@
  * `--as=system:serviceaccount:NS:SA` and with a kubeconfig holding the token, and a real read with the token.
  *
  * The rights are tested as rendered today. Some are broader than the scripts need (the labeler's and
- * Patroni's patch on whole pods, Patroni's list/watch of every ConfigMap and pod of the namespace, the backup
- * Job's get/list of every pod): they are asserted as allowed here, so a change to them shows up.
+ * Patroni's patch on whole pods, Patroni's list/watch of every ConfigMap and pod of the namespace): they are
+ * asserted as allowed here, so a change to them shows up. The backup Jobs hold no token and no rights.
  */
 import * as assert from "assert";
 import { ControlPlane } from "../harness/controlplane";
@@ -171,30 +171,28 @@ describe("control plane: RBAC of the rendered ServiceAccounts, with the real aut
     });
 
     for (const id of ["backup-s3", "backup-s3-patroni"]) {
-        it(`${id}: the backup Job finds the primary and execs into this cluster's pods only`, async function () {
+        it(`${id}: the backup Job runs with no rights: no token, and its ServiceAccount may not read or exec into pods`, async function () {
             this.timeout(120000);
             const ns = namespaceOf(VARIANTS.find((v) => v.id === id)!);
             const cron = objects.get(id)!.filter((m) => m.kind === "CronJob");
             assert.ok(cron.length > 0);
-            const sa = cron[0].spec.jobTemplate.spec.template.spec.serviceAccountName;
-            assert.strictEqual(sa, "db-backup");
-            for (const c of cron) assert.strictEqual(c.spec.jobTemplate.spec.template.spec.serviceAccountName, sa);
+            for (const c of cron) {
+                const spec = c.spec.jobTemplate.spec.template.spec;
+                assert.strictEqual(spec.serviceAccountName, undefined, "no ServiceAccount of its own");
+                assert.strictEqual(spec.automountServiceAccountToken, false);
+            }
+            // No Role names a backup identity; the namespace's default account, which the Job's pod runs as, has no right.
+            assert.deepStrictEqual(objects.get(id)!.filter((m) => /Role/.test(m.kind) && /backup/.test(m.metadata.name)).map((m) => m.metadata.name), []);
             const pods = podsOf(id);
-            await expectRights(ns, sa,
-                [
-                    { verb: "list", resource: "pods" },
-                    { verb: "get", resource: "pods", name: pods[0] },
-                    ...pods.map((name) => ({ verb: "create", resource: "pods", subresource: "exec", name })),
-                ],
-                [
-                    ...forbiddenToAll(id),
-                    { verb: "create", resource: "pods", subresource: "exec", name: `db-${pods.length}` },
-                    { verb: "create", resource: "pods", subresource: "exec", name: "other-0" },
-                    { verb: "patch", resource: "pods", name: pods[0] },
-                    { verb: "get", resource: "configmaps", name: "db-settings" },
-                    { verb: "patch", resource: "configmaps", name: "db-leader" },
-                    { verb: "create", resource: "jobs", group: "batch" },
-                ]);
+            await expectRights(ns, "default", [], [
+                ...forbiddenToAll(id),
+                { verb: "list", resource: "pods" },
+                { verb: "get", resource: "pods", name: pods[0] },
+                ...pods.map((name) => ({ verb: "create", resource: "pods", subresource: "exec", name })),
+                { verb: "patch", resource: "pods", name: pods[0] },
+                { verb: "get", resource: "configmaps", name: "db-settings" },
+                { verb: "create", resource: "jobs", group: "batch" },
+            ]);
         });
     }
 

@@ -1,8 +1,9 @@
 /**
  * Issue 13, test 1 on the rendered cluster: `backup.enabled` with a "volume" repository (a directory every
  * pod mounts, as the ReadWriteMany claim). The primary creates its stanza by itself and archives; pgBackRest's
- * check passes; a full backup taken as the CronJob takes it (backup.sh exec'd in the primary) completes under a
- * write load and `pgbackrest info` lists it; a replica refuses to back up.
+ * check passes; a full backup (backup.sh in the primary) completes under a write load and `pgbackrest info` lists
+ * it; a backup asked for as the CronJob's Job asks (the backup role's request over SQL) is taken by the manual
+ * supervisor on the primary; a replica refuses to back up.
  */
 import * as assert from "assert";
 import { Cluster } from "../harness/cluster";
@@ -50,6 +51,26 @@ describe("backups on the rendered cluster (volume repository)", function () {
         const status = (await c.exec(0, ["cat", "/run/replicated-db/backup-status"])).stdout;
         assert.match(status, /^last_result=ok$/m);
         assert.match(status, /^last_type=full$/m);
+    });
+
+    it("takes a backup the backup role asks for over SQL, as the CronJob's Job asks: the supervisor runs it on the primary", async () => {
+        const backup = { user: "backup", password: c.secret("backup-password"), database: "postgres" };
+        // The Job's client: every pod, the one that takes writes (backup-job.sh does the same).
+        const id = c.sql(0, "SELECT replicated_db.request_backup('diff')", backup);
+        let outcome = "";
+        await c.until("the supervisor to take the request and the backup to end", () => {
+            outcome = c.sql(0, `SELECT replicated_db.backup_outcome(${id})`, backup);
+            return /^(ok|failed)/.test(outcome);
+        }, 120000);
+        assert.strictEqual(outcome, "ok");
+        const stanza = await backupInfo(c, 0);
+        assert.deepStrictEqual(stanza.backup.map((b: any) => b.type), ["full", "diff"]);
+        assert.match((await c.exec(0, ["cat", "/run/replicated-db/backup-status"])).stdout, /^last_type=diff$/m);
+        assert.match(c.tail(0, 400), new RegExp(`backup request ${id}: a diff backup started`));
+        // A replica takes no request: it answers as a standby, and libpq's read-write target never picks it.
+        const onReplica = c.psql(1, "SELECT replicated_db.request_backup('full')", backup);
+        assert.notStrictEqual(onReplica.status, 0);
+        assert.match(onReplica.stderr, /read-only transaction/);
     });
 
     it("refuses a backup on a replica, saying why", async () => {

@@ -45,13 +45,19 @@ describe("archiving across a Patroni failover, and a restore after it", function
         try {
             await a.until("writes", () => writer.acked().length > 30);
             // The backup as an operator starts one now: a Job made from the rendered CronJob, run by the real Job
-            // controller on the harness node with the backup ServiceAccount's own token. Its script finds the
-            // primary by Patroni's label and execs backup.sh there, through the API (the rendered Role) and the
-            // node's streaming server.
+            // controller on the harness node. It holds no Kubernetes token: it logs into the primary as the backup
+            // role (the one Secret key it mounts, verify-full against the CA) and asks for a backup, which the
+            // primary's patroni.sh runs (backup-requests.sh), and waits for the outcome.
             await a.node!.cp.kubectl(["create", "job", "-n", "default", "--from=cronjob/db-backup-full", "db-backup-now"]);
             const job = await runJobPod(a.node!, "default", "db-backup-now");
             assert.strictEqual(job.code, 0, job.log);
-            assert.match(job.log, new RegExp(`running a full backup in db-${first}`));
+            assert.match(job.log, /asked the primary for a full backup \(request 1\)/);
+            assert.match(job.log, /the full backup of request 1 completed/);
+            const request = a.sql(first, "SELECT type || ' ' || state || ' ' || pod FROM replicated_db.backup_requests WHERE id = 1", { user: "postgres", database: "postgres" });
+            assert.strictEqual(request, `full ok db-${first}`);
+            const pod = await a.node!.get("default", "pods", job.pod);
+            assert.strictEqual(pod.spec.automountServiceAccountToken, false);
+            assert.ok(!(pod.spec.volumes ?? []).some((v: any) => v.projected), "no token volume in the backup pod");
             // The Job controller reads the pod's Succeeded phase the node reported.
             for (let tries = 0; ; tries++) {
                 const j = JSON.parse((await a.node!.cp.kubectl(["get", "job", "-n", "default", "db-backup-now", "-o", "json"])).stdout);

@@ -5,7 +5,8 @@
  * docs/pod-contract.md ("Backups") gives a pod, started with the supervisor's flags
  * on a socket only. The servers and scripts run as this machine's postgres user. Covered: the stanza,
  * a full backup under a write load, point-in-time recovery into a new cluster, the refusals that touch
- * nothing, a backup refused on a standby, and the CronJob's script against a stand-in kubectl.
+ * nothing, a backup refused on a standby, and the CronJob's script asking the primary for a backup (its
+ * requests taken by the supervisor's backup-requests.sh).
  */
 import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -426,68 +427,111 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         assert.ok(Number(after.last_attempt) >= Number(before.last_attempt));
     });
 
-    describe("backup-job.sh, with a stand-in kubectl", () => {
-        const selector = "app.kubernetes.io/instance=db,replicated-db.io/role=primary";
-        let bin: string;
-        let pods: string;
+    describe("backup-job.sh and the primary's backup requests (backup-requests.sh)", () => {
+        let secrets: string;
+        let ticker: ChildProcess | undefined;
+        const job = (type: string, secretDir = secrets) =>
+            a.script("backup-job.sh", [type], {
+                POD_NAME: "",
+                // libpq takes a socket directory for a host: the server here listens on its socket only.
+                RDB_BACKUP_HOSTS: a.socket,
+                RDB_BACKUP_PORT: "5432",
+                RDB_BACKUP_USER: "backup",
+                RDB_SECRET_DIR: secretDir,
+                RDB_TLS_CA: "",
+                RDB_BACKUP_POLL_SECONDS: "0.3",
+            });
+        const asBackup = (query: string) =>
+            spawnSync(AS_POSTGRES[0], [...AS_POSTGRES.slice(1), "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", `host=${a.socket} port=5432 dbname=postgres user=backup`, "-c", query], {
+                env: { ...a.env, PGPASSWORD: "backup-password-1" },
+                encoding: "utf8",
+            });
+        /** The supervisor's tick on the primary, every 300 ms, as the pod's user with the pod's env (and `extra`). */
+        async function startTicker(extra: Record<string, string> = {}): Promise<void> {
+            await stopTicker();
+            const script = `. "$RDB_SCRIPTS_DIR/lib.sh"; . "$RDB_SCRIPTS_DIR/backup-requests.sh"; while :; do backup_requests_tick; sleep 0.3; done`;
+            ticker = spawn(AS_POSTGRES[0], [...AS_POSTGRES.slice(1), "/bin/bash", "-c", script], {
+                env: { ...a.env, RDB_BACKUP_USER: "backup", ...extra },
+                stdio: ["ignore", "ignore", fs.openSync(path.join(a.dir, "ticker.log"), "a")],
+                detached: true,
+            });
+        }
+        async function stopTicker(): Promise<void> {
+            if (!ticker) return;
+            const exited = new Promise((r) => ticker!.once("exit", r));
+            process.kill(-ticker.pid!, "SIGKILL");
+            await exited;
+            ticker = undefined;
+        }
 
         before(() => {
-            bin = path.join(base, "bin");
-            pods = path.join(base, "pods");
-            fs.mkdirSync(bin);
-            // The pod's env for exec, as the kubelet gives the container's env to `kubectl exec`.
-            fs.writeFileSync(path.join(base, "pod.env"), Object.entries(a.env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
-            // Only what the script uses: `get pods` with its selectors and output, and `exec` into db-0.
-            fs.writeFileSync(
-                path.join(bin, "kubectl"),
-                `#!/bin/bash
-set -eu
-case "$1" in
-get)
-  [ "$*" = "get pods -n default -l ${selector} --field-selector=status.phase=Running -o jsonpath={range .items[*]}{.metadata.name}{\\" \\"}{.metadata.deletionTimestamp}{\\"\\\\n\\"}{end}" ] || { echo "unexpected: $*" >&2; exit 2; }
-  cat ${pods}
-  ;;
-exec)
-  [ "$2 $3 $4 $5 $6 $7" = "-n default db-0 -c postgres --" ] || { echo "unexpected: $*" >&2; exit 2; }
-  shift 7
-  mapfile -t env < ${path.join(base, "pod.env")}
-  exec env -i "\${env[@]}" "$@"
-  ;;
-*) exit 2 ;;
-esac
-`,
-                { mode: 0o755 },
-            );
-            spawnSync("chown", ["-R", "postgres:postgres", bin]);
+            // The role and its two functions, as roles_sql makes them on a primary with backups on.
+            fs.mkdirSync(path.join(a.run, "secret"), { recursive: true });
+            fs.writeFileSync(path.join(a.run, "secret", "backup-password"), "backup-password-1", { mode: 0o600 });
+            secrets = path.join(base, "job-secret");
+            fs.mkdirSync(secrets);
+            fs.writeFileSync(path.join(secrets, "backup-password"), "backup-password-1");
+            spawnSync("chown", ["-R", "postgres:postgres", a.run, secrets]);
+            a.sh('. "$RDB_SCRIPTS_DIR/lib.sh"; backup_sql | local_psql -v superuser=postgres -v backup_user=backup >/dev/null');
+            // Its password over the socket (peer for everyone else, as the rendered rules have it for the pod's user).
+            fs.writeFileSync(path.join(a.config, "pg_hba.conf"), "local postgres backup scram-sha-256\nlocal all all peer\nlocal replication all peer\n");
+            a.sql("SELECT pg_reload_conf()");
         });
+        after(() => stopTicker());
 
-        const job = (list: string) => {
-            fs.writeFileSync(pods, list);
-            return a.script("backup-job.sh", ["diff"], {
-                PATH: `${bin}:${a.env.PATH}`,
-                POD_NAME: "",
-                RDB_NAMESPACE: "default",
-                RDB_PRIMARY_SELECTOR: selector,
-                RDB_CONTAINER: "postgres",
-            });
-        };
-
-        it("runs backup.sh in the one running primary, leaving a terminating one aside", () => {
-            const r = job("db-0 \ndb-1 2026-11-25T21:00:00Z\n");
+        it("takes the backup a Job asks for: backup.sh runs where the data is, and the Job sees its outcome", async () => {
+            await startTicker();
+            const before = a.backups().length;
+            const r = job("diff");
             assert.strictEqual(r.code, 0, r.err);
-            assert.deepStrictEqual(a.backups().map((b) => b.type), ["full", "diff"]);
+            assert.match(r.err, /asked the primary for a diff backup \(request 1\)/);
+            assert.match(r.err, /the diff backup of request 1 completed/);
+            assert.strictEqual(a.backups().length, before + 1);
+            assert.strictEqual(a.backups().slice(-1)[0].type, "diff");
             assert.strictEqual(a.status().last_type, "diff");
             assert.strictEqual(a.status().last_result, "ok");
+            assert.strictEqual(a.sql("SELECT type || ' ' || state || ' ' || pod FROM replicated_db.backup_requests WHERE id = 1"), "diff ok db-0");
         });
 
-        it("fails with a clear error when no pod or more than one is the primary", () => {
-            const none = job("");
-            assert.notStrictEqual(none.code, 0);
-            assert.match(none.err, /ERROR: no running pod matches app.kubernetes.io\/instance=db,replicated-db.io\/role=primary in namespace default/);
-            const two = job("db-0 \ndb-2 \n");
-            assert.notStrictEqual(two.code, 0);
-            assert.match(two.err, /ERROR: 2 running pods match .* \(db-0 db-2\): not choosing one/);
-            assert.strictEqual(a.backups().length, 2);
+        it("fails the Job with the backup's failure, and a request marked running that nothing runs is failed", async () => {
+            // backup.sh fails where it runs (its stanza is unknown): the Job fails, naming where to look.
+            await startTicker({ PGBACKREST_STANZA: "no-such-stanza" });
+            const r = job("full");
+            assert.strictEqual(r.code, 1);
+            assert.match(r.err, /ERROR: the full backup of request 2 failed: backup.sh exited with status 1 on db-0; its ERROR line is in that pod's log/);
+            // A request another pod started before it stopped being the primary.
+            a.sql("INSERT INTO replicated_db.backup_requests (type, state, pod) VALUES ('full', 'running', 'db-9')");
+            await startTicker();
+            const deadline = Date.now() + 30000;
+            while (a.sql("SELECT state FROM replicated_db.backup_requests WHERE id = 3") !== "failed") {
+                if (Date.now() > deadline) throw new Error("the abandoned request was not failed");
+                await new Promise((res) => setTimeout(res, 200));
+            }
+            assert.match(a.sql("SELECT detail FROM replicated_db.backup_requests WHERE id = 3"), /stopped being the primary, or its supervisor restarted/);
+        });
+
+        it("the backup role may ask for a backup and read its outcome, nothing more; a wrong password asks nothing", () => {
+            assert.strictEqual(asBackup("SELECT replicated_db.backup_outcome(1)").stdout.trim(), "ok");
+            for (const [q, why] of [
+                ["SELECT * FROM replicated_db.backup_requests", /permission denied for table backup_requests/],
+                ["UPDATE replicated_db.backup_requests SET state = 'ok'", /permission denied for table backup_requests/],
+                ["SELECT count(*) FROM load", /permission denied for table load/],
+                ["CREATE TABLE mine (i int)", /permission denied for schema public/],
+                ["SELECT pg_read_file('postgresql.auto.conf')", /permission denied for function pg_read_file/],
+            ] as [string, RegExp][]) {
+                const r = asBackup(q);
+                assert.notStrictEqual(r.status, 0, `the backup role ran: ${q}`);
+                assert.match(r.stderr, why, q);
+            }
+            const wrong = path.join(base, "wrong-secret");
+            fs.mkdirSync(wrong);
+            fs.writeFileSync(path.join(wrong, "backup-password"), "not-it");
+            spawnSync("chown", ["-R", "postgres:postgres", wrong]);
+            const requests = a.sql("SELECT count(*) FROM replicated_db.backup_requests");
+            const r = job("full", wrong);
+            assert.strictEqual(r.code, 1);
+            assert.match(r.err, /ERROR: could not ask the primary for a full backup: .*password authentication failed for user "backup"/);
+            assert.strictEqual(a.sql("SELECT count(*) FROM replicated_db.backup_requests"), requests);
         });
     });
 });

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { NODE_STREAM } from "./controlplane";
 import { HarnessNode } from "./node";
-import { mountNamespace, own, runAs } from "./pod";
+import { PG_BIN, mountNamespace, own, runAs } from "./pod";
 import { collect } from "./proc";
 
 export interface JobRun {
@@ -60,7 +60,12 @@ export async function runJobPod(node: HarnessNode, namespace: string, job: strin
             } else if (v.secret) {
                 const sec = await node.get(namespace, "secrets", v.secret.secretName);
                 if (!sec) throw new Error(`pod ${name}: Secret ${v.secret.secretName} not found`);
-                for (const [k, val] of Object.entries<string>(sec.data ?? {})) write(k, Buffer.from(val, "base64"), v.secret.defaultMode ?? 0o644);
+                // `items` projects only the keys it names, at their paths, as the kubelet does.
+                const items: { key: string; path: string }[] = v.secret.items ?? Object.keys(sec.data ?? {}).map((k) => ({ key: k, path: k }));
+                for (const { key, path: file } of items) {
+                    if (sec.data?.[key] === undefined) throw new Error(`pod ${name}: Secret ${v.secret.secretName} has no key ${key}`);
+                    write(file, Buffer.from(sec.data[key], "base64"), v.secret.defaultMode ?? 0o644);
+                }
             } else if (v.projected) {
                 for (const src of v.projected.sources) {
                     if (src.serviceAccountToken) write(src.serviceAccountToken.path, access.token, v.projected.defaultMode ?? 0o644);
@@ -83,7 +88,8 @@ export async function runJobPod(node: HarnessNode, namespace: string, job: strin
         Object.assign(env, {
             KUBERNETES_SERVICE_HOST: access.host,
             KUBERNETES_SERVICE_PORT: String(access.port),
-            PATH: `${kubectlDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+            // The image's tools: kubectl (build.sh's) and PostgreSQL's client programs (Debian's, as in the pods).
+            PATH: `${kubectlDir}:${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             HOSTNAME: name,
         });
         const sc = spec.securityContext ?? {};

@@ -45,7 +45,7 @@ describe("backups (pgBackRest)", () => {
         assert.ok(Object.keys(find(r, "ConfigMap", "db-scripts").data).includes("backup.sh"));
     });
 
-    it("schedule full and differential backups as CronJobs that exec into the current primary, with least privilege", async () => {
+    it("schedule full and differential backups as CronJobs that ask the primary over SQL, with no token and one key", async () => {
         const r = await renderComponent("db", { image: IMAGE, replicas: 2, backup: { ...S3, fullSchedule: "@weekly" } });
         const jobs = ofKind(r, "CronJob");
         assert.deepStrictEqual(jobs.map((j) => [j.metadata.name, j.spec.schedule]), [["db-backup-diff", "0 1 * * 1-6"], ["db-backup-full", "@weekly"]]);
@@ -54,21 +54,34 @@ describe("backups (pgBackRest)", () => {
         assert.strictEqual(full.spec.timeZone, "Etc/UTC");
         assert.strictEqual(full.metadata.labels["app.kubernetes.io/component"], "backup-full");
         const pod = full.spec.jobTemplate.spec.template.spec;
-        assert.strictEqual(pod.serviceAccountName, "db-backup");
+        // No Kubernetes identity at all: no ServiceAccount of its own, no token, and no Role anywhere for backups.
+        assert.strictEqual(pod.serviceAccountName, undefined);
+        assert.strictEqual(pod.automountServiceAccountToken, false);
+        assert.deepStrictEqual(ofKind(r, "Role").filter((x) => /backup/.test(x.metadata.name)), []);
+        assert.deepStrictEqual(ofKind(r, "ServiceAccount").filter((x) => /backup/.test(x.metadata.name)), []);
         const c = pod.containers[0];
         assert.strictEqual(c.image, IMAGE);
         assert.deepStrictEqual(c.command, ["/bin/bash", "/etc/replicated-db/scripts/backup-job.sh", "full"]);
-        assert.strictEqual(env(c, "RDB_PRIMARY_SELECTOR").value, "app.kubernetes.io/name=postgresql,app.kubernetes.io/instance=db,replicated-db.io/role=primary");
-        assert.strictEqual(env(c, "RDB_CONTAINER").value, "postgres");
+        assert.strictEqual(
+            env(c, "RDB_BACKUP_HOSTS").value,
+            ["db-0", "db-1", "db-2"].map((p) => `${p}.db-headless.default.svc.cluster.local`).join(","),
+        );
+        assert.strictEqual(env(c, "RDB_BACKUP_USER").value, "backup");
+        assert.strictEqual(env(c, "RDB_TLS_CA").value, "/etc/replicated-db/tls/ca.crt");
         assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
-        const role = find(r, "Role", "db-backup");
-        assert.deepStrictEqual(role.rules, [
-            { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
-            { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"], resourceNames: ["db-0", "db-1", "db-2"] },
-        ]);
-        assert.strictEqual(find(r, "RoleBinding", "db-backup").subjects[0].name, "db-backup");
+        // One key of the credentials Secret, and the CA without the server's key.
+        const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+        assert.deepStrictEqual(volumes.secret.secret.items, [{ key: "backup-password", path: "backup-password" }]);
+        assert.deepStrictEqual(volumes.tls.secret.items, [{ key: "ca.crt", path: "ca.crt" }]);
+        // The database pods read the role's password; the Secret holds it.
+        assert.ok(Object.keys(find(r, "Secret", "db-credentials").stringData).includes("backup-password"));
+        assert.strictEqual(env(container(find(r, "StatefulSet"), "postgres"), "RDB_BACKUP_USER").value, "backup");
         const none = await renderComponent("db", { image: IMAGE, backup: { ...S3, diffSchedule: "" } });
         assert.deepStrictEqual(ofKind(none, "CronJob").map((j) => j.metadata.name), ["db-backup-full"]);
+        // Without backups: no role, no key.
+        const off = await renderComponent("db", { image: IMAGE });
+        assert.ok(!Object.keys(find(off, "Secret", "db-credentials").stringData).includes("backup-password"));
+        assert.strictEqual(container(find(off, "StatefulSet"), "postgres").env.find((e: any) => e.name === "RDB_BACKUP_USER"), undefined);
     });
 
     it("label the backup pods so that no selector of the database pods takes them for one", async () => {

@@ -36,9 +36,12 @@ describe("bad input that used to be accepted", () => {
             }
         }
         assert.match(refusal({ monitoring: { user: "pg_monitor" } }), /^invalid monitoring.user: "pg_monitor" \(allowed: a role of its own/);
-        // The component's rewind role (pg_rewind's login on a new primary) is its own too.
+        // The component's rewind role (pg_rewind's login on a new primary) and the backup Jobs' role are its own too.
         for (const args of [{ appUser: "rewind" }, { replicationUser: "rewind" }, { monitoring: { user: "rewind" } }]) {
             assert.match(refusal(args), /^invalid (appUser|replicationUser|monitoring\.user): "rewind" \(allowed: a role other than the component's rewind role \("rewind"\): each identity has its own password\)$/);
+        }
+        for (const args of [{ appUser: "backup" }, { replicationUser: "backup" }, { monitoring: { user: "backup" } }]) {
+            assert.match(refusal(args), /^invalid (appUser|replicationUser|monitoring\.user): "backup" \(allowed: a role other than the backup Jobs' role \("backup"\): each identity has its own password\)$/);
         }
         // Still fine: a role that is merely named like one.
         assert.strictEqual(resolveArgs("db", { appUser: "postgres_app" }).appUser, "postgres_app");

@@ -183,7 +183,7 @@ describe("network policy", () => {
         }
     });
 
-    it("backups to S3: the primary reaches the endpoint's port on the allowed CIDRs; the backup Job only the API server", async () => {
+    it("backups to S3: the primary reaches the endpoint's port on the allowed CIDRs; the backup Job only the database port and DNS", async () => {
         const w = await world({
             replicas: 1,
             image: IMAGE,
@@ -198,12 +198,13 @@ describe("network policy", () => {
         closed(w, w.primary, MANAGED_API_SERVER, 443);
         const job = w.backupJob!;
         assert.ok(job, "a backup CronJob");
-        open(w, job, API_SERVER, 6443);
-        open(w, job, API_SERVER, 443);
-        closed(w, job, MANAGED_API_SERVER, 443);
+        // It asks the primary for a backup as the backup role, by the pods' names: the database port and DNS only.
+        open(w, job, w.primary, 5432);
+        open(w, job, w.replica, 5432);
+        open(w, job, DNS, 53, "UDP");
+        closed(w, job, API_SERVER, 6443);
+        closed(w, job, API_SERVER, 443);
         closed(w, job, S3_SERVER, 9000);
-        closed(w, job, w.primary, 5432);
-        closed(w, job, DNS, 53, "UDP");
         closed(w, pod("web", "default", { app: "web" }), job, 8080);
         // The Job's pods carry the cluster's selector but are not database pods: not members, not clients by that.
         closed(w, job, w.primary, 8008);

@@ -4,6 +4,7 @@
  * it. The plumbing asks for these through the engine's `backup` member and names no tool itself.
  */
 import { ResolvedArgs } from "../../../args";
+import { BACKUP_ROLE } from "../../../naming";
 import { BackupSupport, EngineContext, EnvVar } from "../../../core/engine";
 import { PORT } from "../connection";
 import { PGDATA, SOCKET_DIR } from "../pod";
@@ -120,6 +121,8 @@ export function backupEnv(ctx: EngineContext): EnvVar[] {
             : []),
         ...(b.encryptionSecret ? [secretRef("PGBACKREST_REPO1_CIPHER_PASS", b.encryptionSecret, ENCRYPTION_SECRET_KEY)] : []),
         { name: "RDB_BACKUP", value: b.enabled ? "on" : "off" },
+        // The role the backup Jobs ask for backups as (lib.sh backup_sql; backup-requests.sh): only with backups on.
+        ...(b.enabled ? [{ name: "RDB_BACKUP_USER", value: BACKUP_ROLE }] : []),
         { name: "RDB_RESTORE_FROM", value: r?.stanza ?? "" },
         { name: "RDB_RESTORE_TYPE", value: r?.targetType ?? "" },
         { name: "RDB_RESTORE_TARGET", value: r?.target ?? "" },

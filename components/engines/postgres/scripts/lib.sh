@@ -72,6 +72,8 @@ SECRET_KEYS=(superuser-password replication-password app-password rewind-passwor
 [ -z "${RDB_POOLER_USER:-}" ] || SECRET_KEYS+=(pooler-password)
 # The exporter's role, with monitoring on: its password is checked and applied like the others.
 [ -z "${RDB_MONITORING_USER:-}" ] || SECRET_KEYS+=(monitoring-password)
+# The backup Jobs' role, with backups on.
+[ -z "${RDB_BACKUP_USER:-}" ] || SECRET_KEYS+=(backup-password)
 # The failover mode's own passwords (Patroni's REST API's), no role's: accepted and rotated the same way.
 if [ -n "${RDB_MODE_SECRET_KEYS:-}" ]; then
     read -r -a mode_secret_keys <<<"$RDB_MODE_SECRET_KEYS"
@@ -280,6 +282,42 @@ SELECT format('GRANT pg_monitor TO %I', :'monitoring_user')
 SQL
     fi
     [ -z "${RDB_POOLER_USER:-}" ] || pooler_sql
+    [ -z "${RDB_BACKUP_USER:-}" ] || backup_sql
+}
+
+# With backups on: the backup Jobs' role and what it may do, in database postgres: request a backup of this server
+# and read that request's outcome, through two SECURITY DEFINER functions over a table only the superuser owns
+# (replicated_db.backup_requests). The primary's supervisor takes the requests (backup-requests.sh). The role
+# cannot read the table, any other table, or write anything else.
+backup_sql() {
+    # shellcheck disable=SC2016
+    printf '\\set backup_pw `cat "%s"`\n' "$(secret_file backup-password)"
+    cat <<'SQL'
+SELECT format('CREATE ROLE %I', :'backup_user')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'backup_user') \gexec
+ALTER ROLE :"backup_user" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 3 PASSWORD :'backup_pw';
+CREATE SCHEMA IF NOT EXISTS replicated_db AUTHORIZATION :"superuser";
+REVOKE ALL ON SCHEMA replicated_db FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS replicated_db.backup_requests (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type text NOT NULL CHECK (type IN ('full', 'diff', 'incr')),
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    state text NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'running', 'ok', 'failed')),
+    pod text,
+    finished_at timestamptz,
+    detail text
+);
+REVOKE ALL ON replicated_db.backup_requests FROM PUBLIC;
+CREATE OR REPLACE FUNCTION replicated_db.request_backup(kind text) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ INSERT INTO replicated_db.backup_requests (type) VALUES (kind) RETURNING id $$;
+CREATE OR REPLACE FUNCTION replicated_db.backup_outcome(request bigint) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT state || coalesce(': ' || detail, '') FROM replicated_db.backup_requests WHERE id = request $$;
+REVOKE ALL ON FUNCTION replicated_db.request_backup(text), replicated_db.backup_outcome(bigint) FROM PUBLIC;
+GRANT USAGE ON SCHEMA replicated_db TO :"backup_user";
+GRANT EXECUTE ON FUNCTION replicated_db.request_backup(text), replicated_db.backup_outcome(bigint) TO :"backup_user";
+SQL
 }
 
 # With the connection pooler on: its role (the Secret's pooler-password) and, in the application database,
@@ -314,7 +352,7 @@ SQL
 roles_psql() {
     local_psql -v superuser="$RDB_SUPERUSER" -v replication_user="$RDB_REPLICATION_USER" -v rewind_user="$RDB_REWIND_USER" \
         -v app_user="$RDB_APP_USER" -v app_database="$RDB_APP_DATABASE" -v pooler_user="${RDB_POOLER_USER:-}" \
-        -v monitoring_user="${RDB_MONITORING_USER:-}" >/dev/null
+        -v monitoring_user="${RDB_MONITORING_USER:-}" -v backup_user="${RDB_BACKUP_USER:-}" >/dev/null
 }
 
 # The data directory's identity: a clone, restore or re-initialisation renames a new directory into place (a

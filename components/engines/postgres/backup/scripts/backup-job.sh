@@ -1,9 +1,9 @@
 #!/bin/bash
-# backup-job.sh full|diff|incr: what the backup CronJobs run. It finds the one running pod that carries the
-# primary's labels (RDB_PRIMARY_SELECTOR, in RDB_NAMESPACE) and execs backup.sh in its database container
-# (RDB_CONTAINER), so that the backup runs where the data and the archiving are, with the pod's own env.
-# The Job's status is the exec's: a failed backup is a failed Job. No primary, or more than one (labels
-# mid-switchover), is an error, never a guess: the next schedule tries again.
+# backup-job.sh full|diff|incr: what the backup CronJobs run. It logs into the primary as the backup role (every
+# pod in RDB_BACKUP_HOSTS, libpq's read-write target finds the primary; verify-full against RDB_TLS_CA with TLS
+# on), asks for a backup (replicated_db.request_backup) and waits for its outcome, which the primary's supervisor
+# records once backup.sh has run there (backup-requests.sh). The Job holds no Kubernetes token and runs nothing
+# in the database pods itself. Its status is the backup's: a failed backup is a failed Job.
 set -euo pipefail
 # shellcheck source=../../scripts/lib.sh
 . "$RDB_SCRIPTS_DIR/lib.sh"
@@ -13,30 +13,45 @@ case "$TYPE" in
 full | diff | incr) ;;
 *) die "backup-job.sh: the backup type is \"$TYPE\"; allowed: full, diff, incr" ;;
 esac
-for var in RDB_NAMESPACE RDB_PRIMARY_SELECTOR RDB_CONTAINER; do
+for var in RDB_BACKUP_HOSTS RDB_BACKUP_PORT RDB_BACKUP_USER RDB_SECRET_DIR; do
     [ -n "${!var:-}" ] || die "backup-job.sh: $var is not set; the CronJob's env must name it"
 done
+# How often the Job asks for the outcome; the Job's activeDeadlineSeconds bounds the whole wait.
+POLL_SECONDS=${RDB_BACKUP_POLL_SECONDS:-2}
 
 fail() {
     log "ERROR: $*"
     exit 1
 }
 
-# Pods that are terminating still report phase Running; they carry a deletionTimestamp (a second word on
-# their line), and are left out.
-if ! pods=$(kubectl get pods -n "$RDB_NAMESPACE" -l "$RDB_PRIMARY_SELECTOR" --field-selector=status.phase=Running \
-    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}'); then
-    fail "could not list the pods matching $RDB_PRIMARY_SELECTOR in namespace $RDB_NAMESPACE"
-fi
-mapfile -t names < <(printf '%s\n' "$pods" | awk 'NF == 1 { print $1 }')
-case "${#names[@]}" in
-0) fail "no running pod matches $RDB_PRIMARY_SELECTOR in namespace $RDB_NAMESPACE: no primary to back up" ;;
-1) ;;
-*) fail "${#names[@]} running pods match $RDB_PRIMARY_SELECTOR in namespace $RDB_NAMESPACE (${names[*]}): not choosing one" ;;
-esac
+# The password reaches psql in its environment, never on a command line.
+PGPASSWORD=$(cat "$RDB_SECRET_DIR/backup-password") || fail "cannot read the backup role's password in $RDB_SECRET_DIR"
+export PGPASSWORD
+CONNINFO="host=$RDB_BACKUP_HOSTS port=$RDB_BACKUP_PORT dbname=postgres user=$RDB_BACKUP_USER target_session_attrs=read-write connect_timeout=5$(tls_conninfo)"
+ask() {
+    psql -X -q -A -t -v ON_ERROR_STOP=1 "$CONNINFO" -c "$1"
+}
 
-log "running a $TYPE backup in ${names[0]}"
-rc=0
-kubectl exec -n "$RDB_NAMESPACE" "${names[0]}" -c "$RDB_CONTAINER" -- /bin/bash "$RDB_SCRIPTS_DIR/backup.sh" "$TYPE" || rc=$?
-[ "$rc" = 0 ] || log "ERROR: the $TYPE backup in ${names[0]} failed (status $rc)"
-exit "$rc"
+if ! id=$(ask "SELECT replicated_db.request_backup('$TYPE')" 2>&1); then
+    fail "could not ask the primary for a $TYPE backup: $id"
+fi
+log "asked the primary for a $TYPE backup (request $id)"
+while :; do
+    sleep "$POLL_SECONDS"
+    # A failed question (a switchover under way) is asked again: the request is in the database, and a new
+    # primary that has it takes it or says it stopped.
+    if ! outcome=$(ask "SELECT replicated_db.backup_outcome($id)" 2>&1); then
+        log "could not ask for request $id's outcome ($outcome); asking again"
+        continue
+    fi
+    case "$outcome" in
+    ok*)
+        log "the $TYPE backup of request $id completed"
+        exit 0
+        ;;
+    failed*) fail "the $TYPE backup of request $id failed: ${outcome#failed: }" ;;
+    requested* | running*) ;;
+    '') fail "request $id is gone: the primary that has the data now never received it (a failover to a replica that lagged); the next schedule asks again" ;;
+    *) fail "request $id has an outcome this script does not know: $outcome" ;;
+    esac
+done

@@ -33,6 +33,10 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/decide-gate.sh"
 # shellcheck source=decide.sh
 . "$RDB_SCRIPTS_DIR/decide.sh"
+if [ -n "${RDB_BACKUP_USER:-}" ]; then
+    # shellcheck source=../../../backup/scripts/backup-requests.sh
+    . "$RDB_SCRIPTS_DIR/backup-requests.sh"
+fi
 
 set_stop_deadlines
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
@@ -213,6 +217,7 @@ step() {
         ;;
     primary | primary-standby-enabled)
         keep_primary "$count"
+        [ -z "${RDB_BACKUP_USER:-}" ] || backup_requests_tick || log "could not take the backup requests; retrying"
         if [ "${ACTION[0]}" = primary-standby-enabled ]; then
             local why="ERROR: standby.enabled is true, but this cluster was promoted and takes writes; a standby needs new volumes (README, \"Disaster recovery: standby cluster\")"
             [ "$S_REASON" = "$why" ] || log "$why"

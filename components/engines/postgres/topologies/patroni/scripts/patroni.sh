@@ -18,6 +18,10 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/patroni-standby.sh"
 # shellcheck source=patroni-dynamic.sh
 . "$RDB_SCRIPTS_DIR/patroni-dynamic.sh"
+if [ -n "${RDB_BACKUP_USER:-}" ]; then
+    # shellcheck source=../../../backup/scripts/backup-requests.sh
+    . "$RDB_SCRIPTS_DIR/backup-requests.sh"
+fi
 
 # The oldest Patroni this component supports: 3.3 for the configurable Kubernetes role label, and at least
 # 3.1 for the leader-lock fixes a paused primary needs (upstream #2689, #2693, #2787; README, "Automated
@@ -209,6 +213,8 @@ supervise() {
             dynamic_checked=$now
             dynamic_tick || log "dynamic settings check failed (status $?); retrying"
         fi
+        # The backups the backup Jobs ask for, on the primary (backup-requests.sh).
+        [ -z "${RDB_BACKUP_USER:-}" ] || backup_requests_tick || log "could not take the backup requests; retrying"
     done
 }
 
