@@ -7,8 +7,9 @@
  * (docs/failover.md, "A primary frozen during a manual failover"):
  * - synchronous: a commit on the resumed old primary waits for a standby, which now follows the new primary, so
  *   it is never acknowledged: nothing is lost;
- * - asynchronous: a commit the resumed old primary acknowledges in the window is discarded by its rewind; the
- *   test shows that only such commits are lost, never one acknowledged before the freeze.
+ * - asynchronous: a commit the resumed old primary acknowledges in the window is discarded by its rewind, and so
+ *   may be the last commit each writer had acknowledged before the freeze, if replication had not sent it yet (the
+ *   loss asynchronous replication allows in any failover); the test shows that nothing else is lost.
  * With Patroni the pod is frozen longer than the leader lock's ttl, Patroni and its fence with it: a replica takes
  * the lock, and the resumed Patroni finds its lock gone and demotes its server.
  */
@@ -80,12 +81,17 @@ function frozenScenario(title: string, mode: Mode, synchronousReplicas: number) 
             const writers = TABLES.map((t) => new AckedWriter(c.hosts(ordinals), c.secret("app-password"), t, path.join(c.base, `acks-${t}`)));
             const ackedCount = () => writers.reduce((n, w) => n + w.acked().length, 0);
             let atThaw: number[] = [];
+            let atFreeze: number[] = [];
             let promoted = -1;
             try {
                 sampler.start();
                 await c.until("the writers to get going", () => ackedCount() > 60);
                 const frozen = freeze(c.pod(old));
                 const frozenAt = Date.now();
+                // A reply the server sent just before the freeze reaches its writer's file within this; no other pod
+                // takes writes yet.
+                await sleep(500);
+                atFreeze = writers.map((w) => w.acked().length);
                 await mode.failover(c, old);
                 await c.until(`a replica to promote while db-${old} is frozen`, () => {
                     promoted = ordinals.filter((i) => i !== old).find(outOfRecovery) ?? -1;
@@ -128,8 +134,17 @@ function frozenScenario(title: string, mode: Mode, synchronousReplicas: number) 
                     .filter(Boolean)
                     .map(Number);
                 const beforeThaw = new Set(acked.slice(0, atThaw[k]));
-                console.log(`      ${table}: ${acked.length} acknowledged, ${missing.length} missing${missing.length ? ` (${missing.join(",")})` : ""}`);
-                assert.deepStrictEqual(missing.filter((id) => beforeThaw.has(id)), [], `rows of ${table} acknowledged before db-${old} resumed are missing`);
+                // Asynchronous: the writer's last commit before the freeze may not have been sent to any replica.
+                const unsent = synchronousReplicas > 0 ? undefined : acked[atFreeze[k] - 1];
+                console.log(
+                    `      ${table}: ${acked.length} acknowledged, ${missing.length} missing${missing.length ? ` (${missing.join(",")})` : ""}` +
+                        (unsent !== undefined && missing.includes(unsent) ? `; ${unsent}, its last commit before the freeze, had not been sent` : ""),
+                );
+                assert.deepStrictEqual(
+                    missing.filter((id) => beforeThaw.has(id) && id !== unsent),
+                    [],
+                    `rows of ${table} acknowledged before db-${old} resumed are missing`,
+                );
                 if (synchronousReplicas > 0) assert.deepStrictEqual(missing, [], `acknowledged rows of ${table} are missing`);
             });
             for (const i of ordinals.filter((x) => x !== promoted)) assert.strictEqual(c.sql(i, "SELECT pg_is_in_recovery()", superuser), "t");
