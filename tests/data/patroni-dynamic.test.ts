@@ -86,8 +86,10 @@ describe("Patroni's timings changed on a running cluster", function () {
             await sleep(500);
         }
         assert.deepStrictEqual(seen, want, "GET /config after the rollout");
-        const primary = writable()[0];
-        assert.match(fs.readFileSync(c.logFile(primary), "utf8"), /Patroni's dynamic settings differed from the rendered ones: applied/);
+        // A member started from the new render applied them while it was the primary: not always the primary at the
+        // end, as the rollout's deletions move the leader lock (the clean-clone CI at 0e81407 saw it end on another).
+        const applied = ORDINALS.filter((i) => /Patroni's dynamic settings differed from the rendered ones: applied/.test(fs.readFileSync(c.logFile(i), "utf8")));
+        assert.ok(applied.length > 0, "no member's log says it applied the rendered dynamic settings");
         // Every member serves the same configuration (it lives in the store), once its own loop has read the
         // store again: within the old loop_wait (10 s) it ran when the change landed.
         for (const i of ORDINALS) {
