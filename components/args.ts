@@ -167,7 +167,7 @@ export interface NetworkPolicyArgs {
     dnsPort?: number;
     /**
      * Where the Kubernetes API server may be, as CIDRs, reached on ports 443 and 6443 by the pods that use it
-     * (the role-labeler sidecar, Patroni) and by the backup Jobs. Its address is not known when the component
+     * (the role-labeler sidecar, Patroni); the backup Jobs no longer reach it. Its address is not known when the component
      * renders (managed clusters do not publish it), hence everything by default; narrow it to the API
      * server's endpoints (`kubectl get endpoints kubernetes`) where you know them.
      * @default ["0.0.0.0/0"]
