@@ -121,15 +121,81 @@ export class Results {
     }
 }
 
+/** How far two runs of the same bench may differ on a headline figure and still agree. */
+export const AGREEMENT = 0.1;
+
 /** Two runs' figures side by side: the medians and their ratio, for every figure either run has. */
 export function compare(a: BenchResults, b: BenchResults): string[] {
     const keys = [...new Set([...Object.keys(a.figures), ...Object.keys(b.figures)])];
     const cell = (f: Figure | undefined) => (f && f.values.length ? median(f.values).toFixed(2) : "-");
-    const lines = [`| figure | unit | ${a.startedAt} | ${b.startedAt} | second / first |`, "|---|---|---|---|---|"];
+    const lines = [`| figure | unit | ${a.startedAt} | ${b.startedAt} | second / first | within ${AGREEMENT * 100} % |`, "|---|---|---|---|---|---|"];
     for (const k of keys) {
         const [fa, fb] = [a.figures[k], b.figures[k]];
-        const ratio = fa?.values.length && fb?.values.length && median(fa.values) !== 0 ? (median(fb.values) / median(fa.values)).toFixed(2) : "";
-        lines.push(`| ${k} | ${(fa ?? fb)!.unit} | ${cell(fa)} | ${cell(fb)} | ${ratio} |`);
+        const r = fa?.values.length && fb?.values.length && median(fa.values) !== 0 ? median(fb.values) / median(fa.values) : undefined;
+        const agrees = r === undefined ? "" : Math.abs(r - 1) <= AGREEMENT + 1e-9 ? "yes" : "no";
+        lines.push(`| ${k} | ${(fa ?? fb)!.unit} | ${cell(fa)} | ${cell(fb)} | ${r === undefined ? "" : r.toFixed(2)} | ${agrees} |`);
     }
     return lines;
+}
+
+/** A goal on one figure: at least, or at most, `value`. */
+export interface Goal {
+    /** "at least" (a ratio of throughput) or "at most" (a lag, a time). */
+    atLeast: boolean;
+    value: number;
+}
+
+export interface Judgement {
+    median: number;
+    min: number;
+    max: number;
+    /** How far the median is from the goal, in the goal's favour when positive. */
+    margin: number;
+    /** "met", "not met", or "undecided" when the runs' spread is wider than the margin: the runs say nothing about the goal. */
+    verdict: "met" | "not met" | "undecided";
+}
+
+/**
+ * Judges repeated runs of one figure against its goal. The spread (max - min of the runs) is compared with the
+ * margin (median to goal): a spread wider than the margin means another set of runs could land on the other
+ * side, so the verdict is "undecided" instead of met or not met.
+ */
+export function judge(values: number[], goal: Goal): Judgement {
+    if (values.length === 0) throw new Error("judge: no values");
+    const m = median(values);
+    const [min, max] = [Math.min(...values), Math.max(...values)];
+    const margin = goal.atLeast ? m - goal.value : goal.value - m;
+    const verdict = max - min > Math.abs(margin) ? "undecided" : margin >= 0 ? "met" : "not met";
+    return { median: m, min, max, margin, verdict };
+}
+
+/** A judgement as a table cell: "met (margin 0.06, spread 0.03)". */
+export function verdictCell(j: Judgement, digits = 2): string {
+    const note = j.verdict === "undecided" ? "undecided: the spread is wider than the margin" : j.verdict;
+    return `${note} (margin ${j.margin.toFixed(digits)}, spread ${(j.max - j.min).toFixed(digits)})`;
+}
+
+/** Each run's value of a figure divided by its baseline's in the same run (the runs are interleaved in pairs). */
+export function pairedRatios(values: number[], baseline: number[]): number[] {
+    if (values.length !== baseline.length) throw new Error(`pairedRatios: ${values.length} values against ${baseline.length} baselines`);
+    return values.map((v, i) => v / baseline[i]);
+}
+
+/** Time each CPU spent busy and in all, from /proc/stat (jiffies), to tell which core a load saturated. */
+export function cpuTimes(stat = require("fs").readFileSync("/proc/stat", "utf8") as string): { busy: number; total: number }[] {
+    const out: { busy: number; total: number }[] = [];
+    for (const line of stat.split("\n")) {
+        const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+        if (!m) continue;
+        // user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
+        const f = m[2].trim().split(/\s+/).map(Number);
+        const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+        out[Number(m[1])] = { busy: total - f[3] - f[4], total };
+    }
+    return out;
+}
+
+/** Each CPU's busy share (0-1) between two cpuTimes() readings. */
+export function busyShares(before: { busy: number; total: number }[], after: { busy: number; total: number }[]): number[] {
+    return after.map((a, i) => (a.total - before[i].total > 0 ? (a.busy - before[i].busy) / (a.total - before[i].total) : 0));
 }

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { benchSettings, BenchResults, compare, Progress, QUICK, Results } from "../../bench/report";
+import { benchSettings, BenchResults, busyShares, compare, cpuTimes, judge, pairedRatios, Progress, QUICK, Results } from "../../bench/report";
 import { ArchiveEvent, classify, pairArchiveEvents } from "../../bench/archive-watch";
 
 describe("benchmark reports (bench/report.ts)", () => {
@@ -43,13 +43,43 @@ describe("benchmark reports (bench/report.ts)", () => {
             assert.strictEqual(first.settings.quick, true);
             const second: BenchResults = { ...first, startedAt: "later", figures: { tps: { unit: "tps", values: [150, 150] }, extra: { unit: "s", values: [1] } } };
             const table = compare(first, second);
-            assert.ok(table.includes("| tps | tps | 200.00 | 150.00 | 0.75 |"), table.join("\n"));
-            assert.ok(table.includes("| lag | ms | 1.50 | - |  |"), table.join("\n"));
-            assert.ok(table.includes("| extra | s | - | 1.00 |  |"), table.join("\n"));
+            assert.ok(table.includes("| tps | tps | 200.00 | 150.00 | 0.75 | no |"), table.join("\n"));
+            assert.ok(table.includes("| lag | ms | 1.50 | - |  |  |"), table.join("\n"));
+            assert.ok(table.includes("| extra | s | - | 1.00 |  |  |"), table.join("\n"));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("judges repeated runs against a goal: met or not met only when the spread is narrower than the margin", () => {
+        const table: [number[], { atLeast: boolean; value: number }, string, number][] = [
+            // values, goal, verdict, margin
+            [[0.95, 0.96, 0.97], { atLeast: true, value: 0.9 }, "met", 0.06],
+            [[0.8, 0.82, 0.81], { atLeast: true, value: 0.9 }, "not met", -0.09],
+            [[0.85, 0.95, 0.97], { atLeast: true, value: 0.9 }, "undecided", 0.05],
+            [[0.78, 0.95, 0.91], { atLeast: true, value: 0.9 }, "undecided", 0.01],
+            [[16, 20, 18], { atLeast: false, value: 50 }, "met", 32],
+            [[60, 70, 65], { atLeast: false, value: 50 }, "not met", -15],
+            [[20, 111, 40], { atLeast: false, value: 50 }, "undecided", 10],
+            [[0.9, 0.9], { atLeast: true, value: 0.9 }, "met", 0],
+        ];
+        for (const [values, goal, verdict, margin] of table) {
+            const j = judge(values, goal);
+            assert.strictEqual(j.verdict, verdict, JSON.stringify({ values, goal }));
+            assert.ok(Math.abs(j.margin - margin) < 1e-9, JSON.stringify({ values, goal, margin: j.margin }));
+        }
+        assert.throws(() => judge([], { atLeast: true, value: 1 }), /no values/);
+    });
+
+    it("pairs each run with its own baseline, and reads each CPU's busy share from /proc/stat", () => {
+        assert.deepStrictEqual(pairedRatios([90, 50], [100, 100]), [0.9, 0.5]);
+        assert.throws(() => pairedRatios([1], [1, 2]), /1 values against 2 baselines/);
+        const before = cpuTimes("cpu  1 2 3 4\ncpu0 100 0 0 100 0 0 0 0\ncpu1 10 0 0 190 0 0 0 0\nintr 5\n");
+        const after = cpuTimes("cpu  1 2 3 4\ncpu0 190 0 10 100 0 0 0 0\ncpu1 20 0 0 270 10 0 0 0\nintr 5\n");
+        assert.deepStrictEqual(busyShares(before, after), [1, 0.1]);
+        assert.strictEqual(cpuTimes().length > 0, true);
+    });
+
 });
 
 describe("the archive-lag sampler's events (bench/archive-watch.ts)", () => {
