@@ -1,6 +1,6 @@
 #!/bin/bash
-# isolated.sh COMMAND...: runs a data-plane run (the test suite, a benchmark) in a network and PID namespace
-# of its own. Every run's pods listen on the same addresses (10.244.0.10+, local to the run) with the same
+# isolated.sh COMMAND...: runs a data-plane run (the test suite, a benchmark) in a network, PID and IPC
+# namespace of its own. Every run's pods listen on the same addresses (10.244.0.10+, local to the run) with the same
 # deterministic passwords, so without this two runs on one machine would talk to each other's servers.
 # The PID namespace makes the run's end the end of all it started: when its first process dies, for
 # any reason, SIGKILL included, the kernel kills every process left in the namespace.
@@ -12,11 +12,15 @@ if [ "${1:-}" != "--inside" ]; then
     # The harness compares these with its own to refuse running outside a private namespace.
     RDB_OUTER_NETNS=$(readlink /proc/self/ns/net)
     RDB_OUTER_PIDNS=$(readlink /proc/self/ns/pid)
-    export RDB_OUTER_NETNS RDB_OUTER_PIDNS
+    RDB_OUTER_IPCNS=$(readlink /proc/self/ns/ipc)
+    export RDB_OUTER_NETNS RDB_OUTER_PIDNS RDB_OUTER_IPCNS
     # pdeathsig: if whoever started us (npm, CI) is SIGKILLed, unshare dies too, and --kill-child then
     # takes the namespace's first process, and with it the whole namespace. --mount-proc makes /proc show
-    # this namespace's PIDs, which the harness hands to nsenter.
-    exec setpriv --pdeathsig KILL -- unshare --net --pid --fork --kill-child --mount-proc -- "$0" --inside "$@"
+    # this namespace's PIDs, which the harness hands to nsenter. The IPC namespace holds the System V shared
+    # memory segments of the run's servers: one that is SIGKILLed leaves its segment behind, and in the host's
+    # namespace those added up over many runs until no server could start ("could not create shared memory
+    # segment: No space left on device", with kernel.shmmni's 4096 taken); the run's namespace goes with it.
+    exec setpriv --pdeathsig KILL -- unshare --net --pid --ipc --fork --kill-child --mount-proc -- "$0" --inside "$@"
 fi
 shift
 

@@ -1,7 +1,7 @@
 /**
  * The harness starts servers only inside a run of tests/harness/isolated.sh: a network namespace of the
- * run's own (every run's pods use the same addresses and passwords) and a PID namespace of its
- * own (nothing the run started can outlive it).
+ * run's own (every run's pods use the same addresses and passwords), a PID namespace of its
+ * own (nothing the run started can outlive it) and an IPC namespace of its own (nor any shared memory segment).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -18,6 +18,9 @@ export function isolationProblem(env: NodeJS.ProcessEnv = process.env): string |
     }
     if (net === env.RDB_OUTER_NETNS) return `the network namespace ${net} is the one the run was started from, not a private one`;
     if (pid === env.RDB_OUTER_PIDNS) return `the PID namespace ${pid} is the one the run was started from, not a private one`;
+    // The servers' System V shared memory: one SIGKILLed leaves its segment in the namespace, so a shared one fills up.
+    const ipc = fs.readlinkSync("/proc/self/ns/ipc");
+    if (env.RDB_OUTER_IPCNS && ipc === env.RDB_OUTER_IPCNS) return `the IPC namespace ${ipc} is the one the run was started from, not a private one`;
     // A namespace made for the run holds the loopback interface alone; a shared one has the machine's.
     // (/proc/self/net follows the namespace; /sys/class/net shows the one sysfs was mounted in.)
     const links = fs.readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2).map((l) => l.split(":")[0].trim()).filter((l) => l && l !== "lo");
