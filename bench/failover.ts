@@ -13,7 +13,8 @@
  * - manual: the operator step is done at once by the script: pick the replica that received most WAL
  *   (what bin/replicated-db-status prints) and apply primaryOrdinal. On a cluster, add the operator's
  *   reaction and the kubelet's ConfigMap refresh (up to about a minute) to the figure.
- * - automated: Patroni (etcd as its store, as in tests/data/patroni.test.ts); nobody acts. Patroni's default
+ * - automated: Patroni at the image's release (4.1.4, tools/patroni/install.sh) with the Kubernetes API as its
+ *   store (the harness's control plane, as in tests/data/patroni.test.ts); nobody acts. Patroni's default
  *   timings (ttl 30, loop_wait 10) and the fast choice (`patroni: FAST_TIMING`: 20, 2, retry_timeout 5). In
  *   synchronous mode the kill waits until Patroni has named a synchronous standby (strict mode promotes
  *   nobody before that; tests/data/patroni-load.test.ts).

@@ -16,10 +16,12 @@
  * Every run measures two layouts, in alternating order:
  * - unpinned: the servers, the client and the bench share both cores, as they happen to be scheduled;
  * - pinned: the primary alone on CPU 0 (its postmaster, backends and walsenders: everything replication asks of the
- *   primary itself), and everything else on CPU 1 (the pgbench client, both replicas, the bench and the harness).
- *   The primary's core is then the bottleneck in every mode (the table prints each core's busy share to show it),
- *   so a lower throughput with replicas is the walsenders' and the synchronous waits' cost to the primary, not the
- *   replicas' CPU and not where the client's threads happened to land.
+ *   primary itself); the pgbench client, the bench and the harness on CPU 1; both replicas on CPU 1 too, at the
+ *   lowest priority (nice 19), so that they take only what the client leaves and never slow the client down, as
+ *   replicas on nodes of their own would not. The primary's core is then the bottleneck in every mode (the table
+ *   prints each core's busy share to show it), so a lower throughput with replicas is the walsenders' and the
+ *   synchronous waits' cost to the primary, not the replicas' CPU and not where the client's threads happened to
+ *   land. A replica that cannot keep up on what is left shows as replay lag.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -37,10 +39,11 @@ const PLACEMENTS = ["unpinned", "pinned"] as const;
 type Placement = (typeof PLACEMENTS)[number];
 const MODES = ["none", "async", "sync"] as const;
 type Mode = (typeof MODES)[number];
-/** Where each process runs (taskset's lists). Pinned: the primary alone on CPU 0, everything else on CPU 1. */
-const CPUS: Record<Placement, { primary: string; others: string }> = {
-    unpinned: { primary: allCpus(), others: allCpus() },
-    pinned: { primary: "0", others: "1" },
+/** Where each process runs (taskset's lists), and the replicas' niceness. Pinned: the primary alone on CPU 0,
+ * everything else on CPU 1, the replicas below the client. */
+const CPUS: Record<Placement, { primary: string; others: string; replicaNice: number }> = {
+    unpinned: { primary: allCpus(), others: allCpus(), replicaNice: 0 },
+    pinned: { primary: "0", others: "1", replicaNice: 19 },
 };
 const results = new Results("replication", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
 // bootstrap: one step per run; throughput: three per run and placement.
@@ -48,7 +51,8 @@ const progress = new Progress("replication", RUNS + RUNS * PLACEMENTS.length * M
 
 /** The pods, the bench's own process (the harness's node runs in it) and so pgbench, in `placement`. */
 function place(c: Cluster, placement: Placement): void {
-    for (const i of c.pods.keys()) if (c.pod(i).running) pinPod(c, i, i === 0 ? CPUS[placement].primary : CPUS[placement].others);
+    const p = CPUS[placement];
+    for (const i of c.pods.keys()) if (c.pod(i).running) pinPod(c, i, i === 0 ? p.primary : p.others, i === 0 ? 0 : p.replicaNice);
     spawnSync("taskset", ["-a", "-p", "-c", CPUS[placement].others, String(process.pid)], { stdio: "ignore" });
 }
 
@@ -199,7 +203,7 @@ async function main(): Promise<void> {
         console.log(`| replica bootstrap: clone until the kubelet reports it ready (readiness probe every 10 s), s | ${spread(boot.ready)} | ${(median(boot.ready) / median(boot.copy)).toFixed(2)}x cp -a |`);
         console.log(`| cp -a of the stopped data directory, s | ${spread(boot.copy)} | 1 |`);
         console.log("");
-        console.log("Pinned: the primary alone on CPU 0; the pgbench client, both replicas, the bench and the harness on CPU 1. Ratios are each run's against the no-replica run just before it: median (min-max) of the runs.\n");
+        console.log("Pinned: the primary alone on CPU 0; the pgbench client, the bench and the harness on CPU 1, both replicas there too at nice 19. Ratios are each run's against the no-replica run just before it: median (min-max) of the runs.\n");
         console.log(`| figure | unpinned: median (min-max) | ratio | pinned | ratio | CPU 0 / CPU 1 busy, pinned | goal (pinned): verdict |`);
         console.log("|---|---|---|---|---|---|---|");
         const busy = (p: Placement, mode: Mode) => [0, 1].map((cpu) => `${(median(t[p][mode].map((x) => x.busy[cpu] ?? 0)) * 100).toFixed(0)} %`).join(" / ");
