@@ -5,7 +5,7 @@
 #                               BENCH_SOURCES="primary repository" (also primary:RATE) BENCH_LAYOUTS="shared pinned")
 #
 # One primary (Debian's PostgreSQL, as the data-plane tests run it) of pgbench scale BENCH_SCALE, archiving to a
-# pgBackRest repository on the same disk, under `pgbench -N -c 4 -j 2`. After 22 s a replica joins, from:
+# pgBackRest repository on the same disk, under `pgbench -N -c 4 -j 2` for 60 s. After 22 s a replica joins, from:
 # - primary: pg_basebackup -X stream -c fast, as the manual mode's clone runs it (cloneMaxRate off);
 # - primary:RATE: the same with --max-rate=RATE (cloneMaxRate);
 # - repository: pgbackrest restore --type=standby of the latest backup, as restore-standby.sh runs it
@@ -16,12 +16,13 @@
 #
 # Two layouts, alternating within each round:
 # - shared: every process on both cores, as they happen to be scheduled (what the issue measured);
-# - pinned: the primary alone on CPU 0 (postmaster, backends, walsenders, archiver); the client, the copy and the
-#   new replica on CPU 1. The primary's core is the bottleneck, so what it loses is what the join asks of the
-#   primary itself (the checkpoint, reading and sending its files, the walsender), not the copy's own CPU, which
-#   on a real cluster is another node's. Both layouts share one disk.
+# - pinned: the primary alone on CPU 0 (postmaster, backends, walsenders, archiver); the client on CPU 1, and the
+#   copy and the new replica there too at the lowest priority (nice 19), so that they never slow the client down.
+#   The primary's core is the bottleneck, so what it loses is what the join asks of the primary itself (the
+#   checkpoint, reading and sending its files, the walsender), not the copy's own CPU, which on a real cluster is
+#   another node's (bench/replication.ts pins its replicas the same way). Both layouts share one disk.
 #
-# Each run prints the primary's tps in the 15 s before the join, during it, and in the 15 s after, the
+# Each run prints the primary's tps in the 15 s (WINDOW) before the join, during it, and in the 15 s after, the
 # transactions lost against the "before" rate, and each core's busy share during the join. The end prints each
 # source's medians (min-max) per layout side by side, with the join against `cp -a` of the same stopped data
 # directory on the same disk, and the issue's goals (at least 85 % of the throughput kept, at most about 2x cp -a)
@@ -30,13 +31,22 @@
 # What it cannot show: the copy and the primary share one disk here, where a real replica writes to a disk of
 # its own on another node; and it runs without TLS (the pods' connections use it).
 set -euo pipefail
-SCALE=${BENCH_SCALE:-30}
-RUNS=${BENCH_RUNS:-5}
+# BENCH_QUICK=1: a smoke run (scale 1, one round, short windows) that shows the bench works, not how fast.
+if [ "${BENCH_QUICK:-}" = 1 ]; then
+    defaults=(1 1 20 6 4)
+else
+    defaults=(30 5 60 22 15)
+fi
+SCALE=${BENCH_SCALE:-${defaults[0]}}
+RUNS=${BENCH_RUNS:-${defaults[1]}}
+LOAD_SECONDS=${BENCH_LOAD_SECONDS:-${defaults[2]}}
+# The join starts LEAD seconds into the load; "before" and "after" are WINDOW seconds each.
+LEAD=${defaults[3]}
+WINDOW=${defaults[4]}
 SOURCES=${BENCH_SOURCES:-primary repository}
 LAYOUTS=${BENCH_LAYOUTS:-shared pinned}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 DIR=${BENCH_DIR:-/var/tmp/rdb-bench-clone}
-LOAD_SECONDS=${BENCH_LOAD_SECONDS:-60}
 STANZA=bench
 
 [ "$(id -u)" = 0 ] || { echo "run as root (inside tests/harness/isolated.sh)" >&2; exit 1; }
@@ -100,6 +110,14 @@ cpus() {
     esac
 }
 
+# joiner LAYOUT: the command prefix of the copy and the new replica: pinned, on CPU 1 below the client.
+joiner() {
+    case "$1" in
+    pinned) echo "taskset -c 1 nice -n 19" ;;
+    *) echo "taskset -c 0-$(($(nproc) - 1))" ;;
+    esac
+}
+
 # pin_primary LAYOUT: the postmaster and every process it has forked (later ones inherit its mask).
 pin_primary() {
     local list pm pid
@@ -138,17 +156,17 @@ busy_shares() {
 
 # copy SOURCE LAYOUT: makes $DIR/replica a standby's data directory from SOURCE.
 copy() {
-    local source="$1" list extra=()
-    list=$(cpus "$2" other)
+    local source="$1" extra=() prefix
+    read -r -a prefix <<<"$(joiner "$2")"
     case "$source" in
     repository)
         mkdir -m 0700 "$DIR/replica" && chown postgres "$DIR/replica"
-        taskset -c "$list" runuser -u postgres -- pgbackrest --config="$DIR/pgbackrest.conf" --stanza="$STANZA" \
+        "${prefix[@]}" runuser -u postgres -- pgbackrest --config="$DIR/pgbackrest.conf" --stanza="$STANZA" \
             --pg1-path="$DIR/replica" --type=standby restore
         ;;
     primary*)
         [ "$source" = primary ] || extra=(--max-rate="${source#primary:}")
-        taskset -c "$list" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/replica" -X stream -c fast "${extra[@]}"
+        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/replica" -X stream -c fast "${extra[@]}"
         touch "$DIR/replica/standby.signal"
         ;;
     esac
@@ -156,11 +174,11 @@ copy() {
 
 # join SOURCE LAYOUT: the copy, then the standby started until the primary sees it streaming.
 join() {
-    local list
-    list=$(cpus "$2" other)
+    local prefix
+    read -r -a prefix <<<"$(joiner "$2")"
     copy "$1" "$2"
     mkdir -p "$DIR/rs" && chown postgres "$DIR/rs"
-    taskset -c "$list" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
+    "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
         "-c port=5433 -c unix_socket_directories=$DIR/rs -c listen_addresses='' -c archive_mode=off \
          -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' \
          -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA archive-get %f \"%p\"'" start >/dev/null
@@ -178,7 +196,7 @@ run() {
     pin_primary "$layout"
     taskset -c "$(cpus "$layout" other)" runuser -u postgres -- "$PG_BIN/pgbench" -h "$DIR" -N -c 4 -j 2 -T "$LOAD_SECONDS" -P 1 postgres >"$DIR/load.out" 2>&1 &
     load=$!
-    sleep 22
+    sleep "$LEAD"
     before=$(cpu_jiffies)
     t0=$(now)
     join "$source" "$layout"
@@ -187,13 +205,13 @@ run() {
     wait "$load"
     as_postgres "$PG_BIN/pg_ctl" -D "$DIR/replica" stop -m immediate >/dev/null
     rm -rf "$DIR/replica"
-    # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near 22 s.
-    awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" '
+    # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near LEAD s.
+    awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" -v lead="$LEAD" -v w="$WINDOW" '
         /^progress:/ { t = $2 + 0; tps = $4 + 0
-            if (t > 7 && t <= 22) { b += tps; nb++ }
-            else if (t > 22 && t <= 22 + d) { c += tps; nc++ }
-            else if (t > 22 + d && t <= 37 + d) { a += tps; na++ } }
-        END { if (nc == 0) { c = 0; nc = 1 } if (na == 0) { a = 0; na = 1 }
+            if (t > lead - w && t <= lead) { b += tps; nb++ }
+            else if (t > lead && t <= lead + d) { c += tps; nc++ }
+            else if (t > lead + d && t <= lead + w + d) { a += tps; na++ } }
+        END { if (nb == 0) { b = 0; nb = 1 } if (nc == 0) { c = 0; nc = 1 } if (na == 0) { a = 0; na = 1 }
             printf "%s %s %.2f %.0f %.0f %.0f %.0f %s\n", source, layout, d, b / nb, c / nc, a / na, (b / nb - c / nc) * d, busy }' "$DIR/load.out"
 }
 
@@ -217,10 +235,11 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/primary" stop -m fast >/dev/null
 
+[ "${BENCH_QUICK:-}" != 1 ] || echo "QUICK run (a smoke test, not a measurement)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $("$PG_BIN/postgres" --version); $(pgbackrest version); pgbench scale $SCALE ($MIB MiB); $RUNS rounds; pgbench -N -c 4 -j 2"
 echo "cp -a of the stopped data directory: $COPY s"
 echo
-echo "| source | layout | join until streaming, s (x cp -a) | primary tps before | during the join (kept) | 15 s after (kept) | transactions lost | CPU 0 / CPU 1 busy during the join | goals: kept >= 0.85; join <= 2x cp -a |"
+echo "| source | layout | join until streaming, s (x cp -a) | primary tps before | during the join (kept) | $WINDOW s after (kept) | transactions lost | CPU 0 / CPU 1 busy during the join | goals: kept >= 0.85; join <= 2x cp -a |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for source in $SOURCES; do
     for layout in $LAYOUTS; do

@@ -73,6 +73,7 @@ export const BACKUP_FIELDS = {
     archiveQueueMax: { default: "" },
     archiveTimeoutSeconds: { default: 60 },
     jobDeadlineSeconds: { default: 43200 },
+    replicasFromRepository: { default: true },
 } as const satisfies Record<keyof BackupArgs, FieldSpec>;
 
 export const RESTORE_FIELDS = {

@@ -96,6 +96,14 @@ export interface BackupArgs {
      * @default 43200
      */
     jobDeadlineSeconds?: number;
+    /**
+     * A new replica (an empty volume) restores this cluster's latest backup from the repository and replays the
+     * archive from there, then streams from the primary: its copy reads nothing of the primary's disk and asks
+     * the primary for no checkpoint. With no backup in the repository yet, or a restore that fails, it clones
+     * the primary as without backups (pg_basebackup, `cloneMaxRate`). Only with `enabled`.
+     * @default true
+     */
+    replicasFromRepository?: boolean;
 }
 
 /**

@@ -136,10 +136,11 @@ export function resolveBackup(given: BackupArgs, cluster: Cluster, readsSource: 
     }
     const archiveTimeoutSeconds = checkInteger(s("archiveTimeoutSeconds"), pick(given.archiveTimeoutSeconds, d.archiveTimeoutSeconds), 10, 3600);
     const jobDeadlineSeconds = checkInteger(s("jobDeadlineSeconds"), pick(given.jobDeadlineSeconds, d.jobDeadlineSeconds), 600, 7 * 86400);
+    const replicasFromRepository = checkBoolean(s("replicasFromRepository"), pick(given.replicasFromRepository, d.replicasFromRepository));
     return {
         enabled, repositoryType, repositoryPath, s3Bucket, s3Endpoint, s3Region, s3UriStyle, s3VerifyTls, s3CredentialsSecret,
         volumeSize, volumeStorageClassName, volumeClaimName, fullSchedule, diffSchedule, retentionFull, compression,
-        encryptionSecret, archiveQueueMax, archiveTimeoutSeconds, jobDeadlineSeconds,
+        encryptionSecret, archiveQueueMax, archiveTimeoutSeconds, jobDeadlineSeconds, replicasFromRepository,
         stanza: stanzaName(cluster.namespace, cluster.clusterName),
         archiveQueueMaxMB,
         repositoryUsed,

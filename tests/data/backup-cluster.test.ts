@@ -3,7 +3,9 @@
  * pod mounts, as the ReadWriteMany claim). The primary creates its stanza by itself and archives; pgBackRest's
  * check passes; a full backup (backup.sh in the primary) completes under a write load and `pgbackrest info` lists
  * it; a backup asked for as the CronJob's Job asks (the backup role's request over SQL) is taken by the manual
- * supervisor on the primary; a replica refuses to back up.
+ * supervisor on the primary; a replica added after the backup restores it from the repository instead of cloning
+ * the primary (backup.replicasFromRepository; the first replica, added before any backup, cloned); a replica
+ * refuses to back up.
  */
 import * as assert from "assert";
 import { Cluster } from "../harness/cluster";
@@ -71,6 +73,50 @@ describe("backups on the rendered cluster (volume repository)", function () {
         const onReplica = c.psql(1, "SELECT replicated_db.request_backup('full')", backup);
         assert.notStrictEqual(onReplica.status, 0);
         assert.match(onReplica.stderr, /read-only transaction/);
+    });
+
+    it("adds a replica from the latest backup in the repository under a write load: no base backup of the primary, every acknowledged row there", async () => {
+        const superuser = { user: "postgres", database: "postgres" };
+        // db-1 joined before there was any backup: it asked the repository, was told no, and cloned the primary.
+        const first = c.tail(1, 2000);
+        assert.match(first, /event=replica_restore_failed stanza=default-db next=clone/);
+        assert.match(first, /event=clone_started /);
+
+        c.sql(0, "CREATE TABLE joined (id bigint PRIMARY KEY, note text NOT NULL)");
+        const writer = new AckedWriter(c.hosts([0]), c.secret("app-password"), "joined", path.join(c.base, "acks-join"));
+        const baseBackups: string[] = [];
+        let sampling = true;
+        // A base backup of the primary shows as a walsender named pg_basebackup; sampled while db-2 joins.
+        const sampler = (async () => {
+            while (sampling) {
+                const r = c.psql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_basebackup'", superuser);
+                if (r.status === 0 && r.stdout.trim() !== "0") baseBackups.push(r.stdout.trim());
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        })();
+        try {
+            await c.until("writes", () => Number(c.sql(0, "SELECT count(*) FROM joined")) > 20);
+            await c.apply({ replicas: 2 });
+            await c.waitReady(2, 240000);
+            await c.until("db-2 to stream", () => c.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'db_2' AND state = 'streaming'", superuser) === "1", 120000);
+        } finally {
+            sampling = false;
+            await sampler;
+            await writer.stop();
+        }
+        const log = c.tail(2, 2000);
+        assert.match(log, /event=replica_restore_started stanza=default-db/);
+        assert.match(log, /event=replica_restore_finished stanza=default-db/);
+        assert.doesNotMatch(log, /event=clone_started/);
+        assert.deepStrictEqual(baseBackups, [], "a base backup of the primary ran while db-2 joined");
+        // Everything the writer was told was committed, on the new replica once it has replayed the primary's position.
+        const lsn = c.sql(0, "SELECT pg_current_wal_lsn()", superuser);
+        await c.until("db-2 to replay the primary's position", () => c.sql(2, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'`, superuser) === "t", 60000);
+        const acked = writer.acked();
+        assert.ok(acked.length > 0, "the writer committed nothing");
+        const onReplica = new Set(c.sql(2, "SELECT id FROM joined").split("\n"));
+        const missing = acked.filter((id) => !onReplica.has(String(id)));
+        assert.deepStrictEqual(missing, [], `${missing.length} of ${acked.length} acknowledged rows missing on db-2`);
     });
 
     it("refuses a backup on a replica, saying why", async () => {

@@ -1,10 +1,12 @@
 /**
  * Issue 13, test 3 with failover: "patroni": the archive settings and the stanza come from the same rendered
  * configuration (patroni.yml, the callback). The primary is SIGKILLed under synchronous writes; Patroni promotes
- * a replica, which archives on its new timeline; a NEW Patroni cluster, bootstrapped by restore.sh to the end
+ * a replica, which archives on its new timeline; the old primary, its volume emptied, is made again from the
+ * repository (backup.replicasFromRepository: Patroni's `repository` replica method) across the failover; a NEW Patroni cluster, bootstrapped by restore.sh to the end
  * of the archive, has every acknowledged row and its replica streams.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import { archiver, shareClaim, switchAndArchive } from "../harness/backup";
 import { Cluster, sleep } from "../harness/cluster";
@@ -84,6 +86,24 @@ describe("archiving across a Patroni failover, and a restore after it", function
         const acked = writer.acked();
         await switchAndArchive(a, promoted, 120000);
         assert.match(archiver(a, promoted).lastArchived, /^00000002/, "the promoted primary archives on timeline 2");
+
+        // The old primary's volume lost: Patroni makes the member again with its first replica method, this
+        // cluster's latest backup from the repository (timeline 1), then the archive across the failover (the
+        // promoted primary's history file) and streaming from it; no base backup of the leader.
+        fs.rmSync(a.pod(first).dataDir, { recursive: true, force: true });
+        fs.mkdirSync(a.pod(first).dataDir);
+        a.start(first);
+        await a.waitReady(first, 300000);
+        await a.until(`db-${first} to stream from the promoted primary`, () => a.sql(promoted, `SELECT count(*) FROM pg_stat_replication WHERE application_name = 'db-${first}' AND state = 'streaming'`, su) === "1", 120000);
+        const rejoined = fs.readFileSync(a.logFile(first), "utf8");
+        assert.match(rejoined, /restored the latest backup of stanza default-db into .* as a standby/);
+        assert.match(rejoined, /replica has been created using repository/);
+        assert.doesNotMatch(rejoined, /replica has been created using basebackup/);
+        const position = a.sql(promoted, "SELECT pg_current_wal_lsn()", su);
+        await a.until(`db-${first} to replay the primary's position`, () => a.sql(first, `SELECT pg_last_wal_replay_lsn() >= '${position}'`, su) === "t", 60000);
+        const onRejoined = new Set(a.sql(first, "SELECT string_agg(id::text, ',') FROM items").split(",").map(Number));
+        assert.deepStrictEqual(acked.filter((id) => !onRejoined.has(id)), [], "acknowledged rows missing on the member made from the backup");
+        await a.stop(first, "SIGINT");
         for (const i of [0, 1, 2].filter((x) => x !== first)) await a.stop(i, "SIGINT");
 
         b = new Cluster({

@@ -102,3 +102,30 @@ describe("the benchmarks run end to end in their quick mode", function () {
         assert.match(stderr, /\[verify\] 3\/3 under load: /);
     });
 });
+
+describe("the clone-under-load benchmark runs end to end in its quick mode", function () {
+    this.timeout(600000);
+
+    it("clone: a replica joins from the primary and from the repository under a load, pinned, with the goals judged", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-clone-"));
+        const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = spawn("bash", [path.join(ROOT, "bench", "clone-load.sh")], {
+                cwd: ROOT,
+                env: { ...process.env, BENCH_QUICK: "1", BENCH_LAYOUTS: "pinned", BENCH_DIR: path.join(dir, "work") },
+            });
+            let out = "";
+            let err = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.stderr.on("data", (d) => (err += d));
+            child.on("exit", (c) => resolve({ code: c, stdout: out, stderr: err }));
+        });
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.strictEqual(code, 0, stderr);
+        assert.match(stdout, /QUICK run/);
+        for (const source of ["primary", "repository"]) {
+            // The join's seconds, the primary's rates, each core's busy share, and both goals judged.
+            assert.match(stdout, new RegExp(`\\| ${source} \\| pinned \\| [0-9.]+ \\([0-9.]+-[0-9.]+\\) \\([0-9.]+x\\) \\| \\d+ .*\\| \\d+ % / \\d+ % \\| (met|not met|undecided) \\(margin -?[0-9.]+, spread [0-9.]+\\); (met|not met|undecided) `), stdout);
+        }
+        assert.match(stderr, /\[clone\] round 1\/1, repository, pinned/);
+    });
+});

@@ -175,7 +175,7 @@ describe("a Patroni standby cluster fed from the source's archive on real Postgr
         const other = 1 - leader;
         const log = fs.readFileSync(dr.logFile(leader), "utf8");
         assert.match(log, /replica has been created using pgbackrest/);
-        assert.match(log, /restored the source's stanza default-src into/);
+        assert.match(log, /restored the latest backup of stanza default-src into/);
         assert.strictEqual(await local(leader, "SHOW restore_command", "postgres"), '/bin/bash /etc/replicated-db/scripts/archive-get.sh %f "%p"');
         assert.notStrictEqual(await local(leader, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')", "postgres"), "streaming");
         await dr.until("the standby leader to replay src's archived row", () => dr.sql(leader, "SELECT count(*) FROM items", srcApp()) === "2", 60000);

@@ -52,6 +52,20 @@ export function standbyRestoreCommand(scriptsDir: string): string {
     return `/bin/bash ${scriptsDir}/archive-get.sh %f "%p"`;
 }
 
+/** Patroni's name for the replica method that restores this cluster's own latest backup (replicasFromRepository). */
+export const REPOSITORY_REPLICA_METHOD = "repository";
+
+/**
+ * The command that makes a new replica's data directory from this cluster's latest backup in the repository, left
+ * a standby that has replayed nothing yet (restore-standby.sh, which only reads the repository); nothing when the
+ * replicas clone the primary. The manual supervisor runs the same script (replica-source.sh).
+ */
+export function repositoryReplicaCommand(args: ResolvedArgs, scriptsDir: string): string | undefined {
+    const b = args.backup;
+    if (!b.enabled || !b.replicasFromRepository) return undefined;
+    return `/bin/bash ${scriptsDir}/restore-standby.sh --stanza=${b.stanza}`;
+}
+
 /** pgbackrest.conf: the repository and a section for this cluster's stanza (and the restore's or the archive feed's source). */
 export function pgbackrestConf(args: ResolvedArgs): string {
     const b = args.backup;
@@ -123,6 +137,8 @@ export function backupEnv(ctx: EngineContext): EnvVar[] {
         { name: "RDB_BACKUP", value: b.enabled ? "on" : "off" },
         // The role the backup Jobs ask for backups as (lib.sh backup_sql; backup-requests.sh): only with backups on.
         ...(b.enabled ? [{ name: "RDB_BACKUP_USER", value: BACKUP_ROLE }] : []),
+        // A new replica restores the latest backup of this cluster's stanza before it clones the primary (replica-source.sh).
+        ...(b.enabled ? [{ name: "RDB_REPLICAS_FROM_REPOSITORY", value: b.replicasFromRepository ? "on" : "off" }] : []),
         { name: "RDB_RESTORE_FROM", value: r?.stanza ?? "" },
         { name: "RDB_RESTORE_TYPE", value: r?.targetType ?? "" },
         { name: "RDB_RESTORE_TARGET", value: r?.target ?? "" },

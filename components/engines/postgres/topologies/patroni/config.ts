@@ -10,7 +10,7 @@
  */
 import { ResolvedArgs } from "../../../../args";
 import { EngineContext } from "../../../../core/engine";
-import { recoverySettings } from "../../backup/pgbackrest";
+import { recoverySettings, REPOSITORY_REPLICA_METHOD, repositoryReplicaCommand } from "../../backup/pgbackrest";
 import { serverSettings } from "../../config";
 import { TLS_DIR, tlsFiles } from "../../../../tls/files";
 import { PORT } from "../../connection";
@@ -133,6 +133,10 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             // pg_hba.conf of its own (docs/pod-contract.md, "Patroni").
             // A new replica clones at once instead of waiting for the primary's next spread checkpoint.
             basebackup: [{ checkpoint: "fast" }, ...(args.cloneMaxRate !== "" ? [{ "max-rate": args.cloneMaxRate }] : [])],
+            // With backups and replicasFromRepository, a new member first restores this cluster's latest backup
+            // (nothing read from the leader's disk, no checkpoint asked of it), then replays the archive and
+            // streams; basebackup when the repository has no backup yet or the restore fails.
+            ...patroniRepositoryReplicaMethod(args, scripts),
             // A standby cluster with the archive feed: its standby leader may be made from the source's backup.
             ...patroniArchiveReplicaMethod(args, scripts),
             parameters: { ...parameters(args, TLS_DIR), unix_socket_directories: socketDir, hba_file: `${paths.run}/pg_hba.conf` },
@@ -152,4 +156,11 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
 
 export function patroniConfigFile(ctx: EngineContext, dataDir: string, socketDir: string): string {
     return JSON.stringify(patroniConfig(ctx, dataDir, socketDir), null, 2) + "\n";
+}
+
+/** `create_replica_methods` with this cluster's own repository first, and that method's settings; nothing otherwise. */
+export function patroniRepositoryReplicaMethod(args: ResolvedArgs, scriptsDir: string): Record<string, unknown> {
+    const command = repositoryReplicaCommand(args, scriptsDir);
+    if (command === undefined) return {};
+    return { create_replica_methods: [REPOSITORY_REPLICA_METHOD, "basebackup"], [REPOSITORY_REPLICA_METHOD]: { command, keep_data: false, no_leader: false } };
 }

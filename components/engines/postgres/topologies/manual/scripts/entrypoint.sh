@@ -37,6 +37,10 @@ if [ -n "${RDB_BACKUP_USER:-}" ]; then
     # shellcheck source=../../../backup/scripts/backup-requests.sh
     . "$RDB_SCRIPTS_DIR/backup-requests.sh"
 fi
+if [ "${RDB_BACKUP:-off}" = on ]; then
+    # shellcheck source=../../../backup/scripts/replica-source.sh
+    . "$RDB_SCRIPTS_DIR/replica-source.sh"
+fi
 
 set_stop_deadlines
 TICK_SECONDS=${RDB_TICK_SECONDS:-1}
@@ -191,6 +195,12 @@ step() {
         ;;
     wait-clone) set_state none no waiting "waiting for the primary $primary to take writes before cloning it" ;;
     clone)
+        if [ "${RDB_BACKUP:-off}" = on ] && [ "$(replica_source)" = repository ]; then
+            set_state none no cloning "restoring this cluster's latest backup from the repository (stanza $PGBACKREST_STANZA), then streaming from $primary"
+            if restore_replica; then
+                unset 'F[data]' 'F[signal]' && return 1
+            fi
+        fi
         set_state none no cloning "cloning $primary through slot $(slot_name "$POD_NAME")"
         clone_from "$primary" || { sleep 2; return 0; }
         unset 'F[data]' 'F[signal]' && return 1
