@@ -15,13 +15,13 @@
  *   during every mode, so that the sampler's cost is in the baseline too.
  * Every run measures two layouts, in alternating order:
  * - unpinned: the servers, the client and the bench share both cores, as they happen to be scheduled;
- * - pinned: the primary alone on CPU 0 (its postmaster, backends and walsenders: everything replication asks of the
- *   primary itself); the pgbench client, the bench and the harness on CPU 1; both replicas on CPU 1 too, at the
- *   lowest priority (nice 19), so that they take only what the client leaves and never slow the client down, as
- *   replicas on nodes of their own would not. The primary's core is then the bottleneck in every mode (the table
- *   prints each core's busy share to show it), so a lower throughput with replicas is the walsenders' and the
- *   synchronous waits' cost to the primary, not the replicas' CPU and not where the client's threads happened to
- *   land. A replica that cannot keep up on what is left shows as replay lag.
+ * - pinned: the primary (its postmaster, backends and walsenders: everything replication asks of the primary
+ *   itself) and the pgbench client on CPU 0; both replicas, the bench and the harness on CPU 1. The client's work
+ *   per transaction is the same in every mode, so what the primary's core loses with replicas is the walsenders'
+ *   work and the synchronous waits. The client does not go beside the replicas: it is bound by latency (4
+ *   connections, one transaction each in flight), and every wait for its turn on a busy core leaves the primary
+ *   idle; a run with the client on CPU 1 beside the replicas (at nice 19) had CPU 0 16 % idle with two async
+ *   replicas against 1 % without, and measured that wait, not replication.
  * In both layouts the replicas' volumes are on tmpfs (a disk of their own, as on nodes of their own; the bootstrap
  * runs before, on the primary's disk), so that their WAL writes and flushes do not hold up the primary's commits.
  */
@@ -41,21 +41,21 @@ const PLACEMENTS = ["unpinned", "pinned"] as const;
 type Placement = (typeof PLACEMENTS)[number];
 const MODES = ["none", "async", "sync"] as const;
 type Mode = (typeof MODES)[number];
-/** Where each process runs (taskset's lists), and the replicas' niceness. Pinned: the primary alone on CPU 0,
- * everything else on CPU 1, the replicas below the client. */
-const CPUS: Record<Placement, { primary: string; others: string; replicaNice: number }> = {
-    unpinned: { primary: allCpus(), others: allCpus(), replicaNice: 0 },
-    pinned: { primary: "0", others: "1", replicaNice: 19 },
+/** Where each process runs (taskset's lists). Pinned: the primary and the client on CPU 0, the replicas, the
+ * bench and the harness on CPU 1. */
+const CPUS: Record<Placement, { primary: string; client: string; replicas: string; bench: string }> = {
+    unpinned: { primary: allCpus(), client: allCpus(), replicas: allCpus(), bench: allCpus() },
+    pinned: { primary: "0", client: "0", replicas: "1", bench: "1" },
 };
 const results = new Results("replication", { scale: SCALE, runs: RUNS, seconds: SECONDS, quick });
 // bootstrap: one step per run; throughput: three per run and placement.
 const progress = new Progress("replication", RUNS + RUNS * PLACEMENTS.length * MODES.length);
 
-/** The pods, the bench's own process (the harness's node runs in it) and so pgbench, in `placement`. */
+/** The pods and the bench's own process (the harness's node runs in it), in `placement`. */
 function place(c: Cluster, placement: Placement): void {
     const p = CPUS[placement];
-    for (const i of c.pods.keys()) if (c.pod(i).running) pinPod(c, i, i === 0 ? p.primary : p.others, i === 0 ? 0 : p.replicaNice);
-    spawnSync("taskset", ["-a", "-p", "-c", CPUS[placement].others, String(process.pid)], { stdio: "ignore" });
+    for (const i of c.pods.keys()) if (c.pod(i).running) pinPod(c, i, i === 0 ? p.primary : p.replicas);
+    spawnSync("taskset", ["-a", "-p", "-c", p.bench, String(process.pid)], { stdio: "ignore" });
 }
 
 const superuser = { user: "postgres", database: "postgres" };
@@ -108,7 +108,7 @@ async function measure(c: Cluster, placement: Placement): Promise<Sample> {
     c.sql(0, "CHECKPOINT", superuser);
     const sampler = new LagSampler(c).start();
     const before = cpuTimes();
-    const out = await pgbenchAsync(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)], CPUS[placement].others);
+    const out = await pgbenchAsync(c, ["-N", "-c", "4", "-j", "2", "-T", String(SECONDS)], CPUS[placement].client);
     const busy = busyShares(before, cpuTimes());
     return { tps: tpsOf(out), lag: await sampler.stop(), busy };
 }
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
         console.log(`| replica bootstrap: clone until the kubelet reports it ready (readiness probe every 10 s), s | ${spread(boot.ready)} | ${(median(boot.ready) / median(boot.copy)).toFixed(2)}x cp -a |`);
         console.log(`| cp -a of the stopped data directory, s | ${spread(boot.copy)} | 1 |`);
         console.log("");
-        console.log("Both replicas' volumes on tmpfs. Pinned: the primary alone on CPU 0; the pgbench client, the bench and the harness on CPU 1, both replicas there too at nice 19. Ratios are each run's against the no-replica run just before it: median (min-max) of the runs.\n");
+        console.log("Both replicas' volumes on tmpfs. Pinned: the primary and the pgbench client on CPU 0; both replicas, the bench and the harness on CPU 1. Ratios are each run's against the no-replica run just before it: median (min-max) of the runs.\n");
         console.log(`| figure | unpinned: median (min-max) | ratio | pinned | ratio | CPU 0 / CPU 1 busy, pinned | goal (pinned): verdict |`);
         console.log("|---|---|---|---|---|---|---|");
         const busy = (p: Placement, mode: Mode) => [0, 1].map((cpu) => `${(median(t[p][mode].map((x) => x.busy[cpu] ?? 0)) * 100).toFixed(0)} %`).join(" / ");
