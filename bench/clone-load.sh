@@ -16,11 +16,12 @@
 #
 # Two layouts, alternating within each round:
 # - shared: every process on both cores, as they happen to be scheduled (what the issue measured);
-# - pinned: the primary alone on CPU 0 (postmaster, backends, walsenders, archiver); the client on CPU 1, and the
-#   copy and the new replica there too at the lowest priority (nice 19), so that they never slow the client down.
-#   The primary's core is the bottleneck, so what it loses is what the join asks of the primary itself (the
-#   checkpoint, reading and sending its files, the walsender), not the copy's own CPU, which on a real cluster is
-#   another node's (bench/replication.ts pins its replicas the same way). Both layouts share one disk.
+# - pinned: the primary (postmaster, backends, walsenders, archiver) and the client on CPU 0; the copy and the new
+#   replica on CPU 1. The client's work is the same in every run, so what CPU 0 loses during the join is what the
+#   join asks of the primary itself (the checkpoint, reading and sending its files, the walsender), not the copy's
+#   own CPU, which on a real cluster is another node's. The client stays with the primary: it is bound by latency,
+#   and beside the copy its waits for a turn would idle the primary (bench/replication.ts measured that). Both
+#   layouts share one disk.
 #
 # Each run prints the primary's tps in the 15 s (WINDOW) before the join, during it, and in the 15 s after, the
 # transactions lost against the "before" rate, and each core's busy share during the join. The end prints each
@@ -101,20 +102,12 @@ start_primary() {
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-# cpus LAYOUT WHO: taskset's list for the primary or for everything else.
+# cpus LAYOUT WHO: taskset's list for the primary and the client ("primary"), or for the copy and the new replica.
 cpus() {
     case "$1:$2" in
     pinned:primary) echo 0 ;;
     pinned:*) echo 1 ;;
     *) echo "0-$(($(nproc) - 1))" ;;
-    esac
-}
-
-# joiner LAYOUT: the command prefix of the copy and the new replica: pinned, on CPU 1 below the client.
-joiner() {
-    case "$1" in
-    pinned) echo "taskset -c 1 nice -n 19" ;;
-    *) echo "taskset -c 0-$(($(nproc) - 1))" ;;
     esac
 }
 
@@ -157,7 +150,7 @@ busy_shares() {
 # copy SOURCE LAYOUT: makes $DIR/replica a standby's data directory from SOURCE.
 copy() {
     local source="$1" extra=() prefix
-    read -r -a prefix <<<"$(joiner "$2")"
+    prefix=(taskset -c "$(cpus "$2" joiner)")
     case "$source" in
     repository)
         mkdir -m 0700 "$DIR/replica" && chown postgres "$DIR/replica"
@@ -175,15 +168,17 @@ copy() {
 # join SOURCE LAYOUT: the copy, then the standby started until the primary sees it streaming.
 join() {
     local prefix
-    read -r -a prefix <<<"$(joiner "$2")"
+    prefix=(taskset -c "$(cpus "$2" joiner)")
     copy "$1" "$2"
     mkdir -p "$DIR/rs" && chown postgres "$DIR/rs"
     "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
         "-c port=5433 -c unix_socket_directories=$DIR/rs -c listen_addresses='' -c archive_mode=off \
          -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' \
          -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA archive-get %f \"%p\"'" start >/dev/null
+    # Asked every 0.25 s over the primary's Unix socket: each question is a new backend on the primary (about 1 %
+    # of a core at this rate), in every run alike; the join's end is known to within that.
     until [ "$(as_postgres "$PG_BIN/psql" -h "$DIR" -X -A -t -c "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'replica' AND state = 'streaming'" postgres)" = 1 ]; do
-        sleep 0.05
+        sleep 0.25
     done
 }
 
@@ -194,7 +189,7 @@ run() {
     pgbr backup --type=full >/dev/null
     as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
     pin_primary "$layout"
-    taskset -c "$(cpus "$layout" other)" runuser -u postgres -- "$PG_BIN/pgbench" -h "$DIR" -N -c 4 -j 2 -T "$LOAD_SECONDS" -P 1 postgres >"$DIR/load.out" 2>&1 &
+    taskset -c "$(cpus "$layout" primary)" runuser -u postgres -- "$PG_BIN/pgbench" -h "$DIR" -N -c 4 -j 2 -T "$LOAD_SECONDS" -P 1 postgres >"$DIR/load.out" 2>&1 &
     load=$!
     sleep "$LEAD"
     before=$(cpu_jiffies)
