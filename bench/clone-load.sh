@@ -174,7 +174,7 @@ join() {
     "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
         "-c port=5433 -c unix_socket_directories=$DIR/rs -c listen_addresses='' -c archive_mode=off \
          -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' \
-         -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA archive-get %f \"%p\"'" start >/dev/null
+         -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA --pg1-path=$DIR/replica archive-get %f \"%p\"'" start >/dev/null
     # Asked every 0.25 s over the primary's Unix socket: each question is a new backend on the primary (about 1 %
     # of a core at this rate), in every run alike; the join's end is known to within that.
     until [ "$(as_postgres "$PG_BIN/psql" -h "$DIR" -X -A -t -c "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'replica' AND state = 'streaming'" postgres)" = 1 ]; do
@@ -201,11 +201,13 @@ run() {
     as_postgres "$PG_BIN/pg_ctl" -D "$DIR/replica" stop -m immediate >/dev/null
     rm -rf "$DIR/replica"
     # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near LEAD s.
+    # "During" is every second the join touched (at least one: a join shorter than a second is in the second it ran in).
     awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" -v lead="$LEAD" -v w="$WINDOW" '
+        BEGIN { dd = int(d) + (d > int(d) ? 1 : 0); if (dd < 1) dd = 1 }
         /^progress:/ { t = $2 + 0; tps = $4 + 0
             if (t > lead - w && t <= lead) { b += tps; nb++ }
-            else if (t > lead && t <= lead + d) { c += tps; nc++ }
-            else if (t > lead + d && t <= lead + w + d) { a += tps; na++ } }
+            else if (t > lead && t <= lead + dd) { c += tps; nc++ }
+            else if (t > lead + dd && t <= lead + w + dd) { a += tps; na++ } }
         END { if (nb == 0) { b = 0; nb = 1 } if (nc == 0) { c = 0; nc = 1 } if (na == 0) { a = 0; na = 1 }
             printf "%s %s %.2f %.0f %.0f %.0f %.0f %s\n", source, layout, d, b / nb, c / nc, a / na, (b / nb - c / nc) * d, busy }' "$DIR/load.out"
 }

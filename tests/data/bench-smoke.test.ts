@@ -108,6 +108,8 @@ describe("the clone-under-load benchmark runs end to end in its quick mode", fun
 
     it("clone: a replica joins from the primary and from the repository under a load, pinned, with the goals judged", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-clone-"));
+        // The servers run as postgres, which must reach the work directory inside.
+        fs.chmodSync(dir, 0o755);
         const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
             const child = spawn("bash", [path.join(ROOT, "bench", "clone-load.sh")], {
                 cwd: ROOT,
