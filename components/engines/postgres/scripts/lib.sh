@@ -31,6 +31,13 @@ die() {
     exit 1
 }
 
+# The major version of the postgres binary on the PATH, the one that must open a data directory (the manual
+# supervisor's decisions, a clone's or a restore's check).
+server_major() {
+    # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
+    postgres --version | awk '{ split($3, v, "."); print v[1] }'
+}
+
 # The ordinal is the suffix of the StatefulSet pod's name.
 # The stop's deadlines, from the grace period after which the kubelet kills the container
 # (RDB_TERMINATION_GRACE_SECONDS, rendered from terminationGracePeriodSeconds: components/limits.ts). A clean

@@ -58,8 +58,7 @@ pgbackrest --stanza="$FROM" --pg1-path="$STAGE" --type=standby restore >&2 ||
 sed -i -E '/^[[:space:]]*restore_command[[:space:]]*=/d' "$STAGE/postgresql.auto.conf"
 touch "$STAGE/standby.signal"
 
-# postgres --version: "postgres (PostgreSQL) 15.10 (Debian ...)"; the third word up to its first dot.
-major=$(postgres --version | awk '{ split($3, v, "."); print v[1] }')
+major=$(server_major)
 if [ "$(cat "$STAGE/PG_VERSION")" != "$major" ]; then
     found=$(cat "$STAGE/PG_VERSION")
     rm -rf "$STAGE"

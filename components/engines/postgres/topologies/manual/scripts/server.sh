@@ -98,11 +98,6 @@ stop_server() {
     SERVER_PID=""
 }
 
-server_major() {
-    # "postgres (PostgreSQL) 17.6 (Debian ...)": the third word, up to its first dot.
-    postgres --version | awk '{ split($3, v, "."); print v[1] }'
-}
-
 # Data directories of another major version cannot be opened (decide.sh). Without the user's opt-in: say so
 # and stop, touching nothing.
 refuse_major() {
