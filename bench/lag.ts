@@ -4,9 +4,8 @@
  * blocking call would hold up the bench's event loop. The same sampler runs in every mode of a throughput run, so
  * that its small cost is in the baseline too.
  */
-import * as fs from "fs";
-import { Client } from "pg";
 import { Cluster, sleep } from "../tests/harness/cluster";
+import { superuserClient } from "./streaming";
 
 export class LagSampler {
     readonly samples: number[] = [];
@@ -31,16 +30,7 @@ export class LagSampler {
     }
 
     private async run(): Promise<void> {
-        const client = new Client({
-            host: this.c.host(0),
-            port: 5432,
-            user: "postgres",
-            database: "postgres",
-            password: this.c.secret("superuser-password"),
-            connectionTimeoutMillis: 5000,
-            query_timeout: 5000,
-            ...(this.c.caFile ? { ssl: { ca: fs.readFileSync(this.c.caFile, "utf8"), rejectUnauthorized: true } } : {}),
-        });
+        const client = superuserClient(this.c, 5000);
         client.on("error", () => undefined);
         await client.connect();
         try {

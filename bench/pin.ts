@@ -36,11 +36,11 @@ function withDescendants(roots: number[]): number[] {
 }
 
 /**
- * Pins pod `ordinal` to `cpus` (taskset's list syntax, e.g. "0" or "0-1") at niceness `nice` (0 by default, 19
- * the lowest priority): its container's processes and its PostgreSQL server with every backend. pg_ctl's server is not a child of the container's process (it is
+ * Pins pod `ordinal` to `cpus` (taskset's list syntax, e.g. "0" or "0-1"): its container's processes and
+ * its PostgreSQL server with every backend. pg_ctl's server is not a child of the container's process (it is
  * reparented), so it is found through postmaster.pid; backends forked later inherit the postmaster's mask.
  */
-export function pinPod(c: Cluster, ordinal: number, cpus: string, nice = 0): void {
+export function pinPod(c: Cluster, ordinal: number, cpus: string): void {
     const pod = c.pod(ordinal);
     const roots = [pod.pid];
     let postmaster: number | undefined;
@@ -53,14 +53,11 @@ export function pinPod(c: Cluster, ordinal: number, cpus: string, nice = 0): voi
     for (const pid of withDescendants(roots)) {
         // A process that exits meanwhile is no error.
         spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
-        spawnSync("renice", ["-n", String(nice), "-p", String(pid)], { stdio: "ignore" });
     }
     // The figures mean nothing if the server was not pinned: check the one every new backend inherits from.
     if (postmaster !== undefined) {
         const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${postmaster}/status`, "utf8"))?.[1];
         if (allowed !== cpus) throw new Error(`pod ${ordinal}'s server (pid ${postmaster}) runs on CPUs ${allowed}, not ${cpus}`);
-        const niceness = Number(fs.readFileSync(`/proc/${postmaster}/stat`, "utf8").split(") ")[1].split(" ")[16]);
-        if (niceness !== nice) throw new Error(`pod ${ordinal}'s server (pid ${postmaster}) runs at niceness ${niceness}, not ${nice}`);
     }
 }
 

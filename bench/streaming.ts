@@ -8,6 +8,21 @@ import * as fs from "fs";
 import { Client } from "pg";
 import { Cluster, sleep } from "../tests/harness/cluster";
 
+/** A node-postgres client of pod 0 as the superuser, by name, verify-full against the cluster's CA when TLS is on. */
+export function superuserClient(c: Cluster, timeoutMs: number): Client {
+    return new Client({
+        host: c.host(0),
+        port: 5432,
+        user: "postgres",
+        database: "postgres",
+        password: c.secret("superuser-password"),
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        // As sslmode=verify-full: the cluster's CA and the pod's name.
+        ...(c.caFile ? { ssl: { ca: fs.readFileSync(c.caFile, "utf8"), rejectUnauthorized: true } } : {}),
+    });
+}
+
 /** Polls every `periodMs` until the replica of slot `slot` streams; resolves with the time of that sample's answer
  * (Date.now(), ms) and the time it was asked, so that the caller knows the resolution. */
 export async function untilStreaming(c: Cluster, slot: string, timeoutMs: number, periodMs = 50): Promise<{ askedAt: number; seenAt: number }> {
@@ -19,17 +34,7 @@ export async function untilStreaming(c: Cluster, slot: string, timeoutMs: number
             const askedAt = Date.now();
             try {
                 if (!client) {
-                    const fresh = new Client({
-                        host: c.host(0),
-                        port: 5432,
-                        user: "postgres",
-                        database: "postgres",
-                        password: c.secret("superuser-password"),
-                        connectionTimeoutMillis: 2000,
-                        query_timeout: 2000,
-                        // As sslmode=verify-full: the cluster's CA and the pod's name.
-                        ...(c.caFile ? { ssl: { ca: fs.readFileSync(c.caFile, "utf8"), rejectUnauthorized: true } } : {}),
-                    });
+                    const fresh = superuserClient(c, 2000);
                     fresh.on("error", () => undefined);
                     client = fresh;
                     await fresh.connect();
