@@ -277,6 +277,11 @@ export const ARGS = {
         default: "",
         allowed: "a replica clone's read rate, as pg_basebackup's `--max-rate` (`32k` to `1024M`; a bare number is kB/s); empty for no limit",
     },
+    cloneFromReplicas: {
+        kind: "boolean",
+        default: true,
+        allowed: "`false` to clone new replicas from the primary only; `true` copies a replica that streams and is caught up when there is one (see \"A replica joining under load\")",
+    },
     synchronousReplicas: {
         kind: "number",
         default: 0,

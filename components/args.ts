@@ -539,6 +539,15 @@ export interface ReplicatedDatabaseArgs {
      */
     cloneMaxRate?: string;
     /**
+     * A new replica (an empty volume) copies another replica that streams from the primary and is caught up,
+     * rather than the primary: the primary is asked only for a checkpoint (so that the copy starts from a recent
+     * restartpoint) and reads none of its files for the copy. With no such replica, or a copy of it that fails,
+     * the new replica clones the primary. In the Patroni mode every member is tagged `clonefrom`. With
+     * `backup.replicasFromRepository`, the repository is asked first.
+     * @default true
+     */
+    cloneFromReplicas?: boolean;
+    /**
      * Synchronous replication: a commit returns only once this many replicas (any of them) have it on
      * disk, so that a committed write survives the loss of the primary. 0 is asynchronous replication:
      * faster commits, but the last moments of writes can be lost with the primary. At most `replicas`,
@@ -645,6 +654,7 @@ export interface ResolvedArgs {
     tls: ResolvedTls;
     maxSlotWalKeepSize: string;
     cloneMaxRate: string;
+    cloneFromReplicas: boolean;
     synchronousReplicas: number;
     parameters: { [key: string]: string };
     allowUnsafeParameters: boolean;

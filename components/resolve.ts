@@ -145,6 +145,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         return v;
     });
     const cloneMaxRate = resolveCloneMaxRate(args.cloneMaxRate ?? DEFAULTS.cloneMaxRate, setting);
+    const cloneFromReplicas = withDefault(args.cloneFromReplicas, DEFAULTS.cloneFromReplicas, (v) => checkBoolean(setting("cloneFromReplicas"), v));
     const synchronousReplicas = checkInteger(setting("synchronousReplicas"), args.synchronousReplicas ?? DEFAULTS.synchronousReplicas, 0, MAX_REPLICAS);
     if (synchronousReplicas > replicas) {
         throw new ArgError(
@@ -210,7 +211,7 @@ export function resolveArgs(name: string, args: ReplicatedDatabaseArgs = {}, set
         engine, clusterName, namespace, replicas, primaryOrdinal, storageSize, storageClassName, createStorageClass,
         storageProvisioner, staticVolumes, retainVolumesOnDelete, podUpdatePolicy, image, allowMajorVersionChange, labelerImage, resources, podAntiAffinity, appUser,
         appDatabase, replicationUser, existingSecretName, passwordVersion, clusterDomain, networkPolicy, tls, maxSlotWalKeepSize,
-        cloneMaxRate, synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
+        cloneMaxRate, cloneFromReplicas, synchronousReplicas, parameters, allowUnsafeParameters, failover, patroni, backup, restore, pooler, standby, monitoring,
     };
     getTopology(getEngine(engine), failover).validate(resolved, args, setting);
     getEngine(engine).validate(resolved, setting);

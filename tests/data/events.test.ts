@@ -39,18 +39,19 @@ describe("the pods' event lines", function () {
     before(() => c.up());
     after(() => c.cleanup());
 
-    it("tell the start: the primary initialised, each replica cloned it through its slot and started streaming", () => {
+    it("tell the start: the primary initialised, each replica cloned it (or db-2 a streaming db-1) and started streaming", () => {
         assert.deepStrictEqual(events(c, 0).slice(0, 2), [
             { event: "role_chosen", keys: { role: "primary", action: "initdb" } },
             { event: "role_chosen", keys: { role: "primary", action: "start" } },
         ]);
         for (const i of [1, 2]) {
             const e = events(c, i);
-            const host = c.host(0);
+            // db-2 copies db-1 when db-1 already streams (cloneFromReplicas), else the primary; db-1 has no replica to copy.
+            const [source, from] = i === 2 && e[0]?.keys.from === "replica" ? [c.host(1), "replica"] : [c.host(0), "primary"];
             assert.deepStrictEqual(e.slice(0, 3), [
-                { event: "clone_started", keys: { source: host, slot: `db_${i}` } },
-                { event: "clone_finished", keys: { source: host } },
-                { event: "role_chosen", keys: { role: "replica", action: "start", source: host } },
+                { event: "clone_started", keys: { source, from, slot: `db_${i}` } },
+                { event: "clone_finished", keys: { source, from } },
+                { event: "role_chosen", keys: { role: "replica", action: "start", source: c.host(0) } },
             ]);
         }
     });

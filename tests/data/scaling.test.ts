@@ -3,13 +3,14 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../harness/cluster";
-import { Writer } from "../harness/writer";
+import { AckedWriter } from "../harness/writer";
 
 describe("scaling on real PostgreSQL servers", function () {
     this.timeout(240000);
     const c = new Cluster({ args: { replicas: 1 } });
     const count = (ordinal: number) => Number(c.sql(ordinal, "SELECT count(*) FROM items"));
-    const slots = () => c.sql(0, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots", { user: "postgres", database: "postgres" });
+    const superuser = { user: "postgres", database: "postgres" };
+    const slots = () => c.sql(0, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots", superuser);
 
     before(async () => {
         await c.up();
@@ -17,8 +18,18 @@ describe("scaling on real PostgreSQL servers", function () {
     });
     after(() => c.cleanup());
 
-    it("6. scales from 1 replica to 3 while writes continue: the new pods clone and catch up", async () => {
-        const writer = new Writer(c.hosts(0), c.secret("app-password"), "items");
+    it("6. scales from 1 replica to 3 while writes continue: the new pods copy a streaming replica, not the primary, and catch up", async () => {
+        const writer = new AckedWriter(c.hosts([0]), c.secret("app-password"), "items", path.join(c.base, "acks-scale"));
+        const baseBackups: string[] = [];
+        let sampling = true;
+        // A base backup of the primary shows there as a walsender named pg_basebackup; sampled while the pods join.
+        const sampler = (async () => {
+            while (sampling) {
+                const r = c.psql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_basebackup'", superuser);
+                if (r.status === 0 && r.stdout.trim() !== "0") baseBackups.push(r.stdout.trim());
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        })();
         try {
             await c.until("the writer to get going", () => count(0) > 20);
             await c.apply({ replicas: 3 });
@@ -27,12 +38,30 @@ describe("scaling on real PostgreSQL servers", function () {
             const during = count(0);
             await c.until("more writes after the new pods are ready", () => count(0) > during + 20);
         } finally {
+            sampling = false;
+            await sampler;
             await writer.stop();
         }
+        // cloneFromReplicas (on by default): each new pod copied a replica that streamed (db-1, or db-2 for db-3).
+        for (const i of [2, 3]) {
+            const started = fs.readFileSync(c.logFile(i), "utf8").match(/event=clone_started (.*)/)?.[1] ?? "";
+            assert.match(started, /^source=\S+ from=replica slot=db_\d$/, `db-${i}`);
+            assert.ok([1, 2].filter((p) => p !== i).some((p) => started.startsWith(`source=${c.host(p)} `)), `db-${i} copied ${started}`);
+        }
+        assert.deepStrictEqual(baseBackups, [], "a base backup of the primary ran while the pods joined");
         const total = count(0);
         await c.until(`every replica to have all ${total} rows`, () => [1, 2, 3].every((i) => count(i) === total));
+        const acked = writer.acked();
+        assert.ok(acked.length > 0, "the writer committed nothing");
+        for (const i of [2, 3]) {
+            const rows = new Set(c.sql(i, "SELECT id FROM items").split("\n"));
+            const missing = acked.filter((id) => !rows.has(String(id)));
+            assert.deepStrictEqual(missing, [], `${missing.length} of ${acked.length} acknowledged rows missing on db-${i}`);
+        }
         assert.strictEqual(fs.readFileSync(path.join(c.pod(3).root, "mounts", "config", "pod-count"), "utf8"), "4");
         assert.strictEqual(slots(), "db_1,db_2,db_3");
+        // Each streams from the primary through its own slot.
+        assert.strictEqual(c.sql(0, "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication WHERE state = 'streaming'", superuser), "db_1,db_2,db_3");
     });
 
     it("7. scales down to 1 replica: the removed pods' volumes stay, their slots go", async () => {
@@ -48,7 +77,7 @@ describe("scaling on real PostgreSQL servers", function () {
         }
         // The primary keeps no WAL for them now: every remaining slot is active.
         assert.strictEqual(c.sql(0, "SELECT bool_and(active) FROM pg_replication_slots", { user: "postgres", database: "postgres" }), "t");
-        c.sql(0, "INSERT INTO items (note) VALUES ('after scale-down')");
+        c.sql(0, "INSERT INTO items (id, note) VALUES (-1, 'after scale-down')");
         const total = count(0);
         await c.until("the remaining replica to follow", () => count(1) === total);
     });

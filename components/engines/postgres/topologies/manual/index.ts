@@ -36,6 +36,8 @@ function container(ctx: EngineContext): Container {
             { name: "RDB_ALLOW_MAJOR_CHANGE", value: String(args.allowMajorVersionChange) },
             // A replica that is not streaming refuses application connections (docs/pod-contract.md).
             { name: "RDB_REPLICA_GATE", value: "on" },
+            // A new replica copies a caught-up replica rather than the primary (clone-peer.sh).
+            { name: "RDB_CLONE_FROM_REPLICAS", value: args.cloneFromReplicas ? "on" : "off" },
         ]),
         // A clone of a large primary takes long: the startup probe holds the other probes off for up
         // to an hour instead of letting liveness kill a pod that is still copying.

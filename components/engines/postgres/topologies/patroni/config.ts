@@ -150,7 +150,7 @@ export function patroniConfig(ctx: EngineContext, dataDir: string, socketDir: st
             remove_data_directory_on_rewind_failure: false,
             remove_data_directory_on_diverged_timelines: false,
         },
-        tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
+        tags: { nofailover: false, noloadbalance: false, clonefrom: args.cloneFromReplicas, nosync: false },
     };
 }
 

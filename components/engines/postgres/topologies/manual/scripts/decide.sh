@@ -41,11 +41,15 @@ REWIND_RETRY_SECONDS=300
 # hold it off for ever.
 BUSY_GRACE_SECONDS=60
 
-# lsn_ge A B: whether WAL position A is at or beyond B (both "X/Y" hexadecimal).
+# lsn_bytes LSN: a WAL position ("X/Y" hexadecimal) as a byte count.
+lsn_bytes() {
+    local hi=${1%/*} lo=${1#*/}
+    echo $(((16#$hi << 32) + 16#$lo))
+}
+
+# lsn_ge A B: whether WAL position A is at or beyond B.
 lsn_ge() {
-    local a_hi=${1%/*} a_lo=${1#*/} b_hi=${2%/*} b_lo=${2#*/}
-    local a=$(((16#$a_hi << 32) + 16#$a_lo)) b=$(((16#$b_hi << 32) + 16#$b_lo))
-    [ "$a" -ge "$b" ]
+    [ "$(lsn_bytes "$1")" -ge "$(lsn_bytes "$2")" ]
 }
 
 # The actions of decide_tick:

@@ -33,6 +33,8 @@ set -euo pipefail
 . "$RDB_SCRIPTS_DIR/decide-gate.sh"
 # shellcheck source=decide.sh
 . "$RDB_SCRIPTS_DIR/decide.sh"
+# shellcheck source=clone-peer.sh
+. "$RDB_SCRIPTS_DIR/clone-peer.sh"
 if [ -n "${RDB_BACKUP_USER:-}" ]; then
     # shellcheck source=../../../backup/scripts/backup-requests.sh
     . "$RDB_SCRIPTS_DIR/backup-requests.sh"
@@ -201,6 +203,13 @@ step() {
                 unset 'F[data]' 'F[signal]' && return 1
             fi
         fi
+        set_state none no cloning "copying a replica that streams from $primary, or else $primary"
+        local rc=0
+        clone_peer "$desired" "$count" || rc=$?
+        case "$rc" in
+        0) unset 'F[data]' 'F[signal]' && return 1 ;;
+        2) set_state none no waiting "waiting for the primary $primary to make slot $(slot_name "$POD_NAME")" && sleep 1 && return 0 ;;
+        esac
         set_state none no cloning "cloning $primary through slot $(slot_name "$POD_NAME")"
         clone_from "$primary" || { sleep 2; return 0; }
         unset 'F[data]' 'F[signal]' && return 1

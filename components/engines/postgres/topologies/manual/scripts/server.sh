@@ -229,26 +229,29 @@ start_standby() {
     start_server "$RDB_LISTEN_ADDRESSES"
 }
 
-# clone HOST: pg_basebackup through this pod's slot into a sibling directory, renamed into place only when
-# whole.
+# clone_from HOST [primary|replica]: pg_basebackup of HOST into a sibling directory, renamed into place only
+# when whole. The copy's WAL streams through this pod's slot from the primary, or through a temporary slot from a
+# replica (clone-peer.sh, which checked this pod's slot on the primary first).
 clone_from() {
-    local host="$1" tmp="$PGDATA.clone" slot
+    local host="$1" from="${2:-primary}" tmp="$PGDATA.clone" slot
     slot=$(slot_name "$POD_NAME")
     clear_empty_pgdata
     rm -rf "$tmp"
-    event clone_started source="$host" slot="$slot"
-    local rate=()
-    # An operator's bound on what the clone reads per second (cloneMaxRate), so that the primary keeps more of
+    event clone_started source="$host" from="$from" slot="$slot"
+    local extra=()
+    # An operator's bound on what the clone reads per second (cloneMaxRate), so that the source keeps more of
     # its throughput meanwhile; the clone takes longer for it.
-    [ -z "${RDB_CLONE_MAX_RATE:-}" ] || rate=(--max-rate="$RDB_CLONE_MAX_RATE")
+    [ -z "${RDB_CLONE_MAX_RATE:-}" ] || extra=(--max-rate="$RDB_CLONE_MAX_RATE")
+    [ "$from" = replica ] || extra+=(-S "$slot")
     if ! supervised pg_basebackup -d "host=$host port=$PGPORT user=$RDB_REPLICATION_USER$(tls_conninfo)" -w \
-        -D "$tmp" -X stream -S "$slot" -c fast "${rate[@]}"; then
-        event clone_failed source="$host" next=retry
+        -D "$tmp" -X stream -c fast "${extra[@]}"; then
+        rm -rf "$tmp"
+        event clone_failed source="$host" from="$from" next="$([ "$from" = replica ] && echo primary || echo retry)"
         return 1
     fi
     touch "$tmp/standby.signal"
     mv "$tmp" "$PGDATA"
-    event clone_finished source="$host"
+    event clone_finished source="$host" from="$from"
     # A primary still on the old major yields a clone this server cannot open; it is only our own fresh
     # copy, so it goes, and the pod waits (restarting) until the primary runs this major too.
     local cloned

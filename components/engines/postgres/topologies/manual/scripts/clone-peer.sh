@@ -1,0 +1,84 @@
+#!/bin/bash
+# A new replica's copy from another replica (cloneFromReplicas): one that streams from the primary and is caught
+# up, so that the copy reads none of the primary's files and costs its core and disk nothing but one checkpoint.
+# With no such replica, or a copy of it that fails, the caller clones the primary (server.sh clone_from).
+# Sourced by entrypoint.sh after lib.sh, peers.sh, server.sh and decide.sh; sets no shell option; runs nothing
+# when sourced.
+
+# How far behind the primary a replica may be and still be copied. The copy starts at the replica's last
+# restartpoint, which is only as recent as the last checkpoint it replayed; one that lags has not replayed the
+# checkpoint asked for just before, and its copy would replay long.
+CLONE_PEER_MAX_LAG_BYTES=$((16 * 1024 * 1024))
+
+# decide_clone_peer from_replicas=on|off primary_lsn=X/Y [peer=N:STATE ...]: the ordinal of the replica to copy,
+# or "primary". STATE is peers.sh's peer_state; a peer qualifies as "standby LSN" with LSN at most
+# CLONE_PEER_MAX_LAG_BYTES behind primary_lsn. Of those, the one holding the most WAL (the lowest ordinal of
+# equals). A pure function of what was observed (no file, no command), tested as a table
+# (tests/unit/clone-peer.test.ts).
+decide_clone_peer() {
+    local from=off primary="" arg best="" best_bytes=-1 n state lsn bytes floor
+    local -a peers=()
+    for arg; do
+        case "$arg" in
+        from_replicas=*) from=${arg#*=} ;;
+        primary_lsn=*) primary=${arg#*=} ;;
+        peer=*) peers+=("${arg#peer=}") ;;
+        esac
+    done
+    if [ "$from" != on ] || [[ ! "$primary" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]]; then
+        echo primary
+        return 0
+    fi
+    floor=$(($(lsn_bytes "$primary") - CLONE_PEER_MAX_LAG_BYTES))
+    for arg in "${peers[@]}"; do
+        n=${arg%%:*} state=${arg#*:}
+        [[ "$n" =~ ^[0-9]+$ && "$state" =~ ^standby\ ([0-9A-Fa-f]+/[0-9A-Fa-f]+)$ ]] || continue
+        lsn=${BASH_REMATCH[1]}
+        bytes=$(lsn_bytes "$lsn")
+        [ "$bytes" -ge "$floor" ] || continue
+        if [ "$bytes" -gt "$best_bytes" ] || { [ "$bytes" -eq "$best_bytes" ] && [ "$n" -lt "$best" ]; }; then
+            best=$n best_bytes=$bytes
+        fi
+    done
+    echo "${best:-primary}"
+}
+
+# primary_clone_state HOST SLOT: "LSN SLOTS" from the primary HOST: its WAL position and whether it has the slot
+# SLOT (1 or 0). Asked as the replication user, as peers.sh asks; fails when the primary cannot be asked.
+primary_clone_state() {
+    psql -X -A -t -q -v ON_ERROR_STOP=1 \
+        "host=$1 port=$PGPORT user=$RDB_REPLICATION_USER dbname=postgres passfile=$RDB_RUN_DIR/pgpass connect_timeout=5$(tls_conninfo)" \
+        -c "SELECT pg_current_wal_lsn() || ' ' || (SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$2')" 2>/dev/null
+}
+
+# clone_peer PRIMARY_ORDINAL COUNT: copies a caught-up replica of the COUNT pods into $PGDATA. Returns 0 when it
+# did; 1 when none could be copied (off, none caught up, the copy failed), and the caller clones the primary; 2
+# when the primary has no slot for this pod yet, and the caller waits (a clone of the primary needs it too).
+clone_peer() {
+    local primary_ordinal="$1" count="$2" primary slot state lsn n me peer
+    local -a peers=()
+    [ "${RDB_CLONE_FROM_REPLICAS:-off}" = on ] || return 1
+    primary=$(pod_host "$primary_ordinal")
+    slot=$(slot_name "$POD_NAME")
+    me=$(ordinal)
+    # The copy's own WAL comes through a temporary slot on the replica; from its end on, this pod's slot on the
+    # primary must already hold the WAL, or a checkpoint there could recycle what this replica has yet to stream.
+    state=$(primary_clone_state "$primary" "$slot") || return 1
+    [ "${state#* }" = 1 ] || return 2
+    # A checkpoint on the primary first, so that the replica's restartpoint (pg_basebackup -c fast there) is
+    # recent and the copy replays seconds of WAL, not up to checkpoint_timeout's worth. pg_basebackup of the
+    # primary would ask for the same checkpoint. As the rewind role, which may CHECKPOINT (lib.sh roles_sql).
+    if ! psql -X -q -c CHECKPOINT \
+        "host=$primary port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" >/dev/null 2>&1; then
+        log "could not ask the primary $primary for a checkpoint; the copy of a replica replays from its last restartpoint"
+    fi
+    state=$(primary_clone_state "$primary" "$slot") || return 1
+    lsn=${state% *}
+    for ((n = 0; n < count; n++)); do
+        if [ "$n" = "$me" ] || [ "$n" = "$primary_ordinal" ]; then continue; fi
+        peers+=("peer=$n:$(peer_state "$n")")
+    done
+    peer=$(decide_clone_peer from_replicas=on primary_lsn="$lsn" "${peers[@]}")
+    [ "$peer" != primary ] || return 1
+    clone_from "$(pod_host "$peer")" replica
+}
