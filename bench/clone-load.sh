@@ -2,14 +2,19 @@
 # Benchmark: what a new replica's copy costs the primary under a write load, by where the copy comes from.
 #
 #   npm run bench:clone        (as root, inside tests/harness/isolated.sh; BENCH_SCALE=30 BENCH_RUNS=5
-#                               BENCH_SOURCES="primary repository" (also primary:RATE) BENCH_LAYOUTS="shared pinned")
+#                               BENCH_SOURCES="replica primary repository" (also primary:RATE)
+#                               BENCH_LAYOUTS="shared pinned")
 #
 # One primary (Debian's PostgreSQL, as the data-plane tests run it) of pgbench scale BENCH_SCALE, archiving to a
 # pgBackRest repository on the same disk, under `pgbench -N -c 4 -j 2` for 60 s. After 22 s a replica joins, from:
 # - primary: pg_basebackup -X stream -c fast, as the manual mode's clone runs it (cloneMaxRate off);
 # - primary:RATE: the same with --max-rate=RATE (cloneMaxRate);
 # - repository: pgbackrest restore --type=standby of the latest backup, as restore-standby.sh runs it
-#   (backup.replicasFromRepository), then the archive from the backup on (restore_command), then streaming.
+#   (backup.replicasFromRepository), then the archive from the backup on (restore_command), then streaming;
+# - replica: a CHECKPOINT on the primary, then pg_basebackup -X stream -c fast of a replica that has streamed from
+#   the primary (through its slot) since before the load, as clone-peer.sh runs it (cloneFromReplicas). That
+#   replica runs in every round of every source when this source is asked for, beside the copy (CPU 1 pinned).
+# Every new replica streams through its own slot, made before the join as the primary's supervisor makes it.
 # Each copy is then started as a standby, and the join ends when the primary sees it streaming. A full backup is
 # taken before each round's load, outside every measured window (the WAL a repository replica replays is then
 # the round's: an older backup means more of it, read from the repository, not from the primary).
@@ -44,7 +49,7 @@ LOAD_SECONDS=${BENCH_LOAD_SECONDS:-${defaults[2]}}
 # The join starts LEAD seconds into the load; "before" and "after" are WINDOW seconds each.
 LEAD=${defaults[3]}
 WINDOW=${defaults[4]}
-SOURCES=${BENCH_SOURCES:-primary repository}
+SOURCES=${BENCH_SOURCES:-replica primary repository}
 LAYOUTS=${BENCH_LAYOUTS:-shared pinned}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 DIR=${BENCH_DIR:-/var/tmp/rdb-bench-clone}
@@ -93,6 +98,18 @@ CONF
     pgbr stanza-create
     progress "pgbench -i -s $SCALE"
     as_postgres "$PG_BIN/pgbench" -h "$DIR" -i -q -s "$SCALE" postgres 2>/dev/null
+    case " $SOURCES " in *" replica "*) start_standing ;; esac
+}
+
+# start_standing: a replica streaming from the primary before any load, which the "replica" source clones.
+start_standing() {
+    progress "a standing replica to clone from"
+    as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/standing" -X stream -c fast -C -S standing
+    touch "$DIR/standing/standby.signal"
+    mkdir -p "$DIR/ss" && chown postgres "$DIR/ss"
+    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standing" -l "$DIR/standing.log" -o \
+        "-c port=5434 -c unix_socket_directories=$DIR/ss -c listen_addresses=127.0.0.1 -c archive_mode=off \
+         -c primary_conninfo='host=127.0.0.1 port=5432 application_name=standing' -c primary_slot_name=standing" start -w >/dev/null
 }
 
 start_primary() {
@@ -111,11 +128,11 @@ cpus() {
     esac
 }
 
-# pin_primary LAYOUT: the postmaster and every process it has forked (later ones inherit its mask).
-pin_primary() {
+# pin_server LAYOUT WHO DATA: the postmaster of DATA and every process it has forked (later ones inherit its mask).
+pin_server() {
     local list pm pid
-    list=$(cpus "$1" primary)
-    pm=$(head -n 1 "$DIR/primary/postmaster.pid")
+    list=$(cpus "$1" "$2")
+    pm=$(head -n 1 "$3/postmaster.pid")
     for pid in "$pm" $(pgrep -P "$pm"); do
         taskset -a -p -c "$list" "$pid" >/dev/null 2>&1 || true
     done
@@ -159,7 +176,14 @@ copy() {
         ;;
     primary*)
         [ "$source" = primary ] || extra=(--max-rate="${source#primary:}")
-        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/replica" -X stream -c fast "${extra[@]}"
+        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/replica" -X stream -S replica -c fast "${extra[@]}"
+        touch "$DIR/replica/standby.signal"
+        ;;
+    replica)
+        # As clone-peer.sh: a checkpoint on the primary, then the standing replica's copy (its restartpoint is
+        # that checkpoint), its WAL through a temporary slot there.
+        as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
+        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5434 -D "$DIR/replica" -X stream -c fast
         touch "$DIR/replica/standby.signal"
         ;;
     esac
@@ -173,7 +197,7 @@ join() {
     mkdir -p "$DIR/rs" && chown postgres "$DIR/rs"
     "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
         "-c port=5433 -c unix_socket_directories=$DIR/rs -c listen_addresses='' -c archive_mode=off \
-         -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' \
+         -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' -c primary_slot_name=replica \
          -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA --pg1-path=$DIR/replica archive-get %f \"%p\"'" start >/dev/null
     # Asked every 0.25 s over the primary's Unix socket: each question is a new backend on the primary (about 1 %
     # of a core at this rate), in every run alike; the join's end is known to within that.
@@ -188,7 +212,10 @@ run() {
     rm -rf "$DIR/replica"
     pgbr backup --type=full >/dev/null
     as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
-    pin_primary "$layout"
+    # The new replica's slot, made before the join as the primary's supervisor makes it (reserving WAL from now).
+    as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c "SELECT pg_create_physical_replication_slot('replica', true)" postgres >/dev/null
+    pin_server "$layout" primary "$DIR/primary"
+    [ ! -d "$DIR/standing" ] || pin_server "$layout" joiner "$DIR/standing"
     taskset -c "$(cpus "$layout" primary)" runuser -u postgres -- "$PG_BIN/pgbench" -h "$DIR" -N -c 4 -j 2 -T "$LOAD_SECONDS" -P 1 postgres >"$DIR/load.out" 2>&1 &
     load=$!
     sleep "$LEAD"
@@ -199,6 +226,7 @@ run() {
     after=$(cpu_jiffies)
     wait "$load"
     as_postgres "$PG_BIN/pg_ctl" -D "$DIR/replica" stop -m immediate >/dev/null
+    until as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c "SELECT pg_drop_replication_slot('replica')" postgres >/dev/null 2>&1; do sleep 0.2; done
     rm -rf "$DIR/replica"
     # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near LEAD s.
     # "During" is every second the join touched (at least one: a join shorter than a second is in the second it ran in).
@@ -230,6 +258,7 @@ for ((r = 1; r <= RUNS; r++)); do
         done
     done
 done
+[ ! -d "$DIR/standing" ] || as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standing" stop -m fast >/dev/null
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/primary" stop -m fast >/dev/null
 
 [ "${BENCH_QUICK:-}" != 1 ] || echo "QUICK run (a smoke test, not a measurement)"

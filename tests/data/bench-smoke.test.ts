@@ -106,7 +106,7 @@ describe("the benchmarks run end to end in their quick mode", function () {
 describe("the clone-under-load benchmark runs end to end in its quick mode", function () {
     this.timeout(600000);
 
-    it("clone: a replica joins from the primary and from the repository under a load, pinned, with the goals judged", async () => {
+    it("clone: a replica joins from a replica, the primary and the repository under a load, pinned, with the goals judged", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-clone-"));
         // The servers run as postgres, which must reach the work directory inside.
         fs.chmodSync(dir, 0o755);
@@ -124,7 +124,7 @@ describe("the clone-under-load benchmark runs end to end in its quick mode", fun
         fs.rmSync(dir, { recursive: true, force: true });
         assert.strictEqual(code, 0, stderr);
         assert.match(stdout, /QUICK run/);
-        for (const source of ["primary", "repository"]) {
+        for (const source of ["replica", "primary", "repository"]) {
             // The join's seconds, the primary's rates, each core's busy share, and both goals judged.
             assert.match(stdout, new RegExp(`\\| ${source} \\| pinned \\| [0-9.]+ \\([0-9.]+-[0-9.]+\\) \\([0-9.]+x\\) \\| \\d+ .*\\| \\d+ % / \\d+ % \\| (met|not met|undecided) \\(margin -?[0-9.]+, spread [0-9.]+\\); (met|not met|undecided) `), stdout);
         }
