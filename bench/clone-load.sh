@@ -22,11 +22,13 @@
 # Two layouts, alternating within each round:
 # - shared: every process on both cores, as they happen to be scheduled (what the issue measured);
 # - pinned: the primary (postmaster, backends, walsenders, archiver) and the client on CPU 0; the copy and the new
-#   replica on CPU 1. The client's work is the same in every run, so what CPU 0 loses during the join is what the
+#   replica on CPU 1, the new replica's data directory on a tmpfs standing in for its own disk (as bench/replication.ts
+#   puts its replicas'). The client's work is the same in every run, so what CPU 0 loses during the join is what the
 #   join asks of the primary itself (the checkpoint, reading and sending its files, the walsender), not the copy's
-#   own CPU, which on a real cluster is another node's. The client stays with the primary: it is bound by latency,
-#   and beside the copy its waits for a turn would idle the primary (bench/replication.ts measured that). Both
-#   layouts share one disk.
+#   own CPU and writes, which on a real cluster are another node's. The client stays with the primary: it is bound
+#   by latency, and beside the copy its waits for a turn would idle the primary (bench/replication.ts measured
+#   that). In the shared layout the new replica writes to the primary's disk.
+# The standing replica (source "replica") is on the tmpfs in both layouts: it is made once, before the rounds.
 #
 # Each run prints the primary's tps in the 15 s (WINDOW) before the join, during it, and in the 15 s after, the
 # transactions lost against the "before" rate, and each core's busy share during the join. The end prints each
@@ -34,8 +36,9 @@
 # directory on the same disk, and the issue's goals (at least 85 % of the throughput kept, at most about 2x cp -a)
 # judged against the runs' spread.
 #
-# What it cannot show: the copy and the primary share one disk here, where a real replica writes to a disk of
-# its own on another node; and it runs without TLS (the pods' connections use it).
+# What it cannot show: a network between the nodes (over loopback, the receiving side's kernel work runs on the
+# sender's core); the repository is on the primary's disk (on a cluster, S3 or a network volume); and it runs
+# without TLS (the pods' connections use it).
 set -euo pipefail
 # BENCH_QUICK=1: a smoke run (scale 1, one round, short windows) that shows the bench works, not how fast.
 if [ "${BENCH_QUICK:-}" = 1 ]; then
@@ -54,6 +57,8 @@ LAYOUTS=${BENCH_LAYOUTS:-shared pinned}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 DIR=${BENCH_DIR:-/var/tmp/rdb-bench-clone}
 STANZA=bench
+OWN=$DIR/own
+REPLICA=$DIR/replica
 
 [ "$(id -u)" = 0 ] || { echo "run as root (inside tests/harness/isolated.sh)" >&2; exit 1; }
 as_postgres() { runuser -u postgres -- "$@"; }
@@ -62,7 +67,9 @@ pgbr() { as_postgres pgbackrest --config="$DIR/pgbackrest.conf" --stanza="$STANZ
 
 setup() {
     rm -rf "$DIR"
-    mkdir -p "$DIR/repo" "$DIR/spool" "$DIR/lock"
+    mkdir -p "$DIR/repo" "$DIR/spool" "$DIR/lock" "$OWN"
+    # The replicas' own disks: private to this run's mount namespace (tests/harness/isolated.sh).
+    mount -t tmpfs -o size=8g rdb-bench-own "$OWN"
     chown -R postgres "$DIR"
     cat >"$DIR/pgbackrest.conf" <<CONF
 [global]
@@ -104,10 +111,10 @@ CONF
 # start_standing: a replica streaming from the primary before any load, which the "replica" source clones.
 start_standing() {
     progress "a standing replica to clone from"
-    as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/standing" -X stream -c fast -C -S standing
-    touch "$DIR/standing/standby.signal"
+    as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$OWN/standing" -X stream -c fast -C -S standing
+    touch "$OWN/standing/standby.signal"
     mkdir -p "$DIR/ss" && chown postgres "$DIR/ss"
-    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standing" -l "$DIR/standing.log" -o \
+    as_postgres "$PG_BIN/pg_ctl" -D "$OWN/standing" -l "$DIR/standing.log" -o \
         "-c port=5434 -c unix_socket_directories=$DIR/ss -c listen_addresses=127.0.0.1 -c archive_mode=off \
          -c primary_conninfo='host=127.0.0.1 port=5432 application_name=standing' -c primary_slot_name=standing" start -w >/dev/null
 }
@@ -164,27 +171,36 @@ busy_shares() {
         print s }'
 }
 
-# copy SOURCE LAYOUT: makes $DIR/replica a standby's data directory from SOURCE.
+# replica_dir LAYOUT: where the new replica's data directory goes: pinned, on the tmpfs that stands in for the
+# replica's own disk; shared, on the primary's disk.
+replica_dir() {
+    case "$1" in
+    pinned) echo "$OWN/replica" ;;
+    *) echo "$DIR/replica" ;;
+    esac
+}
+
+# copy SOURCE LAYOUT: makes $REPLICA a standby's data directory from SOURCE.
 copy() {
     local source="$1" extra=() prefix
     prefix=(taskset -c "$(cpus "$2" joiner)")
     case "$source" in
     repository)
-        mkdir -m 0700 "$DIR/replica" && chown postgres "$DIR/replica"
+        mkdir -m 0700 "$REPLICA" && chown postgres "$REPLICA"
         "${prefix[@]}" runuser -u postgres -- pgbackrest --config="$DIR/pgbackrest.conf" --stanza="$STANZA" \
-            --pg1-path="$DIR/replica" --type=standby restore
+            --pg1-path="$REPLICA" --type=standby restore
         ;;
     primary*)
         [ "$source" = primary ] || extra=(--max-rate="${source#primary:}")
-        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$DIR/replica" -X stream -S replica -c fast "${extra[@]}"
-        touch "$DIR/replica/standby.signal"
+        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$REPLICA" -X stream -S replica -c fast "${extra[@]}"
+        touch "$REPLICA/standby.signal"
         ;;
     replica)
         # As clone-peer.sh: a checkpoint on the primary, then the standing replica's copy (its restartpoint is
         # that checkpoint), its WAL through a temporary slot there.
         as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
-        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5434 -D "$DIR/replica" -X stream -c fast
-        touch "$DIR/replica/standby.signal"
+        "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5434 -D "$REPLICA" -X stream -c fast
+        touch "$REPLICA/standby.signal"
         ;;
     esac
 }
@@ -195,10 +211,10 @@ join() {
     prefix=(taskset -c "$(cpus "$2" joiner)")
     copy "$1" "$2"
     mkdir -p "$DIR/rs" && chown postgres "$DIR/rs"
-    "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -o \
+    "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$REPLICA" -l "$DIR/replica.log" -o \
         "-c port=5433 -c unix_socket_directories=$DIR/rs -c listen_addresses='' -c archive_mode=off \
          -c primary_conninfo='host=127.0.0.1 port=5432 application_name=replica' -c primary_slot_name=replica \
-         -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA --pg1-path=$DIR/replica archive-get %f \"%p\"'" start >/dev/null
+         -c restore_command='pgbackrest --config=$DIR/pgbackrest.conf --stanza=$STANZA --pg1-path=$REPLICA archive-get %f \"%p\"'" start >/dev/null
     # Asked every 0.25 s over the primary's Unix socket: each question is a new backend on the primary (about 1 %
     # of a core at this rate), in every run alike; the join's end is known to within that.
     until [ "$(as_postgres "$PG_BIN/psql" -h "$DIR" -X -A -t -c "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'replica' AND state = 'streaming'" postgres)" = 1 ]; do
@@ -209,13 +225,14 @@ join() {
 # run SOURCE LAYOUT: one join under the load; prints "SOURCE LAYOUT JOIN_S BEFORE DURING AFTER LOST BUSY".
 run() {
     local source="$1" layout="$2" t0 t1 load before after
-    rm -rf "$DIR/replica"
+    REPLICA=$(replica_dir "$layout")
+    rm -rf "$REPLICA"
     pgbr backup --type=full >/dev/null
     as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
     # The new replica's slot, made before the join as the primary's supervisor makes it (reserving WAL from now).
     as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c "SELECT pg_create_physical_replication_slot('replica', true)" postgres >/dev/null
     pin_server "$layout" primary "$DIR/primary"
-    [ ! -d "$DIR/standing" ] || pin_server "$layout" joiner "$DIR/standing"
+    [ ! -d "$OWN/standing" ] || pin_server "$layout" joiner "$OWN/standing"
     taskset -c "$(cpus "$layout" primary)" runuser -u postgres -- "$PG_BIN/pgbench" -h "$DIR" -N -c 4 -j 2 -T "$LOAD_SECONDS" -P 1 postgres >"$DIR/load.out" 2>&1 &
     load=$!
     sleep "$LEAD"
@@ -225,9 +242,9 @@ run() {
     t1=$(now)
     after=$(cpu_jiffies)
     wait "$load"
-    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/replica" stop -m immediate >/dev/null
+    as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA" stop -m immediate >/dev/null
     until as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c "SELECT pg_drop_replication_slot('replica')" postgres >/dev/null 2>&1; do sleep 0.2; done
-    rm -rf "$DIR/replica"
+    rm -rf "$REPLICA"
     # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near LEAD s.
     # "During" is every second the join touched (at least one: a join shorter than a second is in the second it ran in).
     awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" -v lead="$LEAD" -v w="$WINDOW" '
@@ -258,7 +275,7 @@ for ((r = 1; r <= RUNS; r++)); do
         done
     done
 done
-[ ! -d "$DIR/standing" ] || as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standing" stop -m fast >/dev/null
+[ ! -d "$OWN/standing" ] || as_postgres "$PG_BIN/pg_ctl" -D "$OWN/standing" stop -m fast >/dev/null
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/primary" stop -m fast >/dev/null
 
 [ "${BENCH_QUICK:-}" != 1 ] || echo "QUICK run (a smoke test, not a measurement)"
@@ -287,4 +304,5 @@ for source in $SOURCES; do
                     med(u0, n) * 100, med(u1, n) * 100, verdict(rc, n, 0.85, 1), verdict(x, n, 2, 0) }' "$DIR/runs"
     done
 done
+umount "$OWN"
 rm -rf "$DIR"
