@@ -13,7 +13,10 @@
 #   (backup.replicasFromRepository), then the archive from the backup on (restore_command), then streaming;
 # - replica: a CHECKPOINT on the primary, then pg_basebackup -X stream -c fast of a replica that has streamed from
 #   the primary (through its slot) since before the load, as clone-peer.sh runs it (cloneFromReplicas). That
-#   replica runs in every round of every source when this source is asked for, beside the copy (CPU 1 pinned).
+#   replica runs in every round of every source when this source is asked for, beside the copy (CPU 1 pinned);
+# - replica-restartpoint: the same without the checkpoint, as Patroni's clonefrom copies a member: the copy starts at
+#   the replica's last restartpoint, here the round's CHECKPOINT before the load (LEAD seconds of WAL to replay; on
+#   a cluster, up to checkpoint_timeout's).
 # Every new replica streams through its own slot, made before the join as the primary's supervisor makes it.
 # Each copy is then started as a standby, and the join ends when the primary sees it streaming. A full backup is
 # taken before each round's load, outside every measured window (the WAL a repository replica replays is then
@@ -105,7 +108,7 @@ CONF
     pgbr stanza-create
     progress "pgbench -i -s $SCALE"
     as_postgres "$PG_BIN/pgbench" -h "$DIR" -i -q -s "$SCALE" postgres 2>/dev/null
-    case " $SOURCES " in *" replica "*) start_standing ;; esac
+    case " $SOURCES " in *" replica "* | *" replica-restartpoint "*) start_standing ;; esac
 }
 
 # start_standing: a replica streaming from the primary before any load, which the "replica" source clones.
@@ -195,10 +198,12 @@ copy() {
         "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -D "$REPLICA" -X stream -S replica -c fast "${extra[@]}"
         touch "$REPLICA/standby.signal"
         ;;
-    replica)
-        # As clone-peer.sh: a checkpoint on the primary, then the standing replica's copy (its restartpoint is
-        # that checkpoint), its WAL through a temporary slot there.
-        as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
+    replica | replica-restartpoint)
+        # replica, as clone-peer.sh: a checkpoint on the primary, then the standing replica's copy (its
+        # restartpoint is that checkpoint), its WAL through a temporary slot there. replica-restartpoint, as
+        # Patroni's clonefrom: no checkpoint asked of the primary; the copy starts at the replica's last
+        # restartpoint (here the round's CHECKPOINT, LEAD seconds of load before the join).
+        [ "$source" != replica ] || as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
         "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5434 -D "$REPLICA" -X stream -c fast
         touch "$REPLICA/standby.signal"
         ;;

@@ -65,14 +65,6 @@ clone_peer() {
     # primary must already hold the WAL, or a checkpoint there could recycle what this replica has yet to stream.
     state=$(primary_clone_state "$primary" "$slot") || return 1
     [ "${state#* }" = 1 ] || return 2
-    # A checkpoint on the primary first, so that the replica's restartpoint (pg_basebackup -c fast there) is
-    # recent and the copy replays seconds of WAL, not up to checkpoint_timeout's worth. pg_basebackup of the
-    # primary would ask for the same checkpoint. As the rewind role, which may CHECKPOINT (lib.sh roles_sql).
-    if ! psql -X -q -c CHECKPOINT \
-        "host=$primary port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" >/dev/null 2>&1; then
-        log "could not ask the primary $primary for a checkpoint; the copy of a replica replays from its last restartpoint"
-    fi
-    state=$(primary_clone_state "$primary" "$slot") || return 1
     lsn=${state% *}
     for ((n = 0; n < count; n++)); do
         if [ "$n" = "$me" ] || [ "$n" = "$primary_ordinal" ]; then continue; fi
@@ -80,5 +72,14 @@ clone_peer() {
     done
     peer=$(decide_clone_peer from_replicas=on primary_lsn="$lsn" "${peers[@]}")
     [ "$peer" != primary ] || return 1
+    # A checkpoint on the primary first, so that the replica's restartpoint (pg_basebackup -c fast there) is at
+    # it, and the copy replays seconds of WAL, not up to checkpoint_timeout's worth. A streaming replica replays
+    # the checkpoint's record before pg_basebackup has connected; if it has not, the copy is as correct and only
+    # replays more. A clone of the primary would ask for the same checkpoint. As the rewind role, which may
+    # CHECKPOINT (lib.sh roles_sql).
+    if ! psql -X -q -c CHECKPOINT \
+        "host=$primary port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" >/dev/null 2>&1; then
+        log "could not ask the primary $primary for a checkpoint; the copy of a replica replays from its last restartpoint"
+    fi
     clone_from "$(pod_host "$peer")" replica
 }
