@@ -51,14 +51,24 @@ describe("the replica a new replica copies (clone-peer.sh), as a table", () => {
         ["on", ["", `1:standby ${lsn(P)}`], "primary"],
         ["on", ["garbage", `1:standby ${lsn(P)}`], "primary"],
     ];
+    // The same rows with a data directory set aside on this pod's volume (damage, divergence): always the primary.
+    const setAside = table.map(([from, obs]) => [from, obs, "primary"] as [string, string[], string]);
+
+    const call = (from: string, [primary, ...peers]: string[], aside: string) =>
+        ["decide_clone_peer", from ? `from_replicas=${from}` : "", aside, `primary_lsn='${primary}'`, ...peers.map((p) => `peer='${p}'`)].join(" ");
 
     it("copies the caught-up standby holding the most WAL, and the primary when none qualifies or the feature is off", () => {
-        const calls = table
-            .map(([from, [primary, ...peers]]) => ["decide_clone_peer", from ? `from_replicas=${from}` : "", `primary_lsn='${primary}'`, ...peers.map((p) => `peer='${p}'`)].join(" "))
-            .join("\n");
-        const r = bash(calls);
+        const r = bash(table.map(([from, obs]) => call(from, obs, "set_aside=no")).join("\n"));
         assert.strictEqual(r.status, 0, r.stderr);
         assert.deepStrictEqual(r.stdout.trim().split("\n"), table.map((row) => row[2]));
+    });
+
+    it("copies the primary when this pod's volume holds a data directory set aside, or says nothing about it", () => {
+        for (const aside of ["set_aside=yes", ""]) {
+            const r = bash(setAside.map(([from, obs]) => call(from, obs, aside)).join("\n"));
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.deepStrictEqual(r.stdout.trim().split("\n"), setAside.map((row) => row[2]), aside);
+        }
     });
 
     it("runs nothing when sourced", () => {

@@ -10,22 +10,25 @@
 # checkpoint asked for just before, and its copy would replay long.
 CLONE_PEER_MAX_LAG_BYTES=$((16 * 1024 * 1024))
 
-# decide_clone_peer from_replicas=on|off primary_lsn=X/Y [peer=N:STATE ...]: the ordinal of the replica to copy,
-# or "primary". STATE is peers.sh's peer_state; a peer qualifies as "standby LSN" with LSN at most
+# decide_clone_peer from_replicas=on|off set_aside=yes|no primary_lsn=X/Y [peer=N:STATE ...]: the ordinal of the
+# replica to copy, or "primary". STATE is peers.sh's peer_state; a peer qualifies as "standby LSN" with LSN at most
 # CLONE_PEER_MAX_LAG_BYTES behind primary_lsn. Of those, the one holding the most WAL (the lowest ordinal of
-# equals). A pure function of what was observed (no file, no command), tested as a table
-# (tests/unit/clone-peer.test.ts).
+# equals). A pod whose volume holds a data directory set aside (damaged, or diverged when a rewind could not
+# work) is being remade because something went wrong: it copies the primary, the one copy that is the truth, and
+# not a replica that may carry the same damage unseen. A pure function of what was observed (no file, no
+# command), tested as a table (tests/unit/clone-peer.test.ts).
 decide_clone_peer() {
-    local from=off primary="" arg best="" best_bytes=-1 n state lsn bytes floor
+    local from=off aside=yes primary="" arg best="" best_bytes=-1 n state lsn bytes floor
     local -a peers=()
     for arg; do
         case "$arg" in
         from_replicas=*) from=${arg#*=} ;;
+        set_aside=*) aside=${arg#*=} ;;
         primary_lsn=*) primary=${arg#*=} ;;
         peer=*) peers+=("${arg#peer=}") ;;
         esac
     done
-    if [ "$from" != on ] || [[ ! "$primary" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]]; then
+    if [ "$from" != on ] || [ "$aside" != no ] || [[ ! "$primary" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]]; then
         echo primary
         return 0
     fi
@@ -41,6 +44,16 @@ decide_clone_peer() {
         fi
     done
     echo "${best:-primary}"
+}
+
+# set_aside_data: "yes" when the volume holds a data directory set aside after damage (docs/operations.md's
+# re-clone, $PGDATA.damaged.*) or divergence (server.sh rewind_onto, $PGDATA.diverged.*), else "no".
+set_aside_data() {
+    local d
+    for d in "$PGDATA".damaged.* "$PGDATA".diverged.*; do
+        [ -e "$d" ] && printf 'yes' && return 0
+    done
+    printf 'no'
 }
 
 # primary_clone_state HOST SLOT: "LSN SLOTS" from the primary HOST: its WAL position and whether it has the slot
@@ -70,7 +83,7 @@ clone_peer() {
         if [ "$n" = "$me" ] || [ "$n" = "$primary_ordinal" ]; then continue; fi
         peers+=("peer=$n:$(peer_state "$n")")
     done
-    peer=$(decide_clone_peer from_replicas=on primary_lsn="$lsn" "${peers[@]}")
+    peer=$(decide_clone_peer from_replicas=on set_aside="$(set_aside_data)" primary_lsn="$lsn" "${peers[@]}")
     [ "$peer" != primary ] || return 1
     # A checkpoint on the primary first, so that the replica's restartpoint (pg_basebackup -c fast there) is at
     # it, and the copy replays seconds of WAL, not up to checkpoint_timeout's worth. A streaming replica replays
