@@ -8,6 +8,7 @@
  * refuses to back up.
  */
 import * as assert from "assert";
+import { BaseBackupSampler } from "../harness/baseBackups";
 import { Cluster } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
 import * as path from "path";
@@ -84,31 +85,21 @@ describe("backups on the rendered cluster (volume repository)", function () {
 
         c.sql(0, "CREATE TABLE joined (id bigint PRIMARY KEY, note text NOT NULL)");
         const writer = new AckedWriter(c.hosts([0]), c.secret("app-password"), "joined", path.join(c.base, "acks-join"));
-        const baseBackups: string[] = [];
-        let sampling = true;
-        // A base backup of the primary shows as a walsender named pg_basebackup; sampled while db-2 joins.
-        const sampler = (async () => {
-            while (sampling) {
-                const r = c.psql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_basebackup'", superuser);
-                if (r.status === 0 && r.stdout.trim() !== "0") baseBackups.push(r.stdout.trim());
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-        })();
+        const baseBackups = new BaseBackupSampler(c, () => 0);
         try {
             await c.until("writes", () => Number(c.sql(0, "SELECT count(*) FROM joined")) > 20);
             await c.apply({ replicas: 2 });
             await c.waitReady(2, 240000);
             await c.until("db-2 to stream", () => c.sql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'db_2' AND state = 'streaming'", superuser) === "1", 120000);
         } finally {
-            sampling = false;
-            await sampler;
+            await baseBackups.stop();
             await writer.stop();
         }
         const log = c.tail(2, 2000);
         assert.match(log, /event=replica_restore_started stanza=default-db/);
         assert.match(log, /event=replica_restore_finished stanza=default-db/);
         assert.doesNotMatch(log, /event=clone_started/);
-        assert.deepStrictEqual(baseBackups, [], "a base backup of the primary ran while db-2 joined");
+        assert.deepStrictEqual(baseBackups.seen, [], "a base backup of the primary ran while db-2 joined");
         // Everything the writer was told was committed, on the new replica once it has replayed the primary's position.
         const lsn = c.sql(0, "SELECT pg_current_wal_lsn()", superuser);
         await c.until("db-2 to replay the primary's position", () => c.sql(2, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'`, superuser) === "t", 60000);

@@ -6,6 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { BaseBackupSampler } from "../harness/baseBackups";
 import { Cluster, sleep } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
 import { AUTOMATED_FAILOVER_BOUND_MS, PATRONI_IMAGE } from "../harness/patroni";
@@ -167,31 +168,21 @@ describe("automated failover with Patroni on real PostgreSQL servers", function 
     it("a new member copies a running replica (clonefrom), not the leader, under a write load; every acknowledged row is on it", async () => {
         c.sql(primary, "CREATE TABLE joined (id bigint PRIMARY KEY, note text NOT NULL)");
         const writer = new AckedWriter(c.hosts(ordinals), c.secret("app-password"), "joined", path.join(c.base, "acks-join"));
-        const baseBackups: string[] = [];
-        let sampling = true;
-        // A base backup of the leader shows there as a walsender named pg_basebackup; sampled while db-3 joins.
-        const sampler = (async () => {
-            while (sampling) {
-                const r = c.psql(primary, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_basebackup'", superuser);
-                if (r.status === 0 && r.stdout.trim() !== "0") baseBackups.push(r.stdout.trim());
-                await sleep(100);
-            }
-        })();
+        const baseBackups = new BaseBackupSampler(c, () => primary);
         try {
             await c.until("writes", () => Number(c.sql(primary, "SELECT count(*) FROM joined")) > 20);
             await c.apply({ replicas: 3 });
             await c.waitReady(3, 240000);
             await c.until("db-3 to stream from the leader", () => streamingFrom(primary).split(",").includes("db-3"), 120000);
         } finally {
-            sampling = false;
-            await sampler;
+            await baseBackups.stop();
             await writer.stop();
         }
         const log = fs.readFileSync(c.logFile(3), "utf8");
         assert.match(log, /trying to bootstrap from replica 'db-[0-2]'/);
         assert.doesNotMatch(log, /trying to bootstrap from leader/);
         assert.match(log, /replica has been created using basebackup/);
-        assert.deepStrictEqual(baseBackups, [], "a base backup of the leader ran while db-3 joined");
+        assert.deepStrictEqual(baseBackups.seen, [], "a base backup of the leader ran while db-3 joined");
         const lsn = c.sql(primary, "SELECT pg_current_wal_lsn()", superuser);
         await c.until("db-3 to replay the leader's position", () => c.sql(3, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'`, superuser) === "t", 60000);
         const acked = writer.acked();

@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { BaseBackupSampler } from "../harness/baseBackups";
 import { Cluster } from "../harness/cluster";
 import { AckedWriter } from "../harness/writer";
 
@@ -20,16 +21,7 @@ describe("scaling on real PostgreSQL servers", function () {
 
     it("6. scales from 1 replica to 3 while writes continue: the new pods copy a streaming replica, not the primary, and catch up", async () => {
         const writer = new AckedWriter(c.hosts([0]), c.secret("app-password"), "items", path.join(c.base, "acks-scale"));
-        const baseBackups: string[] = [];
-        let sampling = true;
-        // A base backup of the primary shows there as a walsender named pg_basebackup; sampled while the pods join.
-        const sampler = (async () => {
-            while (sampling) {
-                const r = c.psql(0, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_basebackup'", superuser);
-                if (r.status === 0 && r.stdout.trim() !== "0") baseBackups.push(r.stdout.trim());
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-        })();
+        const baseBackups = new BaseBackupSampler(c, () => 0);
         try {
             await c.until("the writer to get going", () => count(0) > 20);
             await c.apply({ replicas: 3 });
@@ -38,8 +30,7 @@ describe("scaling on real PostgreSQL servers", function () {
             const during = count(0);
             await c.until("more writes after the new pods are ready", () => count(0) > during + 20);
         } finally {
-            sampling = false;
-            await sampler;
+            await baseBackups.stop();
             await writer.stop();
         }
         // cloneFromReplicas (on by default): each new pod copied another replica that streamed (db-1, or the other new pod once it streamed).
@@ -48,7 +39,7 @@ describe("scaling on real PostgreSQL servers", function () {
             assert.match(started, /^source=\S+ from=replica slot=db_\d$/, `db-${i}`);
             assert.ok([1, 2, 3].filter((p) => p !== i).some((p) => started.startsWith(`source=${c.host(p)} `)), `db-${i} copied ${started}`);
         }
-        assert.deepStrictEqual(baseBackups, [], "a base backup of the primary ran while the pods joined");
+        assert.deepStrictEqual(baseBackups.seen, [], "a base backup of the primary ran while the pods joined");
         const total = count(0);
         await c.until(`every replica to have all ${total} rows`, () => [1, 2, 3].every((i) => count(i) === total));
         const acked = writer.acked();
