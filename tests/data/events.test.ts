@@ -47,8 +47,19 @@ describe("the pods' event lines", function () {
         for (const i of [1, 2]) {
             const e = events(c, i);
             // db-2 copies db-1 when db-1 already streams (cloneFromReplicas), else the primary; db-1 has no replica to copy.
-            const [source, from] = i === 2 && e[0]?.keys.from === "replica" ? [c.host(1), "replica"] : [c.host(0), "primary"];
-            assert.deepStrictEqual(e.slice(0, 3), [
+            const copied = i === 2 && e.find((x) => x.event === "clone_started")?.keys.from === "replica";
+            const [source, from] = copied ? [c.host(1), "replica"] : [c.host(0), "primary"];
+            const story = e.slice(0, copied ? 4 : 3);
+            if (copied) {
+                // The replica's restartpoint against the primary's WAL position decided the checkpoint.
+                const asked = story.shift()!;
+                assert.strictEqual(asked.event, "clone_checkpoint");
+                assert.strictEqual(asked.keys.source, source);
+                assert.match(asked.keys.restartpoint, /^[0-9A-F]+\/[0-9A-F]+$/);
+                assert.match(asked.keys.primary_lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
+                assert.match(asked.keys.decided, /^(checkpoint|none)$/);
+            }
+            assert.deepStrictEqual(story, [
                 { event: "clone_started", keys: { source, from, slot: `db_${i}` } },
                 { event: "clone_finished", keys: { source, from } },
                 { event: "role_chosen", keys: { role: "replica", action: "start", source: c.host(0) } },

@@ -39,6 +39,14 @@ describe("scaling on real PostgreSQL servers", function () {
             assert.match(started, /^source=\S+ from=replica slot=db_\d$/, `db-${i}`);
             assert.ok([1, 2, 3].filter((p) => p !== i).some((p) => started.startsWith(`source=${c.host(p)} `)), `db-${i} copied ${started}`);
         }
+        // Before each copy the copied replica made a restartpoint for the rewind role and said where it is; the
+        // primary was asked for a checkpoint only when that is more than 64 MiB of WAL behind it (decide_clone_checkpoint).
+        for (const i of [2, 3]) {
+            const asked = fs.readFileSync(c.logFile(i), "utf8").match(/event=clone_checkpoint source=\S+ restartpoint=([0-9A-F]+)\/([0-9A-F]+) primary_lsn=([0-9A-F]+)\/([0-9A-F]+) decided=(\w+)/);
+            assert.ok(asked, `db-${i}: no clone_checkpoint event with both positions`);
+            const behind = (BigInt(`0x${asked[3]}`) << 32n) + BigInt(`0x${asked[4]}`) - ((BigInt(`0x${asked[1]}`) << 32n) + BigInt(`0x${asked[2]}`));
+            assert.strictEqual(asked[5], behind > 64n * 1024n * 1024n ? "checkpoint" : "none", `db-${i}: ${asked[0]}`);
+        }
         assert.deepStrictEqual(baseBackups.seen, [], "a base backup of the primary ran while the pods joined");
         const total = count(0);
         await c.until(`every replica to have all ${total} rows`, () => [1, 2, 3].every((i) => count(i) === total));

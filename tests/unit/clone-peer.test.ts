@@ -77,6 +77,33 @@ describe("the replica a new replica copies (clone-peer.sh), as a table", () => {
     });
 });
 
+describe("whether the primary is asked for a checkpoint before a replica's copy (decide_clone_checkpoint), as a table", () => {
+    // 64 MiB: the most WAL since the replica's last restartpoint that its copy replays without a checkpoint.
+    const MOST = 64 * 1024 * 1024;
+    const P = 7 * 2 ** 32 + 0x2000000; // the restartpoint below it lies in the previous 4 GiB
+    const table: [string, string, string][] = [
+        // primary_lsn, restartpoint, answer
+        [lsn(P), lsn(P), "none"],
+        [lsn(P), lsn(P - MOST), "none"],
+        [lsn(P), lsn(P - MOST - 1), "checkpoint"],
+        [lsn(P), lsn(P - 5 * MOST), "checkpoint"],
+        // A restartpoint past what the primary said (the primary was asked first): nothing to replay.
+        [lsn(P), lsn(P + 8192), "none"],
+        // Not known (the replica could not be asked) or malformed: the checkpoint, whose copy replays least.
+        [lsn(P), "", "checkpoint"],
+        [lsn(P), "unknown", "checkpoint"],
+        [lsn(P), "1/", "checkpoint"],
+        ["", lsn(P), "checkpoint"],
+        ["x/y", lsn(P), "checkpoint"],
+    ];
+
+    it("asks for one only when the copy would replay more than 64 MiB, or when that is not known", () => {
+        const r = bash(table.map(([p, rp]) => `decide_clone_checkpoint primary_lsn='${p}' restartpoint='${rp}'`).join("\n"));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.stdout.trim().split("\n"), table.map((row) => row[2]));
+    });
+});
+
 describe("cloneFromReplicas, rendered", () => {
     const IMAGE = "registry.example.com/postgres-patroni:17.6";
 

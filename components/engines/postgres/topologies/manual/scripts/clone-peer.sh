@@ -46,6 +46,45 @@ decide_clone_peer() {
     echo "${best:-primary}"
 }
 
+# How much WAL the copy of a replica may have to replay before the primary is asked for a checkpoint. The copy starts
+# at the replica's last restartpoint, the last checkpoint it replayed, which may be up to checkpoint_timeout old
+# (5 minutes by default) and hold that much WAL; a checkpoint asked of the primary makes the copy replay seconds,
+# but costs the primary its dirty pages' writes and, after it, a full-page image for every page first touched
+# (docs/benchmarks.md, "A replica joining under load": the primary kept 0.85-0.90 with it, 0.99-1.02 without).
+# Copying and replaying WAL added about 5.5 ms per MiB to a join there, so this much adds about a third of a
+# second, and spares the primary a checkpoint whenever its writes are light.
+CLONE_CHECKPOINT_WAL_BYTES=$((64 * 1024 * 1024))
+
+# decide_clone_checkpoint primary_lsn=X/Y restartpoint=X/Y: "checkpoint" when the replica's last restartpoint (its
+# redo LSN) is more than CLONE_CHECKPOINT_WAL_BYTES behind the primary's WAL position, or is not known; else
+# "none". A pure function of what was observed, tested as a table (tests/unit/clone-peer.test.ts).
+decide_clone_checkpoint() {
+    local primary="" redo="" arg
+    for arg; do
+        case "$arg" in
+        primary_lsn=*) primary=${arg#*=} ;;
+        restartpoint=*) redo=${arg#*=} ;;
+        esac
+    done
+    if [[ "$primary" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ && "$redo" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]] &&
+        [ $(($(lsn_bytes "$primary") - $(lsn_bytes "$redo"))) -le "$CLONE_CHECKPOINT_WAL_BYTES" ]; then
+        echo none
+    else
+        echo checkpoint
+    fi
+}
+
+# restartpoint_now HOST: asks the standby HOST for a restartpoint and prints its redo LSN, where a copy of HOST
+# starts (pg_basebackup -c fast asks for the same restartpoint, which is then already made); prints nothing when
+# HOST cannot be asked. A restartpoint can only be at the last checkpoint record HOST replayed, and its control
+# file shows only the last restartpoint made, which may be older still. As the rewind role, which may CHECKPOINT
+# and read the control file (lib.sh roles_sql).
+restartpoint_now() {
+    psql -X -A -t -q -v ON_ERROR_STOP=1 \
+        "host=$1 port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" \
+        -c CHECKPOINT -c "SELECT redo_lsn FROM pg_control_checkpoint()" 2>/dev/null || true
+}
+
 # set_aside_data: "yes" when the volume holds a data directory set aside after damage (docs/operations.md's
 # re-clone, $PGDATA.damaged.*) or divergence (server.sh rewind_onto, $PGDATA.diverged.*), else "no".
 set_aside_data() {
@@ -68,7 +107,7 @@ primary_clone_state() {
 # did; 1 when none could be copied (off, none caught up, the copy failed), and the caller clones the primary; 2
 # when the primary has no slot for this pod yet, and the caller waits (a clone of the primary needs it too).
 clone_peer() {
-    local primary_ordinal="$1" count="$2" primary slot state lsn n me peer
+    local primary_ordinal="$1" count="$2" primary slot state lsn n me peer redo checkpoint
     local -a peers=()
     [ "${RDB_CLONE_FROM_REPLICAS:-off}" = on ] || return 1
     primary=$(pod_host "$primary_ordinal")
@@ -85,12 +124,14 @@ clone_peer() {
     done
     peer=$(decide_clone_peer from_replicas=on set_aside="$(set_aside_data)" primary_lsn="$lsn" "${peers[@]}")
     [ "$peer" != primary ] || return 1
-    # A checkpoint on the primary first, so that the replica's restartpoint (pg_basebackup -c fast there) is at
-    # it, and the copy replays seconds of WAL, not up to checkpoint_timeout's worth. A streaming replica replays
-    # the checkpoint's record before pg_basebackup has connected; if it has not, the copy is as correct and only
-    # replays more. A clone of the primary would ask for the same checkpoint. As the rewind role, which may
-    # CHECKPOINT (lib.sh roles_sql).
-    if ! psql -X -q -c CHECKPOINT \
+    # A checkpoint on the primary first when the replica's restartpoint is old (decide_clone_checkpoint), so that
+    # its restartpoint (pg_basebackup -c fast there) is at it and the copy replays seconds of WAL. A streaming
+    # replica replays the checkpoint's record before pg_basebackup has connected; if it has not, the copy is as
+    # correct and only replays more. As the rewind role, which may CHECKPOINT (lib.sh roles_sql).
+    redo=$(restartpoint_now "$(pod_host "$peer")")
+    checkpoint=$(decide_clone_checkpoint primary_lsn="$lsn" restartpoint="$redo")
+    event clone_checkpoint source="$(pod_host "$peer")" restartpoint="${redo:-unknown}" primary_lsn="$lsn" decided="$checkpoint"
+    if [ "$checkpoint" = checkpoint ] && ! psql -X -q -c CHECKPOINT \
         "host=$primary port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" >/dev/null 2>&1; then
         log "could not ask the primary $primary for a checkpoint; the copy of a replica replays from its last restartpoint"
     fi
