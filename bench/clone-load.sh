@@ -11,9 +11,11 @@
 # - primary:RATE: the same with --max-rate=RATE (cloneMaxRate);
 # - repository: pgbackrest restore --type=standby of the latest backup, as restore-standby.sh runs it
 #   (backup.replicasFromRepository), then the archive from the backup on (restore_command), then streaming;
-# - replica: a CHECKPOINT on the primary, then pg_basebackup -X stream -c fast of a replica that has streamed from
-#   the primary (through its slot) since before the load, as clone-peer.sh runs it (cloneFromReplicas). That
-#   replica runs in every round of every source when this source is asked for, beside the copy (CPU 1 pinned);
+# - replica: pg_basebackup -X stream -c fast of a replica that has streamed from the primary (through its slot)
+#   since before the load, as clone-peer.sh runs it (cloneFromReplicas), with a CHECKPOINT on the primary first
+#   when clone-peer.sh's own rule (decide_clone_checkpoint, sourced from the pod scripts) asks for one: more than
+#   64 MiB of WAL since that replica's last restartpoint. That replica runs in every round of every source when
+#   this source is asked for, beside the copy (CPU 1 pinned);
 # - replica-restartpoint: the same without the checkpoint, as Patroni's clonefrom copies a member: the copy starts at
 #   the replica's last restartpoint, here the round's CHECKPOINT before the load (LEAD seconds of WAL to replay; on
 #   a cluster, up to checkpoint_timeout's).
@@ -33,7 +35,8 @@
 #   that). In the shared layout the new replica writes to the primary's disk.
 # The standing replica (source "replica") is on the tmpfs in both layouts: it is made once, before the rounds.
 #
-# Each run prints the primary's tps in the 15 s (WINDOW) before the join, during it, and in the 15 s after, the
+# Each run prints, for a replica's copy, the WAL since the copied replica's last restartpoint and whether the primary
+# was asked for a checkpoint. Each run prints the primary's tps in the 15 s (WINDOW) before the join, during it, and in the 15 s after, the
 # transactions lost against the "before" rate, and each core's busy share during the join. The end prints each
 # source's medians (min-max) per layout side by side, with the join against `cp -a` of the same stopped data
 # directory on the same disk, and the issue's goals (at least 85 % of the throughput kept, at most about 2x cp -a)
@@ -67,6 +70,12 @@ REPLICA=$DIR/replica
 as_postgres() { runuser -u postgres -- "$@"; }
 progress() { printf '[clone] %s\n' "$*" >&2; }
 pgbr() { as_postgres pgbackrest --config="$DIR/pgbackrest.conf" --stanza="$STANZA" "$@"; }
+# The pods' own rule for the checkpoint before a replica's copy (and the LSN arithmetic it uses).
+SCRIPTS=$(cd "$(dirname "$0")/../components/engines/postgres/topologies/manual/scripts" && pwd)
+# shellcheck source=../components/engines/postgres/topologies/manual/scripts/decide.sh
+. "$SCRIPTS/decide.sh"
+# shellcheck source=../components/engines/postgres/topologies/manual/scripts/clone-peer.sh
+. "$SCRIPTS/clone-peer.sh"
 
 setup() {
     rm -rf "$DIR"
@@ -203,7 +212,12 @@ copy() {
         # restartpoint is that checkpoint), its WAL through a temporary slot there. replica-restartpoint, as
         # Patroni's clonefrom: no checkpoint asked of the primary; the copy starts at the replica's last
         # restartpoint (here the round's CHECKPOINT, LEAD seconds of load before the join).
-        [ "$source" != replica ] || as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
+        local lsn redo decided=none
+        lsn=$(as_postgres "$PG_BIN/psql" -h "$DIR" -X -A -t -c "SELECT pg_current_wal_lsn()" postgres)
+        redo=$(as_postgres "$PG_BIN/psql" -h "$DIR/ss" -p 5434 -X -A -t -q -c CHECKPOINT -c "SELECT redo_lsn FROM pg_control_checkpoint()" postgres)
+        [ "$source" != replica ] || decided=$(decide_clone_checkpoint primary_lsn="$lsn" restartpoint="$redo")
+        echo "$(((($(lsn_bytes "$lsn") - $(lsn_bytes "$redo")) + 524288) / 1048576)) $decided" >"$DIR/decided"
+        [ "$decided" != checkpoint ] || as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
         "${prefix[@]}" runuser -u postgres -- "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p 5434 -D "$REPLICA" -X stream -c fast
         touch "$REPLICA/standby.signal"
         ;;
@@ -227,11 +241,13 @@ join() {
     done
 }
 
-# run SOURCE LAYOUT: one join under the load; prints "SOURCE LAYOUT JOIN_S BEFORE DURING AFTER LOST BUSY".
+# run SOURCE LAYOUT: one join under the load; prints "SOURCE LAYOUT JOIN_S BEFORE DURING AFTER LOST BUSY WAL_MIB
+# CHECKPOINT" (the last two "-" but for a replica's copy).
 run() {
     local source="$1" layout="$2" t0 t1 load before after
     REPLICA=$(replica_dir "$layout")
     rm -rf "$REPLICA"
+    echo "- -" >"$DIR/decided"
     pgbr backup --type=full >/dev/null
     as_postgres "$PG_BIN/psql" -h "$DIR" -X -q -c CHECKPOINT postgres
     # The new replica's slot, made before the join as the primary's supervisor makes it (reserving WAL from now).
@@ -252,14 +268,14 @@ run() {
     rm -rf "$REPLICA"
     # pgbench -P 1 prints "progress: T s, TPS tps, ...": T counts from the load's start, the join started near LEAD s.
     # "During" is every second the join touched (at least one: a join shorter than a second is in the second it ran in).
-    awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" -v lead="$LEAD" -v w="$WINDOW" '
+    awk -v source="$source" -v layout="$layout" -v d="$(elapsed "$t0" "$t1")" -v busy="$(busy_shares "$before" "$after")" -v lead="$LEAD" -v w="$WINDOW" -v decided="$(cat "$DIR/decided")" '
         BEGIN { dd = int(d) + (d > int(d) ? 1 : 0); if (dd < 1) dd = 1 }
         /^progress:/ { t = $2 + 0; tps = $4 + 0
             if (t > lead - w && t <= lead) { b += tps; nb++ }
             else if (t > lead && t <= lead + dd) { c += tps; nc++ }
             else if (t > lead + dd && t <= lead + w + dd) { a += tps; na++ } }
         END { if (nb == 0) { b = 0; nb = 1 } if (nc == 0) { c = 0; nc = 1 } if (na == 0) { a = 0; na = 1 }
-            printf "%s %s %.2f %.0f %.0f %.0f %.0f %s\n", source, layout, d, b / nb, c / nc, a / na, (b / nb - c / nc) * d, busy }' "$DIR/load.out"
+            printf "%s %s %.2f %.0f %.0f %.0f %.0f %s %s\n", source, layout, d, b / nb, c / nc, a / na, (b / nb - c / nc) * d, busy, decided }' "$DIR/load.out"
 }
 
 setup
@@ -287,8 +303,8 @@ as_postgres "$PG_BIN/pg_ctl" -D "$DIR/primary" stop -m fast >/dev/null
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $("$PG_BIN/postgres" --version); $(pgbackrest version); pgbench scale $SCALE ($MIB MiB); $RUNS rounds; pgbench -N -c 4 -j 2"
 echo "cp -a of the stopped data directory: $COPY s"
 echo
-echo "| source | layout | join until streaming, s (x cp -a) | primary tps before | during the join (kept) | $WINDOW s after (kept) | transactions lost | CPU 0 / CPU 1 busy during the join | goals: kept >= 0.85; join <= 2x cp -a |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| source | layout | join until streaming, s (x cp -a) | primary tps before | during the join (kept) | $WINDOW s after (kept) | transactions lost | CPU 0 / CPU 1 busy during the join | WAL since the copied replica's restartpoint, MiB (checkpoints asked) | goals: kept >= 0.85; join <= 2x cp -a |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for source in $SOURCES; do
     for layout in $LAYOUTS; do
         awk -v source="$source" -v layout="$layout" -v copy="$COPY" '
@@ -303,10 +319,10 @@ for source in $SOURCES; do
                 if (hi(v, n) - lo(v, n) > (margin < 0 ? -margin : margin)) return sprintf("undecided (margin %.2f, spread %.2f)", margin, hi(v, n) - lo(v, n))
                 return sprintf("%s (margin %.2f, spread %.2f)", margin >= 0 ? "met" : "not met", margin, hi(v, n) - lo(v, n)) }
             $1 == source && $2 == layout { n++; d[n] = $3; b[n] = $4; c[n] = $5; a[n] = $6; l[n] = $7; rc[n] = $5 / $4; ra[n] = $6 / $4; x[n] = $3 / copy
-                split($8, u, "/"); u0[n] = u[1]; u1[n] = u[2] }
+                split($8, u, "/"); u0[n] = u[1]; u1[n] = u[2]; if ($9 != "-") { nw++; w[nw] = $9 } if ($10 == "checkpoint") asked++ }
             END { if (n == 0) exit
-                printf "| %s | %s | %s (%.1fx) | %s | %s (%s) | %s (%.2f) | %s | %.0f %% / %.0f %% | %s; %s |\n", source, layout, cell(d, n, 1), med(d, n) / copy, cell(b, n, 0), cell(c, n, 0), cell(rc, n, 2), cell(a, n, 0), med(ra, n), cell(l, n, 0),
-                    med(u0, n) * 100, med(u1, n) * 100, verdict(rc, n, 0.85, 1), verdict(x, n, 2, 0) }' "$DIR/runs"
+                printf "| %s | %s | %s (%.1fx) | %s | %s (%s) | %s (%.2f) | %s | %.0f %% / %.0f %% | %s | %s; %s |\n", source, layout, cell(d, n, 1), med(d, n) / copy, cell(b, n, 0), cell(c, n, 0), cell(rc, n, 2), cell(a, n, 0), med(ra, n), cell(l, n, 0),
+                    med(u0, n) * 100, med(u1, n) * 100, nw ? sprintf("%s (%d of %d)", cell(w, nw, 0), asked, nw) : "-", verdict(rc, n, 0.85, 1), verdict(x, n, 2, 0) }' "$DIR/runs"
     done
 done
 umount "$OWN"

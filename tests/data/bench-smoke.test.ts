@@ -125,8 +125,10 @@ describe("the clone-under-load benchmark runs end to end in its quick mode", fun
         assert.strictEqual(code, 0, stderr);
         assert.match(stdout, /QUICK run/);
         for (const source of ["replica", "primary", "repository"]) {
-            // The join's seconds, the primary's rates, each core's busy share, and both goals judged.
-            assert.match(stdout, new RegExp(`\\| ${source} \\| pinned \\| [0-9.]+ \\([0-9.]+-[0-9.]+\\) \\([0-9.]+x\\) \\| \\d+ .*\\| \\d+ % / \\d+ % \\| (met|not met|undecided) \\(margin -?[0-9.]+, spread [0-9.]+\\); (met|not met|undecided) `), stdout);
+            // The join's seconds, the primary's rates, each core's busy share, for a replica's copy the WAL since its
+            // restartpoint and how often the checkpoint's rule asked for one, and both goals judged.
+            const wal = source === "replica" ? "\\d+ \\(\\d+-\\d+\\) \\([01] of 1\\)" : "-";
+            assert.match(stdout, new RegExp(`\\| ${source} \\| pinned \\| [0-9.]+ \\([0-9.]+-[0-9.]+\\) \\([0-9.]+x\\) \\| \\d+ .*\\| \\d+ % / \\d+ % \\| ${wal} \\| (met|not met|undecided) \\(margin -?[0-9.]+, spread [0-9.]+\\); (met|not met|undecided) `), stdout);
         }
         assert.match(stderr, /\[clone\] round 1\/1, repository, pinned/);
     });
