@@ -38,7 +38,7 @@ describe("the backup requests' rule (backup-requests.sh), as a table", () => {
                 "set -uo pipefail",
                 `RDB_RUN_DIR=/nonexistent . "${REQUESTS}"`,
                 "while IFS=$'\\t' read -r request runner; do",
-                '    decide_backup_request "request=$request" "runner=$runner" me=db-0 || echo "(status $?)"',
+                '    decide_backup_request "request=$request" "runner=$runner" || echo "(status $?)"',
                 "done",
             ].join("\n");
             const input = rows.map((r) => `${r.request}\t${r.runner}`).join("\n") + "\n";

@@ -7,9 +7,11 @@
 
 BACKUP_RUNNER="$RDB_RUN_DIR/backup-request"
 
-# decide_backup_request request=... runner=... me=POD: one action, a pure function of what was observed (no
+# decide_backup_request request=... runner=...: one action, a pure function of what was observed (no
 # file, no command), tested as a table (tests/unit/backup-requests.test.ts).
-#   request  none | requested ID TYPE | running ID POD   the oldest request not yet finished
+#   request  none | requested ID TYPE | running ID POD   the oldest request not yet finished (whichever POD
+#                                                        marked it running, this pod's runner alone says
+#                                                        whether it still runs here)
 #   runner   none | running ID | done ID STATUS            this pod's backup.sh for a request
 # Actions:
 #   wait                 nothing to do, or this pod's backup still runs
@@ -57,7 +59,7 @@ backup_requests_tick() {
         ELSE coalesce((SELECT state || ' ' || id || ' ' || CASE state WHEN 'requested' THEN type ELSE coalesce(pod, '') END
                        FROM replicated_db.backup_requests WHERE state IN ('requested', 'running') ORDER BY id LIMIT 1), 'none') END" 2>/dev/null) || return 0
     [ "$request" != standby ] || return 0
-    read -r -a action < <(decide_backup_request "request=$request" "runner=$(backup_runner_state)" "me=$POD_NAME")
+    read -r -a action < <(decide_backup_request "request=$request" "runner=$(backup_runner_state)")
     case "${action[0]}" in
     wait) ;;
     start)
