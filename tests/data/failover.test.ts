@@ -65,7 +65,7 @@ describe("switchover and failover on real PostgreSQL servers", function () {
         await sleep(100);
     });
 
-    it("the rewind role can do what pg_rewind and its CHECKPOINT need on the new primary, and nothing more", () => {
+    it("the rewind role can do what pg_rewind and its CHECKPOINT need on the new primary, and a new replica's restartpoint on a replica, and nothing more", () => {
         const primary = writable()[0];
         const rewind = { user: "rewind", password: c.secret("rewind-password"), database: "postgres" };
         const can = (q: string, database = "postgres") => c.psql(primary, q, { ...rewind, database });
@@ -79,6 +79,11 @@ describe("switchover and failover on real PostgreSQL servers", function () {
             const r = can(q);
             assert.strictEqual(r.status, 0, `${q}: ${r.stderr}`);
         }
+        // On a replica (clone-peer.sh restartpoint_now): a restartpoint, and where it is.
+        const replica = [0, 1, 2].find((i) => i !== primary && c.pod(i).running)!;
+        const restartpoint = c.psql(replica, "CHECKPOINT", rewind);
+        assert.strictEqual(restartpoint.status, 0, restartpoint.stderr);
+        assert.match(c.psql(replica, "SELECT redo_lsn FROM pg_control_checkpoint()", rewind).stdout.trim(), /^[0-9A-F]+\/[0-9A-F]+$/);
         assert.strictEqual(c.sql(primary, "SELECT rolsuper || ',' || rolreplication || ',' || rolcreaterole || ',' || rolcreatedb || ',' || rolbypassrls FROM pg_roles WHERE rolname = 'rewind'", superuser), "false,false,false,false,false");
         const denied: [string, string, RegExp][] = [
             ["SELECT count(*) FROM items", "app", /permission denied for table items/],
