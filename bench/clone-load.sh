@@ -208,10 +208,11 @@ copy() {
         touch "$REPLICA/standby.signal"
         ;;
     replica | replica-restartpoint)
-        # replica, as clone-peer.sh: a checkpoint on the primary, then the standing replica's copy (its
-        # restartpoint is that checkpoint), its WAL through a temporary slot there. replica-restartpoint, as
-        # Patroni's clonefrom: no checkpoint asked of the primary; the copy starts at the replica's last
-        # restartpoint (here the round's CHECKPOINT, LEAD seconds of load before the join).
+        # replica, as clone-peer.sh: a restartpoint on the standing replica and where it is, then a checkpoint on
+        # the primary when decide_clone_checkpoint asks for one (the copy's restartpoint is then that checkpoint),
+        # then the copy, its WAL through a temporary slot there. replica-restartpoint, as Patroni's clonefrom: no
+        # checkpoint asked of the primary; the copy starts at the replica's last restartpoint (here the round's
+        # CHECKPOINT, LEAD seconds of load before the join).
         local lsn redo decided=none
         lsn=$(as_postgres "$PG_BIN/psql" -h "$DIR" -X -A -t -c "SELECT pg_current_wal_lsn()" postgres)
         redo=$(as_postgres "$PG_BIN/psql" -h "$DIR/ss" -p 5434 -X -A -t -q -c CHECKPOINT -c "SELECT redo_lsn FROM pg_control_checkpoint()" postgres)
@@ -319,10 +320,10 @@ for source in $SOURCES; do
                 if (hi(v, n) - lo(v, n) > (margin < 0 ? -margin : margin)) return sprintf("undecided (margin %.2f, spread %.2f)", margin, hi(v, n) - lo(v, n))
                 return sprintf("%s (margin %.2f, spread %.2f)", margin >= 0 ? "met" : "not met", margin, hi(v, n) - lo(v, n)) }
             $1 == source && $2 == layout { n++; d[n] = $3; b[n] = $4; c[n] = $5; a[n] = $6; l[n] = $7; rc[n] = $5 / $4; ra[n] = $6 / $4; x[n] = $3 / copy
-                split($8, u, "/"); u0[n] = u[1]; u1[n] = u[2]; if ($9 != "-") { nw++; w[nw] = $9 } if ($10 == "checkpoint") asked++ }
+                split($8, u, "/"); u0[n] = u[1]; u1[n] = u[2]; if ($9 != "-") { nw++; wal[nw] = $9 } if ($10 == "checkpoint") asked++ }
             END { if (n == 0) exit
                 printf "| %s | %s | %s (%.1fx) | %s | %s (%s) | %s (%.2f) | %s | %.0f %% / %.0f %% | %s | %s; %s |\n", source, layout, cell(d, n, 1), med(d, n) / copy, cell(b, n, 0), cell(c, n, 0), cell(rc, n, 2), cell(a, n, 0), med(ra, n), cell(l, n, 0),
-                    med(u0, n) * 100, med(u1, n) * 100, nw ? sprintf("%s (%d of %d)", cell(w, nw, 0), asked, nw) : "-", verdict(rc, n, 0.85, 1), verdict(x, n, 2, 0) }' "$DIR/runs"
+                    med(u0, n) * 100, med(u1, n) * 100, nw ? sprintf("%s (%d of %d)", cell(wal, nw, 0), asked, nw) : "-", verdict(rc, n, 0.85, 1), verdict(x, n, 2, 0) }' "$DIR/runs"
     done
 done
 umount "$OWN"
