@@ -1,13 +1,14 @@
 #!/bin/bash
 # A new replica's copy from another replica (cloneFromReplicas): one that streams from the primary and is caught
-# up, so that the copy reads none of the primary's files and costs its core and disk nothing but one checkpoint.
+# up, so that the copy reads none of the primary's files and costs its core and disk at most one checkpoint
+# (decide_clone_checkpoint).
 # With no such replica, or a copy of it that fails, the caller clones the primary (server.sh clone_from).
 # Sourced by entrypoint.sh after lib.sh, peers.sh, server.sh and decide.sh; sets no shell option; runs nothing
 # when sourced.
 
 # How far behind the primary a replica may be and still be copied. The copy starts at the replica's last
-# restartpoint, which is only as recent as the last checkpoint it replayed; one that lags has not replayed the
-# checkpoint asked for just before, and its copy would replay long.
+# restartpoint, which is only as recent as the last checkpoint it replayed; one that lags may not have replayed the
+# primary's latest checkpoint (or the one asked for before its copy), and its copy would replay long.
 CLONE_PEER_MAX_LAG_BYTES=$((16 * 1024 * 1024))
 
 # decide_clone_peer from_replicas=on|off set_aside=yes|no primary_lsn=X/Y [peer=N:STATE ...]: the ordinal of the
