@@ -20,9 +20,9 @@ type Facts = Record<string, string>;
 /**
  * rule: decide_tick (decide.sh) or decide_gate (the engine's decide-gate.sh, both modes); "gate-off" is decide_gate
  * with RDB_REPLICA_GATE=off, "gate-patroni" with Patroni's GATE_WHILE_DOWN=on; "pace" is decide_pace (decide.sh),
- * the wait before the next tick.
+ * the wait before the next tick; "wal" is decide_wal (decide-gate.sh), the fact "wal" from one look at the receiver.
  */
-type Row = [rule: "tick" | "gate" | "gate-off" | "gate-patroni" | "pace", facts: Facts, want: string, why: string];
+type Row = [rule: "tick" | "gate" | "gate-off" | "gate-patroni" | "pace" | "wal", facts: Facts, want: string, why: string];
 
 // This pod is db-1 of three (db-0, db-1, db-2).
 const NAMED = { me: "1", desired: "1", count: "3", source: "", restore: "no", allow_major: "false", gated: "no", quiet: "0", since_rewind: "1000" };
@@ -164,6 +164,19 @@ const TABLE: Row[] = [
     ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "no", gated: "no", named: "yes", quiet: "2" }, "close", ""],
     ["gate-patroni", { server: "running", recovery: "t", wal: "none", archive: "yes", gated: "yes", named: "yes", quiet: "40" }, "open archive", ""],
     ["gate", { server: "hung", gated: "no", named: "yes", quiet: "0" }, "hung", "the same rule in the manual mode (its supervisor never observes hung)"],
+    // The fact "wal" (decide_wal): the same receiver, on the newest timeline this server knows, at two looks a tick apart.
+    ["wal", { status: "streaming", pid: "4242", tli: "8", newest: "8", seen: "-" }, "connecting 4242", "first seen: its primary may be about to refuse it"],
+    ["wal", { status: "streaming", pid: "4242", tli: "8", newest: "8", seen: "4242" }, "streaming 4242", "the same receiver a tick later: the primary took it"],
+    ["wal", { status: "streaming", pid: "4250", tli: "8", newest: "8", seen: "4242" }, "connecting 4250", "another receiver: the one seen before has gone"],
+    ["wal", { status: "streaming", pid: "4242", tli: "1", newest: "0", seen: "4242" }, "streaming 4242", "timeline 1 has no history file"],
+    ["wal", { status: "streaming", pid: "4242", tli: "7", newest: "8", seen: "4242" }, "old-timeline -", "an old timeline the primary has left: up to the fork at most"],
+    ["wal", { status: "streaming", pid: "4242", tli: "7", newest: "8", seen: "-" }, "old-timeline -", ""],
+    ["wal", { status: "none", pid: "0", tli: "0", newest: "8", seen: "4242" }, "none -", "no receiver: nothing to remember"],
+    ["wal", { status: "waiting", pid: "4242", tli: "7", newest: "8", seen: "4242" }, "waiting -", "any other status passes as it is"],
+    ["wal", { status: "noanswer", pid: "0", tli: "0", newest: "0", seen: "4242" }, "noanswer -", "the server did not answer"],
+    ["gate", { ...REPLICA, named: "no", ...STANDBY, wal: "connecting", quiet: "2" }, "close", "a receiver not yet confirmed does not stream"],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "connecting", gated: "yes", named: "yes", quiet: "30" }, "ask archive", "nor opens the gate"],
+    ["gate-patroni", { server: "running", recovery: "t", wal: "connecting", archive: "no", gated: "yes", named: "yes", quiet: "30" }, "stale", ""],
     // The wait before the next tick (decide_pace): a tick stalled longer than a peer takes to be called gone.
     ["pace", { elapsed_ms: "40", hurried: "no" }, "sleep", "a usual tick"],
     ["pace", { elapsed_ms: "2999", hurried: "no" }, "sleep", "slow, but no peer can have been called gone meanwhile"],
@@ -188,6 +201,7 @@ function runTable(rows: Row[]): { lines: string[]; stderr: string; status: numbe
             '    gate-off) out=$(REPLICA_GATE=off decide_gate "${row[@]:1}") ;;',
             '    gate-patroni) out=$(GATE_WHILE_DOWN=on decide_gate "${row[@]:1}") ;;',
             '    pace) out=$(decide_pace "${row[@]:1}") ;;',
+            '    wal) out=$(decide_wal "${row[@]:1}") ;;',
             "    esac",
             '    rc=$?',
             '    [ "$rc" = 0 ] || out="$out (status $rc)"',
@@ -225,7 +239,11 @@ describe("the supervisors' rules (decide.sh, and the gate of both modes in decid
     it("names every action it can take in the table, and each mode's supervisor acts on each", () => {
         const entry = fs.readFileSync(ENTRYPOINT, "utf8");
         const patroniGate = fs.readFileSync(PATRONI_GATE, "utf8");
-        const actionsOf = (file: string) => new Set([...fs.readFileSync(file, "utf8").matchAll(/echo "?([a-z-]+)/g)].map((m) => m[1]).filter((a) => a !== "ask"));
+        // The actions a file's rules print; decide-gate.sh's decide_wal prints a fact, not an action, and is left out.
+        const actionsOf = (file: string) => {
+            const text = fs.readFileSync(file, "utf8").replace(/^decide_wal\(\) \{\n[\s\S]*?\n\}\n/m, "");
+            return new Set([...text.matchAll(/echo "?([a-z-]+)/g)].map((m) => m[1]).filter((a) => a !== "ask"));
+        };
         // Those that come through a variable: "hold-writes $i $s" and the like are matched above.
         const tabled = new Set(TABLE.map(([, , want]) => want.split(" ")[0]));
         const tick = actionsOf(DECIDE);

@@ -10,7 +10,7 @@
 #            does not answer in time) | exited (it died under the manual supervisor)
 #   recovery t | f | noanswer: pg_is_in_recovery()
 #   named    yes | no: this pod may take writes (manual: the config names it; Patroni: Patroni decides, always yes)
-#   wal      the wal receiver's status (streaming, none, ...) or noanswer
+#   wal      the wal receiver's status as decide_wal reads it (streaming, connecting, old-timeline, none, ...) or noanswer
 #   archive  yes | no: replaying the standby source's archive (gate.sh fed_by_archive)
 #   gated    yes | no: clients are refused (gate.sh)
 #   quiet    seconds since the standby last streamed (0 while it streams, or on its first silent tick)
@@ -24,6 +24,32 @@
 #   open streaming | open archive     as fresh, and the gate opens (it was shut)
 #   stale                 a standby that does not stream: the silence is counted
 #   close                 not streaming for GATE_AFTER_SECONDS: the gate shuts (REPLICA_GATE=on)
+
+# decide_wal status=S pid=P tli=T newest=N seen=Q prints the fact "wal" and the receiver to remember for the next
+# look, from one look at pg_stat_wal_receiver (its status S, pid P and timeline T; "none", 0 and 0 when there is
+# none), the newest timeline N whose history this server holds (0: none) and the receiver Q that was taken for
+# streaming at the previous look (- for none). PostgreSQL before 19 says "streaming" from the moment its receiver
+# has connected, before the primary has accepted the start point. A server that left the primary's timeline (an old
+# primary back before its rewind) shows it for a moment at each try, every wal_retrieve_retry_interval (5 s): its
+# receiver is refused and exits, or streams the old timeline up to the fork and waits. One such moment seen by
+# the gate once let the application read 30 s old data. So a receiver streams only on the newest timeline this
+# server knows (the receiver fetches the primary's history before it asks to stream), and only when the same
+# receiver was taken for streaming at the previous look, a tick (a second or more, less than the retry) earlier;
+# otherwise it is "connecting", PostgreSQL 19's word, or "old-timeline".
+decide_wal() {
+    local -A f=()
+    local arg
+    for arg; do f[${arg%%=*}]=${arg#*=}; done
+    if [ "${f[status]}" != streaming ]; then
+        echo "${f[status]} -"
+    elif [ "${f[tli]}" -lt "${f[newest]}" ]; then
+        echo "old-timeline -"
+    elif [ "${f[pid]}" = "${f[seen]}" ]; then
+        echo "streaming ${f[pid]}"
+    else
+        echo "connecting ${f[pid]}"
+    fi
+}
 
 # The settings, not observations: the environment's, as the pod gets them, and the mode's.
 # A replica that has not streamed for GATE_AFTER_SECONDS refuses application connections (REPLICA_GATE=on).

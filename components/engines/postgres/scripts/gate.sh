@@ -7,8 +7,22 @@
 SERVER_HBA="$RDB_RUN_DIR/pg_hba.conf"
 GATED=""
 
-reload_server() {
-    local_psql -c 'SELECT pg_reload_conf()' >/dev/null
+# One look at the wal receiver, as a column for either mode's question to its server: "STATUS PID TIMELINE NEWEST",
+# "none 0 0 NEWEST" when there is none; NEWEST is the newest timeline whose history file is in pg_wal (0: none).
+# decide_wal (decide-gate.sh) reads it with the receiver taken for streaming at the previous look.
+# shellcheck disable=SC2034 # read by the supervising scripts that source this file (entrypoint.sh, patroni-gate.sh)
+WAL_RECEIVER_SQL="coalesce((SELECT status || ' ' || pid || ' ' || received_tli FROM pg_stat_wal_receiver), 'none 0 0')
+ || ' ' || coalesce((SELECT max(('x' || substr(name, 1, 8))::bit(32)::int) FROM pg_ls_waldir()
+                     WHERE name ~ '^[0-9A-F]{8}[.]history\$'), 0)"
+WAL_SEEN=-
+
+# wal_fact "STATUS PID TIMELINE NEWEST": sets WAL, the fact "wal" of this look, and WAL_SEEN for the next. In the
+# supervising script's own shell, never a subshell: WAL_SEEN must outlive the call.
+wal_fact() {
+    local status pid tli newest
+    read -r status pid tli newest <<<"$1"
+    # shellcheck disable=SC2034 # WAL is the caller's
+    read -r WAL WAL_SEEN <<<"$(decide_wal status="$status" pid="${pid:-0}" tli="${tli:-0}" newest="${newest:-0}" seen="$WAL_SEEN")"
 }
 
 # Access rules: "open" is the rendered pg_hba.conf. "gated" (a replica that is not streaming) lets in only

@@ -91,7 +91,11 @@ observe() {
     local key="$1" i s
     case "$key" in
     recovery) F[recovery]=$(local_psql -c 'SELECT pg_is_in_recovery()' 2>/dev/null) || F[recovery]=noanswer ;;
-    wal) F[wal]=$(local_psql -c "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null) || F[wal]=noanswer ;;
+    wal)
+        s=$(local_psql -c "SELECT $WAL_RECEIVER_SQL" 2>/dev/null) || s=noanswer
+        wal_fact "$s"
+        F[wal]=$WAL
+        ;;
     mine) F[mine]=$(local_psql -c "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())") || F[mine]=noanswer ;;
     archive) if fed_by_archive; then F[archive]=yes; else F[archive]=no; fi ;;
     server_major) F[server_major]=$(server_major) ;;

@@ -76,16 +76,19 @@ gate_decide() {
 # One look at the local server, one decision of the engine's gate rule (decide-gate.sh, the manual mode's too),
 # one state for the probe. Returns non-zero when a step failed; the caller logs it and the next tick tries again.
 gate_tick() {
-    local answer in_recovery="" status="" now rc=0 server=running action
+    local answer in_recovery="" status="" receiver now rc=0 server=running action
     now=$(date +%s)
     answer=$(PGCONNECT_TIMEOUT=2 timeout "$ASK_SECONDS" psql -X -q -A -t -F ' ' -h "$RDB_SOCKET_DIR" -p "$PGPORT" \
         -U "$RDB_SUPERUSER" -d postgres \
-        -c "SELECT pg_is_in_recovery(), coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null) || rc=$?
+        -c "SELECT pg_is_in_recovery(), $WAL_RECEIVER_SQL" 2>/dev/null) || rc=$?
     if [ "$rc" -ne 0 ]; then
+        wal_fact noanswer
         # Slow or hung, not down, when its postmaster still runs: patroni-fence.sh deals with a primary that hangs.
         if [ "$rc" -eq 124 ] && postmaster_alive; then server=hung; else server=down; fi
     else
-        read -r in_recovery status <<<"$answer"
+        read -r in_recovery receiver <<<"$answer"
+        wal_fact "$receiver"
+        status=$WAL
         if [ -n "$RULES_UNCONFIRMED" ]; then
             reload_server || return 1
             RULES_UNCONFIRMED=""
