@@ -75,23 +75,39 @@ export function blindSpots(samples: Sample[], pods: number[], from: number, to: 
     return out;
 }
 
-/** Reads by gated clients from a standby whose last streaming sample (or, failing one, the read's own
- * answer) is older than the grace. */
-export function staleReads(ops: OpRecord[], samples: Sample[], podOf: (addr: string) => number, gated: string[], since: number): string[] {
-    const streamingAt = new Map<number, number[]>();
-    for (const s of samples) {
-        if (s.ok && (s.rec === false || s.wal === "streaming")) streamingAt.set(s.pod, [...(streamingAt.get(s.pod) ?? []), s.end]);
+/** When each pod was seen current: answering as a primary, or as a standby whose WAL receiver said "streaming" at
+ * two polls in a row (the same pid). PostgreSQL 15 says "streaming" for a moment even for a receiver its primary
+ * refuses (decide_wal in the engine's decide-gate.sh), so one such answer proves nothing. */
+export function streamingTimes(samples: Sample[]): Map<number, number[]> {
+    const byPod = new Map<number, Sample[]>();
+    for (const s of samples) if (s.ok) byPod.set(s.pod, [...(byPod.get(s.pod) ?? []), s]);
+    const out = new Map<number, number[]>();
+    for (const [pod, list] of byPod) {
+        list.sort((a, b) => a.t - b.t);
+        const times: number[] = [];
+        list.forEach((s, i) => {
+            const prev = list[i - 1];
+            const confirmed = s.wal === "streaming" && prev?.wal === "streaming" && prev.walPid === s.walPid;
+            if (s.rec === false || confirmed) times.push(s.end);
+        });
+        out.set(pod, times);
     }
-    for (const list of streamingAt.values()) list.sort((a, b) => a - b);
+    return out;
+}
+
+/** Reads by gated clients from a standby not seen current (streamingTimes) for longer than the grace. The read's own
+ * answer ("streaming") is not taken: one answer cannot tell a receiver that streams from one being refused. */
+export function staleReads(ops: OpRecord[], samples: Sample[], podOf: (addr: string) => number, gated: string[], since: number): string[] {
+    const streamingAt = streamingTimes(samples);
     const out: string[] = [];
     for (const op of ops) {
-        if (!gated.includes(op.client) || op.kind !== "read" || !op.ok || op.rec !== true || op.wal === "streaming") continue;
+        if (!gated.includes(op.client) || op.kind !== "read" || !op.ok || op.rec !== true) continue;
         const pod = podOf(op.addr ?? "");
         const times = streamingAt.get(pod) ?? [];
         let last = since;
         for (const t of times) if (t <= op.t) last = t;
         const age = op.t - last;
-        if (age > STALE_READ_GRACE_MS) out.push(`${op.client} read from db-${pod} at ${iso(op.t)}, not streaming (wal receiver ${op.wal ?? "absent"}) for ${(age / 1000).toFixed(1)} s`);
+        if (age > STALE_READ_GRACE_MS) out.push(`${op.client} read from db-${pod} at ${iso(op.t)}, not seen streaming for ${(age / 1000).toFixed(1)} s (the read saw wal receiver ${op.wal ?? "absent"})`);
     }
     return out;
 }

@@ -58,6 +58,8 @@ export interface Sample {
     ok: boolean;
     rec?: boolean;
     wal?: string | null;
+    /** The WAL receiver's pid (null without one): a receiver that says "streaming" counts once the same one says so again. */
+    walPid?: number | null;
     /** The timeline the WAL receiver receives on (standby) or the server's own (primary). */
     tli?: number | null;
 }

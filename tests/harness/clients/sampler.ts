@@ -1,6 +1,6 @@
 /**
  * The sampler, a process of its own: one held superuser connection per pod, each polled about every 20 ms
- * for pg_is_in_recovery(), the WAL receiver's status and the timeline, every answer logged as a JSON line
+ * for pg_is_in_recovery(), the WAL receiver's status and pid and the timeline, every answer logged as a JSON line
  * with the time it was asked and answered (see Sample). Two pods answering "not in recovery" in
  * overlapping windows means two writable pods. The password comes in the env (SAMPLER_PASSWORD). Arguments: the
  * log file, the period and the pods' names.
@@ -18,6 +18,7 @@ const ca = process.env.SAMPLER_CA_FILE ? fs.readFileSync(process.env.SAMPLER_CA_
 
 const SQL = `SELECT pg_is_in_recovery() AS rec,
        (SELECT status FROM pg_stat_wal_receiver) AS wal,
+       (SELECT pid FROM pg_stat_wal_receiver) AS wal_pid,
        CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli`;
 
@@ -33,7 +34,7 @@ async function poll(pod: number, host: string): Promise<void> {
                 await fresh.connect();
             }
             const r = (await c.query(SQL)).rows[0];
-            const s: Sample = { t, end: Date.now(), pod, ok: true, rec: r.rec, wal: r.wal, tli: r.tli };
+            const s: Sample = { t, end: Date.now(), pod, ok: true, rec: r.rec, wal: r.wal, walPid: r.wal_pid, tli: r.tli };
             fs.writeSync(out, JSON.stringify(s) + "\n");
             await sleep(period);
         } catch {
