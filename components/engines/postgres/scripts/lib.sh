@@ -225,6 +225,13 @@ write_rewindpass() {
     write_passfile "$RDB_REWIND_USER" rewind-password rewindpass
 }
 
+# rewind_conninfo HOST: the rewind role's connection to another pod (pg_rewind's source, and the CHECKPOINT and
+# control-file questions before a rewind or a clone).
+rewind_conninfo() {
+    printf 'host=%s port=%s user=%s dbname=postgres passfile=%s connect_timeout=5%s' \
+        "$1" "$PGPORT" "$RDB_REWIND_USER" "$RDB_RUN_DIR/rewindpass" "$(tls_conninfo)"
+}
+
 # psql over the pod-private socket as the superuser (peer authentication: no password involved).
 # LOCAL_SOCKET_DIR points elsewhere while the primary runs its start-up maintenance server.
 local_psql() {

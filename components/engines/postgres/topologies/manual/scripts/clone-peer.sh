@@ -82,8 +82,7 @@ decide_clone_checkpoint() {
 # and read the control file (lib.sh roles_sql).
 restartpoint_now() {
     psql -X -A -t -q -v ON_ERROR_STOP=1 \
-        "host=$1 port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" \
-        -c CHECKPOINT -c "SELECT redo_lsn FROM pg_control_checkpoint()" 2>/dev/null || true
+        "$(rewind_conninfo "$1")" -c CHECKPOINT -c "SELECT redo_lsn FROM pg_control_checkpoint()" 2>/dev/null || true
 }
 
 # set_aside_data: "yes" when the volume holds a data directory set aside after damage (docs/operations.md's
@@ -132,8 +131,7 @@ clone_peer() {
     redo=$(restartpoint_now "$(pod_host "$peer")")
     checkpoint=$(decide_clone_checkpoint primary_lsn="$lsn" restartpoint="$redo")
     event clone_checkpoint source="$(pod_host "$peer")" restartpoint="${redo:-unknown}" primary_lsn="$lsn" decided="$checkpoint"
-    if [ "$checkpoint" = checkpoint ] && ! psql -X -q -c CHECKPOINT \
-        "host=$primary port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)" >/dev/null 2>&1; then
+    if [ "$checkpoint" = checkpoint ] && ! psql -X -q -c CHECKPOINT "$(rewind_conninfo "$primary")" >/dev/null 2>&1; then
         log "could not ask the primary $primary for a checkpoint; the copy of a replica replays from its last restartpoint"
     fi
     clone_from "$(pod_host "$peer")" replica

@@ -269,7 +269,7 @@ clone_from() {
 # server. When rewinding cannot work, the data is set aside on the volume (kept, never deleted) and cloned.
 rewind_onto() {
     local host="$1" source aside
-    source="host=$host port=$PGPORT user=$RDB_REWIND_USER dbname=postgres passfile=$RDB_RUN_DIR/rewindpass connect_timeout=5$(tls_conninfo)"
+    source=$(rewind_conninfo "$host")
     if ! psql -X -q -c CHECKPOINT "$source" >/dev/null; then
         log "could not ask $host for a checkpoint; retrying"
         return 1
