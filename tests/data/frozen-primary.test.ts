@@ -22,7 +22,7 @@ import { ReplicatedDatabaseArgs } from "../../components/args";
 import { PATRONI_IMAGE } from "../harness/patroni";
 import { freeze, thaw } from "../harness/pause";
 import { RoleSampler } from "../harness/roles";
-import { AckedWriter } from "../harness/writer";
+import { AckedWriter, missingAcked } from "../harness/writer";
 
 /** The window's bound (docs/failover.md): one supervisor tick (1 s) and its step-down, on a busy machine; with
  * Patroni, one of its loops after it runs again (it then finds the lock gone and demotes). */
@@ -128,11 +128,7 @@ function frozenScenario(title: string, mode: Mode, synchronousReplicas: number) 
             writers.forEach((w, k) => {
                 const acked = w.acked();
                 const table = TABLES[k];
-                const missing = c
-                    .sql(promoted, `SELECT coalesce(string_agg(a::text, ',' ORDER BY a), '') FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE id = a)`)
-                    .split(",")
-                    .filter(Boolean)
-                    .map(Number);
+                const missing = missingAcked((q) => c.sql(promoted, q), table, acked);
                 const beforeThaw = new Set(acked.slice(0, atThaw[k]));
                 // Asynchronous: the writer's last commit before the freeze may not have been sent to any replica.
                 const unsent = synchronousReplicas > 0 ? undefined : acked[atFreeze[k] - 1];

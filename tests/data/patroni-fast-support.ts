@@ -5,7 +5,7 @@ import { PATRONI_IMAGE } from "../harness/patroni";
 import { podProcesses } from "../harness/pause";
 import { RoleSample, RoleSampler } from "../harness/roles";
 import { procStat } from "../harness/proc";
-import { AckedWriter } from "../harness/writer";
+import { AckedWriter, missingAcked } from "../harness/writer";
 import { FAST_TIMING } from "../../components/engines/postgres/topologies/patroni/resolve";
 
 export const ORDINALS = [0, 1, 2];
@@ -67,8 +67,7 @@ export async function firstAckAfter(writer: AckedWriter, count: number, fromMs: 
 
 /** How many of the rows the writer had acknowledged the primary does not have. */
 export function missingRows(c: Cluster, primary: number, table: string, acked: number[]): number {
-    if (acked.length === 0) return 0;
-    return Number(c.sql(primary, `SELECT count(*) FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE id = a)`));
+    return missingAcked((q) => c.sql(primary, q), table, acked).length;
 }
 
 /** The pod's postmaster: its postgres process whose parent is not a postgres process. */

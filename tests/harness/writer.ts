@@ -65,3 +65,11 @@ export class AckedWriter {
         await this.done;
     }
 }
+
+/** The ids of `acked` (an AckedWriter's acknowledged commits) that `table` lacks on the server `sql` asks
+ * (Cluster.sql bound to a pod), ascending: acknowledged rows a failover lost. */
+export function missingAcked(sql: (query: string) => string, table: string, acked: number[]): number[] {
+    if (acked.length === 0) return [];
+    const ids = sql(`SELECT coalesce(string_agg(a::text, ',' ORDER BY a), '') FROM unnest(ARRAY[${acked.join(",")}]::bigint[]) a WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE id = a)`);
+    return ids.split(",").filter(Boolean).map(Number);
+}
