@@ -25,6 +25,10 @@ wal_fact() {
     read -r WAL WAL_SEEN <<<"$(decide_wal status="$status" pid="${pid:-0}" tli="${tli:-0}" newest="${newest:-0}" seen="$WAL_SEEN")"
 }
 
+reload_server() {
+    local_psql -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
 # Access rules: "open" is the rendered pg_hba.conf. "gated" (a replica that is not streaming) lets in only
 # what replication and the other pods' supervisors need (streaming, their questions, pg_rewind), and refuses
 # every application connection: every path to the data (Services, pod names, multi-host strings) gets the
