@@ -56,6 +56,34 @@ describe("the pod scripts as shell", () => {
         }
     });
 
+    it("call no function that none of them defines", () => {
+        // Our functions are snake_case; the only such commands from elsewhere are PostgreSQL's (pg_ctl, pg_rewind, ...).
+        // A word in command position (a line's start, or after && || | ; $( ! and the keywords that take a command)
+        // that looks like one of ours must be defined in some script: they ship as one flat folder. Read without
+        // comments, here-documents, quoted text and case labels, where such words are SQL, settings or patterns.
+        const code = (file: string) =>
+            stripQuotes(
+                fs
+                    .readFileSync(path.join(COMPONENTS, file), "utf8")
+                    .replace(/<<-?\s*['"]?(\w+)['"]?[^\n]*\n[\s\S]*?\n\s*\1\n/g, (m) => m.slice(0, m.indexOf("\n") + 1))
+                    .split("\n")
+                    .filter((l) => !/^\s*#/.test(l))
+                    .map((l) => l.replace(/\s#\s.*$/, ""))
+                    .join("\n"),
+            )
+                .split("\n")
+                .map((l) => l.replace(/^\s*[\w|*\s-]+\)/, ""));
+        const defined = new Set(all.flatMap((file) => code(file).flatMap((l) => [...l.matchAll(/^\s*([a-z][a-z0-9_]*)\(\)\s*\{/g)].map((m) => m[1]))));
+        const called = (l: string) =>
+            [...l.matchAll(/(?:^|&&|\|\||[|;]|\$\(|!\s|\b(?:if|then|do|else|elif|while|until)\s)\s*([a-z]+(?:_[a-z0-9]+)+)(?=\s|$|;)/g)].map((m) => m[1]);
+        const calls = all.flatMap((file) => code(file).flatMap((l) => called(l).map((name) => ({ file, name, line: l.trim() }))));
+        // The reading finds what it should: the definitions, and calls in each position.
+        assert.ok(defined.size > 100, `only ${defined.size} functions found`);
+        for (const name of ["local_psql", "reload_server", "decide_gate", "wal_fact"]) assert.ok(calls.some((c) => c.name === name), `no call of ${name} found`);
+        const undefinedCalls = calls.filter((c) => !c.name.startsWith("pg_") && !defined.has(c.name)).map((c) => `${c.file}: ${c.name} (${c.line})`);
+        assert.deepStrictEqual(undefinedCalls, []);
+    });
+
     it("that others source change no shell option of theirs", () => {
         const run = fs.mkdtempSync(path.join(os.tmpdir(), "rdb-shell-"));
         try {
@@ -73,3 +101,29 @@ describe("the pod scripts as shell", () => {
         }
     });
 });
+
+/** Shell text with every quoted string emptied (single quotes literal, double quotes with backslash escapes). */
+function stripQuotes(text: string): string {
+    let out = "";
+    let i = 0;
+    while (i < text.length) {
+        const ch = text[i];
+        if (ch === "\\") {
+            out += text.slice(i, i + 2);
+            i += 2;
+        } else if (ch === "'") {
+            const end = text.indexOf("'", i + 1);
+            i = end < 0 ? text.length : end + 1;
+            out += "''";
+        } else if (ch === '"') {
+            let j = i + 1;
+            while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+            i = j + 1;
+            out += '""';
+        } else {
+            out += ch;
+            i++;
+        }
+    }
+    return out;
+}
