@@ -48,8 +48,13 @@ describe("scaling on real PostgreSQL servers", function () {
             assert.strictEqual(asked[5], behind > 64n * 1024n * 1024n ? "checkpoint" : "none", `db-${i}: ${asked[0]}`);
         }
         assert.deepStrictEqual(baseBackups.seen, [], "a base backup of the primary ran while the pods joined");
-        const total = count(0);
-        await c.until(`every replica to have all ${total} rows`, () => [1, 2, 3].every((i) => count(i) === total));
+        // The primary's count is read again each time: AckedWriter.stop() ends its loop, not the insert in flight,
+        // which may commit after a first count (the likely cause of one timeout waiting for 202 rows, 6 December:
+        // the new replicas streamed, and both had replayed the same last transaction).
+        await c.until("every replica to have all the primary's rows", () => {
+            const total = count(0);
+            return [1, 2, 3].every((i) => count(i) === total);
+        });
         const acked = writer.acked();
         assert.ok(acked.length > 0, "the writer committed nothing");
         for (const i of [2, 3]) {
