@@ -23,7 +23,7 @@
 #   claim.N              pod N's answer to "may you take writes?": peers.sh peer_state, but "busy SECONDS" for
 #                        a pod that has answered busy (starting up or shutting down) for SECONDS
 #   peer.N               pod N's peer_state: gone | busy | unknown | primary | standby LSN
-#   wal                  the wal receiver's status (streaming, none, ...) or noanswer
+#   wal                  the wal receiver's status as decide_wal (decide-gate.sh) reads it: streaming, connecting, old-timeline, none, ... or noanswer
 #   archive              yes | no: replaying the standby source's archive (gate.sh fed_by_archive)
 #   gated                yes | no: clients are refused (gate.sh)
 #   named                yes | no: me = desired (the gate's facts, decide-gate.sh)
