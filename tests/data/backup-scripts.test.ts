@@ -510,6 +510,18 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
             assert.match(a.sql("SELECT detail FROM replicated_db.backup_requests WHERE id = 3"), /stopped being the primary, or its supervisor restarted/);
         });
 
+        it("forgets a finished request 30 days after it finished, when another one finishes", async () => {
+            a.sql(`INSERT INTO replicated_db.backup_requests (type, state, finished_at, detail) VALUES
+                   ('full', 'ok', now() - interval '31 days', 'finished 31 days ago'), ('full', 'ok', now() - interval '29 days', 'finished 29 days ago')`);
+            const before = a.sql("SELECT count(*) FROM replicated_db.backup_requests");
+            await startTicker();
+            const r = job("incr");
+            assert.strictEqual(r.code, 0, r.err);
+            assert.strictEqual(a.sql("SELECT string_agg(detail, ',') FROM replicated_db.backup_requests WHERE detail LIKE 'finished %'"), "finished 29 days ago");
+            // The new request in, the 31-day-old one out; every recent one stays.
+            assert.strictEqual(a.sql("SELECT count(*) FROM replicated_db.backup_requests"), before);
+        });
+
         it("the backup role may ask for a backup and read its outcome, nothing more; a wrong password asks nothing", () => {
             assert.strictEqual(asBackup("SELECT replicated_db.backup_outcome(1)").stdout.trim(), "ok");
             for (const [q, why] of [

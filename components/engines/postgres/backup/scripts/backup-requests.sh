@@ -6,6 +6,9 @@
 # sets no shell option; runs nothing when sourced.
 
 BACKUP_RUNNER="$RDB_RUN_DIR/backup-request"
+# A finished request is kept this long for an operator to read (the backups themselves are pgBackRest's to list
+# and expire), then deleted when another one finishes: a daily schedule leaves about 30 rows, not one a day forever.
+BACKUP_REQUESTS_KEPT_DAYS=30
 
 # decide_backup_request request=... runner=...: one action, a pure function of what was observed (no
 # file, no command), tested as a table (tests/unit/backup-requests.test.ts).
@@ -79,6 +82,7 @@ backup_requests_tick() {
         local_psql -v detail="$detail" >/dev/null <<SQL || return 0
 UPDATE replicated_db.backup_requests SET state = '$state', finished_at = now(), detail = nullif(:'detail', '')
     WHERE id = ${action[1]} AND state = 'running';
+DELETE FROM replicated_db.backup_requests WHERE finished_at < now() - interval '$BACKUP_REQUESTS_KEPT_DAYS days';
 SQL
         rm -f "$BACKUP_RUNNER.id" "$BACKUP_RUNNER.status"
         log "backup request ${action[1]}: $state"
