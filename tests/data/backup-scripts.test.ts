@@ -225,6 +225,35 @@ describe("the backup pod scripts against PostgreSQL 15 and pgBackRest", function
         assert.match(again.err, /already exists on repo1 and is valid/);
     });
 
+    it("retries a failing stanza, and stops at once when told to: no process of it left, the lock free", async () => {
+        // An unknown stanza fails at every try; the retry pauses 30 s, far longer than the stop may take.
+        const run = spawn(AS_POSTGRES[0], [...AS_POSTGRES.slice(1), "/bin/bash", path.join(a.base, "scripts", "backup-stanza.sh"), "--retry"], {
+            env: { ...a.env, PGBACKREST_STANZA: "no-such-stanza", RDB_STANZA_RETRY_SECONDS: "30" },
+            stdio: ["ignore", "ignore", "pipe"],
+            detached: true,
+        });
+        let err = "";
+        run.stderr!.on("data", (d) => (err += d));
+        const exited = new Promise<number | null>((r) => run.once("exit", (code) => r(code)));
+        const deadline = Date.now() + 60000;
+        while (!/retrying the stanza of no-such-stanza in 30 s/.test(err)) {
+            if (Date.now() > deadline) throw new Error(`no retry announced: ${err}`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        await new Promise((r) => setTimeout(r, 300));
+        const stoppedAt = Date.now();
+        // As the supervisor's on_stop: TERM to the script's bash only (setpriv execs it), not to its children.
+        process.kill(run.pid!, "SIGTERM");
+        assert.strictEqual(await exited, 143);
+        const left = () => spawnSync("pgrep", ["-g", String(run.pid)], { encoding: "utf8" }).stdout.trim();
+        while (left() !== "" && Date.now() - stoppedAt < 5000) await new Promise((r) => setTimeout(r, 50));
+        assert.strictEqual(left(), "", "processes of the retrying run outlived its stop");
+        assert.ok(Date.now() - stoppedAt < 5000);
+        // The next primary start's run takes the lock at once.
+        const lock = spawnSync("flock", ["-n", path.join(a.run, "backup-stanza.lock"), "true"]);
+        assert.strictEqual(lock.status, 0, "the lock is still held");
+    });
+
     it("takes a full backup under a write load, which pgBackRest info lists, and records it", async () => {
         load = spawn(AS_POSTGRES[0], [...AS_POSTGRES.slice(1), "bash", "-c", `while :; do psql -X -q -h ${a.socket} -U postgres -d postgres -c "INSERT INTO load DEFAULT VALUES" || exit 1; done`], {
             env: a.env,

@@ -68,12 +68,20 @@ case "${1:-}" in
         log "stanza $PGBACKREST_STANZA: a retrying check already runs in this pod"
         exit 0
     fi
+    # Stopped (the supervisor's on_stop, a pod's stop), it ends at once: the pause in the background, killed with
+    # it, and without the lock. A pause in the foreground outlived this script, holding the lock and keeping the
+    # pod's processes alive for up to RETRY_SECONDS after its stop.
+    pause=""
+    trap '[ -z "$pause" ] || kill "$pause" 2>/dev/null; exit 143' TERM INT
     while :; do
         rc=0
         ensure_stanza || rc=$?
         [ "$rc" = 1 ] || exit "$rc"
         log "retrying the stanza of $PGBACKREST_STANZA in $RETRY_SECONDS s"
-        sleep "$RETRY_SECONDS"
+        sleep "$RETRY_SECONDS" 9>&- &
+        pause=$!
+        wait "$pause" || true
+        pause=""
     done
     ;;
 *)
