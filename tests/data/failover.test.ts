@@ -6,6 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster, sleep } from "../harness/cluster";
+import { freezePostgres, thaw } from "../harness/pause";
 import { AckedWriter, missingAcked } from "../harness/writer";
 
 describe("switchover and failover on real PostgreSQL servers", function () {
@@ -105,5 +106,30 @@ describe("switchover and failover on real PostgreSQL servers", function () {
         const repl = c.psql(primary, "IDENTIFY_SYSTEM", { ...rewind, replication: true });
         assert.notStrictEqual(repl.status, 0);
         assert.match(repl.stderr, /no pg_hba.conf entry for replication connection|permission denied|must have the REPLICATION/);
+    });
+
+    it("a failover to the less advanced replica: it first streams what the other one has, then promotes, losing nothing", async () => {
+        const primary = writable()[0];
+        const [behind, ahead] = [0, 1, 2].filter((i) => i !== primary);
+        await c.until(`db-${behind} and db-${ahead} to stream from db-${primary}`, () => followers(primary) === `db_${behind},db_${ahead}`.split(",").sort().join(","), 120000);
+        // db-behind's server paused: the primary's commits (ANY 1) wait for db-ahead alone, and db-behind misses them.
+        // More WAL than its socket can hold for it meanwhile (which it would read once resumed): about 40 MiB.
+        const paused = freezePostgres(c.pod(behind));
+        try {
+            c.sql(primary, "INSERT INTO items (id, note) SELECT 400000 + g, repeat('x', 1000) FROM generate_series(1, 30000) AS g");
+            for (let i = 0; i < 100; i++) c.sql(primary, `INSERT INTO items (id, note) VALUES (${300000 + i}, 'while db-${behind} was paused')`);
+            await c.stop(primary, "SIGKILL");
+        } finally {
+            thaw(paused);
+        }
+        // The operator names the replica that is behind (a choice made without looking, or with an old look).
+        await c.apply({ primaryOrdinal: behind });
+        await c.until(`db-${behind} to promote and db-${ahead} to follow it`, () => writable().join() === String(behind) && followers(behind) === `db_${ahead}`, 120000);
+        assert.strictEqual(c.sql(behind, "SELECT count(*) FROM items WHERE id >= 300000 AND id < 400000"), "100");
+        assert.strictEqual(c.sql(behind, "SELECT count(*) FROM items WHERE id > 400000"), "30000");
+        const log = fs.readFileSync(c.logFile(behind), "utf8");
+        assert.match(log, new RegExp(`named the primary: first streaming what db-${ahead} has`), log.split("\n").filter((l) => /named|promot/.test(l)).join("\n"));
+        c.start(primary);
+        await c.until("the old primary to rejoin as a replica of the new one", () => followers(behind) === [`db_${primary}`, `db_${ahead}`].sort().join(","), 120000);
     });
 });

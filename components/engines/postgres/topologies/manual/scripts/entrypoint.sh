@@ -263,7 +263,10 @@ step() {
         wait-lsn) ;;
         hold-promote) set_state replica "$S_READY" promoting "named the primary, but $RDB_CLUSTER-${ACTION[1]} is ${ACTION[2]}: waiting before promoting" ;;
         catch-up)
-            if [ "$(follow "$(pod_host "${ACTION[1]}")")" = changed ]; then reload_server || true; fi
+            # Without a slot: the other pod is a standby, which keeps none for this one (a replica drops its
+            # inactive slots); with this pod's slot named, its walsender refused every try, and this pod never
+            # promoted. The WAL wanted is the other's newest, which it keeps until its next restartpoint.
+            if [ "$(follow "$(pod_host "${ACTION[1]}")" "")" = changed ]; then reload_server || true; fi
             set_state replica "$S_READY" promoting "named the primary: first streaming what $RDB_CLUSTER-${ACTION[1]} has (${ACTION[2]}, here ${F[mine]})"
             ;;
         promote) promote ;;

@@ -24,11 +24,11 @@ write_server_config() {
     [ -f "$FOLLOW_CONF" ] || : >"$FOLLOW_CONF"
 }
 
-# follow HOST: stream from HOST through this pod's slot ("" for nobody). Prints "changed" when the file
-# changed, so that a running server reloads.
+# follow HOST [SLOT]: stream from HOST ("" for nobody) through SLOT, by default this pod's; "" for none. Prints
+# "changed" when the file changed, so that a running server reloads.
 follow() {
     local slot new=""
-    slot=$(slot_name "$POD_NAME")
+    slot=${2-$(slot_name "$POD_NAME")}
     if [ -n "$1" ]; then
         new="primary_conninfo = 'host=$1 port=$PGPORT user=$RDB_REPLICATION_USER passfile=$RDB_RUN_DIR/pgpass application_name=$slot connect_timeout=5$(tls_conninfo)'
 primary_slot_name = '$slot'$(standby_restore_setting)"
